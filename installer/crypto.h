@@ -1,0 +1,43 @@
+/*
+ * crypto.h - RSA keys, self-signed certificates and DKIM public keys (libcrypto).
+ *
+ * One code path for OpenSSL 1.0.2 (EL7) and 3.0: EVP_PKEY_keygen, PEM_*,
+ * X509_* calls that exist in both.  Functions return 0 or a negative errno
+ * (-EINVAL for bad input, -ENOMEM, -EIO for a libcrypto failure) and, where
+ * they take `why`, set a one-line human reason (caller frees).
+ * Private key bytes are cleansed before their buffers are freed.
+ */
+#ifndef MAILSTAGE_CRYPTO_H
+#define MAILSTAGE_CRYPTO_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* New RSA key of `bits` bits as PEM (*pem NUL-terminated; free with crypto_free_secret). */
+int crypto_rsa_generate(int bits, char **pem, size_t *len);
+void crypto_free_secret(char *pem, size_t len);
+
+/* Parse a PEM private key: 0 when it is an RSA key (sets *bits), -EINVAL otherwise. */
+int crypto_key_info(const char *pem, size_t len, int *bits, char **why);
+
+/* DKIM p= value: base64 (no line breaks) of the SubjectPublicKeyInfo of the key. */
+int crypto_dkim_public(const char *key_pem, size_t len, char **b64);
+
+/*
+ * Self-signed X.509 v3 certificate for hostname: RSA key given, SHA-256,
+ * subject/issuer CN=hostname, subjectAltName DNS:hostname, basicConstraints
+ * CA:FALSE, serial random, valid from now-1h for `days`.
+ */
+int crypto_selfsigned_cert(const char *key_pem, size_t keylen, const char *hostname, int days,
+			   char **cert_pem, size_t *certlen);
+
+/*
+ * Check a certificate against its key and hostname: parses, key matches,
+ * hostname in subjectAltName (or CN when there is no SAN), not expired.
+ * 0 when all hold; -EINVAL with *why otherwise.  *not_after (may be NULL)
+ * gets the expiry time when the certificate parses.
+ */
+int crypto_cert_check(const char *cert_pem, size_t certlen, const char *key_pem, size_t keylen,
+		      const char *hostname, time_t *not_after, char **why);
+
+#endif

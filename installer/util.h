@@ -1,0 +1,68 @@
+/*
+ * util.h - memory, growable buffers and small string helpers.
+ *
+ * Allocation failure is fatal (there is nothing useful an installer can do
+ * without memory); every other function returns 0 or a negative errno.
+ */
+#ifndef MAILSTAGE_UTIL_H
+#define MAILSTAGE_UTIL_H
+
+#include <stddef.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#define ATTR_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define ATTR_NORETURN __attribute__((noreturn))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
+
+/* A growable byte buffer; data is always NUL-terminated (len excludes it). */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
+void buf_free(struct buf *b);
+char *buf_steal(struct buf *b);		/* returns data (never NULL), resets b */
+
+/* A NULL-terminated vector of strings. */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+void strv_push(struct strv *s, const char *str);
+void strv_free(struct strv *s);
+
+/* Read a whole file by host path. 0, or -errno. *data is NUL-terminated. */
+int read_whole_file(const char *path, char **data, size_t *len);
+/* Write all bytes to fd, retrying short writes and EINTR. 0 or -errno. */
+int write_all(int fd, const void *p, size_t n);
+/* Fill buf with n bytes from /dev/urandom (glibc 2.17 has no getrandom). */
+int random_bytes(void *buf, size_t n);
+/* fsync the directory holding path (or the directory path itself). */
+int fsync_dir(const char *dirpath);
+
+/* Quote a string for display as one shell-like word (never executed). */
+char *quote_word(const char *s);
+/* Join argv for display: "postfix check". */
+char *argv_display(char *const argv[]);
+
+/* Strip leading/trailing blanks in place; returns s. */
+char *strip(char *s);
+int str_starts_with(const char *s, const char *prefix);
+/* Percent-escape bytes outside [A-Za-z0-9._/+:=,@-] (for journal fields). */
+char *field_escape(const char *s);
+char *field_unescape(const char *s);
+/* Edit distance, for did-you-mean. */
+size_t levenshtein(const char *a, const char *b);
+
+#endif
