@@ -1,0 +1,93 @@
+/*
+ * msg.c - diagnostics on stderr and the systemd journal.
+ */
+#include "msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
+
+int msg_verbosity = MSG_NORMAL;
+const char *msg_progname = "mailstage";
+int msg_journal_enabled = 1;
+
+static void vsay(const char *prefix, const char *fmt, va_list ap)
+{
+	char *s = xvasprintf(fmt, ap);
+	fprintf(stderr, "%s%s\n", prefix, s);
+	free(s);
+}
+
+void msg_info(const char *fmt, ...)
+{
+	va_list ap;
+	if (msg_verbosity < MSG_NORMAL)
+		return;
+	va_start(ap, fmt);
+	vsay("", fmt, ap);
+	va_end(ap);
+}
+
+void msg_verbose(const char *fmt, ...)
+{
+	va_list ap;
+	if (msg_verbosity < MSG_VERBOSE)
+		return;
+	va_start(ap, fmt);
+	vsay("", fmt, ap);
+	va_end(ap);
+}
+
+void msg_warn(const char *fmt, ...)
+{
+	va_list ap;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s: warning: ", msg_progname);
+	va_start(ap, fmt);
+	vsay(prefix, fmt, ap);
+	va_end(ap);
+}
+
+void msg_error(const char *fmt, ...)
+{
+	va_list ap;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s: error: ", msg_progname);
+	va_start(ap, fmt);
+	vsay(prefix, fmt, ap);
+	va_end(ap);
+}
+
+void msg_fatal(int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s: ", msg_progname);
+	va_start(ap, fmt);
+	vsay(prefix, fmt, ap);
+	va_end(ap);
+	exit(exit_code);
+}
+
+void msg_journal(int priority, const char *run, const char *stage, const char *action,
+		 const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	if (!msg_journal_enabled || access("/run/systemd/journal/socket", W_OK) != 0)
+		return;
+	va_start(ap, fmt);
+	m = xvasprintf(fmt, ap);
+	va_end(ap);
+	sd_journal_send("MESSAGE=%s", m, "PRIORITY=%d", priority,
+			"SYSLOG_IDENTIFIER=mailstage",
+			"MAILSTAGE_RUN=%s", run ? run : "",
+			"MAILSTAGE_STAGE=%s", stage ? stage : "",
+			"MAILSTAGE_ACTION=%s", action ? action : "",
+			"MAILSTAGE_PATH=%s", path ? path : "", NULL);
+	free(m);
+}

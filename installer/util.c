@@ -1,0 +1,362 @@
+/*
+ * util.c - memory, growable buffers and small string helpers.
+ */
+#include "util.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sysexits.h>
+
+static void oom(void)
+{
+	msg_fatal(EX_OSERR, "out of memory");
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *p;
+	if (vasprintf(&p, fmt, ap) < 0)
+		oom();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+static void buf_grow(struct buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	if (b->cap == 0)
+		b->cap = 64;
+	while (b->cap < need)
+		b->cap *= 2;
+	b->data = xrealloc(b->data, b->cap);
+}
+
+void buf_append(struct buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = 0;
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	buf_puts(b, s);
+	free(s);
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *buf_steal(struct buf *b)
+{
+	char *p;
+	if (!b->data)
+		buf_grow(b, 0), b->data[0] = 0;
+	p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void strv_push(struct strv *s, const char *str)
+{
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = xstrdup(str);
+	s->v[s->n] = NULL;
+}
+
+void strv_free(struct strv *s)
+{
+	size_t i;
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+int read_whole_file(const char *path, char **data, size_t *len)
+{
+	struct buf b = { 0 };
+	char chunk[65536];
+	int fd, r = 0;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		buf_append(&b, chunk, (size_t)n);
+	}
+	if (len)
+		*len = b.len;
+	*data = buf_steal(&b);
+out:
+	close(fd);
+	if (r < 0)
+		buf_free(&b);
+	return r;
+}
+
+int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int random_bytes(void *buf, size_t n)
+{
+	char *c = buf;
+	int fd, r = 0;
+
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (n > 0) {
+		ssize_t got = read(fd, c, n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r = got < 0 ? -errno : -EIO;
+			break;
+		}
+		c += got;
+		n -= (size_t)got;
+	}
+	close(fd);
+	return r;
+}
+
+int fsync_dir(const char *dirpath)
+{
+	int fd, r = 0;
+	fd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int plain_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    strchr("._/+:=,@-", c) != NULL;
+}
+
+char *quote_word(const char *s)
+{
+	struct buf b = { 0 };
+	const char *p;
+	int plain = *s != 0;
+
+	for (p = s; *p; p++)
+		if (!plain_char((unsigned char)*p))
+			plain = 0;
+	if (plain)
+		return xstrdup(s);
+	buf_puts(&b, "'");
+	for (p = s; *p; p++) {
+		if (*p == '\'')
+			buf_puts(&b, "'\\''");
+		else
+			buf_append(&b, p, 1);
+	}
+	buf_puts(&b, "'");
+	return buf_steal(&b);
+}
+
+char *argv_display(char *const argv[])
+{
+	struct buf b = { 0 };
+	size_t i;
+	for (i = 0; argv[i]; i++) {
+		char *q = quote_word(argv[i]);
+		if (i)
+			buf_puts(&b, " ");
+		buf_puts(&b, q);
+		free(q);
+	}
+	return buf_steal(&b);
+}
+
+char *strip(char *s)
+{
+	char *e;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = 0;
+	return s;
+}
+
+int str_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *field_escape(const char *s)
+{
+	struct buf b = { 0 };
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	if (!*s)
+		return xstrdup("%");	/* the empty string, kept distinct from a missing field */
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (plain_char(*p)) {
+			buf_append(&b, p, 1);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			buf_append(&b, e, 3);
+		}
+	}
+	return buf_steal(&b);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+char *field_unescape(const char *s)
+{
+	struct buf b = { 0 };
+	const char *p;
+
+	if (strcmp(s, "%") == 0)
+		return xstrdup("");
+	for (p = s; *p; p++) {
+		if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+			char c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			buf_append(&b, &c, 1);
+			p += 2;
+		} else {
+			buf_append(&b, p, 1);
+		}
+	}
+	return buf_steal(&b);
+}
+
+size_t levenshtein(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, r;
+	size_t *prev = xcalloc(lb + 1, sizeof(size_t)), *cur = xcalloc(lb + 1, sizeof(size_t)), *t;
+
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			cur[j] = del < ins ? del : ins;
+			if (sub < cur[j])
+				cur[j] = sub;
+		}
+		t = prev, prev = cur, cur = t;
+	}
+	r = prev[lb];
+	free(prev);
+	free(cur);
+	return r;
+}
