@@ -1,0 +1,735 @@
+/*
+ * journal.c - run lock, write-ahead journal, pax backups, checkpoints, undo.
+ *
+ * The rule that makes a run undoable: the journal record describing a
+ * mutation, and the backup of what it replaces, are on disk (fsync'd)
+ * before the mutation starts.  Undo restores prior states newest first and
+ * is idempotent, so a crashed or half-undone run can always be undone again.
+ */
+#include "journal.h"
+#include "exec.h"
+#include "msg.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	int r = 0;
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			r = -errno;
+			goto out;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		r = -errno;
+out:
+	free(p);
+	return r;
+}
+
+int state_open(struct state *st, struct root *r, int flags, char **why)
+{
+	char *sub;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->root = r;
+	st->lock_fd = -1;
+	st->dir = xasprintf("%s/var/lib/mailstage", r->dir);
+	if (!(flags & STATE_CREATE))
+		return 0;	/* read-only use (plan, status): create nothing */
+	rc = mkdir_p(st->dir, 0700);
+	if (rc < 0) {
+		*why = xasprintf("cannot create %s: %s", st->dir, strerror(-rc));
+		return rc;
+	}
+	sub = xasprintf("%s/runs", st->dir);
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	free(sub);
+	sub = xasprintf("%s/checkpoints", st->dir);
+	if (rc == 0 && mkdir(sub, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	free(sub);
+	if (rc < 0) {
+		*why = xasprintf("cannot create the state directories in %s: %s", st->dir, strerror(-rc));
+		return rc;
+	}
+	if (!(flags & STATE_LOCK))
+		return 0;
+	sub = xasprintf("%s/lock", st->dir);
+	st->lock_fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (st->lock_fd < 0) {
+		rc = -errno;
+		*why = xasprintf("cannot open %s: %s", sub, strerror(errno));
+		goto out;
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = pread(st->lock_fd, pid, sizeof(pid) - 1, 0);
+		rc = -EBUSY;
+		pid[n > 0 ? n : 0] = 0;
+		*why = xasprintf("another mailstage run (pid %s) holds %s; wait for it to finish",
+				 *strip(pid) ? strip(pid) : "?", sub);
+		close(st->lock_fd);
+		st->lock_fd = -1;
+		goto out;
+	} else {
+		char pid[32];
+		int l = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+		if (ftruncate(st->lock_fd, 0) == 0)
+			(void)!pwrite(st->lock_fd, pid, (size_t)l, 0);
+	}
+out:
+	free(sub);
+	return rc;
+}
+
+void state_close(struct state *st)
+{
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);	/* releases the flock */
+	free(st->dir);
+	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
+}
+
+/* ---- records ---- */
+
+char *record_field(const char *line, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = line;
+	while ((p = strchr(p, ' ')) != NULL) {
+		p++;
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			const char *v = p + kl + 1, *e = strchr(v, ' ');
+			char *raw = e ? xstrndup(v, (size_t)(e - v)) : xstrdup(v), *val;
+			val = field_unescape(raw);
+			free(raw);
+			return val;
+		}
+	}
+	return NULL;
+}
+
+static int record_kind(const char *line, const char *kind)
+{
+	size_t kl = strlen(kind);
+	return strncmp(line, kind, kl) == 0 && (line[kl] == ' ' || line[kl] == 0);
+}
+
+int journal_record(struct journal *j, int durable, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	{
+		size_t l = strlen(s);
+		s = xrealloc(s, l + 2);
+		s[l] = '\n', s[l + 1] = 0;
+		r = write_all(j->fd, s, l + 1);
+	}
+	free(s);
+	if (r == 0 && durable && fsync(j->fd) < 0)
+		r = -errno;
+	return r;
+}
+
+static unsigned next_run_no(struct state *st)
+{
+	char *runs = xasprintf("%s/runs", st->dir);
+	DIR *d = opendir(runs);
+	struct dirent *de;
+	unsigned max = 0;
+
+	free(runs);
+	if (!d)
+		return 1;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long n = strtoul(de->d_name, NULL, 10);
+		if (n > max)
+			max = (unsigned)n;
+	}
+	closedir(d);
+	return max + 1;
+}
+
+static int open_journal_file(struct journal *j, int flags)
+{
+	char *path = xasprintf("%s/journal", j->run_dir);
+	j->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | flags, 0600);
+	free(path);
+	return j->fd < 0 ? -errno : 0;
+}
+
+int journal_begin(struct state *st, struct journal *j, const char *cmd, const char *profile)
+{
+	int r;
+
+	memset(j, 0, sizeof(*j));
+	j->st = st;
+	j->fd = j->ar_fd = -1;
+	for (j->run_no = next_run_no(st);; j->run_no++) {
+		j->run_dir = xasprintf("%s/runs/%u", st->dir, j->run_no);
+		if (mkdir(j->run_dir, 0700) == 0)
+			break;
+		r = -errno;
+		free(j->run_dir);
+		j->run_dir = NULL;
+		if (r != -EEXIST)
+			return r;
+	}
+	r = open_journal_file(j, O_CREAT | O_EXCL);
+	if (r < 0)
+		return r;
+	r = journal_record(j, 0, "begin run=%u cmd=%s time=%ld pid=%ld profile=%s", j->run_no, cmd,
+			   (long)time(NULL), (long)getpid(), profile);
+	if (r == 0) {
+		char *runs = xasprintf("%s/runs", st->dir);
+		r = fsync_dir(runs);
+		free(runs);
+	}
+	if (r == 0)
+		r = fsync_dir(j->run_dir);
+	if (r == 0 && fsync(j->fd) < 0)
+		r = -errno;
+	return r;
+}
+
+int journal_resume(struct state *st, struct journal *j, unsigned no)
+{
+	char *jpath;
+	char *text = NULL;
+	int r;
+	char *line, *save = NULL;
+
+	memset(j, 0, sizeof(*j));
+	j->st = st;
+	j->fd = j->ar_fd = -1;
+	j->run_no = no;
+	j->run_dir = xasprintf("%s/runs/%u", st->dir, no);
+	jpath = xasprintf("%s/journal", j->run_dir);
+	r = read_whole_file(jpath, &text, NULL);
+	free(jpath);
+	if (r < 0)
+		return r;
+	/* Continue numbering after the highest sequence number already used. */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *seq = record_field(line, "seq");
+		if (seq && strtoul(seq, NULL, 10) > j->seq)
+			j->seq = (unsigned)strtoul(seq, NULL, 10);
+		free(seq);
+	}
+	free(text);
+	r = open_journal_file(j, 0);
+	if (r < 0)
+		return r;
+	return journal_record(j, 1, "resume time=%ld pid=%ld", (long)time(NULL), (long)getpid());
+}
+
+static int open_archive(struct journal *j)
+{
+	char *path;
+	struct stat sb;
+
+	for (;; j->segment++) {
+		free(j->ar_name);
+		j->ar_name = xasprintf("backup-%u.tar", j->segment);
+		path = xasprintf("%s/%s", j->run_dir, j->ar_name);
+		if (stat(path, &sb) < 0)
+			break;
+		free(path);
+	}
+	j->ar_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	free(path);
+	if (j->ar_fd < 0)
+		return -errno;
+	j->ar = archive_write_new();
+	if (!j->ar || archive_write_set_format_pax_restricted(j->ar) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(j->ar, 0) != ARCHIVE_OK ||
+	    archive_write_open_fd(j->ar, j->ar_fd) != ARCHIVE_OK) {
+		msg_error("backup archive: %s", j->ar ? archive_error_string(j->ar) : "out of memory");
+		return -EIO;
+	}
+	return 0;
+}
+
+int journal_backup(struct journal *j, const char *host, unsigned seq)
+{
+	struct archive *rd = NULL;
+	struct archive_entry *e = NULL;
+	char *data = NULL, *name = NULL;
+	size_t len = 0;
+	struct stat sb;
+	int fd = -1, r = 0;
+
+	if (!j->ar && (r = open_archive(j)) < 0)
+		return r;
+	fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	r = read_whole_file(host, &data, &len);
+	if (r < 0)
+		goto out;
+	rd = archive_read_disk_new();
+	e = archive_entry_new();
+	archive_entry_copy_sourcepath(e, host);
+	if (archive_read_disk_entry_from_file(rd, e, -1, &sb) != ARCHIVE_OK) {
+		msg_error("backup of %s: %s", host, archive_error_string(rd));
+		r = -EIO;
+		goto out;
+	}
+	name = xasprintf("%u%s", seq, host + strlen(j->st->root->dir));
+	archive_entry_copy_pathname(e, name);
+	archive_entry_set_size(e, (int64_t)len);
+	if (archive_write_header(j->ar, e) != ARCHIVE_OK ||
+	    (len && archive_write_data(j->ar, data, len) != (ssize_t)len) ||
+	    archive_write_finish_entry(j->ar) != ARCHIVE_OK) {
+		msg_error("backup of %s: %s", host, archive_error_string(j->ar));
+		r = -EIO;
+		goto out;
+	}
+	if (fsync(j->ar_fd) < 0)
+		r = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (e)
+		archive_entry_free(e);
+	if (rd)
+		archive_read_free(rd);
+	if (data)
+		memset(data, 0, len);	/* it may be a private key */
+	free(data);
+	free(name);
+	return r;
+}
+
+int journal_end(struct journal *j, const char *status)
+{
+	return journal_record(j, 1, "end status=%s changes=%u time=%ld", status, j->changes,
+			      (long)time(NULL));
+}
+
+void journal_close(struct journal *j)
+{
+	if (j->ar) {
+		archive_write_close(j->ar);
+		archive_write_free(j->ar);
+	}
+	if (j->ar_fd >= 0)
+		close(j->ar_fd);
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->run_dir);
+	free(j->ar_name);
+	memset(j, 0, sizeof(*j));
+	j->fd = j->ar_fd = -1;
+}
+
+/* ---- reading runs ---- */
+
+static int read_journal(struct state *st, unsigned no, struct strv *lines)
+{
+	char *path = xasprintf("%s/runs/%u/journal", st->dir, no), *text = NULL, *line, *save = NULL;
+	int r = read_whole_file(path, &text, NULL);
+	free(path);
+	if (r < 0)
+		return r;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		strv_push(lines, line);
+	free(text);
+	return 0;
+}
+
+static int is_change(const char *line)
+{
+	return record_kind(line, "file") || record_kind(line, "remove") || record_kind(line, "dir") ||
+	    record_kind(line, "attr") || record_kind(line, "cmd");
+}
+
+static void strv_push_unique(struct strv *s, const char *str)
+{
+	size_t i;
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], str) == 0)
+			return;
+	strv_push(s, str);
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return x < y ? -1 : x > y;
+}
+
+int state_runs(struct state *st, struct runinfo **v, size_t *n)
+{
+	char *runs = xasprintf("%s/runs", st->dir);
+	DIR *d = opendir(runs);
+	struct dirent *de;
+	unsigned *nos = NULL;
+	size_t cnt = 0, i, k;
+
+	*v = NULL;
+	*n = 0;
+	free(runs);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		unsigned long no = strtoul(de->d_name, &end, 10);
+		if (!*de->d_name || *end || no == 0)
+			continue;
+		nos = xrealloc(nos, (cnt + 1) * sizeof(*nos));
+		nos[cnt++] = (unsigned)no;
+	}
+	closedir(d);
+	qsort(nos, cnt, sizeof(*nos), cmp_uint);
+	*v = xcalloc(cnt ? cnt : 1, sizeof(**v));
+	for (i = 0; i < cnt; i++) {
+		struct runinfo *ri = &(*v)[*n];
+		struct strv lines = { 0 };
+		char *stage = NULL;
+
+		if (read_journal(st, nos[i], &lines) < 0)
+			continue;
+		(*n)++;
+		ri->no = nos[i];
+		ri->status = xstrdup("interrupted");
+		for (k = 0; k < lines.n; k++) {
+			const char *l = lines.v[k];
+			char *f;
+			if (record_kind(l, "begin")) {
+				ri->cmd = record_field(l, "cmd");
+				f = record_field(l, "time");
+				ri->time = f ? strtol(f, NULL, 10) : 0;
+				free(f);
+			} else if (record_kind(l, "stage")) {
+				free(stage);
+				stage = record_field(l, "name");
+			} else if (is_change(l)) {
+				ri->changes++;
+				f = record_field(l, "path");
+				if (f)
+					strv_push_unique(&ri->paths, f);
+				free(f);
+				if (stage)
+					strv_push_unique(&ri->stages, stage);
+			} else if (record_kind(l, "checkpoint")) {
+				f = record_field(l, "stage");
+				if (f)
+					strv_push_unique(&ri->checkpoints, f);
+				free(f);
+			} else if (record_kind(l, "end")) {
+				free(ri->status);
+				ri->status = record_field(l, "status");
+			} else if (record_kind(l, "rolled-back")) {
+				ri->rolled_back = 1;
+			}
+		}
+		if (!ri->cmd)
+			ri->cmd = xstrdup("?");
+		if (!ri->status)
+			ri->status = xstrdup("?");
+		free(stage);
+		strv_free(&lines);
+	}
+	free(nos);
+	return 0;
+}
+
+void runinfo_free(struct runinfo *v, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		free(v[i].cmd);
+		free(v[i].status);
+		strv_free(&v[i].paths);
+		strv_free(&v[i].stages);
+		strv_free(&v[i].checkpoints);
+	}
+	free(v);
+}
+
+/* ---- undo ---- */
+
+static char **split_argv(const char *enc)
+{
+	struct strv s = { 0 };
+	char *copy = xstrdup(enc), *save = NULL, *w;
+	for (w = strtok_r(copy, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
+		char *u = field_unescape(w);
+		strv_push(&s, u);
+		free(u);
+	}
+	free(copy);
+	if (!s.v)
+		strv_push(&s, ""), s.n = 0, s.v[0] = NULL;
+	return s.v;
+}
+
+static void free_argv(char **v)
+{
+	size_t i;
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Restore backup entry `seq` of archive `ar` to host path. */
+static int restore_entry(struct state *st, unsigned no, const char *arname, unsigned seq,
+			 const char *host)
+{
+	char *arpath = xasprintf("%s/runs/%u/%s", st->dir, no, arname), *prefix = xasprintf("%u/", seq);
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct file_meta m;
+	struct buf data = { 0 };
+	int r = -ENOENT;
+
+	memset(&m, 0, sizeof(m));
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, arpath, 10240) != ARCHIVE_OK) {
+		msg_error("cannot open backup %s: %s", arpath, archive_error_string(a));
+		r = -EIO;
+		goto out;
+	}
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *xn;
+		const void *xv;
+		size_t xs;
+		char chunk[16384];
+		ssize_t got;
+
+		if (!str_starts_with(archive_entry_pathname(e), prefix))
+			continue;
+		while ((got = archive_read_data(a, chunk, sizeof(chunk))) > 0)
+			buf_append(&data, chunk, (size_t)got);
+		if (got < 0) {
+			r = -EIO;
+			goto out;
+		}
+		m.uid = (uid_t)archive_entry_uid(e);
+		m.gid = (gid_t)archive_entry_gid(e);
+		m.mode = archive_entry_perm(e);
+		m.set_owner = geteuid() == 0;
+		m.has_mtime = 1;
+		m.mtime.tv_sec = archive_entry_mtime(e);
+		m.mtime.tv_nsec = archive_entry_mtime_nsec(e);
+		archive_entry_xattr_reset(e);
+		while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK) {
+			struct xattr *x;
+			m.xattrs = xrealloc(m.xattrs, (m.nxattrs + 1) * sizeof(*m.xattrs));
+			x = &m.xattrs[m.nxattrs++];
+			x->name = xstrdup(xn);
+			x->value = xmalloc(xs + 1);
+			memcpy(x->value, xv, xs);
+			x->size = xs;
+		}
+		{
+			char *temp = atomic_tempname(host);
+			if (!data.data)
+				buf_append(&data, "", 0);
+			r = atomic_replace(host, temp, data.data, data.len, &m, NULL, NULL);
+			free(temp);
+		}
+		break;
+	}
+	if (r == -ENOENT)
+		msg_error("backup entry %u of %s is missing from %s", seq, host, arpath);
+out:
+	if (data.data)
+		memset(data.data, 0, data.len);
+	buf_free(&data);
+	xattrs_free(m.xattrs, m.nxattrs);
+	archive_read_free(a);
+	free(arpath);
+	free(prefix);
+	return r;
+}
+
+static int undo_record(struct state *st, unsigned no, const char *l, int cmd_done)
+{
+	char *path = record_field(l, "path"), *prior = record_field(l, "prior"), *host = NULL, *why = NULL;
+	int r = 0;
+
+	if (path && root_path(st->root, path, &host, &why) < 0) {
+		msg_error("undo: %s", why);
+		r = -EPERM;
+		goto out;
+	}
+	if (record_kind(l, "file") || record_kind(l, "remove")) {
+		char *temp = record_field(l, "temp");
+		if (temp) {
+			char *th = NULL, *tw = NULL;
+			if (root_path(st->root, temp, &th, &tw) == 0)
+				unlink(th);
+			free(th);
+			free(tw);
+			free(temp);
+		}
+		if (prior && strcmp(prior, "absent") == 0) {
+			if (unlink(host) < 0 && errno != ENOENT)
+				r = -errno;
+		} else {
+			char *ar = record_field(l, "ar"), *seq = record_field(l, "seq");
+			r = restore_entry(st, no, ar ? ar : "?", seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
+			free(ar);
+			free(seq);
+		}
+	} else if (record_kind(l, "dir")) {
+		if (rmdir(host) < 0 && errno != ENOENT)
+			r = -errno;
+	} else if (record_kind(l, "attr")) {
+		char *uid = record_field(l, "uid"), *gid = record_field(l, "gid"), *mode = record_field(l, "mode");
+		struct stat sb;
+		if (lstat(host, &sb) == 0) {
+			if (geteuid() == 0 && lchown(host, (uid_t)strtoul(uid, NULL, 10),
+						     (gid_t)strtoul(gid, NULL, 10)) < 0)
+				r = -errno;
+			if (r == 0 && !S_ISLNK(sb.st_mode) && chmod(host, (mode_t)strtoul(mode, NULL, 8)) < 0)
+				r = -errno;
+		}
+		free(uid);
+		free(gid);
+		free(mode);
+	} else if (record_kind(l, "cmd")) {
+		char *undo = record_field(l, "undo");
+		if (undo && strcmp(undo, "-") != 0 && cmd_done) {
+			char **argv = split_argv(undo);
+			struct exec_result res;
+			r = exec_run(argv, NULL, 300000, &res);
+			if (r == 0 && res.exit_code != 0) {
+				char *disp = argv_display(argv);
+				msg_error("undo command `%s` failed (exit %d): %s", disp, res.exit_code,
+					  res.out.data);
+				free(disp);
+				r = -EIO;
+			}
+			buf_free(&res.out);
+			free_argv(argv);
+		}
+		free(undo);
+	}
+	if (r < 0 && path)
+		msg_error("undo of %s failed: %s", path, strerror(-r));
+out:
+	free(path);
+	free(prior);
+	free(host);
+	free(why);
+	return r;
+}
+
+int journal_undo(struct state *st, unsigned no, unsigned *undone)
+{
+	struct strv lines = { 0 };
+	size_t k;
+	int errors = 0, r;
+	char *jpath;
+	int fd;
+
+	*undone = 0;
+	r = read_journal(st, no, &lines);
+	if (r < 0) {
+		msg_error("cannot read the journal of run %u: %s", no, strerror(-r));
+		return r;
+	}
+	for (k = lines.n; k-- > 0;) {
+		const char *l = lines.v[k];
+		int done = 0;
+		if (!is_change(l))
+			continue;
+		if (record_kind(l, "cmd")) {
+			char *seq = record_field(l, "seq");
+			size_t q;
+			for (q = k + 1; q < lines.n && seq; q++) {
+				char *s2 = record_field(lines.v[q], "seq");
+				if (record_kind(lines.v[q], "done") && s2 && strcmp(s2, seq) == 0)
+					done = 1;
+				free(s2);
+			}
+			free(seq);
+		}
+		if (undo_record(st, no, l, done) < 0)
+			errors++;
+		else
+			(*undone)++;
+	}
+	strv_free(&lines);
+	/* Record the outcome in the run's own journal (append-only). */
+	jpath = xasprintf("%s/runs/%u/journal", st->dir, no);
+	fd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	free(jpath);
+	if (fd >= 0) {
+		char *rec = errors ? xasprintf("undo-failed errors=%d time=%ld\n", errors, (long)time(NULL))
+				   : xasprintf("rolled-back time=%ld\n", (long)time(NULL));
+		(void)write_all(fd, rec, strlen(rec));
+		(void)fsync(fd);
+		free(rec);
+		close(fd);
+	}
+	return errors ? -EIO : 0;
+}
+
+/* ---- checkpoints ---- */
+
+int checkpoint_write(struct state *st, const char *stage, unsigned run_no)
+{
+	char *path = xasprintf("%s/checkpoints/%s", st->dir, stage), *temp = atomic_tempname(path);
+	char *text = xasprintf("run=%u time=%ld\n", run_no, (long)time(NULL));
+	struct file_meta m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.mode = 0600;
+	r = atomic_replace(path, temp, text, strlen(text), &m, NULL, NULL);
+	free(path);
+	free(temp);
+	free(text);
+	return r;
+}
+
+int checkpoint_read(struct state *st, const char *stage, unsigned *run_no, long *when)
+{
+	char *path = xasprintf("%s/checkpoints/%s", st->dir, stage), *text = NULL;
+	int r = read_whole_file(path, &text, NULL);
+	free(path);
+	if (r < 0)
+		return r;
+	if (sscanf(text, "run=%u time=%ld", run_no, when) != 2)
+		r = -EINVAL;
+	free(text);
+	return r;
+}

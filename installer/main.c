@@ -1,0 +1,139 @@
+/*
+ * main.c - the mailstage command line.
+ *
+ * Parses options, then hands over to the runner.  Usage errors exit 64
+ * before anything is read or changed.
+ */
+#include "msg.h"
+#include "runner.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"Usage: mailstage [OPTIONS] COMMAND\n"
+	"\n"
+	"Turns a fresh server into an authenticated sending mail server (Postfix with\n"
+	"TLS and SASL submission, OpenDKIM, SPF/DKIM/DMARC records) in checkpointed\n"
+	"stages that roll back on failure and converge drift when run again.\n"
+	"\n"
+	"Commands:\n"
+	"  plan             show what apply would change (a diff per file); change nothing\n"
+	"  apply            converge every stage; on failure undo the whole run\n"
+	"  apply --resume   finish a run that was interrupted (crash, power loss)\n"
+	"  rollback [RUN]   undo the newest run that changed something, or run RUN\n"
+	"  status           runs, checkpoints, and whether a run was interrupted\n"
+	"  stages           the stages in order, one line each\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
+	"      --root DIR      act on the system installed under DIR (default /)\n"
+	"      --profile NAME  el7, el8, el9 or debian12 instead of reading os-release\n"
+	"      --only STAGE,.. run only these stages; --skip STAGE,.. all but these\n"
+	"      --json          one JSON result per stage on stdout\n"
+	"  -v, --verbose       show every action;  -q, --quiet  only warnings and errors\n"
+	"  -h, --help          this text;  -V, --version  the version\n"
+	"\n"
+	"Exit codes:\n"
+	"  0 done / converged     1 failed (rollback refused or incomplete)\n"
+	"  2 plan: changes pending\n"
+	"  3 apply failed, system restored    4 apply failed, restore incomplete\n"
+	"  64 usage   69 missing program   74 I/O error (state directory, disk full)\n"
+	"  75 another run holds the lock, or an interrupted run must be resolved first\n"
+	"  77 permission denied   78 bad configuration or unsupported OS\n"
+	"\n"
+	"Examples:\n"
+	"  mailstage plan                 what would change on this host\n"
+	"  mailstage apply                make it so\n"
+	"  mailstage --only tls plan      one stage\n"
+	"  mailstage rollback             undo the last apply\n"
+	"\n"
+	"State and backups live in /var/lib/mailstage. See mailstage(8) and mailstage.conf(5).\n";
+
+static void split_list(struct strv *v, const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL, *w;
+	for (w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save))
+		strv_push(v, w);
+	free(copy);
+}
+
+static void usage_error(const char *fmt, const char *arg) ATTR_PRINTF(1, 0) ATTR_NORETURN;
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mailstage: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry `mailstage --help`.\n");
+	exit(EXIT_USAGE);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "only", required_argument, NULL, OPT_ONLY },
+		{ "skip", required_argument, NULL, OPT_SKIP },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "resume", no_argument, NULL, OPT_RESUME },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o;
+	const char *cmd;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:vqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case OPT_ROOT: o.root = optarg; break;
+		case OPT_ONLY: split_list(&o.only, optarg); break;
+		case OPT_SKIP: split_list(&o.skip, optarg); break;
+		case OPT_JSON: o.json = 1; break;
+		case OPT_PROFILE: o.profile = optarg; break;
+		case OPT_RESUME: o.resume = 1; break;
+		case 'v': msg_verbosity = MSG_VERBOSE; break;
+		case 'q': msg_verbosity = MSG_QUIET; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		case 'V': printf("mailstage %s\n", MAILSTAGE_VERSION); return EXIT_OK;
+		case ':': usage_error("option %s needs an argument", argv[optind - 1]); break;
+		default: usage_error("unknown option %s", argv[optind - 1]); break;
+		}
+	}
+	if (optind >= argc)
+		usage_error("%sno command given (plan, apply, rollback, status, stages)", "");
+	cmd = argv[optind++];
+	if (o.resume && strcmp(cmd, "apply") != 0)
+		usage_error("--resume belongs to apply, not %s", cmd);
+	if (strcmp(cmd, "rollback") == 0) {
+		if (argc - optind > 1)
+			usage_error("rollback takes at most one run number, got \"%s\"", argv[optind + 1]);
+		rc = cmd_rollback(&o, optind < argc ? argv[optind] : NULL);
+		goto out;
+	}
+	if (optind < argc)
+		usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (strcmp(cmd, "plan") == 0)
+		rc = cmd_plan(&o);
+	else if (strcmp(cmd, "apply") == 0)
+		rc = cmd_apply(&o);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&o);
+	else if (strcmp(cmd, "stages") == 0)
+		rc = cmd_stages(&o);
+	else
+		usage_error("unknown command \"%s\" (plan, apply, rollback, status, stages)", cmd);
+out:
+	strv_free(&o.only);
+	strv_free(&o.skip);
+	return rc;
+}

@@ -1,0 +1,421 @@
+/*
+ * prim.c - host primitives with write-ahead undo.
+ *
+ * Order inside every primitive: sanity-check the path, journal the undo
+ * (and back up what will be replaced), fsync, then mutate.  In a test build
+ * (MAILSTAGE_TEST_HOOKS) each mutation point can be made to fail or to
+ * SIGKILL the process, for the failure-injection and crash tests.
+ */
+#include "prim.h"
+#include "atomic.h"
+#include "journal.h"
+#include "msg.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static int fail(struct run *r, int err, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static int fail(struct run *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+	free(r->error);
+	va_start(ap, fmt);
+	r->error = xvasprintf(fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+#ifdef MAILSTAGE_TEST_HOOKS
+/*
+ * Mutation points, counted from 1 across the whole process:
+ *   MAILSTAGE_FAIL_AT=N   the Nth point fails with EIO
+ *   MAILSTAGE_CRASH_AT=N  the Nth point SIGKILLs the process
+ *   MAILSTAGE_HOOK_LOG=F  append "N point path" for every point to F
+ */
+static unsigned hook_count;
+static int hook(struct run *r, const char *point, const char *path)
+{
+	const char *f = getenv("MAILSTAGE_FAIL_AT"), *c = getenv("MAILSTAGE_CRASH_AT");
+	const char *log = getenv("MAILSTAGE_HOOK_LOG");
+	unsigned n = ++hook_count;
+
+	if (log) {
+		FILE *fp = fopen(log, "a");
+		if (fp) {
+			fprintf(fp, "%u %s %s\n", n, point, path);
+			fclose(fp);
+		}
+	}
+	if (c && strtoul(c, NULL, 10) == n)
+		kill(getpid(), SIGKILL);
+	if (f && strtoul(f, NULL, 10) == n)
+		return fail(r, -EIO, "injected failure at mutation point %u (%s %s)", n, point, path);
+	return 0;
+}
+#else
+static int hook(struct run *r, const char *point, const char *path)
+{
+	(void)r, (void)point, (void)path;
+	return 0;
+}
+#endif
+
+struct hook_arg {
+	struct run *r;
+	const char *path;
+};
+
+static int hook_written(const char *phase, void *arg)
+{
+	struct hook_arg *h = arg;
+	(void)phase;
+	return hook(h->r, "before-rename", h->path);
+}
+
+int prim_ids(struct run *r, const char *owner, const char *group, uid_t *uid, gid_t *gid)
+{
+	gid_t pg;
+	int rc = root_user(&r->root, owner, uid, &pg);
+	if (rc < 0)
+		return fail(r, rc, "user \"%s\" does not exist in %s/etc/passwd of the target%s", owner,
+			    r->root.dir, rc == -ENOENT ? " (is its package installed?)" : "");
+	rc = root_group(&r->root, group, gid);
+	if (rc < 0)
+		return fail(r, rc, "group \"%s\" does not exist in %s/etc/group of the target", group,
+			    r->root.dir);
+	return 0;
+}
+
+/* Common prologue: resolve the path and make sure the journal is open. */
+static int prologue(struct run *r, const char *path, char **host)
+{
+	char *why = NULL;
+	int rc;
+
+	if (r->dry)
+		return fail(r, -EPERM, "internal error: mutation of %s during plan", path);
+	rc = root_path(&r->root, path, host, &why);
+	if (rc < 0) {
+		fail(r, rc, "refusing %s: %s", path, why);
+		free(why);
+		return rc;
+	}
+	rc = run_journal(r);
+	if (rc < 0)
+		return fail(r, rc, "cannot write the journal under %s: %s", r->st.dir, strerror(-rc));
+	return 0;
+}
+
+static int jrec_fail(struct run *r, int rc)
+{
+	return fail(r, rc, "cannot write the journal under %s: %s", r->st.dir, strerror(-rc));
+}
+
+static char *enc_argv(char *const argv[])
+{
+	struct buf b = { 0 };
+	size_t i;
+	if (!argv || !argv[0])
+		return xstrdup("-");
+	for (i = 0; argv[i]; i++) {
+		char *e = field_escape(argv[i]);
+		if (i)
+			buf_puts(&b, ";");
+		buf_puts(&b, e);
+		free(e);
+	}
+	return buf_steal(&b);
+}
+
+static void note_changed(struct run *r, const char *path)
+{
+	r->j.changes++;
+	if (path)
+		strv_push(&r->changed_paths, path);
+	msg_journal(LOG_NOTICE, r->run_id, r->stage, "change", path, "%s: changed %s", r->stage ? r->stage : "-",
+		    path ? path : "");
+}
+
+int prim_write_file(struct run *r, const char *path, const void *data, size_t len, const char *owner,
+		    const char *group, mode_t mode)
+{
+	char *host = NULL, *temp = NULL, *ep = NULL, *et = NULL;
+	struct file_meta m;
+	struct hook_arg ha = { r, path };
+	struct stat sb;
+	unsigned seq;
+	int rc, exists;
+
+	memset(&m, 0, sizeof(m));
+	rc = prologue(r, path, &host);
+	if (rc < 0)
+		goto out;
+	rc = prim_ids(r, owner, group, &m.uid, &m.gid);
+	if (rc < 0)
+		goto out;
+	m.mode = mode;
+	m.set_owner = geteuid() == 0;
+	exists = lstat(host, &sb) == 0;
+	if (exists && !S_ISREG(sb.st_mode)) {
+		rc = fail(r, -EEXIST, "refusing to replace %s: it is a %s, not a regular file", path,
+			  S_ISLNK(sb.st_mode) ? "symlink" : S_ISDIR(sb.st_mode) ? "directory" : "special file");
+		goto out;
+	}
+	/* Keep the SELinux label (and other xattrs) of a file being replaced. */
+	if (exists)
+		xattrs_read(host, &m.xattrs, &m.nxattrs);
+	seq = ++r->j.seq;
+	if (exists && (rc = journal_backup(&r->j, host, seq)) < 0) {
+		rc = fail(r, rc, "cannot back up %s before changing it: %s", path, strerror(-rc));
+		goto out;
+	}
+	temp = atomic_tempname(host);
+	ep = field_escape(path);
+	et = field_escape(temp + strlen(r->root.dir));
+	if (exists)
+		rc = journal_record(&r->j, 1, "file seq=%u path=%s temp=%s prior=backup ar=%s", seq, ep, et,
+				    r->j.ar_name);
+	else
+		rc = journal_record(&r->j, 1, "file seq=%u path=%s temp=%s prior=absent", seq, ep, et);
+	if (rc < 0) {
+		rc = jrec_fail(r, rc);
+		goto out;
+	}
+	rc = hook(r, "write", path);
+	if (rc < 0)
+		goto out;
+	rc = atomic_replace(host, temp, data, len, &m, hook_written, &ha);
+	if (rc < 0) {
+		if (!r->error || !strstr(r->error, "injected"))
+			fail(r, rc, "cannot write %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	journal_record(&r->j, 0, "done seq=%u", seq);
+	note_changed(r, path);
+out:
+	xattrs_free(m.xattrs, m.nxattrs);
+	free(host);
+	free(temp);
+	free(ep);
+	free(et);
+	return rc;
+}
+
+int prim_mkdir(struct run *r, const char *path, const char *owner, const char *group, mode_t mode)
+{
+	char *host = NULL, *ep = NULL;
+	uid_t uid;
+	gid_t gid;
+	unsigned seq;
+	int rc;
+
+	rc = prologue(r, path, &host);
+	if (rc < 0)
+		goto out;
+	rc = prim_ids(r, owner, group, &uid, &gid);
+	if (rc < 0)
+		goto out;
+	seq = ++r->j.seq;
+	ep = field_escape(path);
+	rc = journal_record(&r->j, 1, "dir seq=%u path=%s prior=absent", seq, ep);
+	if (rc < 0) {
+		rc = jrec_fail(r, rc);
+		goto out;
+	}
+	rc = hook(r, "mkdir", path);
+	if (rc < 0)
+		goto out;
+	/* 0700 until owner and mode are right: never briefly open to others. */
+	if (mkdir(host, 0700) < 0) {
+		rc = fail(r, -errno, "cannot create directory %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0) {
+		rc = fail(r, -errno, "cannot set owner/mode of %s: %s", path, strerror(errno));
+		goto out;
+	}
+	{
+		char *dir = path_dirname(host);
+		fsync_dir(dir);
+		free(dir);
+	}
+	journal_record(&r->j, 0, "done seq=%u", seq);
+	note_changed(r, path);
+out:
+	free(host);
+	free(ep);
+	return rc;
+}
+
+int prim_set_attr(struct run *r, const char *path, const char *owner, const char *group, mode_t mode)
+{
+	char *host = NULL, *ep = NULL;
+	struct stat sb;
+	uid_t uid;
+	gid_t gid;
+	unsigned seq;
+	int rc;
+
+	rc = prologue(r, path, &host);
+	if (rc < 0)
+		goto out;
+	rc = prim_ids(r, owner, group, &uid, &gid);
+	if (rc < 0)
+		goto out;
+	if (lstat(host, &sb) < 0 || S_ISLNK(sb.st_mode)) {
+		rc = fail(r, -ENOENT, "cannot change %s: %s", path,
+			  S_ISLNK(sb.st_mode) ? "it is a symlink" : strerror(errno));
+		goto out;
+	}
+	seq = ++r->j.seq;
+	ep = field_escape(path);
+	rc = journal_record(&r->j, 1, "attr seq=%u path=%s uid=%lu gid=%lu mode=%04o", seq, ep,
+			    (unsigned long)sb.st_uid, (unsigned long)sb.st_gid, (unsigned)(sb.st_mode & 07777));
+	if (rc < 0) {
+		rc = jrec_fail(r, rc);
+		goto out;
+	}
+	rc = hook(r, "attr", path);
+	if (rc < 0)
+		goto out;
+	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0) {
+		rc = fail(r, -errno, "cannot set owner/mode of %s: %s", path, strerror(errno));
+		goto out;
+	}
+	journal_record(&r->j, 0, "done seq=%u", seq);
+	note_changed(r, path);
+out:
+	free(host);
+	free(ep);
+	return rc;
+}
+
+int prim_remove(struct run *r, const char *path)
+{
+	char *host = NULL, *ep = NULL;
+	struct stat sb;
+	unsigned seq;
+	int rc;
+
+	rc = prologue(r, path, &host);
+	if (rc < 0)
+		goto out;
+	if (lstat(host, &sb) < 0)
+		goto out;	/* already absent */
+	if (!S_ISREG(sb.st_mode)) {
+		rc = fail(r, -EINVAL, "refusing to remove %s: not a regular file", path);
+		goto out;
+	}
+	seq = ++r->j.seq;
+	rc = journal_backup(&r->j, host, seq);
+	if (rc < 0) {
+		rc = fail(r, rc, "cannot back up %s before removing it: %s", path, strerror(-rc));
+		goto out;
+	}
+	ep = field_escape(path);
+	rc = journal_record(&r->j, 1, "remove seq=%u path=%s prior=backup ar=%s", seq, ep, r->j.ar_name);
+	if (rc < 0) {
+		rc = jrec_fail(r, rc);
+		goto out;
+	}
+	rc = hook(r, "remove", path);
+	if (rc < 0)
+		goto out;
+	if (unlink(host) < 0) {
+		rc = fail(r, -errno, "cannot remove %s: %s", path, strerror(errno));
+		goto out;
+	}
+	{
+		char *dir = path_dirname(host);
+		fsync_dir(dir);
+		free(dir);
+	}
+	journal_record(&r->j, 0, "done seq=%u", seq);
+	note_changed(r, path);
+out:
+	free(host);
+	free(ep);
+	return rc;
+}
+
+int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *const touches[],
+	     int timeout_ms, struct exec_result *res)
+{
+	char *ea = NULL, *eu = NULL, *disp = argv_display(argv), *host = NULL;
+	unsigned seq;
+	size_t i;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = prologue(r, "/", &host);
+	if (rc < 0)
+		goto out;
+	/* Files the command rewrites are backed up like any other write. */
+	for (i = 0; touches && touches[i]; i++) {
+		char *th = NULL, *why = NULL, *et = field_escape(touches[i]);
+		struct stat sb;
+		if (root_path(&r->root, touches[i], &th, &why) < 0) {
+			rc = fail(r, -EPERM, "refusing %s: %s", touches[i], why);
+		} else {
+			seq = ++r->j.seq;
+			if (lstat(th, &sb) == 0) {
+				rc = journal_backup(&r->j, th, seq);
+				if (rc == 0)
+					rc = journal_record(&r->j, 1, "file seq=%u path=%s prior=backup ar=%s", seq,
+							    et, r->j.ar_name);
+			} else {
+				rc = journal_record(&r->j, 1, "file seq=%u path=%s prior=absent", seq, et);
+			}
+			if (rc < 0)
+				fail(r, rc, "cannot back up %s before `%s`: %s", touches[i], disp, strerror(-rc));
+		}
+		free(th);
+		free(why);
+		free(et);
+		if (rc < 0)
+			goto out;
+	}
+	seq = ++r->j.seq;
+	ea = enc_argv(argv);
+	eu = enc_argv(undo_argv);
+	rc = journal_record(&r->j, 1, "cmd seq=%u argv=%s undo=%s", seq, ea, eu);
+	if (rc < 0) {
+		rc = jrec_fail(r, rc);
+		goto out;
+	}
+	rc = hook(r, "command", disp);
+	if (rc < 0)
+		goto out;
+	rc = exec_run(argv, NULL, timeout_ms, res);
+	if (rc < 0) {
+		rc = fail(r, rc, "cannot run `%s`: %s", disp, rc == -ENOENT ? "not installed" : strerror(-rc));
+		goto out;
+	}
+	journal_record(&r->j, 1, "done seq=%u exit=%d", seq, res->exit_code);
+	msg_journal(res->exit_code ? LOG_ERR : LOG_INFO, r->run_id, r->stage, "command", NULL,
+		    "`%s` exited %d: %s", disp, res->exit_code, res->out.data ? res->out.data : "");
+	if (res->timed_out) {
+		rc = fail(r, -ETIMEDOUT, "`%s` did not finish within %d s and was stopped", disp,
+			  timeout_ms / 1000);
+		goto out;
+	}
+	if (res->exit_code != 0) {
+		rc = fail(r, -EIO, "`%s` failed (exit %d):\n%s", disp, res->exit_code,
+			  res->out.data ? res->out.data : "");
+		goto out;
+	}
+	note_changed(r, NULL);
+out:
+	free(ea);
+	free(eu);
+	free(disp);
+	free(host);
+	return rc;
+}

@@ -1,0 +1,165 @@
+/*
+ * profile.c - the platform profiles, as data, and os-release detection.
+ */
+#include "profile.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const pkgs_el7[] = {
+	"postfix", "mailx", "cyrus-sasl", "cyrus-sasl-plain", "epel-release", "opendkim", NULL
+};
+static const char *const pkgs_el8[] = {
+	"postfix", "mailx", "cyrus-sasl", "cyrus-sasl-plain", "epel-release", "opendkim", NULL
+};
+static const char *const pkgs_el9[] = {
+	"postfix", "s-nail", "cyrus-sasl", "cyrus-sasl-plain", "epel-release", "opendkim",
+	"opendkim-tools", NULL
+};
+static const char *const pkgs_debian12[] = {
+	"postfix", "opendkim", "opendkim-tools", "sasl2-bin", "bsd-mailx", NULL
+};
+
+#define EL_COMMON \
+	.postfix_dir = "/etc/postfix", \
+	.aliases = "/etc/aliases", \
+	.opendkim_conf = "/etc/opendkim.conf", \
+	.opendkim_dir = "/etc/opendkim", \
+	.opendkim_keydir = "/etc/opendkim/keys", \
+	.tls_cert_dir = "/etc/pki/tls/certs", \
+	.tls_key_dir = "/etc/pki/tls/private", \
+	.sasl_smtpd_conf = "/etc/sasl2/smtpd.conf", \
+	.saslauthd_defaults = "/etc/sysconfig/saslauthd", \
+	.postfix_chroot = NULL, \
+	.opendkim_user = "opendkim", \
+	.opendkim_group = "opendkim", \
+	.tls_key_group = "root", \
+	.svc_postfix = "postfix", \
+	.svc_opendkim = "opendkim", \
+	.svc_sasl = "saslauthd"
+
+static const struct profile el7 = {
+	.name = "el7", .description = "CentOS 7 / RHEL 7",
+	.pkg_tool = PKG_YUM, .packages = pkgs_el7, .postfix_version = 210,
+	EL_COMMON,
+};
+static const struct profile el8 = {
+	.name = "el8", .description = "AlmaLinux / Rocky / RHEL 8",
+	.pkg_tool = PKG_DNF, .packages = pkgs_el8, .postfix_version = 305,
+	EL_COMMON,
+};
+static const struct profile el9 = {
+	.name = "el9", .description = "AlmaLinux / Rocky / RHEL 9",
+	.pkg_tool = PKG_DNF, .packages = pkgs_el9, .postfix_version = 305,
+	EL_COMMON,
+};
+static const struct profile debian12 = {
+	.name = "debian12", .description = "Debian 12 (bookworm)",
+	.pkg_tool = PKG_APT, .packages = pkgs_debian12, .postfix_version = 307,
+	.postfix_dir = "/etc/postfix",
+	.aliases = "/etc/aliases",
+	.opendkim_conf = "/etc/opendkim.conf",
+	.opendkim_dir = "/etc/opendkim",
+	.opendkim_keydir = "/etc/opendkim/keys",
+	.tls_cert_dir = "/etc/ssl/certs",
+	.tls_key_dir = "/etc/ssl/private",
+	.sasl_smtpd_conf = "/etc/postfix/sasl/smtpd.conf",
+	.saslauthd_defaults = "/etc/default/saslauthd",
+	.postfix_chroot = "/var/spool/postfix",
+	.opendkim_user = "opendkim",
+	.opendkim_group = "opendkim",
+	.tls_key_group = "root",
+	.svc_postfix = "postfix",
+	.svc_opendkim = "opendkim",
+	.svc_sasl = "saslauthd",
+};
+
+static const struct profile *const all[] = { &el7, &el8, &el9, &debian12, NULL };
+
+const struct profile *const *profile_all(void)
+{
+	return all;
+}
+
+const struct profile *profile_by_name(const char *name)
+{
+	size_t i;
+	for (i = 0; all[i]; i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+/* Value of KEY= in os-release text, unquoted; NULL when absent. */
+static char *osr_get(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+		if (ll > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			const char *v = p + kl + 1;
+			size_t vl = ll - kl - 1;
+			if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0])
+				v++, vl -= 2;
+			return xstrndup(v, vl);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+static int word_in(const char *list, const char *word)
+{
+	const char *p = list;
+	size_t wl = strlen(word);
+	while (p && *p) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, word, wl) == 0 && (p[wl] == ' ' || p[wl] == 0))
+			return 1;
+		p = strchr(p, ' ');
+	}
+	return 0;
+}
+
+int profile_detect(const char *os_release, const struct profile **out, char **why)
+{
+	char *id = osr_get(os_release, "ID");
+	char *like = osr_get(os_release, "ID_LIKE");
+	char *ver = osr_get(os_release, "VERSION_ID");
+	char *pretty = osr_get(os_release, "PRETTY_NAME");
+	const struct profile *p = NULL;
+	int major = ver ? atoi(ver) : 0, r = 0;
+
+	if (id && strcmp(id, "debian") == 0 && major == 12)
+		p = &debian12;
+	else if (id && (strcmp(id, "rhel") == 0 || strcmp(id, "centos") == 0 ||
+			strcmp(id, "almalinux") == 0 || strcmp(id, "rocky") == 0 ||
+			(like && (word_in(like, "rhel") || word_in(like, "centos"))))) {
+		if (major == 7)
+			p = &el7;
+		else if (major == 8)
+			p = &el8;
+		else if (major == 9)
+			p = &el9;
+	}
+	if (!p) {
+		*why = xasprintf("unsupported OS: %s (ID=%s VERSION_ID=%s); supported: CentOS/RHEL 7, "
+				 "AlmaLinux/Rocky/RHEL 8 and 9, Debian 12 (use --profile NAME to override)",
+				 pretty ? pretty : "unknown", id ? id : "?", ver ? ver : "?");
+		r = -ENOTSUP;
+		goto out;
+	}
+	*out = p;
+out:
+	free(id);
+	free(like);
+	free(ver);
+	free(pretty);
+	return r;
+}

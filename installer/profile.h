@@ -1,0 +1,51 @@
+/*
+ * profile.h - platform profiles: what differs between el7, el8, el9 and
+ * debian12 is data (package names, paths, users, services, tools), never
+ * a fork of the step logic.
+ */
+#ifndef MAILSTAGE_PROFILE_H
+#define MAILSTAGE_PROFILE_H
+
+enum pkg_tool { PKG_YUM, PKG_DNF, PKG_APT };
+
+struct profile {
+	const char *name;		/* el7, el8, el9, debian12 */
+	const char *description;	/* "CentOS 7 / RHEL 7" */
+	enum pkg_tool pkg_tool;
+	const char *const *packages;	/* NULL-terminated */
+	int postfix_version;		/* major*100+minor of the packaged Postfix: 210, 305, 370 */
+
+	/* paths inside the target */
+	const char *postfix_dir;	/* /etc/postfix */
+	const char *aliases;		/* /etc/aliases */
+	const char *opendkim_conf;	/* /etc/opendkim.conf */
+	const char *opendkim_dir;	/* /etc/opendkim */
+	const char *opendkim_keydir;	/* /etc/opendkim/keys */
+	const char *tls_cert_dir;	/* /etc/pki/tls/certs | /etc/ssl/certs */
+	const char *tls_key_dir;	/* /etc/pki/tls/private | /etc/ssl/private */
+	const char *sasl_smtpd_conf;	/* /etc/sasl2/smtpd.conf | /etc/postfix/sasl/smtpd.conf */
+	const char *saslauthd_defaults;	/* /etc/sysconfig/saslauthd | /etc/default/saslauthd */
+	const char *postfix_chroot;	/* /var/spool/postfix when smtpd runs chrooted, else NULL */
+
+	/* users and groups (names, resolved in the target's /etc/passwd, /etc/group) */
+	const char *opendkim_user;
+	const char *opendkim_group;
+	const char *tls_key_group;	/* group that may read the TLS key: "root" or "ssl-cert" */
+
+	/* services */
+	const char *svc_postfix;
+	const char *svc_opendkim;
+	const char *svc_sasl;
+};
+
+const struct profile *profile_by_name(const char *name);
+/* All profiles, NULL-terminated. */
+const struct profile *const *profile_all(void);
+
+/*
+ * Pick the profile from the text of an os-release file.  0 and *out, or
+ * -ENOTSUP with *why ("unsupported OS: Ubuntu 22.04 (ID=ubuntu VERSION_ID=22.04)").
+ */
+int profile_detect(const char *os_release, const struct profile **out, char **why);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * root.h - confinement of every path inside --root, and user and group
+ * names resolved in the target's own /etc/passwd and /etc/group (as
+ * `rpm --root` does), never the host's.
+ */
+#ifndef MAILSTAGE_ROOT_H
+#define MAILSTAGE_ROOT_H
+
+#include <sys/types.h>
+
+struct root {
+	char *dir;		/* canonical host directory, "" for "/" */
+	int is_host;		/* --root is "/" */
+	/* cached /etc/passwd and /etc/group of the target */
+	char *passwd, *group;
+};
+
+int root_init(struct root *r, const char *dir, char **why);
+void root_free(struct root *r);
+
+/*
+ * Map an absolute target path to a host path inside the root.  Refused with
+ * -EPERM and *why: a relative path, a ".." component, or a symlink on the
+ * way whose target climbs out of the root.  Directory symlinks are followed
+ * as inside a chroot (an absolute target is taken relative to the root);
+ * the last component is never followed.
+ */
+int root_path(const struct root *r, const char *path, char **host, char **why);
+
+/* 0, -ENOENT (no such user/group in the target), or -errno reading the file. */
+int root_user(struct root *r, const char *name, uid_t *uid, gid_t *gid);
+int root_group(struct root *r, const char *name, gid_t *gid);
+/* Names for display: the target's name for the id, or the number. Caller frees. */
+char *root_user_name(struct root *r, uid_t uid);
+char *root_group_name(struct root *r, gid_t gid);
+
+#endif

@@ -1,0 +1,708 @@
+/*
+ * runner.c - the commands that walk the stages: plan, apply (with
+ * checkpoints and rollback on failure), rollback, status and stages.
+ */
+#include "runner.h"
+#include "diff.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- set-up shared by every command ---- */
+
+static void run_free(struct run *r)
+{
+	if (r->jopen)
+		journal_close(&r->j);
+	state_close(&r->st);
+	config_free(&r->cfg);
+	root_free(&r->root);
+	free(r->error);
+	strv_free(&r->changed_paths);
+}
+
+/*
+ * Everything that can be refused before the host is touched: root,
+ * configuration, profile, stage names.  Returns an exit code (0: go on).
+ */
+static int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need_config)
+{
+	struct strv errors = { 0 };
+	char *why = NULL, *conf = NULL, *osr = NULL, *osr_host = NULL;
+	size_t i;
+	int rc = EXIT_OK;
+
+	memset(r, 0, sizeof(*r));
+	r->opts = o;
+	r->cmd = cmd;
+	r->st.lock_fd = -1;
+	if (root_init(&r->root, o->root ? o->root : "/", &why) < 0) {
+		msg_error("%s", why);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (!r->root.is_host)
+		msg_journal_enabled = 0;	/* a scratch root is not this host's business */
+	for (i = 0; i < o->only.n + o->skip.n; i++) {
+		const char *n = i < o->only.n ? o->only.v[i] : o->skip.v[i - o->only.n];
+		if (!stage_by_name(n)) {
+			const struct stage *const *s;
+			const char *best = NULL;
+			size_t bd = 3;
+			for (s = stages_all(); *s; s++)
+				if (levenshtein(n, (*s)->name) < bd)
+					bd = levenshtein(n, (*s)->name), best = (*s)->name;
+			msg_error("unknown stage \"%s\"%s%s%s; `mailstage stages` lists them", n,
+				  best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (!need_config)
+		goto out;
+	/* Profile: --profile, else the target's os-release. */
+	if (o->profile) {
+		r->prof = profile_by_name(o->profile);
+		if (!r->prof) {
+			msg_error("unknown profile \"%s\"; profiles: el7, el8, el9, debian12", o->profile);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		osr_host = xasprintf("%s/etc/os-release", r->root.dir);
+		if (read_whole_file(osr_host, &osr, NULL) < 0) {
+			free(osr_host);
+			osr_host = xasprintf("%s/usr/lib/os-release", r->root.dir);
+			if (read_whole_file(osr_host, &osr, NULL) < 0) {
+				msg_error("cannot tell the OS: no /etc/os-release or /usr/lib/os-release in %s; "
+					  "use --profile el7|el8|el9|debian12", *r->root.dir ? r->root.dir : "/");
+				rc = EXIT_CONFIG;
+				goto out;
+			}
+		}
+		if (profile_detect(osr, &r->prof, &why) < 0) {
+			msg_error("%s", why);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+	}
+	/* Configuration: -c FILE as given, else inside the root. */
+	conf = o->config ? xstrdup(o->config) : xasprintf("%s/etc/mailstage/mailstage.conf", r->root.dir);
+	{
+		const char *disp = o->config ? o->config : "/etc/mailstage/mailstage.conf";
+		int cr = config_load(conf, disp, &r->cfg, &errors);
+		if (cr < 0) {
+			for (i = 0; i < errors.n; i++)
+				msg_error("%s", errors.v[i]);
+			if (cr == -ENOENT && !o->config)
+				msg_error("create it from the example: cp %s/mailstage.conf.example %s",
+					  MAILSTAGE_DATADIR, disp);
+			msg_error("configuration not valid: nothing was changed");
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+	}
+out:
+	strv_free(&errors);
+	free(why);
+	free(conf);
+	free(osr);
+	free(osr_host);
+	return rc;
+}
+
+static int stage_selected(const struct run_opts *o, const char *name)
+{
+	size_t i;
+	for (i = 0; i < o->skip.n; i++)
+		if (strcmp(o->skip.v[i], name) == 0)
+			return 0;
+	if (o->only.n == 0)
+		return 1;
+	for (i = 0; i < o->only.n; i++)
+		if (strcmp(o->only.v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int run_journal(struct run *r)
+{
+	int rc;
+	if (!r->jopen) {
+		rc = r->resume_no ? journal_resume(&r->st, &r->j, r->resume_no)
+				  : journal_begin(&r->st, &r->j, r->cmd, r->prof->name);
+		if (rc < 0)
+			return rc;
+		r->jopen = 1;
+		snprintf(r->run_id, sizeof(r->run_id), "%u", r->j.run_no);
+	}
+	if (r->stage && r->journaled_stage != r->stage) {
+		rc = journal_record(&r->j, 0, "stage name=%s", r->stage);
+		if (rc < 0)
+			return rc;
+		r->journaled_stage = r->stage;
+	}
+	return 0;
+}
+
+int run_changed(const struct run *r, const char *path)
+{
+	size_t i, l = strlen(path);
+	for (i = 0; i < r->changed_paths.n; i++) {
+		const char *p = r->changed_paths.v[i];
+		if (strcmp(p, path) == 0 || (l && path[l - 1] == '/' && strncmp(p, path, l) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+static void ctx_init(struct ctx *c, struct run *r, const struct stage *s)
+{
+	memset(c, 0, sizeof(*c));
+	c->run = r;
+	c->cfg = &r->cfg;
+	c->prof = r->prof;
+	c->root = &r->root;
+	c->stage = s->name;
+}
+
+static void ctx_free(struct ctx *c)
+{
+	changes_free(c->changes, c->nchanges);
+	strv_free(&c->notes);
+	c->changes = NULL;
+	c->nchanges = 0;
+}
+
+/* ---- JSON ---- */
+
+char *json_str(const char *s)
+{
+	struct buf b = { 0 };
+	const unsigned char *p;
+	buf_puts(&b, "\"");
+	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(&b, "\\%c", *p);
+		else if (*p == '\n')
+			buf_puts(&b, "\\n");
+		else if (*p < 0x20)
+			buf_printf(&b, "\\u%04x", *p);
+		else
+			buf_append(&b, p, 1);
+	}
+	buf_puts(&b, "\"");
+	return buf_steal(&b);
+}
+
+static const char *kind_name(enum change_kind k)
+{
+	switch (k) {
+	case CH_FILE: return "file";
+	case CH_DIR: return "directory";
+	case CH_ATTR: return "attributes";
+	case CH_REMOVE: return "remove";
+	case CH_COMMAND: return "command";
+	}
+	return "?";
+}
+
+static void json_stage(const char *stage, const char *status, const struct ctx *c, const char *error)
+{
+	struct buf b = { 0 };
+	size_t i;
+	char *s = json_str(stage), *e = error ? json_str(error) : xstrdup("null");
+
+	buf_printf(&b, "{\"stage\":%s,\"status\":\"%s\",\"changes\":[", s, status);
+	for (i = 0; c && i < c->nchanges; i++) {
+		char *w = json_str(c->changes[i].what), *p = json_str(c->changes[i].path);
+		buf_printf(&b, "%s{\"kind\":\"%s\",\"path\":%s,\"what\":%s}", i ? "," : "",
+			   kind_name(c->changes[i].kind), c->changes[i].path ? p : "null", w);
+		free(w);
+		free(p);
+	}
+	buf_puts(&b, "],\"notes\":[");
+	for (i = 0; c && i < c->notes.n; i++) {
+		char *n = json_str(c->notes.v[i]);
+		buf_printf(&b, "%s%s", i ? "," : "", n);
+		free(n);
+	}
+	buf_printf(&b, "],\"error\":%s}\n", e);
+	fputs(b.data, stdout);
+	fflush(stdout);
+	buf_free(&b);
+	free(s);
+	free(e);
+}
+
+/* ---- plan ---- */
+
+static void print_change(const struct change *ch)
+{
+	struct buf d = { 0 };
+	printf("  %s\n", ch->what);
+	if (ch->kind != CH_FILE || ch->secret || ch->produce)
+		return;
+	diff_unified(ch->old ? ch->old : "", ch->old ? ch->oldlen : 0, ch->data, ch->len,
+		     ch->old ? ch->path : "/dev/null", ch->path, &d);
+	if (d.len) {
+		const char *p = d.data;
+		/* Indent the diff under its change. */
+		while (*p) {
+			const char *eol = strchr(p, '\n');
+			size_t l = eol ? (size_t)(eol - p + 1) : strlen(p);
+			printf("    %.*s", (int)l, p);
+			p += l;
+		}
+		if (d.data[d.len - 1] != '\n')
+			putchar('\n');
+	}
+	buf_free(&d);
+}
+
+static size_t count_selected(const struct run_opts *o)
+{
+	const struct stage *const *s;
+	size_t n = 0;
+	for (s = stages_all(); *s; s++)
+		n += stage_selected(o, (*s)->name);
+	return n;
+}
+
+int cmd_plan(const struct run_opts *o)
+{
+	const struct stage *const *s;
+	struct run r;
+	size_t idx = 0, total, pending = 0, failed = 0;
+	int rc = run_setup(&r, o, "plan", 1);
+
+	if (rc != EXIT_OK)
+		goto out;
+	r.dry = 1;
+	total = count_selected(o);
+	for (s = stages_all(); *s; s++) {
+		struct ctx c;
+		size_t i;
+		if (!stage_selected(o, (*s)->name))
+			continue;
+		idx++;
+		ctx_init(&c, &r, *s);
+		if ((*s)->check(&c) < 0) {
+			failed++;
+			msg_error("[%zu/%zu] %s: %s", idx, total, (*s)->name, r.error ? r.error : "check failed");
+			if (o->json)
+				json_stage((*s)->name, "failed", &c, r.error);
+			ctx_free(&c);
+			continue;
+		}
+		if (o->json) {
+			json_stage((*s)->name, c.nchanges ? "pending" : "converged", &c, NULL);
+		} else if (c.nchanges) {
+			printf("%s: %zu change%s\n", (*s)->name, c.nchanges, c.nchanges == 1 ? "" : "s");
+			for (i = 0; i < c.nchanges; i++)
+				print_change(&c.changes[i]);
+		}
+		for (i = 0; !o->json && i < c.notes.n; i++)
+			msg_warn("%s: %s", (*s)->name, c.notes.v[i]);
+		msg_info("[%zu/%zu] %s ... %s", idx, total, (*s)->name,
+			 c.nchanges ? "changes pending" : "converged");
+		pending += c.nchanges;
+		ctx_free(&c);
+	}
+	if (failed)
+		rc = EXIT_FAILED;
+	else
+		rc = pending ? EXIT_PENDING : EXIT_OK;
+	msg_info("plan: %zu change%s pending%s", pending, pending == 1 ? "" : "s",
+		 failed ? ", some stages could not be checked" : pending ? "; `mailstage apply` makes them" : "");
+out:
+	run_free(&r);
+	return rc;
+}
+
+/* ---- apply ---- */
+
+static int find_interrupted(struct state *st, unsigned *no)
+{
+	struct runinfo *v;
+	size_t n, i;
+	*no = 0;
+	if (state_runs(st, &v, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].status, "interrupted") == 0 && !v[i].rolled_back)
+			*no = v[i].no;
+	runinfo_free(v, n);
+	return *no != 0;
+}
+
+static int lock_state(struct run *r)
+{
+	char *why = NULL;
+	int rc = state_open(&r->st, &r->root, STATE_CREATE | STATE_LOCK, &why);
+	if (rc < 0) {
+		msg_error("%s", why);
+		free(why);
+		return rc == -EBUSY ? EXIT_TEMPFAIL : EXIT_IOERR;
+	}
+	return EXIT_OK;
+}
+
+/* One stage of an apply: check, apply when drifted, check again, checkpoint. */
+static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t total, size_t *nchanged)
+{
+	struct ctx c, again;
+	int rc;
+	unsigned before = r->j.changes;
+	unsigned cp_run;
+	long cp_time;
+
+	r->stage = s->name;
+	ctx_init(&c, r, s);
+	ctx_init(&again, r, s);
+	rc = s->check(&c);
+	if (rc < 0)
+		goto out;
+	if (c.nchanges == 0) {
+		size_t i;
+		for (i = 0; i < c.notes.n; i++)
+			msg_warn("%s: %s", s->name, c.notes.v[i]);
+		if (checkpoint_read(&r->st, s->name, &cp_run, &cp_time) < 0)
+			checkpoint_write(&r->st, s->name, r->jopen ? r->j.run_no : 0);
+		msg_info("[%zu/%zu] %s ... ok", idx, total, s->name);
+		if (r->opts->json)
+			json_stage(s->name, "unchanged", &c, NULL);
+		goto out;
+	}
+	rc = apply_changes(r, &c);
+	if (rc < 0)
+		goto out;
+	rc = s->check(&again);
+	if (rc < 0)
+		goto out;
+	if (again.nchanges) {
+		free(r->error);
+		r->error = xasprintf("still not converged after apply: %s", again.changes[0].what);
+		rc = -EPROTO;
+		goto out;
+	}
+	rc = run_journal(r);
+	if (rc == 0)
+		rc = journal_record(&r->j, 1, "checkpoint stage=%s", s->name);
+	if (rc == 0)
+		rc = checkpoint_write(&r->st, s->name, r->j.run_no);
+	if (rc < 0) {
+		free(r->error);
+		r->error = xasprintf("cannot write the checkpoint: %s", strerror(-rc));
+		goto out;
+	}
+	(*nchanged)++;
+	{
+		size_t i;
+		for (i = 0; i < c.notes.n; i++)
+			msg_warn("%s: %s", s->name, c.notes.v[i]);
+	}
+	msg_info("[%zu/%zu] %s ... changed (%u)", idx, total, s->name, r->j.changes - before);
+	msg_journal(LOG_NOTICE, r->run_id, s->name, "stage-changed", NULL, "stage %s changed %u things",
+		    s->name, r->j.changes - before);
+	if (r->opts->json)
+		json_stage(s->name, "changed", &c, NULL);
+out:
+	if (rc < 0) {
+		msg_info("[%zu/%zu] %s ... FAILED", idx, total, s->name);
+		if (r->opts->json)
+			json_stage(s->name, "failed", &c, r->error);
+	}
+	ctx_free(&c);
+	ctx_free(&again);
+	return rc;
+}
+
+int cmd_apply(const struct run_opts *o)
+{
+	const struct stage *const *s;
+	struct run r;
+	size_t idx = 0, total, nchanged = 0;
+	unsigned interrupted;
+	int rc = run_setup(&r, o, "apply", 1);
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (rc != EXIT_OK)
+		goto out;
+	rc = lock_state(&r);
+	if (rc != EXIT_OK)
+		goto out;
+	if (find_interrupted(&r.st, &interrupted)) {
+		if (!o->resume) {
+			msg_error("run %u was interrupted before it finished; run `mailstage rollback` to undo "
+				  "it or `mailstage apply --resume` to finish it", interrupted);
+			rc = EXIT_TEMPFAIL;
+			goto out;
+		}
+		r.resume_no = interrupted;
+		msg_info("resuming interrupted run %u", interrupted);
+	} else if (o->resume) {
+		msg_info("no interrupted run: --resume does nothing special");
+	}
+	total = count_selected(o);
+	for (s = stages_all(); *s; s++) {
+		if (!stage_selected(o, (*s)->name))
+			continue;
+		idx++;
+		if (apply_stage(&r, *s, idx, total, &nchanged) < 0)
+			break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!*s) {
+		if (r.jopen)
+			journal_end(&r.j, "ok");
+		msg_info("apply: %zu of %zu stage%s changed, %u change%s (%ld ms)", nchanged, total,
+			 total == 1 ? "" : "s", r.j.changes, r.j.changes == 1 ? "" : "s",
+			 (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (r.jopen)
+			msg_info("run %s is recorded in /var/lib/mailstage/runs/%s; `mailstage rollback %s` undoes it",
+				 r.run_id, r.run_id, r.run_id);
+		rc = EXIT_OK;
+		goto out;
+	}
+	/* A stage failed: undo everything this run did, newest first. */
+	msg_error("stage %s failed: %s", (*s)->name, r.error ? r.error : "unknown error");
+	msg_journal(LOG_ERR, r.run_id, (*s)->name, "failed", NULL, "stage %s failed: %s", (*s)->name,
+		    r.error ? r.error : "");
+	if (!r.jopen) {
+		msg_error("nothing had been changed");
+		rc = EXIT_ROLLED_BACK;
+		goto out;
+	}
+	{
+		unsigned undone = 0, no = r.j.run_no;
+		journal_end(&r.j, "failed");
+		journal_close(&r.j);
+		r.jopen = 0;
+		if (journal_undo(&r.st, no, &undone) == 0) {
+			msg_error("the system was restored: %u change%s of run %u undone", undone,
+				  undone == 1 ? "" : "s", no);
+			rc = EXIT_ROLLED_BACK;
+		} else {
+			msg_error("the restore of run %u was incomplete (see above); retry with "
+				  "`mailstage rollback %u`", no, no);
+			rc = EXIT_NOT_RESTORED;
+		}
+		msg_journal(LOG_ERR, r.run_id, (*s)->name, "rolled-back", NULL, "run %u rolled back", no);
+	}
+out:
+	run_free(&r);
+	return rc;
+}
+
+/* ---- rollback ---- */
+
+static int paths_overlap(const struct runinfo *a, const struct runinfo *b, const char **which)
+{
+	size_t i, k;
+	for (i = 0; i < a->paths.n; i++)
+		for (k = 0; k < b->paths.n; k++)
+			if (strcmp(a->paths.v[i], b->paths.v[k]) == 0) {
+				*which = a->paths.v[i];
+				return 1;
+			}
+	return 0;
+}
+
+int cmd_rollback(const struct run_opts *o, const char *which)
+{
+	struct run r;
+	struct runinfo *v = NULL, *target = NULL;
+	size_t n = 0, i;
+	unsigned undone = 0;
+	int rc = run_setup(&r, o, "rollback", 0);
+
+	if (rc != EXIT_OK)
+		goto out;
+	rc = lock_state(&r);
+	if (rc != EXIT_OK)
+		goto out;
+	state_runs(&r.st, &v, &n);
+	if (which) {
+		char *end;
+		unsigned long no = strtoul(which, &end, 10);
+		for (i = 0; i < n && !*end; i++)
+			if (v[i].no == no)
+				target = &v[i];
+		if (!target) {
+			msg_error("no run \"%s\"; `mailstage status` lists the runs", which);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (target->rolled_back) {
+			msg_error("run %u was already rolled back", target->no);
+			rc = EXIT_FAILED;
+			goto out;
+		}
+	} else {
+		for (i = n; i-- > 0;)
+			if (v[i].changes && !v[i].rolled_back) {
+				target = &v[i];
+				break;
+			}
+		if (!target) {
+			msg_info("nothing to roll back: no run changed anything that is not already undone");
+			rc = EXIT_OK;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const char *path;
+		if (v[i].no > target->no && !v[i].rolled_back && v[i].changes &&
+		    paths_overlap(&v[i], target, &path)) {
+			msg_error("refusing to roll back run %u: the later run %u also changed %s; "
+				  "roll back run %u first (`mailstage rollback %u`)", target->no, v[i].no, path,
+				  v[i].no, v[i].no);
+			rc = EXIT_FAILED;
+			goto out;
+		}
+	}
+	if (strcmp(target->status, "interrupted") == 0) {
+		/* Close the interrupted journal so it no longer blocks apply. */
+		char *jp = xasprintf("%s/runs/%u/journal", r.st.dir, target->no), *rec;
+		FILE *f = fopen(jp, "a");
+		rec = xasprintf("end status=interrupted changes=%u time=%ld\n", target->changes, (long)time(NULL));
+		if (f) {
+			fputs(rec, f);
+			fflush(f);
+			fsync(fileno(f));
+			fclose(f);
+		}
+		free(rec);
+		free(jp);
+	}
+	if (journal_undo(&r.st, target->no, &undone) < 0) {
+		msg_error("rollback of run %u was incomplete (see above); fix the cause and run "
+			  "`mailstage rollback %u` again", target->no, target->no);
+		rc = EXIT_FAILED;
+		goto out;
+	}
+	/* Stages it changed are no longer known to be converged. */
+	for (i = 0; i < target->stages.n; i++) {
+		char *cp = xasprintf("%s/checkpoints/%s", r.st.dir, target->stages.v[i]);
+		unlink(cp);
+		free(cp);
+	}
+	msg_info("rolled back run %u: %u change%s undone; every file, owner, mode and label it touched is "
+		 "as before", target->no, undone, undone == 1 ? "" : "s");
+	msg_journal(LOG_NOTICE, NULL, NULL, "rollback", NULL, "rolled back run %u (%u changes)", target->no,
+		    undone);
+	if (o->json)
+		printf("{\"rolled_back\":%u,\"changes\":%u}\n", target->no, undone);
+	rc = EXIT_OK;
+out:
+	runinfo_free(v, n);
+	run_free(&r);
+	return rc;
+}
+
+/* ---- status, stages ---- */
+
+static void fmt_time(long t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+int cmd_status(const struct run_opts *o)
+{
+	const struct stage *const *s;
+	struct run r;
+	struct runinfo *v = NULL;
+	size_t n = 0, i;
+	int rc = run_setup(&r, o, "status", 0), interrupted = 0;
+	char *why = NULL;
+
+	if (rc != EXIT_OK)
+		goto out;
+	state_open(&r.st, &r.root, 0, &why);
+	state_runs(&r.st, &v, &n);
+	if (o->json)
+		printf("{\"runs\":[");
+	else
+		printf("runs:%s\n", n ? "" : " none");
+	for (i = 0; i < n; i++) {
+		char t[64];
+		fmt_time(v[i].time, t, sizeof(t));
+		if (o->json) {
+			char *st = json_str(v[i].status);
+			printf("%s{\"run\":%u,\"time\":%ld,\"command\":\"%s\",\"status\":%s,\"rolled_back\":%s,"
+			       "\"changes\":%u}", i ? "," : "", v[i].no, v[i].time, v[i].cmd, st,
+			       v[i].rolled_back ? "true" : "false", v[i].changes);
+			free(st);
+		} else {
+			printf("  %4u  %s  %-8s %-12s %3u change%s%s\n", v[i].no, t, v[i].cmd, v[i].status,
+			       v[i].changes, v[i].changes == 1 ? " " : "s", v[i].rolled_back ? "  (rolled back)" : "");
+		}
+		if (strcmp(v[i].status, "interrupted") == 0 && !v[i].rolled_back)
+			interrupted = (int)v[i].no;
+	}
+	if (o->json)
+		printf("],\"checkpoints\":{");
+	else
+		printf("checkpoints:\n");
+	for (s = stages_all(), i = 0; *s; s++) {
+		unsigned cr;
+		long ct;
+		char t[64] = "";
+		int have = checkpoint_read(&r.st, (*s)->name, &cr, &ct) == 0;
+		if (have)
+			fmt_time(ct, t, sizeof(t));
+		if (o->json) {
+			if (have)
+				printf("%s\"%s\":{\"run\":%u,\"time\":%ld}", i++ ? "," : "", (*s)->name, cr, ct);
+		} else if (have) {
+			printf("  %-15s converged at %s (run %u)\n", (*s)->name, t, cr);
+		} else {
+			printf("  %-15s no checkpoint\n", (*s)->name);
+		}
+	}
+	if (o->json) {
+		printf("},\"interrupted\":");
+		if (interrupted)
+			printf("%d}\n", interrupted);
+		else
+			printf("null}\n");
+	} else if (interrupted) {
+		printf("interrupted run: %d (run `mailstage rollback` or `mailstage apply --resume`)\n", interrupted);
+	} else {
+		printf("interrupted run: none\n");
+	}
+	rc = interrupted ? EXIT_TEMPFAIL : EXIT_OK;
+out:
+	free(why);
+	runinfo_free(v, n);
+	run_free(&r);
+	return rc;
+}
+
+int cmd_stages(const struct run_opts *o)
+{
+	const struct stage *const *s;
+	int i = 1;
+	for (s = stages_all(); *s; s++, i++) {
+		if (o->json) {
+			char *sum = json_str((*s)->summary);
+			printf("{\"index\":%d,\"stage\":\"%s\",\"summary\":%s}\n", i, (*s)->name, sum);
+			free(sum);
+		} else {
+			printf("%2d. %-15s %s\n", i, (*s)->name, (*s)->summary);
+		}
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,358 @@
+/*
+ * stage.c - the want_*() helpers stages describe their wishes with, and
+ * the generic apply of recorded changes through the primitives.
+ */
+#include "stage.h"
+#include "msg.h"
+#include "prim.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct change *add_change(struct ctx *c, enum change_kind kind, const char *path)
+{
+	struct change *ch;
+	c->changes = xrealloc(c->changes, (c->nchanges + 1) * sizeof(*c->changes));
+	ch = &c->changes[c->nchanges++];
+	memset(ch, 0, sizeof(*ch));
+	ch->kind = kind;
+	ch->path = path ? xstrdup(path) : NULL;
+	return ch;
+}
+
+static char **dup_argv(char *const argv[])
+{
+	size_t n = 0, i;
+	char **v;
+	if (!argv)
+		return NULL;
+	while (argv[n])
+		n++;
+	v = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		v[i] = xstrdup(argv[i]);
+	return v;
+}
+
+static void free_argv(char **v)
+{
+	size_t i;
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void changes_free(struct change *v, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].what);
+		free(v[i].old);
+		if (v[i].data && v[i].secret)
+			memset(v[i].data, 0, v[i].len);
+		free(v[i].data);
+		free(v[i].owner);
+		free(v[i].group);
+		free_argv(v[i].argv);
+		free_argv(v[i].undo_argv);
+		free_argv(v[i].touches);
+	}
+	free(v);
+}
+
+void stage_note(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	strv_push(&c->notes, s);
+	free(s);
+}
+
+int stage_fail(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(c->run->error);
+	c->run->error = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int host_of(struct ctx *c, const char *path, char **host)
+{
+	char *why = NULL;
+	int r = root_path(c->root, path, host, &why);
+	if (r < 0) {
+		stage_fail(c, "refusing %s: %s", path, why);
+		free(why);
+	}
+	return r;
+}
+
+int target_exists(struct ctx *c, const char *path)
+{
+	char *host = NULL, *why = NULL;
+	struct stat sb;
+	int e = 0;
+	if (root_path(c->root, path, &host, &why) == 0)
+		e = lstat(host, &sb) == 0;
+	free(host);
+	free(why);
+	return e;
+}
+
+int read_target(struct ctx *c, const char *path, char **data, size_t *len)
+{
+	char *host = NULL;
+	struct stat sb;
+	int r = host_of(c, path, &host);
+	if (r < 0)
+		return r;
+	if (lstat(host, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		free(host);
+		return stage_fail(c, "%s is not a regular file", path);
+	}
+	r = read_whole_file(host, data, len);
+	if (r < 0 && r != -ENOENT)
+		stage_fail(c, "cannot read %s: %s", path, strerror(-r));
+	free(host);
+	return r;
+}
+
+/* Owner, group and mode as "0600 root:opendkim". */
+static char *attr_text(mode_t mode, const char *owner, const char *group)
+{
+	return xasprintf("%04o %s:%s", (unsigned)(mode & 07777), owner, group);
+}
+
+/* Do owner/group/mode of sb differ from what is wanted? */
+static int attrs_differ(struct ctx *c, const struct stat *sb, const char *owner, const char *group,
+			mode_t mode, char **now)
+{
+	uid_t uid;
+	gid_t gid, pg;
+	int differ = (sb->st_mode & 07777) != (mode & 07777);
+	char *u = root_user_name(c->root, sb->st_uid), *g = root_group_name(c->root, sb->st_gid);
+
+	/* Unprivileged --root runs cannot give files away: ownership is not compared. */
+	if (geteuid() == 0) {
+		if (root_user(c->root, owner, &uid, &pg) < 0 || root_group(c->root, group, &gid) < 0)
+			differ = 1;
+		else if (uid != sb->st_uid || gid != sb->st_gid)
+			differ = 1;
+	}
+	*now = attr_text(sb->st_mode, u, g);
+	free(u);
+	free(g);
+	return differ;
+}
+
+static void set_attrs(struct change *ch, const char *owner, const char *group, mode_t mode)
+{
+	ch->owner = xstrdup(owner);
+	ch->group = xstrdup(group);
+	ch->mode = mode;
+}
+
+static size_t count_lines(const char *s, size_t n)
+{
+	size_t i, l = 0;
+	for (i = 0; i < n; i++)
+		l += s[i] == '\n';
+	return l + (n && s[n - 1] != '\n');
+}
+
+int want_file(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
+	      const char *group, mode_t mode)
+{
+	char *host = NULL, *old = NULL, *now = NULL, *want = attr_text(mode, owner, group);
+	size_t oldlen = 0;
+	struct stat sb;
+	struct change *ch;
+	int r = host_of(c, path, &host);
+
+	if (r < 0)
+		goto out;
+	if (lstat(host, &sb) < 0) {
+		ch = add_change(c, CH_FILE, path);
+		ch->what = xasprintf("create %s (%s, %zu lines)", path, want, count_lines(data, len));
+		goto fill;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		r = stage_fail(c, "%s exists but is not a regular file; move it away and run again", path);
+		goto out;
+	}
+	r = read_whole_file(host, &old, &oldlen);
+	if (r < 0) {
+		r = stage_fail(c, "cannot read %s: %s", path, strerror(-r));
+		goto out;
+	}
+	if (oldlen == len && memcmp(old, data, len) == 0) {
+		if (attrs_differ(c, &sb, owner, group, mode, &now)) {
+			ch = add_change(c, CH_ATTR, path);
+			ch->what = xasprintf("set %s to %s (now %s)", path, want, now);
+			set_attrs(ch, owner, group, mode);
+		}
+		goto out;
+	}
+	ch = add_change(c, CH_FILE, path);
+	attrs_differ(c, &sb, owner, group, mode, &now);
+	if (strcmp(now, want) != 0)
+		ch->what = xasprintf("update %s (now %s, will be %s)", path, now, want);
+	else
+		ch->what = xasprintf("update %s", path);
+	ch->old = old;
+	ch->oldlen = oldlen;
+	old = NULL;
+fill:
+	ch->data = xmalloc(len + 1);
+	memcpy(ch->data, data, len);
+	ch->data[len] = 0;
+	ch->len = len;
+	set_attrs(ch, owner, group, mode);
+	r = 0;
+out:
+	free(host);
+	free(old);
+	free(now);
+	free(want);
+	return r;
+}
+
+int want_new_file(struct ctx *c, const char *path, int (*produce)(struct ctx *, struct change *),
+		  const char *what, int secret, const char *owner, const char *group, mode_t mode)
+{
+	char *want = attr_text(mode, owner, group);
+	struct change *ch = add_change(c, CH_FILE, path);
+	ch->what = xasprintf("%s %s (%s; %s)", target_exists(c, path) ? "replace" : "create", path, what, want);
+	ch->produce = produce;
+	ch->secret = secret;
+	set_attrs(ch, owner, group, mode);
+	free(want);
+	return 0;
+}
+
+int want_attr(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode)
+{
+	char *host = NULL, *now = NULL, *want = attr_text(mode, owner, group);
+	struct stat sb;
+	int r = host_of(c, path, &host);
+
+	if (r < 0)
+		goto out;
+	if (lstat(host, &sb) < 0) {
+		r = stage_fail(c, "%s does not exist", path);
+		goto out;
+	}
+	if (attrs_differ(c, &sb, owner, group, mode, &now)) {
+		struct change *ch = add_change(c, CH_ATTR, path);
+		ch->what = xasprintf("set %s to %s (now %s)", path, want, now);
+		set_attrs(ch, owner, group, mode);
+	}
+out:
+	free(host);
+	free(now);
+	free(want);
+	return r;
+}
+
+static int dir_common(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode,
+		      int exact)
+{
+	char *host = NULL, *now = NULL, *want = attr_text(mode, owner, group);
+	struct stat sb;
+	int r = host_of(c, path, &host);
+
+	if (r < 0)
+		goto out;
+	if (lstat(host, &sb) < 0) {
+		struct change *ch = add_change(c, CH_DIR, path);
+		ch->what = xasprintf("create directory %s (%s)", path, want);
+		set_attrs(ch, owner, group, mode);
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		r = stage_fail(c, "%s exists but is not a directory; move it away and run again", path);
+		goto out;
+	}
+	if (exact && attrs_differ(c, &sb, owner, group, mode, &now)) {
+		struct change *ch = add_change(c, CH_ATTR, path);
+		ch->what = xasprintf("set directory %s to %s (now %s)", path, want, now);
+		set_attrs(ch, owner, group, mode);
+	}
+out:
+	free(host);
+	free(now);
+	free(want);
+	return r;
+}
+
+int want_dir(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode)
+{
+	return dir_common(c, path, owner, group, mode, 1);
+}
+
+int want_dir_exists(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode)
+{
+	return dir_common(c, path, owner, group, mode, 0);
+}
+
+int want_command(struct ctx *c, const char *what, char *const argv[], char *const undo_argv[],
+		 char *const touches[], int timeout_ms)
+{
+	struct change *ch = add_change(c, CH_COMMAND, NULL);
+	char *disp = argv_display(argv);
+	ch->what = xasprintf("run `%s` (%s)", disp, what);
+	free(disp);
+	ch->argv = dup_argv(argv);
+	ch->undo_argv = dup_argv(undo_argv);
+	ch->touches = dup_argv(touches);
+	ch->timeout_ms = timeout_ms;
+	return 0;
+}
+
+int apply_changes(struct run *r, struct ctx *c)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->nchanges && rc == 0; i++) {
+		struct change *ch = &c->changes[i];
+		msg_verbose("  %s", ch->what);
+		switch (ch->kind) {
+		case CH_FILE:
+			if (ch->produce) {
+				rc = ch->produce(c, ch);
+				if (rc < 0)
+					break;
+			}
+			rc = prim_write_file(r, ch->path, ch->data, ch->len, ch->owner, ch->group, ch->mode);
+			break;
+		case CH_DIR:
+			rc = prim_mkdir(r, ch->path, ch->owner, ch->group, ch->mode);
+			break;
+		case CH_ATTR:
+			rc = prim_set_attr(r, ch->path, ch->owner, ch->group, ch->mode);
+			break;
+		case CH_REMOVE:
+			rc = prim_remove(r, ch->path);
+			break;
+		case CH_COMMAND: {
+			struct exec_result res;
+			rc = prim_run(r, ch->argv, ch->undo_argv, ch->touches, ch->timeout_ms, &res);
+			buf_free(&res.out);
+			break;
+		}
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,26 @@
+/*
+ * steps.c - the stages in the order apply runs them.
+ */
+#include "steps.h"
+
+#include <string.h>
+
+static const struct stage *const all[] = {
+	&stage_tls,
+	&stage_dkim_keys,
+	NULL,
+};
+
+const struct stage *const *stages_all(void)
+{
+	return all;
+}
+
+const struct stage *stage_by_name(const char *name)
+{
+	size_t i;
+	for (i = 0; all[i]; i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}

@@ -1,0 +1,26 @@
+/*
+ * steps.h - the stages, and the few facts one stage needs from another
+ * (where the TLS files and the DKIM key live, what the DKIM record says).
+ */
+#ifndef MAILSTAGE_STEPS_H
+#define MAILSTAGE_STEPS_H
+
+#include "stage.h"
+
+extern const struct stage stage_tls;
+extern const struct stage stage_dkim_keys;
+
+/* TLS certificate and key paths: configured, or the profile's default for the hostname. */
+char *tls_cert_path(const struct config *cfg, const struct profile *p);
+char *tls_key_path(const struct config *cfg, const struct profile *p);
+
+/* /etc/opendkim/keys/DOMAIN, .../SELECTOR.private and .../SELECTOR.txt */
+char *dkim_key_dir(const struct config *cfg, const struct profile *p);
+char *dkim_key_path(const struct config *cfg, const struct profile *p);
+char *dkim_record_path(const struct config *cfg, const struct profile *p);
+/* "v=DKIM1; k=rsa; p=..." for a public key (base64 SubjectPublicKeyInfo). */
+char *dkim_txt_value(const char *p_b64);
+/* The zone-file record, strings split at most 255 bytes, as opendkim-genkey writes SELECTOR.txt. */
+char *dkim_record_text(const char *selector, const char *domain, const char *p_b64);
+
+#endif
