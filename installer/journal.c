@@ -9,6 +9,7 @@
 #include "journal.h"
 #include "exec.h"
 #include "msg.h"
+#include "stage.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -237,10 +238,19 @@ int journal_resume(struct state *st, struct journal *j, unsigned no)
 		return r;
 	/* Continue numbering after the highest sequence number already used. */
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *seq = record_field(line, "seq");
+		char *seq = record_field(line, "seq"), *temp = record_field(line, "temp");
 		if (seq && strtoul(seq, NULL, 10) > j->seq)
 			j->seq = (unsigned)strtoul(seq, NULL, 10);
+		/* A temporary file the crash left behind is removed (after a rename it is gone). */
+		if (temp) {
+			char *th = NULL, *why = NULL;
+			if (root_path(st->root, temp, &th, &why) == 0)
+				unlink(th);
+			free(th);
+			free(why);
+		}
 		free(seq);
+		free(temp);
 	}
 	free(text);
 	r = open_journal_file(j, 0);
@@ -375,7 +385,7 @@ static int read_journal(struct state *st, unsigned no, struct strv *lines)
 static int is_change(const char *line)
 {
 	return record_kind(line, "file") || record_kind(line, "remove") || record_kind(line, "dir") ||
-	    record_kind(line, "attr") || record_kind(line, "cmd");
+	    record_kind(line, "attr") || record_kind(line, "cmd") || record_kind(line, "action");
 }
 
 static void strv_push_unique(struct strv *s, const char *str)
@@ -624,6 +634,18 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 		free(uid);
 		free(gid);
 		free(mode);
+	} else if (record_kind(l, "action")) {
+		char *type = record_field(l, "type"), *undo = record_field(l, "undo"), *awhy = NULL;
+		const struct action_type *t = type ? action_type_by_name(type) : NULL;
+		if (!t) {
+			msg_error("undo: unknown action type \"%s\" in the journal", type ? type : "");
+			r = -EINVAL;
+		} else if ((r = t->undo(st->root, undo ? undo : "", &awhy)) < 0) {
+			msg_error("undo of %s (%s) failed: %s", type, undo ? undo : "", awhy ? awhy : strerror(-r));
+		}
+		free(awhy);
+		free(type);
+		free(undo);
 	} else if (record_kind(l, "cmd")) {
 		char *undo = record_field(l, "undo");
 		if (undo && strcmp(undo, "-") != 0 && cmd_done) {

@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "msg.h"
 #include "runner.h"
+#include "stage.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -417,5 +418,51 @@ out:
 	free(eu);
 	free(disp);
 	free(host);
+	return rc;
+}
+
+int prim_action(struct run *r, struct ctx *c, const struct action_type *type, const char *arg,
+		const char *what)
+{
+	char *host = NULL, *undo = NULL, *ea = NULL, *eu = NULL;
+	unsigned seq;
+	int rc;
+
+	rc = prologue(r, "/", &host);
+	if (rc < 0)
+		goto out;
+	rc = type->prepare(c, arg, &undo);
+	if (rc < 0) {
+		if (!r->error)
+			fail(r, rc, "%s: cannot read the current state: %s", what, strerror(-rc));
+		goto out;
+	}
+	seq = ++r->j.seq;
+	ea = field_escape(arg);
+	eu = field_escape(undo ? undo : "");
+	rc = journal_record(&r->j, 1, "action seq=%u type=%s arg=%s undo=%s", seq, type->name, ea, eu);
+	if (rc < 0) {
+		rc = jrec_fail(r, rc);
+		goto out;
+	}
+	rc = hook(r, "action", what);
+	if (rc < 0)
+		goto out;
+	free(r->error);
+	r->error = NULL;
+	rc = type->apply(c, arg);
+	if (rc < 0) {
+		if (!r->error)
+			fail(r, rc, "%s failed: %s", what, strerror(-rc));
+		goto out;
+	}
+	journal_record(&r->j, 1, "done seq=%u", seq);
+	r->j.changes++;
+	msg_journal(LOG_NOTICE, r->run_id, r->stage, type->name, NULL, "%s", what);
+out:
+	free(host);
+	free(undo);
+	free(ea);
+	free(eu);
 	return rc;
 }

@@ -27,6 +27,15 @@ int prim_remove(struct run *r, const char *path);
 int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *const touches[],
 	     int timeout_ms, struct exec_result *res);
 
+/*
+ * Carry out a typed action: prepare() computes its undo, which is journaled
+ * (fsync'd) before apply() runs.  `what` is the one-line description.
+ */
+struct ctx;
+struct action_type;
+int prim_action(struct run *r, struct ctx *c, const struct action_type *type, const char *arg,
+		const char *what);
+
 /* Resolve owner and group names in the target: 0 or -ENOENT with run->error set. */
 int prim_ids(struct run *r, const char *owner, const char *group, uid_t *uid, gid_t *gid);
 

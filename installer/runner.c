@@ -210,6 +210,7 @@ static const char *kind_name(enum change_kind k)
 	case CH_ATTR: return "attributes";
 	case CH_REMOVE: return "remove";
 	case CH_COMMAND: return "command";
+	case CH_ACTION: return "action";
 	}
 	return "?";
 }
@@ -317,7 +318,7 @@ int cmd_plan(const struct run_opts *o)
 		ctx_free(&c);
 	}
 	if (failed)
-		rc = EXIT_FAILED;
+		rc = r.exit_code ? r.exit_code : EXIT_FAILED;
 	else
 		rc = pending ? EXIT_PENDING : EXIT_OK;
 	msg_info("plan: %zu change%s pending%s", pending, pending == 1 ? "" : "s",
@@ -478,8 +479,8 @@ int cmd_apply(const struct run_opts *o)
 	msg_journal(LOG_ERR, r.run_id, (*s)->name, "failed", NULL, "stage %s failed: %s", (*s)->name,
 		    r.error ? r.error : "");
 	if (!r.jopen) {
-		msg_error("nothing had been changed");
-		rc = EXIT_ROLLED_BACK;
+		msg_error("nothing was changed");
+		rc = r.exit_code ? r.exit_code : EXIT_ROLLED_BACK;
 		goto out;
 	}
 	{

@@ -53,6 +53,7 @@ struct run {
 	const char *stage;		/* stage being applied */
 	const char *journaled_stage;
 	char *error;			/* last failure, for the report */
+	int exit_code;			/* set by stage_refuse(): exit with this when nothing changed */
 	struct strv changed_paths;	/* paths changed by this run (handlers) */
 };
 

@@ -62,6 +62,7 @@ void changes_free(struct change *v, size_t n)
 		free_argv(v[i].argv);
 		free_argv(v[i].undo_argv);
 		free_argv(v[i].touches);
+		free(v[i].arg);
 	}
 	free(v);
 }
@@ -85,6 +86,17 @@ int stage_fail(struct ctx *c, const char *fmt, ...)
 	c->run->error = xvasprintf(fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+int stage_refuse(struct ctx *c, int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(c->run->error);
+	c->run->error = xvasprintf(fmt, ap);
+	va_end(ap);
+	c->run->exit_code = exit_code;
+	return -EPERM;
 }
 
 static int host_of(struct ctx *c, const char *path, char **host)
@@ -320,6 +332,15 @@ int want_command(struct ctx *c, const char *what, char *const argv[], char *cons
 	return 0;
 }
 
+int want_action(struct ctx *c, const char *what, const struct action_type *type, const char *arg)
+{
+	struct change *ch = add_change(c, CH_ACTION, NULL);
+	ch->what = xstrdup(what);
+	ch->action = type;
+	ch->arg = xstrdup(arg);
+	return 0;
+}
+
 int apply_changes(struct run *r, struct ctx *c)
 {
 	size_t i;
@@ -352,6 +373,9 @@ int apply_changes(struct run *r, struct ctx *c)
 			buf_free(&res.out);
 			break;
 		}
+		case CH_ACTION:
+			rc = prim_action(r, c, ch->action, ch->arg, ch->what);
+			break;
 		}
 	}
 	return rc;

@@ -20,7 +20,24 @@
 struct run;
 struct ctx;
 
-enum change_kind { CH_FILE, CH_DIR, CH_ATTR, CH_REMOVE, CH_COMMAND };
+enum change_kind { CH_FILE, CH_DIR, CH_ATTR, CH_REMOVE, CH_COMMAND, CH_ACTION };
+
+/*
+ * A typed action (install packages, set an SELinux boolean, open a firewall
+ * service, start a unit) that is not a file.  prepare() reads the current
+ * state and returns, as one string, what undo() needs to restore it; the
+ * runner journals that string (fsync'd) before apply() changes anything.
+ * undo() gets only the root and that string, so rollback works from the
+ * journal alone, in a later process.
+ */
+struct action_type {
+	const char *name;		/* journal key, e.g. "selinux-boolean" */
+	int (*prepare)(struct ctx *c, const char *arg, char **undo_arg);
+	int (*apply)(struct ctx *c, const char *arg);
+	int (*undo)(struct root *root, const char *undo_arg, char **why);
+};
+/* The action types (steps/steps.c), for rollback's dispatch. */
+const struct action_type *action_type_by_name(const char *name);
 
 struct change {
 	enum change_kind kind;
@@ -40,6 +57,9 @@ struct change {
 	char **argv, **undo_argv;
 	char **touches;			/* files the command rewrites: backed up first */
 	int timeout_ms;
+	/* CH_ACTION */
+	const struct action_type *action;
+	char *arg;
 };
 
 struct ctx {
@@ -81,10 +101,14 @@ int want_dir_exists(struct ctx *c, const char *path, const char *owner, const ch
 /* Want a command run; undo_argv (may be NULL) reverses it; touches lists files it rewrites. */
 int want_command(struct ctx *c, const char *what, char *const argv[], char *const undo_argv[],
 		 char *const touches[], int timeout_ms);
+/* Want a typed action carried out (see struct action_type). */
+int want_action(struct ctx *c, const char *what, const struct action_type *type, const char *arg);
 /* A note (warning) shown in the stage's result and summary. */
 void stage_note(struct ctx *c, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* A check() failure: report and return -EINVAL. */
 int stage_fail(struct ctx *c, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* A refusal before anything changes (preflight): like stage_fail, and apply exits with exit_code. */
+int stage_refuse(struct ctx *c, int exit_code, const char *fmt, ...) ATTR_PRINTF(3, 4);
 
 void changes_free(struct change *v, size_t n);
 

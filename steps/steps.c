@@ -11,6 +11,19 @@ static const struct stage *const all[] = {
 	NULL,
 };
 
+static const struct action_type *const actions[] = {
+	NULL,
+};
+
+const struct action_type *action_type_by_name(const char *name)
+{
+	size_t i;
+	for (i = 0; actions[i]; i++)
+		if (strcmp(actions[i]->name, name) == 0)
+			return actions[i];
+	return NULL;
+}
+
 const struct stage *const *stages_all(void)
 {
 	return all;
