@@ -1,0 +1,30 @@
+# tests/integration/lib.sh - shared helpers for the integration scripts (sourced).
+set -eu
+: "${MAILSTAGE_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${MAILSTAGE_BUILD:=build/std}"
+: "${MAILSTAGE_BIN:=$MAILSTAGE_SRC/mailstage}"
+: "${MAILSTAGE_TESTBIN:=$MAILSTAGE_SRC/$MAILSTAGE_BUILD/mailstage-test}"
+# Under valgrind when VALGRIND=1 (a leak or error makes the command fail with 99).
+if [ "${VALGRIND:-0}" = 1 ]; then
+	MS_WRAP=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+else
+	MS_WRAP=()
+fi
+T=$(mktemp -d /tmp/mailstage-test.XXXXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+ms() { "${MS_WRAP[@]}" "$MAILSTAGE_BIN" "$@"; }
+mst() { "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" "$@"; }
+mkroot() { "$MAILSTAGE_SRC/tests/lib/mkroot" "$@"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+# expect_rc WANT command...   (runs the command, checks its exit code)
+expect_rc() {
+	local want=$1 rc=0
+	shift
+	"$@" || rc=$?
+	[ "$rc" -eq "$want" ] || die "\`$*\` exited $rc, expected $want"
+}
+# snapshot DIR > FILE: every path's type, mode, owner, size, content hash and
+# xattrs (security.selinux included), ignoring mailstage's own state.
+snapshot() { python3 "$MAILSTAGE_SRC/tests/lib/snapshot.py" "$1"; }
