@@ -1,0 +1,1168 @@
+/*
+ * config.c - read /etc/mailstage/mailstage.conf into struct config.
+ *
+ * One table (KEYS below) names every key with its type, default, example and
+ * a one-line description; the parser, the defaults, the validation messages,
+ * config_keys() (documentation and its test) all come from it.  Errors are
+ * collected, sorted by line and returned together, so that a user fixes a
+ * file in one go:
+ *   mailstage.conf:3: hostname "mail_example" is not a fully qualified domain name, e.g. mail.example.com
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+#define MAX_LINE	4096		/* bytes, without the line end */
+#define MAX_FILE	(1024 * 1024)	/* a configuration file is a few KiB */
+#define MAX_ERRORS	50		/* shown; more are counted */
+#define MAX_ITEMS	64		/* per list */
+#define DAY		(24L * 3600)
+
+enum kind {
+	K_FQDN,		/* char *, lower-cased, trailing dot removed */
+	K_IPV4,		/* char *, a usable unicast address */
+	K_IPV6,		/* char *, NULL when empty */
+	K_SELECTOR,	/* char *, DNS label(s) */
+	K_DKIM_BITS,	/* long, 1024/2048/3072/4096 */
+	K_ENUM,		/* char *, one of extra ("a|b|c") */
+	K_EMAIL,	/* char *, "mailto:" stripped, "" allowed */
+	K_RECIPIENT,	/* char *, local user name or address */
+	K_PATH,		/* char *, absolute, NULL when empty */
+	K_INT,		/* long, lo..hi */
+	K_DURATION,	/* char *, Postfix time value, <= hi seconds; extra = default unit */
+	K_SERVICES,	/* strv, firewalld service names */
+	K_BOOLEANS,	/* strv, "name=on|off" */
+	K_DOMAINS,	/* strv, domain names */
+	K_HOSTPORT,	/* char *, host:port */
+};
+
+/*
+ * X(name, type, default, example, doc, kind, lo, hi, extra)
+ * default NULL: required; "": empty/none; "<...>": derived from other keys.
+ */
+#define KEYS(X) \
+X(hostname, "fqdn", NULL, "mail.example.com", \
+  "Fully qualified name of this server: Postfix myhostname, HELO name, PTR target, certificate name.", \
+  K_FQDN, 0, 0, NULL) \
+X(domain, "fqdn", NULL, "example.com", \
+  "Mail domain that is signed and published in SPF, DKIM and DMARC records (Postfix mydomain).", \
+  K_FQDN, 0, 0, NULL) \
+X(ipv4, "ipv4", NULL, "192.0.2.10", \
+  "Public IPv4 address of this server, listed in the SPF record.", \
+  K_IPV4, 0, 0, NULL) \
+X(ipv6, "ipv6", "", "2001:db8::10", \
+  "Public IPv6 address of this server, listed in the SPF record; empty when the server has none.", \
+  K_IPV6, 0, 0, NULL) \
+X(dkim_selector, "selector", "default", "default", \
+  "DKIM selector: the key is published as SELECTOR._domainkey.DOMAIN.", \
+  K_SELECTOR, 0, 0, NULL) \
+X(dkim_bits, "int", "2048", "2048", \
+  "Size of the DKIM RSA key in bits: 1024, 2048, 3072 or 4096.", \
+  K_DKIM_BITS, 1024, 4096, NULL) \
+X(spf_policy, "enum", "~all", "~all", \
+  "SPF result for senders not listed: ~all (softfail) or -all (fail).", \
+  K_ENUM, 0, 0, "~all|-all") \
+X(dmarc_policy, "enum", "quarantine", "quarantine", \
+  "DMARC policy for mail that fails: none, quarantine or reject.", \
+  K_ENUM, 0, 0, "none|quarantine|reject") \
+X(dmarc_rua, "email", "<dmarc@domain>", "dmarc@example.com", \
+  "Address for DMARC aggregate reports (rua); an optional mailto: is removed; empty for none.", \
+  K_EMAIL, 0, 0, NULL) \
+X(dmarc_ruf, "email", "<dmarc_rua>", "dmarc@example.com", \
+  "Address for DMARC failure reports (ruf); empty for none.", \
+  K_EMAIL, 0, 0, NULL) \
+X(dmarc_pct, "int", "100", "100", \
+  "Percentage of failing mail the DMARC policy applies to, 0 to 100.", \
+  K_INT, 0, 100, NULL) \
+X(dmarc_alias_to, "recipient", "root", "root", \
+  "Local user or address that receives mail for the DMARC report address.", \
+  K_RECIPIENT, 0, 0, NULL) \
+X(tls_cert, "path", "", "/etc/pki/tls/certs/mail.example.com.crt", \
+  "Absolute path of the TLS certificate (PEM); with tls_key, or empty for a self-signed one.", \
+  K_PATH, 0, 0, NULL) \
+X(tls_key, "path", "", "/etc/pki/tls/private/mail.example.com.key", \
+  "Absolute path of the TLS private key (PEM); with tls_cert, or empty for a self-signed one.", \
+  K_PATH, 0, 0, NULL) \
+X(smtpd_client_connection_rate_limit, "int", "10", "10", \
+  "Connections one client may open per minute (0: no limit).", \
+  K_INT, 0, 100000, NULL) \
+X(smtpd_client_message_rate_limit, "int", "30", "30", \
+  "Messages one client may send per minute (0: no limit).", \
+  K_INT, 0, 100000, NULL) \
+X(smtpd_client_connection_count_limit, "int", "10", "10", \
+  "Simultaneous connections one client may hold (0: no limit).", \
+  K_INT, 0, 10000, NULL) \
+X(smtpd_error_sleep_time, "duration", "1s", "1s", \
+  "Pause before answering a client error (a time: number with unit s, m, h, d or w).", \
+  K_DURATION, 0, 300, "s") \
+X(initial_destination_concurrency, "int", "2", "2", \
+  "Parallel deliveries to one destination at first (at most the concurrency limit).", \
+  K_INT, 1, 1000, NULL) \
+X(default_destination_rate_delay, "duration", "1s", "1s", \
+  "Pause between two deliveries to the same destination (0s: none).", \
+  K_DURATION, 0, 3600, "s") \
+X(default_destination_concurrency_limit, "int", "5", "5", \
+  "Most parallel deliveries to one destination.", \
+  K_INT, 1, 1000, NULL) \
+X(message_size_limit, "int", "10240000", "10240000", \
+  "Largest message in bytes (0: no limit).", \
+  K_INT, 0, 1073741824L, NULL) \
+X(mailbox_size_limit, "int", "51200000", "51200000", \
+  "Largest local mailbox in bytes, at least message_size_limit (0: no limit).", \
+  K_INT, 0, 2147483647L, NULL) \
+X(maximal_queue_lifetime, "duration", "1d", "1d", \
+  "How long undeliverable mail stays queued before it bounces (unit default d).", \
+  K_DURATION, 0, 100 * DAY, "d") \
+X(bounce_queue_lifetime, "duration", "1d", "1d", \
+  "How long an undeliverable bounce stays queued (unit default d).", \
+  K_DURATION, 0, 100 * DAY, "d") \
+X(firewall_services, "list", "smtp smtps smtp-submission", "smtp smtps smtp-submission", \
+  "firewalld services opened permanently (space or comma separated; empty: none).", \
+  K_SERVICES, 0, 0, NULL) \
+X(selinux_booleans, "list", "httpd_can_sendmail=on", "httpd_can_sendmail=on", \
+  "SELinux booleans set persistently, NAME=on or NAME=off (empty: none).", \
+  K_BOOLEANS, 0, 0, NULL) \
+X(rbl, "list", "zen.spamhaus.org", "zen.spamhaus.org", \
+  "DNS blocklists whose listed clients are rejected (empty: none).", \
+  K_DOMAINS, 0, 0, NULL) \
+X(port25_probe, "host:port", "gmail-smtp-in.l.google.com:25", "gmail-smtp-in.l.google.com:25", \
+  "Host and port used to check that outbound port 25 is open.", \
+  K_HOSTPORT, 0, 0, NULL)
+
+#define PUBLIC_ROW(n, t, d, e, doc, k, lo, hi, x) { #n, t, d, e, doc },
+static const struct config_key keys[] = { KEYS(PUBLIC_ROW) };
+
+struct key_impl {
+	enum kind kind;
+	size_t off;
+	long lo, hi;
+	const char *extra;
+};
+#define IMPL_ROW(n, t, d, e, doc, k, l, h, x) { k, offsetof(struct config, n), l, h, x },
+static const struct key_impl impl[] = { KEYS(IMPL_ROW) };
+
+#define NKEYS ARRAY_SIZE(keys)
+
+/* Key indexes used by the cross-field checks. */
+#define INDEX_ROW(n, t, d, e, doc, k, lo, hi, x) KI_##n,
+enum { KEYS(INDEX_ROW) KI_COUNT };
+
+const struct config_key *config_keys(size_t *n)
+{
+	if (n)
+		*n = NKEYS;
+	return keys;
+}
+
+/* ---- error collection ---------------------------------------------------- */
+
+struct error {
+	unsigned line;		/* 0: about the file as a whole, sorted last */
+	size_t seq;
+	char *msg;
+};
+
+struct parser {
+	const char *name;
+	struct config *cfg;
+	struct error *err;
+	size_t nerr, cap;
+	char *value[KI_COUNT];		/* raw value from the file, NULL when unset */
+	unsigned line[KI_COUNT];	/* where it was set */
+	int failed[KI_COUNT];		/* its value was rejected */
+};
+
+static void add_error(struct parser *p, unsigned line, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static void add_error(struct parser *p, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+
+	if (p->nerr == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 16;
+		p->err = xrealloc(p->err, p->cap * sizeof(*p->err));
+	}
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	p->err[p->nerr].line = line;
+	p->err[p->nerr].seq = p->nerr;
+	if (line)
+		p->err[p->nerr].msg = xasprintf("%s:%u: %s", p->name, line, what);
+	else
+		p->err[p->nerr].msg = xasprintf("%s: %s", p->name, what);
+	p->nerr++;
+	free(what);
+}
+
+static int error_cmp(const void *a, const void *b)
+{
+	const struct error *x = a, *y = b;
+	unsigned lx = x->line ? x->line : ~0u, ly = y->line ? y->line : ~0u;
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorted by line; beyond MAX_ERRORS only a count. */
+static void flush_errors(struct parser *p, struct strv *errors)
+{
+	size_t i;
+
+	if (p->nerr > 1)
+		qsort(p->err, p->nerr, sizeof(*p->err), error_cmp);
+	for (i = 0; i < p->nerr; i++) {
+		if (i < MAX_ERRORS && errors)
+			strv_push(errors, p->err[i].msg);
+		free(p->err[i].msg);
+	}
+	if (p->nerr > MAX_ERRORS && errors) {
+		char *m = xasprintf("%s: %zu more errors not shown", p->name, p->nerr - MAX_ERRORS);
+		strv_push(errors, m);
+		free(m);
+	}
+	free(p->err);
+	p->err = NULL;
+	p->nerr = p->cap = 0;
+}
+
+/* A value for display in a message: quoted, cut short when long. */
+static char *shown(const char *v)
+{
+	size_t n = strlen(v), cut = 60;
+
+	if (n <= cut + 3)
+		return xasprintf("\"%s\"", v);
+	while (cut > 0 && ((unsigned char)v[cut] & 0xc0) == 0x80)
+		cut--;		/* not inside a UTF-8 sequence */
+	return xasprintf("\"%.*s...\"", (int)cut, v);
+}
+
+/* ---- validators ----------------------------------------------------------- */
+
+static int is_ldh(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* Labels of letters, digits and inner hyphens, 1..63 each; returns the count or -1. */
+static int check_labels(const char *s, size_t len, int *last_has_alpha)
+{
+	size_t i, start = 0;
+	int labels = 0, alpha = 0;
+
+	if (len == 0)
+		return -1;
+	for (i = 0; i <= len; i++) {
+		if (i == len || s[i] == '.') {
+			size_t l = i - start;
+			if (l == 0 || l > 63 || s[start] == '-' || s[i - 1] == '-')
+				return -1;
+			labels++;
+			start = i + 1;
+			if (i < len)
+				alpha = 0;
+			continue;
+		}
+		if (!is_ldh((unsigned char)s[i]))
+			return -1;
+		if (isalpha((unsigned char)s[i]))
+			alpha = 1;
+	}
+	if (last_has_alpha)
+		*last_has_alpha = alpha;
+	return labels;
+}
+
+int valid_fqdn(const char *s)
+{
+	size_t len;
+	int alpha = 0;
+
+	if (!s)
+		return 0;
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == '.')
+		len--;		/* the root label may be written */
+	if (len == 0 || len > 253)
+		return 0;
+	if (check_labels(s, len, &alpha) < 2)
+		return 0;
+	return alpha;		/* an all-numeric TLD is an address, not a name */
+}
+
+int valid_ipv4(const char *s)
+{
+	struct in_addr a;
+
+	return s && inet_pton(AF_INET, s, &a) == 1;
+}
+
+int valid_ipv6(const char *s)
+{
+	struct in6_addr a;
+
+	return s && inet_pton(AF_INET6, s, &a) == 1;
+}
+
+static char *lower_dup(const char *s, size_t n)
+{
+	char *d = xstrndup(s, n);
+	char *q;
+
+	for (q = d; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return d;
+}
+
+/* A domain name as stored: lower case, no trailing dot. */
+static char *fqdn_dup(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	return lower_dup(s, n);
+}
+
+static int is_atext(int c)
+{
+	return isalnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~-", c));
+}
+
+/* local@domain, dot-atom local part. */
+static int valid_email(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	const char *q;
+
+	if (!at || at == s || at - s > 64 || !valid_fqdn(at + 1))
+		return 0;
+	if (s[0] == '.' || at[-1] == '.')
+		return 0;
+	for (q = s; q < at; q++) {
+		if (*q == '.') {
+			if (q[1] == '.')
+				return 0;
+		} else if (!is_atext((unsigned char)*q)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static char *email_dup(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	char *local = xstrndup(s, (size_t)(at - s));
+	char *dom = fqdn_dup(at + 1);
+	char *r = xasprintf("%s@%s", local, dom);
+
+	free(local);
+	free(dom);
+	return r;
+}
+
+static int valid_username(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || strchr("_.-", s[i])))
+			return 0;
+	return 1;
+}
+
+/* Digits only, at most max_digits; 0 and the value, or -1. */
+static int parse_digits(const char *s, size_t n, size_t max_digits, long long *v)
+{
+	size_t i;
+	long long r = 0;
+
+	if (n == 0 || n > max_digits)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		r = r * 10 + (s[i] - '0');
+	}
+	*v = r;
+	return 0;
+}
+
+static long long unit_seconds(char u)
+{
+	switch (u) {
+	case 's': return 1;
+	case 'm': return 60;
+	case 'h': return 3600;
+	case 'd': return DAY;
+	case 'w': return 7 * DAY;
+	}
+	return 0;
+}
+
+/* "100d", "5m", "300s" */
+static char *format_seconds(long long s)
+{
+	static const char units[] = "wdhm";
+	size_t i;
+
+	for (i = 0; units[i]; i++)
+		if (s > 0 && s % unit_seconds(units[i]) == 0)
+			return xasprintf("%lld%c", s / unit_seconds(units[i]), units[i]);
+	return xasprintf("%llds", s);
+}
+
+/* ---- conversion of one value --------------------------------------------- */
+
+static void *slot(struct parser *p, size_t i)
+{
+	return (char *)p->cfg + impl[i].off;
+}
+
+static void set_str(struct parser *p, size_t i, char *v)
+{
+	char **s = slot(p, i);
+
+	free(*s);
+	*s = v;
+}
+
+static void bad(struct parser *p, size_t i, unsigned line, const char *value, const char *what)
+{
+	char *v = shown(value);
+
+	add_error(p, line, "%s %s %s, e.g. %s", keys[i].name, v, what, keys[i].example);
+	free(v);
+}
+
+static void bad_item(struct parser *p, size_t i, unsigned line, const char *item, const char *what)
+{
+	char *v = shown(item);
+
+	add_error(p, line, "%s item %s %s, e.g. %s", keys[i].name, v, what, keys[i].example);
+	free(v);
+}
+
+static int conv_ipv4(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	struct in_addr a;
+	uint32_t h;
+	const char *why = NULL;
+
+	if (inet_pton(AF_INET, v, &a) != 1) {
+		bad(p, i, line, v, "is not an IPv4 address (four numbers 0-255 separated by dots)");
+		return -EINVAL;
+	}
+	h = ntohl(a.s_addr);
+	if ((h >> 24) == 0)
+		why = "is not a usable address (0.0.0.0/8), not the server's public address";
+	else if ((h >> 24) == 127)
+		why = "is a loopback address, not the server's public address";
+	else if ((h >> 28) >= 14)
+		why = "is a multicast or reserved address, not the server's public address";
+	if (why) {
+		bad(p, i, line, v, why);
+		return -EINVAL;
+	}
+	set_str(p, i, xstrdup(v));
+	return 0;
+}
+
+static int conv_ipv6(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	struct in6_addr a;
+	static const unsigned char zero[16];
+	const char *why = NULL;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!*v) {
+		set_str(p, i, NULL);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, v, &a) != 1) {
+		bad(p, i, line, v, "is not an IPv6 address (without brackets or /prefix)");
+		return -EINVAL;
+	}
+	if (memcmp(a.s6_addr, zero, 15) == 0 && a.s6_addr[15] <= 1)
+		why = "is the unspecified or loopback address, not the server's public address";
+	else if (a.s6_addr[0] == 0xff)
+		why = "is a multicast address, not the server's public address";
+	else if (a.s6_addr[0] == 0xfe && (a.s6_addr[1] & 0xc0) == 0x80)
+		why = "is a link-local address, not the server's public address";
+	else if (IN6_IS_ADDR_V4MAPPED(&a))
+		why = "is an IPv4-mapped address; put IPv4 addresses in ipv4";
+	if (why) {
+		bad(p, i, line, v, why);
+		return -EINVAL;
+	}
+	/* canonical form, so that SPF and comparisons see one spelling */
+	set_str(p, i, xstrdup(inet_ntop(AF_INET6, &a, buf, sizeof(buf)) ? buf : v));
+	return 0;
+}
+
+static int conv_path(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	const char *q;
+
+	if (!*v) {
+		set_str(p, i, NULL);
+		return 0;
+	}
+	if (v[0] != '/') {
+		bad(p, i, line, v, "is not an absolute path");
+		return -EINVAL;
+	}
+	if (strlen(v) >= 1024 || v[strlen(v) - 1] == '/') {
+		bad(p, i, line, v, "is not the path of a file");
+		return -EINVAL;
+	}
+	for (q = v; *q; q++) {
+		if (!isalnum((unsigned char)*q) && !strchr("/._+-@:=~", *q)) {
+			bad(p, i, line, v, "contains a blank or a character other than letters, digits and / . _ + - @ : = ~");
+			return -EINVAL;
+		}
+	}
+	for (q = v; (q = strstr(q, "/..")) != NULL; q += 3) {
+		if (q[3] == '/' || q[3] == '\0') {
+			bad(p, i, line, v, "contains a \"..\" component");
+			return -EINVAL;
+		}
+	}
+	set_str(p, i, xstrdup(v));
+	return 0;
+}
+
+static int conv_int(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	long long n;
+	long *dst = slot(p, i);
+
+	if (parse_digits(v, strlen(v), 18, &n) < 0) {
+		bad(p, i, line, v, "is not a whole number (digits only)");
+		return -EINVAL;
+	}
+	if (impl[i].kind == K_DKIM_BITS) {
+		if (n != 1024 && n != 2048 && n != 3072 && n != 4096) {
+			bad(p, i, line, v, "is not one of 1024, 2048, 3072, 4096");
+			return -EINVAL;
+		}
+	} else if (n < impl[i].lo || n > impl[i].hi) {
+		char *what = xasprintf("is out of range (%ld to %ld)", impl[i].lo, impl[i].hi);
+		bad(p, i, line, v, what);
+		free(what);
+		return -EINVAL;
+	}
+	*dst = (long)n;
+	return 0;
+}
+
+static int conv_duration(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	size_t n = strlen(v);
+	long long num, mul;
+	char unit = impl[i].extra[0];
+
+	if (n > 0 && !(v[n - 1] >= '0' && v[n - 1] <= '9')) {
+		unit = v[n - 1];
+		n--;
+	}
+	mul = unit_seconds(unit);
+	if (mul == 0 || parse_digits(v, n, 9, &num) < 0) {
+		bad(p, i, line, v, "is not a time (a number with an optional unit s, m, h, d or w)");
+		return -EINVAL;
+	}
+	if (num * mul > impl[i].hi) {
+		char *max = format_seconds(impl[i].hi);
+		char *what = xasprintf("is more than the maximum of %s", max);
+		bad(p, i, line, v, what);
+		free(what);
+		free(max);
+		return -EINVAL;
+	}
+	set_str(p, i, xstrdup(v));
+	return 0;
+}
+
+static int conv_enum(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	const char *c = impl[i].extra;
+	size_t n = strlen(v);
+	struct buf what = { 0 };
+
+	buf_puts(&what, "is not one of ");
+	while (*c) {
+		size_t l = strcspn(c, "|");
+		if (l == n && memcmp(c, v, n) == 0) {
+			set_str(p, i, xstrdup(v));
+			buf_free(&what);
+			return 0;
+		}
+		buf_printf(&what, "%s%.*s", c == impl[i].extra ? "" : ", ", (int)l, c);
+		c += l + (c[l] == '|');
+	}
+	bad(p, i, line, v, what.data);
+	buf_free(&what);
+	return -EINVAL;
+}
+
+static int conv_email(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	const char *a = v;
+
+	if (strncasecmp(a, "mailto:", 7) == 0)
+		a += 7;
+	if (!*v) {
+		set_str(p, i, xstrdup(""));
+		return 0;
+	}
+	if (strpbrk(a, ", \t")) {
+		bad(p, i, line, v, "is more than one address; give one address (local@domain)");
+		return -EINVAL;
+	}
+	if (!valid_email(a)) {
+		bad(p, i, line, v, "is not an email address (local@domain)");
+		return -EINVAL;
+	}
+	set_str(p, i, email_dup(a));
+	return 0;
+}
+
+static int conv_recipient(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	if (strchr(v, '@') ? valid_email(v) : valid_username(v)) {
+		set_str(p, i, strchr(v, '@') ? email_dup(v) : xstrdup(v));
+		return 0;
+	}
+	bad(p, i, line, v, "is not a local user name or an email address");
+	return -EINVAL;
+}
+
+static int conv_fqdn(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	if (!valid_fqdn(v)) {
+		bad(p, i, line, v, "is not a fully qualified domain name");
+		return -EINVAL;
+	}
+	set_str(p, i, fqdn_dup(v));
+	return 0;
+}
+
+static int conv_selector(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n > 63 || check_labels(v, n, NULL) < 1) {
+		bad(p, i, line, v, "is not a DKIM selector (letters, digits, inner hyphens and dots)");
+		return -EINVAL;
+	}
+	set_str(p, i, lower_dup(v, n));
+	return 0;
+}
+
+static int conv_hostport(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	const char *colon, *host = v;
+	size_t hlen;
+	long long port;
+	char *h;
+	int ok;
+
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+		if (!close || close[1] != ':')
+			goto bad;
+		host = v + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(v, ':');
+		if (!colon)
+			goto bad;
+		hlen = (size_t)(colon - v);
+	}
+	if (parse_digits(colon + 1, strlen(colon + 1), 5, &port) < 0 || port < 1 || port > 65535)
+		goto bad;
+	h = xstrndup(host, hlen);
+	ok = v[0] == '[' ? valid_ipv6(h) : (valid_fqdn(h) || valid_ipv4(h));
+	free(h);
+	if (!ok)
+		goto bad;
+	{
+		char *lo = lower_dup(v, strlen(v));
+		set_str(p, i, lo);
+	}
+	return 0;
+bad:
+	bad(p, i, line, v, "is not HOST:PORT (a host name, IPv4 address or [IPv6] address, and a port 1-65535)");
+	return -EINVAL;
+}
+
+static int strv_has(const struct strv *s, const char *item)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], item) == 0)
+			return 1;
+	return 0;
+}
+
+static int valid_service(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* "name=on" from name=on|off|1|0|true|false; NULL when invalid. */
+static char *boolean_item(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	const char *val, *q;
+	const char *norm;
+
+	if (!eq || eq == s || eq - s > 64)
+		return NULL;
+	for (q = s; q < eq; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
+			return NULL;
+	val = eq + 1;
+	if (!strcasecmp(val, "on") || !strcmp(val, "1") || !strcasecmp(val, "true"))
+		norm = "on";
+	else if (!strcasecmp(val, "off") || !strcmp(val, "0") || !strcasecmp(val, "false"))
+		norm = "off";
+	else
+		return NULL;
+	return xasprintf("%.*s=%s", (int)(eq - s), s, norm);
+}
+
+static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	struct strv *dst = slot(p, i);
+	struct strv out = { 0 };
+	struct buf b = { 0 };
+	const char *q;
+	char *text, *tok, *save = NULL;
+	int r = 0;
+
+	/* "name = on" inside selinux_booleans: join the blanks around '=' */
+	for (q = v; *q; q++) {
+		if (impl[i].kind == K_BOOLEANS && (*q == ' ' || *q == '\t')) {
+			const char *nx = q + strspn(q, " \t");
+			if (*nx == '=' || (b.len > 0 && b.data[b.len - 1] == '=')) {
+				q = nx - 1;
+				continue;
+			}
+		}
+		buf_append(&b, q, 1);
+	}
+	text = buf_steal(&b);
+
+	for (tok = strtok_r(text, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		char *item = NULL;
+
+		switch (impl[i].kind) {
+		case K_SERVICES:
+			if (valid_service(tok))
+				item = xstrdup(tok);
+			else
+				bad_item(p, i, line, tok, "is not a firewalld service name (lowercase letters, digits, hyphens)");
+			break;
+		case K_DOMAINS:
+			if (valid_fqdn(tok))
+				item = fqdn_dup(tok);
+			else
+				bad_item(p, i, line, tok, "is not a domain name");
+			break;
+		case K_BOOLEANS:
+			item = boolean_item(tok);
+			if (!item)
+				bad_item(p, i, line, tok, "is not NAME=on or NAME=off");
+			break;
+		default:
+			break;
+		}
+		if (!item) {
+			r = -EINVAL;
+			continue;
+		}
+		if (impl[i].kind == K_BOOLEANS) {
+			/* the same boolean twice: fine when equal, an error when not */
+			size_t k, nl = (size_t)(strchr(item, '=') - item) + 1;
+			int dup = 0;
+			for (k = 0; k < out.n; k++) {
+				if (strncmp(out.v[k], item, nl) == 0) {
+					dup = 1;
+					if (strcmp(out.v[k], item) != 0) {
+						add_error(p, line, "%s sets %.*s both on and off, e.g. %s",
+							  keys[i].name, (int)(nl - 1), item, keys[i].example);
+						r = -EINVAL;
+					}
+				}
+			}
+			if (!dup)
+				strv_push(&out, item);
+		} else if (!strv_has(&out, item)) {
+			strv_push(&out, item);
+		}
+		free(item);
+	}
+	free(text);
+	if (r == 0 && out.n > MAX_ITEMS) {
+		add_error(p, line, "%s has %zu items, more than the %d allowed, e.g. %s", keys[i].name, out.n,
+			  MAX_ITEMS, keys[i].example);
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		strv_free(&out);
+		return r;
+	}
+	strv_free(dst);
+	*dst = out;
+	return 0;
+}
+
+static int convert(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	/* An empty value is "none" only where none makes sense. */
+	if (!*v && (impl[i].kind == K_FQDN || impl[i].kind == K_IPV4 || impl[i].kind == K_SELECTOR ||
+		    impl[i].kind == K_DKIM_BITS || impl[i].kind == K_ENUM || impl[i].kind == K_RECIPIENT ||
+		    impl[i].kind == K_INT || impl[i].kind == K_DURATION || impl[i].kind == K_HOSTPORT)) {
+		add_error(p, line, "%s is empty, e.g. %s = %s", keys[i].name, keys[i].name, keys[i].example);
+		return -EINVAL;
+	}
+	switch (impl[i].kind) {
+	case K_FQDN: return conv_fqdn(p, i, line, v);
+	case K_IPV4: return conv_ipv4(p, i, line, v);
+	case K_IPV6: return conv_ipv6(p, i, line, v);
+	case K_SELECTOR: return conv_selector(p, i, line, v);
+	case K_DKIM_BITS:
+	case K_INT: return conv_int(p, i, line, v);
+	case K_ENUM: return conv_enum(p, i, line, v);
+	case K_EMAIL: return conv_email(p, i, line, v);
+	case K_RECIPIENT: return conv_recipient(p, i, line, v);
+	case K_PATH: return conv_path(p, i, line, v);
+	case K_DURATION: return conv_duration(p, i, line, v);
+	case K_SERVICES:
+	case K_BOOLEANS:
+	case K_DOMAINS: return conv_list(p, i, line, v);
+	case K_HOSTPORT: return conv_hostport(p, i, line, v);
+	}
+	return -EINVAL;
+}
+
+/* ---- lines ----------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t c;
+	size_t len, k;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[k] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Plain text: no NUL, no control characters but tab, valid UTF-8. */
+static int check_text(struct parser *p, unsigned lineno, const char *s, size_t n)
+{
+	size_t k = 0;
+
+	if (memchr(s, '\0', n)) {
+		add_error(p, lineno, "line contains a NUL byte; the configuration must be plain text");
+		return -EINVAL;
+	}
+	while (k < n) {
+		unsigned char c = (unsigned char)s[k];
+		size_t l;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			add_error(p, lineno, "line contains control character 0x%02x; the configuration must be plain text", c);
+			return -EINVAL;
+		}
+		l = utf8_len((const unsigned char *)s + k, n - k);
+		if (l == 0) {
+			add_error(p, lineno, "line is not valid UTF-8 text (byte 0x%02x); the configuration must be plain text", c);
+			return -EINVAL;
+		}
+		k += l;
+	}
+	return 0;
+}
+
+static void unknown_key(struct parser *p, unsigned lineno, const char *key)
+{
+	size_t i, best = (size_t)-1, bestd = (size_t)-1, len = strlen(key);
+	char *k = shown(key);
+	char *lower = lower_dup(key, len);	/* "Hostname" is a typo too */
+
+	for (i = 0; i < NKEYS && len <= 64; i++) {	/* no key is longer */
+		size_t d = levenshtein(lower, keys[i].name);
+		if (d < bestd) {
+			bestd = d;
+			best = i;
+		}
+	}
+	if (best != (size_t)-1 && (bestd <= 2 || bestd <= len / 3) && bestd < len)
+		add_error(p, lineno, "unknown key %s (did you mean \"%s\"?)", k, keys[best].name);
+	else
+		add_error(p, lineno, "unknown key %s (the keys are listed in mailstage.conf(5))", k);
+	free(lower);
+	free(k);
+}
+
+static void parse_line(struct parser *p, unsigned lineno, const char *s, size_t n)
+{
+	char *copy, *line, *eq, *key, *value;
+	size_t i;
+
+	if (n > 0 && s[n - 1] == '\r')
+		n--;		/* CRLF files (edited on Windows) are fine */
+	if (n > MAX_LINE) {
+		add_error(p, lineno, "line is %zu bytes long, more than the %d allowed", n, MAX_LINE);
+		return;
+	}
+	if (check_text(p, lineno, s, n) < 0)
+		return;
+
+	copy = xstrndup(s, n);
+	line = strip(copy);
+	if (!*line || *line == '#')
+		goto out;
+
+	eq = strchr(line, '=');
+	if (!eq) {
+		/* name the key when the first word is one */
+		size_t w = strcspn(line, " \t:");
+		for (i = 0; i < NKEYS; i++)
+			if (strlen(keys[i].name) == w && strncmp(line, keys[i].name, w) == 0)
+				break;
+		{
+			char *l = shown(line);
+			if (i < NKEYS)
+				add_error(p, lineno, "line %s has no \"=\", e.g. %s = %s", l, keys[i].name,
+					  keys[i].example);
+			else
+				add_error(p, lineno, "line %s has no \"=\"; lines are \"key = value\", e.g. %s = %s", l,
+					  keys[0].name, keys[0].example);
+			free(l);
+		}
+		goto out;
+	}
+	*eq = '\0';
+	key = strip(line);
+	value = strip(eq + 1);
+	if (!*key) {
+		add_error(p, lineno, "no key before \"=\", e.g. %s = %s", keys[0].name, keys[0].example);
+		goto out;
+	}
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(key, keys[i].name) == 0)
+			break;
+	if (i == NKEYS) {
+		unknown_key(p, lineno, key);
+		goto out;
+	}
+	if (p->value[i]) {
+		add_error(p, lineno, "duplicate key \"%s\" (already set on line %u); keep one of the two lines",
+			  key, p->line[i]);
+		goto out;
+	}
+	p->value[i] = xstrdup(value);
+	p->line[i] = lineno;
+out:
+	free(copy);
+}
+
+/* ---- cross-field checks ------------------------------------------------------ */
+
+static void cross_checks(struct parser *p)
+{
+	struct config *c = p->cfg;
+
+	/* Only values that were accepted are compared. */
+	/* TLS: both or neither */
+	if (!c->tls_cert != !c->tls_key && !p->failed[KI_tls_cert] && !p->failed[KI_tls_key]) {
+		size_t set = c->tls_cert ? KI_tls_cert : KI_tls_key;
+		size_t unset = c->tls_cert ? KI_tls_key : KI_tls_cert;
+		add_error(p, p->line[set], "%s is set but %s is not; set both or neither, e.g. %s = %s",
+			  keys[set].name, keys[unset].name, keys[unset].name, keys[unset].example);
+	}
+
+	/* Postfix refuses to start when a mailbox cannot hold one message. */
+	if (!p->failed[KI_mailbox_size_limit] && !p->failed[KI_message_size_limit] &&
+	    c->mailbox_size_limit != 0 &&
+	    (c->message_size_limit == 0 || c->mailbox_size_limit < c->message_size_limit) &&
+	    (p->line[KI_mailbox_size_limit] || p->line[KI_message_size_limit])) {
+		unsigned l = p->line[KI_mailbox_size_limit] ? p->line[KI_mailbox_size_limit]
+							   : p->line[KI_message_size_limit];
+		add_error(p, l, "mailbox_size_limit %ld is smaller than message_size_limit %ld; "
+			  "Postfix will not start, e.g. mailbox_size_limit = %ld or 0",
+			  c->mailbox_size_limit, c->message_size_limit,
+			  c->message_size_limit ? 5 * c->message_size_limit : 0L);
+	}
+
+	if (!p->failed[KI_initial_destination_concurrency] && !p->failed[KI_default_destination_concurrency_limit] &&
+	    c->initial_destination_concurrency > c->default_destination_concurrency_limit &&
+	    (p->line[KI_initial_destination_concurrency] || p->line[KI_default_destination_concurrency_limit])) {
+		unsigned l = p->line[KI_initial_destination_concurrency]
+				     ? p->line[KI_initial_destination_concurrency]
+				     : p->line[KI_default_destination_concurrency_limit];
+		add_error(p, l, "initial_destination_concurrency %ld is more than default_destination_concurrency_limit %ld, "
+			  "e.g. initial_destination_concurrency = %ld",
+			  c->initial_destination_concurrency, c->default_destination_concurrency_limit,
+			  c->default_destination_concurrency_limit < 2 ? c->default_destination_concurrency_limit : 2L);
+	}
+}
+
+/* ---- entry points ------------------------------------------------------------ */
+
+int config_parse(const char *text, size_t len, const char *display_name, struct config *cfg,
+		 struct strv *errors)
+{
+	struct parser p;
+	const char *s, *end;
+	unsigned lineno = 0;
+	size_t i;
+	int r = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&p, 0, sizeof(p));
+	p.name = display_name ? display_name : "mailstage.conf";
+	p.cfg = cfg;
+	cfg->path = xstrdup(p.name);
+
+	if (!text) {
+		text = "";
+		len = 0;
+	}
+	if (len > MAX_FILE) {
+		add_error(&p, 0, "file is %zu bytes, more than the %d allowed; is it the right file?", len, MAX_FILE);
+		r = -EINVAL;
+		goto out;
+	}
+
+	s = text;
+	end = text + len;
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;		/* byte order mark from some editors */
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *le = nl ? nl : end;
+
+		parse_line(&p, ++lineno, s, (size_t)(le - s));
+		s = nl ? nl + 1 : end;
+	}
+
+	for (i = 0; i < NKEYS; i++) {
+		if (p.value[i]) {
+			if (convert(&p, i, p.line[i], p.value[i]) < 0)
+				p.failed[i] = 1;
+		} else if (!keys[i].default_value) {
+			add_error(&p, 0, "required key \"%s\" is missing, e.g. %s = %s", keys[i].name, keys[i].name,
+				  keys[i].example);
+		} else if (keys[i].default_value[0] != '<') {
+			(void)convert(&p, i, 0, keys[i].default_value);
+		}
+	}
+
+	/* derived defaults */
+	if (!p.value[KI_dmarc_rua] && cfg->domain)
+		cfg->dmarc_rua = xasprintf("dmarc@%s", cfg->domain);
+	if (!p.value[KI_dmarc_ruf] && cfg->dmarc_rua)
+		cfg->dmarc_ruf = xstrdup(cfg->dmarc_rua);
+
+	cross_checks(&p);
+	if (p.nerr)
+		r = -EINVAL;
+out:
+	flush_errors(&p, errors);
+	for (i = 0; i < NKEYS; i++)
+		free(p.value[i]);
+	return r;
+}
+
+int config_load(const char *file, const char *display_name, struct config *cfg, struct strv *errors)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!display_name)
+		display_name = file;
+	r = read_whole_file(file, &data, &len);
+	if (r < 0) {
+		char *m = xasprintf("cannot read %s: %s", display_name, strerror(-r));
+		cfg->path = xstrdup(display_name);
+		if (errors)
+			strv_push(errors, m);
+		free(m);
+		goto out;
+	}
+	r = config_parse(data, len, display_name, cfg, errors);
+out:
+	free(data);
+	return r;
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		void *s = (char *)cfg + impl[i].off;
+		switch (impl[i].kind) {
+		case K_DKIM_BITS:
+		case K_INT:
+			break;
+		case K_SERVICES:
+		case K_BOOLEANS:
+		case K_DOMAINS:
+			strv_free(s);
+			break;
+		default:
+			free(*(char **)s);
+			break;
+		}
+	}
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
