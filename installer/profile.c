@@ -44,16 +44,34 @@ static const struct profile el7 = {
 	.name = "el7", .description = "CentOS 7 / RHEL 7",
 	.pkg_tool = PKG_YUM, .packages = pkgs_el7, .postfix_version = 210,
 	EL_COMMON,
+	.repo_dir = "/etc/yum.repos.d", .repo_releasever = "7",
+	.repo_eol_file = "/etc/yum.repos.d/CentOS-Base.repo",
+	.repo_eol_baseurl = "http://vault.centos.org/7.9.2009",
+	.epel_file = "/etc/yum.repos.d/epel.repo",
+	.epel_baseurl = "https://dl.fedoraproject.org/pub/archive/epel/7",
+	.epel_gpgkey = "https://dl.fedoraproject.org/pub/archive/epel/RPM-GPG-KEY-EPEL-7",
+	.epel_version = "7",
 };
 static const struct profile el8 = {
 	.name = "el8", .description = "AlmaLinux / Rocky / RHEL 8",
 	.pkg_tool = PKG_DNF, .packages = pkgs_el8, .postfix_version = 305,
 	EL_COMMON,
+	.repo_dir = "/etc/yum.repos.d", .repo_releasever = "8",
+	.epel_file = "/etc/yum.repos.d/epel.repo",
+	.epel_metalink = "https://mirrors.fedoraproject.org/metalink?repo=epel-8&arch=$basearch",
+	.epel_gpgkey = "https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-8",
+	.epel_version = "8",
 };
 static const struct profile el9 = {
 	.name = "el9", .description = "AlmaLinux / Rocky / RHEL 9",
 	.pkg_tool = PKG_DNF, .packages = pkgs_el9, .postfix_version = 305,
 	EL_COMMON,
+	.repo_dir = "/etc/yum.repos.d", .repo_releasever = "9",
+	.epel_file = "/etc/yum.repos.d/epel.repo",
+	.epel_metalink = "https://mirrors.fedoraproject.org/metalink?repo=epel-9&arch=$basearch",
+	.epel_gpgkey = "https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-9",
+	.epel_version = "9",
+	.repo_enable_crb = 1,
 };
 static const struct profile debian12 = {
 	.name = "debian12", .description = "Debian 12 (bookworm)",

@@ -36,6 +36,18 @@ struct profile {
 	const char *svc_postfix;
 	const char *svc_opendkim;
 	const char *svc_sasl;
+
+	/* repositories (stage repos); repo_dir NULL: nothing to do (Debian) */
+	const char *repo_dir;		/* /etc/yum.repos.d */
+	const char *repo_releasever;	/* $releasever when probing: "7" */
+	const char *repo_eol_file;	/* el7: /etc/yum.repos.d/CentOS-Base.repo, moved to the vault when unreachable */
+	const char *repo_eol_baseurl;	/* http://vault.centos.org/7.9.2009 */
+	const char *epel_file;		/* /etc/yum.repos.d/epel.repo */
+	const char *epel_baseurl;	/* el7: the Fedora archive (written only with the vault fix) */
+	const char *epel_metalink;	/* el8/el9: written when no [epel] repository is enabled */
+	const char *epel_gpgkey;
+	const char *epel_version;	/* "7", "8", "9" */
+	int repo_enable_crb;		/* el9: EPEL needs the CRB repository enabled */
 };
 
 const struct profile *profile_by_name(const char *name);
