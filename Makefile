@@ -93,7 +93,7 @@ clean:
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB   = $(filter-out installer/main.c,$(wildcard installer/*.c))
+FUZZ_LIB   = $(filter-out installer/main.c,$(wildcard installer/*.c)) $(wildcard steps/*.c)
 FUZZ_SECONDS ?= 60
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
