@@ -39,6 +39,9 @@ LIB_OBJ    = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 # The test build compiles the failure-injection hooks in (MAILSTAGE_TEST_HOOKS);
 # the shipped binary has none.
 TLIB_OBJ   = $(patsubst %.c,$(B)/hooks/%.o,$(LIB_SRC))
+# payload/ embedded as a tar archive (installer/payload.c; rules at the end)
+LIB_OBJ   += $(B)/gen/payload_tar.o
+TLIB_OBJ  += $(B)/gen/payload_tar.o
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 HDRS       = $(wildcard installer/*.h steps/*.h)
@@ -78,7 +81,7 @@ bench: mailstage
 demo: mailstage
 	tests/demo
 
-install: mailstage
+install: mailstage install-data
 	install -D -m 0755 mailstage $(DESTDIR)$(SBINDIR)/mailstage
 	install -D -m 0640 payload/mailstage.conf $(DESTDIR)$(SYSCONFDIR)/mailstage/mailstage.conf
 	install -D -m 0644 payload/mailstage.conf $(DESTDIR)$(DATADIR)/mailstage.conf.example
@@ -93,7 +96,7 @@ clean:
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB   = $(filter-out installer/main.c,$(wildcard installer/*.c)) $(wildcard steps/*.c)
+FUZZ_LIB   = $(filter-out installer/main.c,$(wildcard installer/*.c)) build/gen/payload_tar.c $(wildcard steps/*.c)
 FUZZ_SECONDS ?= 60
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -106,3 +109,65 @@ fuzz-ci: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	tests/run-fuzz 600 $(FUZZ_BIN)
 .PHONY: fuzz fuzz-ci fuzz-build
+
+# ---- payload, install-data, dist, rpm (issue 6) ----
+# payload/ becomes one ustar archive embedded in the binary (installer/payload.c
+# reads it with libarchive).  od (coreutils) turns it into a C array: no xxd or
+# objcopy needed on the build host.  Reproducible: sorted names, owner 0, mtime 0.
+PAYLOAD_FILES := $(shell find payload -type f ! -name '*~' 2>/dev/null | LC_ALL=C sort)
+build/gen/payload.tar: $(PAYLOAD_FILES)
+	@mkdir -p $(dir $@)
+	cd payload && find . -type f ! -name '*~' | sed 's,^\./,,' | LC_ALL=C sort | \
+	  tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=u+rw,go+r,go-w \
+	      --transform='s,^mailstage\.conf$$,mailstage.conf.example,' --no-recursion \
+	      -cf $(CURDIR)/$@.tmp -T -
+	mv $@.tmp $@
+build/gen/payload_tar.c: build/gen/payload.tar
+	{ echo '/* generated from payload/ by the Makefile: do not edit */'; \
+	  echo '#include "payload.h"'; \
+	  echo 'const unsigned char mailstage_payload_tar[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t mailstage_payload_tar_len = sizeof(mailstage_payload_tar);'; } >$@.tmp
+	mv $@.tmp $@
+$(B)/gen/payload_tar.o: build/gen/payload_tar.c installer/payload.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Files outside /usr/share/mailstage: units, manual pages, bash completion.
+# Everything else under payload/ (templates) goes to DATADIR, where it
+# overrides the embedded copy.
+UNITDIR       ?= /usr/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+install-data:
+	install -D -m 0644 payload/units/mailstage-converge.timer $(DESTDIR)$(UNITDIR)/mailstage-converge.timer
+	sed 's,/usr/sbin/mailstage,$(SBINDIR)/mailstage,g' payload/units/mailstage-converge.service >build/mailstage-converge.service
+	install -D -m 0644 build/mailstage-converge.service $(DESTDIR)$(UNITDIR)/mailstage-converge.service
+	install -D -m 0644 payload/man/mailstage.8 $(DESTDIR)$(MANDIR)/man8/mailstage.8
+	install -D -m 0644 payload/man/mailstage.conf.5 $(DESTDIR)$(MANDIR)/man5/mailstage.conf.5
+	install -D -m 0644 payload/completion/mailstage $(DESTDIR)$(COMPLETIONDIR)/mailstage
+	cd payload && find . -type f ! -name '*~' ! -name mailstage.conf ! -path './units/*' ! -path './man/*' \
+	  ! -path './completion/*' | while read -r f; do install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done
+
+# Release tarball of the tracked files (their working-tree content).
+dist:
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist needs the git checkout" >&2; exit 1; }
+	rm -f mailstage-$(VERSION).tar.gz
+	git ls-files -z | LC_ALL=C sort -z | tar --null -T - --owner=0 --group=0 --numeric-owner \
+	  --transform='s,^,mailstage-$(VERSION)/,' -czf mailstage-$(VERSION).tar.gz
+	@echo "wrote mailstage-$(VERSION).tar.gz"
+
+# Source and binary RPM with this host's rpmbuild, under build/rpm/.
+# RPM_RELEASE=N builds another release (the upgrade test uses it).  A binary
+# RPM built on Debian is for testing the packaging only: EL binaries must be
+# built on EL (docs: el7-floors, rpm row).
+RPM_RELEASE ?= 1
+RPMTOP = $(CURDIR)/build/rpm
+rpm: dist
+	rm -rf $(RPMTOP)/BUILD $(RPMTOP)/BUILDROOT
+	mkdir -p $(RPMTOP)/SOURCES $(RPMTOP)/SPECS
+	cp mailstage-$(VERSION).tar.gz $(RPMTOP)/SOURCES/
+	rpmbuild --define '_topdir $(RPMTOP)' --define 'ms_version $(VERSION)' \
+	  --define 'ms_release $(RPM_RELEASE)' -ba rpm/mailstage.spec
+
+.PHONY: install-data dist rpm

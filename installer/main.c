@@ -5,6 +5,7 @@
  * before anything is read or changed.
  */
 #include "msg.h"
+#include "payload.h"
 #include "runner.h"
 
 #include <getopt.h>
@@ -26,6 +27,7 @@ static const char usage_text[] =
 	"  rollback [RUN]   undo the newest run that changed something, or run RUN\n"
 	"  status           runs, checkpoints, and whether a run was interrupted\n"
 	"  stages           the stages in order, one line each\n"
+	"  payload [--extract DIR]  list the built-in files, or write them under DIR\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
@@ -71,7 +73,7 @@ static void usage_error(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME };
+	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME, OPT_EXTRACT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "resume", no_argument, NULL, OPT_RESUME },
+		{ "extract", required_argument, NULL, OPT_EXTRACT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -87,7 +90,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o;
-	const char *cmd;
+	const char *cmd, *extract = NULL;
 	int c, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -101,6 +104,7 @@ int main(int argc, char **argv)
 		case OPT_JSON: o.json = 1; break;
 		case OPT_PROFILE: o.profile = optarg; break;
 		case OPT_RESUME: o.resume = 1; break;
+		case OPT_EXTRACT: extract = optarg; break;
 		case 'v': msg_verbosity = MSG_VERBOSE; break;
 		case 'q': msg_verbosity = MSG_QUIET; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
@@ -110,10 +114,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage_error("%sno command given (plan, apply, rollback, status, stages)", "");
+		usage_error("%sno command given (plan, apply, rollback, status, stages, payload)", "");
 	cmd = argv[optind++];
 	if (o.resume && strcmp(cmd, "apply") != 0)
 		usage_error("--resume belongs to apply, not %s", cmd);
+	if (extract && strcmp(cmd, "payload") != 0)
+		usage_error("--extract belongs to payload, not %s", cmd);
 	if (strcmp(cmd, "rollback") == 0) {
 		if (argc - optind > 1)
 			usage_error("rollback takes at most one run number, got \"%s\"", argv[optind + 1]);
@@ -130,8 +136,10 @@ int main(int argc, char **argv)
 		rc = cmd_status(&o);
 	else if (strcmp(cmd, "stages") == 0)
 		rc = cmd_stages(&o);
+	else if (strcmp(cmd, "payload") == 0)
+		rc = cmd_payload(extract);
 	else
-		usage_error("unknown command \"%s\" (plan, apply, rollback, status, stages)", cmd);
+		usage_error("unknown command \"%s\" (plan, apply, rollback, status, stages, payload)", cmd);
 out:
 	strv_free(&o.only);
 	strv_free(&o.skip);
