@@ -56,9 +56,11 @@ static int run_setup(struct run *r, const struct run_opts *o, const char *cmd, i
 			const struct stage *const *s;
 			const char *best = NULL;
 			size_t bd = 3;
-			for (s = stages_all(); *s; s++)
-				if (levenshtein(n, (*s)->name) < bd)
-					bd = levenshtein(n, (*s)->name), best = (*s)->name;
+			for (s = stages_all(); *s; s++) {
+				size_t d = str_starts_with((*s)->name, n) ? 1 : levenshtein(n, (*s)->name);
+				if (d < bd)
+					bd = d, best = (*s)->name;
+			}
 			msg_error("unknown stage \"%s\"%s%s%s; `mailstage stages` lists them", n,
 				  best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "");
 			rc = EXIT_USAGE;
