@@ -24,7 +24,7 @@ WARN       = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -W
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE \
              -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -Iinstaller -Isteps
-LDLIBS_ALL = $(PKG_LIBS)
+LDLIBS_ALL = $(PKG_LIBS) -lanl
 
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

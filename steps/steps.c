@@ -6,12 +6,15 @@
 #include <string.h>
 
 static const struct stage *const all[] = {
+	&stage_preflight,
 	&stage_tls,
 	&stage_dkim_keys,
+	&stage_firewall,
 	NULL,
 };
 
 static const struct action_type *const actions[] = {
+	&action_firewalld_service,
 	NULL,
 };
 

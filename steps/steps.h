@@ -9,6 +9,17 @@
 
 extern const struct stage stage_tls;
 extern const struct stage stage_dkim_keys;
+extern const struct stage stage_preflight;
+extern const struct stage stage_firewall;
+extern const struct action_type action_firewalld_service;
+
+/* preflight.c: LISTEN sockets on PORT in /proc/net/tcp{,6} text (their inodes); a bounded connect. */
+int preflight_listen_inodes(const char *text, unsigned port, unsigned long *inodes, size_t max);
+int preflight_probe(const char *hostport, int timeout_ms, char **why);
+int preflight_firewalld_running(void);
+/* firewall.c: is firewalld installed in the target; are the configured service names known to it? */
+int firewalld_installed(struct ctx *c);
+int firewall_services_known(struct ctx *c, char **why);
 
 /* TLS certificate and key paths: configured, or the profile's default for the hostname. */
 char *tls_cert_path(const struct config *cfg, const struct profile *p);
