@@ -149,13 +149,11 @@ install-data:
 	cd payload && find . -type f ! -name '*~' ! -name mailstage.conf ! -path './units/*' ! -path './man/*' \
 	  ! -path './completion/*' | while read -r f; do install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done
 
-# Release tarball of the tracked files (their working-tree content).
+# Release tarball of the committed tree (HEAD): uncommitted work is not in it.
 dist:
 	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist needs the git checkout" >&2; exit 1; }
-	rm -f mailstage-$(VERSION).tar.gz
-	git ls-files -z | LC_ALL=C sort -z | tar --null -T - --owner=0 --group=0 --numeric-owner \
-	  --transform='s,^,mailstage-$(VERSION)/,' -czf mailstage-$(VERSION).tar.gz
-	@echo "wrote mailstage-$(VERSION).tar.gz"
+	git archive --format=tar.gz --prefix=mailstage-$(VERSION)/ -o mailstage-$(VERSION).tar.gz HEAD
+	@echo "wrote mailstage-$(VERSION).tar.gz from $$(git rev-parse --short HEAD)"
 
 # Source and binary RPM with this host's rpmbuild, under build/rpm/.
 # RPM_RELEASE=N builds another release (the upgrade test uses it).  A binary
@@ -163,11 +161,14 @@ dist:
 # built on EL (docs: el7-floors, rpm row).
 RPM_RELEASE ?= 1
 RPMTOP = $(CURDIR)/build/rpm
+# On Debian the BuildRequires (EL names) are not in an rpm database: --nodeps;
+# the Debian build dependencies are the -dev packages .ci/run installs.
+RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
 rpm: dist
 	rm -rf $(RPMTOP)/BUILD $(RPMTOP)/BUILDROOT
 	mkdir -p $(RPMTOP)/SOURCES $(RPMTOP)/SPECS
 	cp mailstage-$(VERSION).tar.gz $(RPMTOP)/SOURCES/
-	rpmbuild --define '_topdir $(RPMTOP)' --define 'ms_version $(VERSION)' \
+	rpmbuild $(RPMBUILD_FLAGS) --define '_topdir $(RPMTOP)' --define 'ms_version $(VERSION)' \
 	  --define 'ms_release $(RPM_RELEASE)' -ba rpm/mailstage.spec
 
 .PHONY: install-data dist rpm
