@@ -361,7 +361,7 @@ static int fw_apply(struct ctx *c, const char *arg)
 static int fw_undo(struct root *root, const char *undo, char **why)
 {
 	struct fwarg a;
-	char *z = NULL, *s = NULL;
+	char *z = NULL, *s = NULL, *so = NULL;
 	int r = parse_arg(undo, &a);
 	(void)root;
 	if (r < 0) {
@@ -370,6 +370,8 @@ static int fw_undo(struct root *root, const char *undo, char **why)
 	}
 	z = xasprintf("--zone=%s", a.zone);
 	s = xasprintf("--remove-service=%s", a.service);
+	/* firewall-offline-cmd takes --remove-service as a lokkit option that refuses --zone. */
+	so = xasprintf("--remove-service-from-zone=%s", a.service);
 	if (a.runtime) {
 		/* A stopped daemon has no runtime state left to undo. */
 		char *argv[] = { "firewall-cmd", z, s, NULL };
@@ -377,7 +379,7 @@ static int fw_undo(struct root *root, const char *undo, char **why)
 	}
 	if (r == 0 && a.permanent) {
 		char *on[] = { "firewall-cmd", "--permanent", z, s, NULL };
-		char *off[] = { "firewall-offline-cmd", z, s, NULL };
+		char *off[] = { "firewall-offline-cmd", z, so, NULL };
 		struct exec_result res = { 0 };
 		/* Whichever is right now: the daemon may have been started or stopped since. */
 		int e = fw(on, &res);
@@ -391,6 +393,7 @@ static int fw_undo(struct root *root, const char *undo, char **why)
 	}
 	free(z);
 	free(s);
+	free(so);
 	return r;
 }
 
