@@ -7,13 +7,17 @@
 
 static const struct stage *const all[] = {
 	&stage_preflight,
+	&stage_packages,
 	&stage_tls,
 	&stage_dkim_keys,
 	&stage_firewall,
+	&stage_services,
 	NULL,
 };
 
 static const struct action_type *const actions[] = {
+	&action_packages,
+	&action_service,
 	&action_firewalld_service,
 	NULL,
 };

@@ -9,6 +9,10 @@
 
 extern const struct stage stage_tls;
 extern const struct stage stage_dkim_keys;
+extern const struct stage stage_packages;
+extern const struct stage stage_services;
+extern const struct action_type action_packages;
+extern const struct action_type action_service;
 extern const struct stage stage_preflight;
 extern const struct stage stage_firewall;
 extern const struct action_type action_firewalld_service;

@@ -1,0 +1,544 @@
+/*
+ * packages.c - stage "packages": the profile's packages installed with the
+ * platform's package manager (apt-get, dnf, yum), non-interactively.
+ *
+ * Check: ONE `dpkg-query -W` or `rpm -q` call for all packages (never the
+ * resolver); the missing ones become one typed action "packages".
+ * Undo removes exactly what this run installed, never what was there:
+ *   apt      prepare() asks apt for the transaction (`apt-get install -s`,
+ *            only when something is missing) and journals every package it
+ *            will newly install (dependencies included); undo purges those
+ *            still installed.
+ *   dnf/yum  prepare() journals the newest history transaction ID; undo
+ *            runs `history undo` on the first transaction after it (the one
+ *            this run made), so dnf removes exactly what it added.
+ * Alternate --root: rpm and dnf/yum act on it (`--root`, `--installroot`).
+ * apt does not: dpkg --root / apt RootDir run maintainer scripts outside the
+ * target, so installing into a root that is not "/" is refused clearly
+ * (exit 69) and the user told how to do it; checking it works
+ * (`dpkg-query --admindir`).
+ */
+#include "steps.h"
+#include "exec.h"
+#include "msg.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define PKG_TIMEOUT_MS (30 * 60 * 1000)	/* a slow mirror may take long */
+#define QUERY_TIMEOUT_MS 60000
+
+static const char *tool_name(enum pkg_tool t)
+{
+	switch (t) {
+	case PKG_YUM: return "yum";
+	case PKG_DNF: return "dnf";
+	case PKG_APT: return "apt";
+	}
+	return "?";
+}
+
+static int tool_by_name(const char *s, enum pkg_tool *t)
+{
+	if (strcmp(s, "yum") == 0)
+		*t = PKG_YUM;
+	else if (strcmp(s, "dnf") == 0)
+		*t = PKG_DNF;
+	else if (strcmp(s, "apt") == 0)
+		*t = PKG_APT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The program that installs: apt-get, dnf, yum. */
+static const char *installer_prog(enum pkg_tool t)
+{
+	return t == PKG_APT ? "apt-get" : tool_name(t);
+}
+
+/* Split "a b c" into a strv. */
+static void split_words(const char *s, struct strv *out)
+{
+	while (s && *s) {
+		size_t n;
+		while (*s == ' ')
+			s++;
+		n = strcspn(s, " ");
+		if (n) {
+			char *w = xstrndup(s, n);
+			strv_push(out, w);
+			free(w);
+		}
+		s += n;
+	}
+}
+
+static char *join_words(char *const *v, size_t n, const char *sep)
+{
+	struct buf b = { 0 };
+	size_t i;
+	buf_puts(&b, "");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? sep : "", v[i]);
+	return buf_steal(&b);
+}
+
+/*
+ * The argv prefix of the package manager acting on root_dir ("" = "/"):
+ * yum/dnf get --installroot; apt gets the non-interactive environment.
+ */
+static void pm_argv(struct strv *a, enum pkg_tool t, const char *root_dir)
+{
+	if (t == PKG_APT) {
+		strv_push(a, "env");
+		strv_push(a, "DEBIAN_FRONTEND=noninteractive");
+		strv_push(a, "apt-get");
+		strv_push(a, "-q");
+		strv_push(a, "-y");
+		/* Keep the installed configuration files, never prompt about them. */
+		strv_push(a, "-o");
+		strv_push(a, "Dpkg::Options::=--force-confdef");
+		strv_push(a, "-o");
+		strv_push(a, "Dpkg::Options::=--force-confold");
+		return;
+	}
+	strv_push(a, installer_prog(t));
+	strv_push(a, "-y");
+	if (*root_dir) {
+		char *o = xasprintf("--installroot=%s", root_dir);
+		strv_push(a, o);
+		free(o);
+	}
+}
+
+/* Run argv; 0 when it ran, with the result; -errno when it could not start. */
+static int run_argv(struct strv *a, int timeout_ms, struct exec_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	return exec_run(a->v, NULL, timeout_ms, res);
+}
+
+/* Strip trailing blanks and newlines of a line in place. */
+static void chomp(char *s)
+{
+	size_t l = strlen(s);
+	while (l && (s[l - 1] == '\n' || s[l - 1] == '\r' || s[l - 1] == ' ' || s[l - 1] == '\t'))
+		s[--l] = 0;
+}
+
+static int in_strv(const struct strv *s, const char *w)
+{
+	size_t i;
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Which of pkgs are installed in the root: ONE dpkg-query or rpm call.
+ * Fills *installed with the names found installed.  -ENOENT when the query
+ * program is missing (message in *why).
+ */
+static int query_installed(enum pkg_tool t, const char *root_dir, char *const *pkgs, size_t n,
+			   struct strv *installed, char **why)
+{
+	struct strv a = { 0 };
+	struct exec_result res;
+	char *line, *save = NULL;
+	size_t i;
+	int r;
+
+	if (t == PKG_APT) {
+		strv_push(&a, "dpkg-query");
+		if (*root_dir) {
+			char *o = xasprintf("--admindir=%s/var/lib/dpkg", root_dir);
+			strv_push(&a, o);
+			free(o);
+		}
+		strv_push(&a, "-W");
+		strv_push(&a, "-f=${Package}\t${db:Status-Abbrev}\n");
+	} else {
+		strv_push(&a, "rpm");
+		if (*root_dir) {
+			strv_push(&a, "--root");
+			strv_push(&a, root_dir);
+		}
+		strv_push(&a, "-q");
+		strv_push(&a, "--qf");
+		strv_push(&a, "%{NAME}\tinstalled\n");
+	}
+	for (i = 0; i < n; i++)
+		strv_push(&a, pkgs[i]);
+	r = run_argv(&a, QUERY_TIMEOUT_MS, &res);
+	if (r < 0) {
+		*why = xasprintf("cannot run %s to see which packages are installed: %s", a.v[0],
+				 r == -ENOENT ? "it is not installed" : strerror(-r));
+		goto out;
+	}
+	if (res.timed_out) {
+		*why = xasprintf("%s did not answer within %d s", a.v[0], QUERY_TIMEOUT_MS / 1000);
+		r = -ETIMEDOUT;
+		goto out;
+	}
+	/*
+	 * Exit 1 just means "some are not installed"; the lines say which:
+	 * dpkg-query "NAME\tii " (second letter: current state, 'i' installed);
+	 * rpm "NAME\tinstalled" or "package NAME is not installed".
+	 */
+	for (line = strtok_r(res.out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(line, '\t'), *name;
+		if (!tab)
+			continue;
+		*tab = 0;
+		name = line;
+		/* dpkg-query prints "name:arch" for foreign architectures. */
+		if (strchr(name, ':'))
+			*strchr(name, ':') = 0;
+		chomp(tab + 1);
+		if (t == PKG_APT ? (strlen(tab + 1) >= 2 && tab[2] == 'i') : strcmp(tab + 1, "installed") == 0)
+			if (!in_strv(installed, name))
+				strv_push(installed, name);
+	}
+	if (res.exit_code != 0 && res.exit_code != 1) {
+		*why = xasprintf("`%s` failed (exit %d): %s", a.v[0], res.exit_code, res.out.data);
+		r = -EIO;
+	}
+out:
+	buf_free(&res.out);
+	strv_free(&a);
+	return r;
+}
+
+/* The wanted packages that are missing, as a space-separated list ("" when none). */
+static int missing_packages(enum pkg_tool t, const char *root_dir, char *const *pkgs, size_t n,
+			    char **missing, char **why)
+{
+	struct strv inst = { 0 }, miss = { 0 };
+	size_t i;
+	int r = query_installed(t, root_dir, pkgs, n, &inst, why);
+	if (r == 0) {
+		for (i = 0; i < n; i++)
+			if (!in_strv(&inst, pkgs[i]))
+				strv_push(&miss, pkgs[i]);
+		*missing = join_words(miss.v, miss.n, " ");
+	}
+	strv_free(&inst);
+	strv_free(&miss);
+	return r;
+}
+
+static size_t count_pkgs(const struct profile *p)
+{
+	size_t n = 0;
+	while (p->packages[n])
+		n++;
+	return n;
+}
+
+/* ---- the typed action "packages": arg is the space-separated list to install ---- */
+
+/* Newest history transaction ID of dnf/yum (0: none yet). */
+static int history_last(enum pkg_tool t, const char *root_dir, unsigned long *last, char **why)
+{
+	struct strv a = { 0 };
+	struct exec_result res;
+	char *line, *save = NULL;
+	int r;
+
+	pm_argv(&a, t, root_dir);
+	strv_push(&a, "history");
+	strv_push(&a, "list");
+	r = run_argv(&a, QUERY_TIMEOUT_MS, &res);
+	*last = 0;
+	if (r < 0) {
+		*why = xasprintf("cannot run %s: %s", a.v[0], strerror(-r));
+		goto out;
+	}
+	if (res.exit_code != 0) {
+		*why = xasprintf("`%s history list` failed (exit %d): %s", a.v[0], res.exit_code, res.out.data);
+		r = -EIO;
+		goto out;
+	}
+	/* Table rows: "    12 | install -y postfix | 2024-05-01 10:00 | Install | 5". */
+	for (line = strtok_r(res.out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *end;
+		unsigned long id;
+		while (*line == ' ')
+			line++;
+		id = strtoul(line, &end, 10);
+		if (end == line)
+			continue;
+		while (*end == ' ')
+			end++;
+		if (*end == '|' && id > *last)
+			*last = id;
+	}
+out:
+	buf_free(&res.out);
+	strv_free(&a);
+	return r;
+}
+
+/*
+ * apt: the packages a simulated install would newly install ("Inst NAME
+ * (VERSION ...)"; "Inst NAME [OLD] (NEW ...)" is an upgrade and not ours to
+ * remove).  Falls back to the wanted list when apt cannot tell (apply will
+ * then fail with apt's own message).
+ */
+static char *apt_new_packages(const char *want)
+{
+	struct strv a = { 0 }, w = { 0 }, news = { 0 };
+	struct exec_result res;
+	char *line, *save = NULL, *out;
+	size_t i;
+
+	pm_argv(&a, PKG_APT, "");
+	strv_push(&a, "install");
+	strv_push(&a, "-s");
+	split_words(want, &w);
+	for (i = 0; i < w.n; i++)
+		strv_push(&a, w.v[i]);
+	if (run_argv(&a, PKG_TIMEOUT_MS, &res) == 0 && res.exit_code == 0) {
+		for (line = strtok_r(res.out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char name[256];
+			if (strncmp(line, "Inst ", 5) != 0 || sscanf(line + 5, "%255s", name) != 1)
+				continue;
+			if (line[5 + strlen(name)] == ' ' && line[6 + strlen(name)] == '[')
+				continue;
+			if (!in_strv(&news, name))
+				strv_push(&news, name);
+		}
+	}
+	/* Every wanted package belongs in the list, whatever the simulation said. */
+	for (i = 0; i < w.n; i++)
+		if (!in_strv(&news, w.v[i]))
+			strv_push(&news, w.v[i]);
+	out = join_words(news.v, news.n, " ");
+	buf_free(&res.out);
+	strv_free(&a);
+	strv_free(&w);
+	strv_free(&news);
+	return out;
+}
+
+/* undo_arg: "apt NAME..." (purge those) or "dnf|yum after=ID" (history undo of the next one). */
+static int pkg_prepare(struct ctx *c, const char *arg, char **undo_arg)
+{
+	enum pkg_tool t = c->prof->pkg_tool;
+	char *why = NULL;
+	int r = 0;
+
+	if (t == PKG_APT) {
+		char *news = apt_new_packages(arg);
+		*undo_arg = xasprintf("apt %s", news);
+		free(news);
+		return 0;
+	} else {
+		unsigned long last = 0;
+		r = history_last(t, c->root->dir, &last, &why);
+		if (r < 0) {
+			free(c->run->error);
+			c->run->error = xasprintf("%s", why);
+			free(why);
+			return r;
+		}
+		*undo_arg = xasprintf("%s after=%lu", tool_name(t), last);
+	}
+	return r;
+}
+
+/* The tail of a long output: the end is where package managers say what went wrong. */
+static const char *tail_of(const char *s, size_t max)
+{
+	size_t l = strlen(s);
+	const char *p;
+	if (l <= max)
+		return s;
+	p = s + l - max;
+	while (*p && *p != '\n')
+		p++;
+	return *p ? p + 1 : s + l - max;
+}
+
+static int pkg_apply(struct ctx *c, const char *arg)
+{
+	enum pkg_tool t = c->prof->pkg_tool;
+	struct strv a = { 0 }, w = { 0 };
+	struct exec_result res;
+	char *disp = NULL;
+	size_t i;
+	int r;
+
+	pm_argv(&a, t, c->root->dir);
+	strv_push(&a, "install");
+	split_words(arg, &w);
+	for (i = 0; i < w.n; i++)
+		strv_push(&a, w.v[i]);
+	disp = argv_display(a.v);
+	msg_info("  installing %s with %s (this can take minutes)", arg, installer_prog(t));
+	r = run_argv(&a, PKG_TIMEOUT_MS, &res);
+	free(c->run->error);
+	c->run->error = NULL;
+	if (r < 0) {
+		c->run->error = xasprintf("cannot run `%s`: %s", disp, strerror(-r));
+		goto out;
+	}
+	msg_journal(res.exit_code ? LOG_ERR : LOG_INFO, c->run->run_id, c->stage, "packages", NULL,
+		    "`%s` exited %d: %s", disp, res.exit_code, res.out.data ? res.out.data : "");
+	if (res.timed_out || res.exit_code != 0) {
+		c->run->error = xasprintf("`%s` %s (exit %d); its output ends:\n%s", disp,
+					  res.timed_out ? "did not finish and was stopped" : "failed",
+					  res.exit_code, tail_of(res.out.data ? res.out.data : "", 3000));
+		r = -EIO;
+	}
+out:
+	buf_free(&res.out);
+	free(disp);
+	strv_free(&a);
+	strv_free(&w);
+	return r;
+}
+
+static int undo_fail(char **why, int r, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static int undo_fail(char **why, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(*why);
+	*why = xvasprintf(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int pkg_undo(struct root *root, const char *undo_arg, char **why)
+{
+	struct strv words = { 0 }, inst = { 0 }, a = { 0 };
+	struct exec_result res = { 0 };
+	enum pkg_tool t;
+	char *disp = NULL;
+	int r = 0;
+	size_t i;
+
+	split_words(undo_arg, &words);
+	if (words.n == 0 || tool_by_name(words.v[0], &t) < 0) {
+		r = undo_fail(why, -EINVAL, "unreadable packages undo record \"%s\"", undo_arg);
+		goto out;
+	}
+	if (t == PKG_APT) {
+		/* Purge those of ours still installed (apply may have failed before any). */
+		if (words.n < 2)
+			goto out;
+		r = query_installed(t, root->dir, words.v + 1, words.n - 1, &inst, why);
+		if (r < 0 || inst.n == 0)
+			goto out;
+		if (*root->dir) {
+			r = undo_fail(why, -EOPNOTSUPP, "apt cannot remove packages from --root %s: remove "
+				      "them there yourself", root->dir);
+			goto out;
+		}
+		pm_argv(&a, t, "");
+		strv_push(&a, "purge");
+		for (i = 0; i < inst.n; i++)
+			strv_push(&a, inst.v[i]);
+	} else {
+		unsigned long after = 0, last = 0, id;
+		if (words.n < 2 || sscanf(words.v[1], "after=%lu", &after) != 1) {
+			r = undo_fail(why, -EINVAL, "unreadable packages undo record \"%s\"", undo_arg);
+			goto out;
+		}
+		r = history_last(t, root->dir, &last, why);
+		if (r < 0 || last <= after)
+			goto out;	/* no transaction after ours: nothing was installed */
+		/* Ours is the first transaction after the one recorded. */
+		id = after + 1;
+		pm_argv(&a, t, root->dir);
+		strv_push(&a, "history");
+		strv_push(&a, "undo");
+		{
+			char *ids = xasprintf("%lu", id);
+			strv_push(&a, ids);
+			free(ids);
+		}
+	}
+	disp = argv_display(a.v);
+	r = run_argv(&a, PKG_TIMEOUT_MS, &res);
+	if (r < 0) {
+		r = undo_fail(why, r, "cannot run `%s`: %s", disp, strerror(-r));
+		goto out;
+	}
+	if (res.timed_out || res.exit_code != 0) {
+		r = undo_fail(why, -EIO, "`%s` failed (exit %d): %s", disp, res.exit_code,
+			      tail_of(res.out.data ? res.out.data : "", 2000));
+		goto out;
+	}
+	msg_info("  removed the packages this run installed: `%s`", disp);
+out:
+	buf_free(&res.out);
+	free(disp);
+	strv_free(&words);
+	strv_free(&inst);
+	strv_free(&a);
+	return r;
+}
+
+const struct action_type action_packages = {
+	.name = "packages",
+	.prepare = pkg_prepare,
+	.apply = pkg_apply,
+	.undo = pkg_undo,
+};
+
+/* ---- check ---- */
+
+static int check(struct ctx *c)
+{
+	const struct profile *p = c->prof;
+	size_t n = count_pkgs(p);
+	char *missing = NULL, *why = NULL, *what = NULL;
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = missing_packages(p->pkg_tool, c->root->dir, (char *const *)p->packages, n, &missing, &why);
+	if (r < 0) {
+		r = r == -ENOENT ? stage_refuse(c, EXIT_UNAVAILABLE, "%s", why)
+				 : stage_fail(c, "%s", why);
+		goto out;
+	}
+	if (!*missing)
+		goto out;
+	if (!exec_exists(installer_prog(p->pkg_tool))) {
+		r = stage_refuse(c, EXIT_UNAVAILABLE, "%s not installed and %s is missing: this "
+				 "host has no %s package manager; install them by hand, then run again",
+				 missing, installer_prog(p->pkg_tool), p->description);
+		goto out;
+	}
+	if (p->pkg_tool == PKG_APT && *c->root->dir) {
+		r = stage_refuse(c, EXIT_UNAVAILABLE, "%s not installed in --root %s, and apt cannot "
+				 "install into another root (maintainer scripts would run on this host): run "
+				 "mailstage inside the target (chroot or systemd-nspawn), or install them there "
+				 "and run again", missing, c->root->dir);
+		goto out;
+	}
+	what = xasprintf("install %s with %s%s%s", missing, installer_prog(p->pkg_tool),
+			 *c->root->dir ? " --installroot=" : "", c->root->dir);
+	r = want_action(c, what, &action_packages, missing);
+out:
+	free(missing);
+	free(why);
+	free(what);
+	return r;
+}
+
+const struct stage stage_packages = {
+	.name = "packages",
+	.summary = "the profile's packages (postfix, opendkim, SASL, mail client), installed with apt/dnf/yum",
+	.check = check,
+};

@@ -1,0 +1,97 @@
+# tests/hosts/nspawn.sh - boot the cached Debian 12 test host under
+# systemd-nspawn and run commands in it (sourced by integration tests).
+#
+#   ct_image                 build the image when missing; sets CT_IMAGE (dir)
+#   ct_start [nspawn args]   boot a throw-away instance (--volatile=overlay:
+#                            nothing reaches the cached rootfs), private
+#                            network, the local apt repository at /srv/repo,
+#                            and the host-built binaries at /opt/mailstage/
+#                            (mailstage, mailstage-test); waits until systemd
+#                            reports the system running.  Sets CT_LEADER.
+#   ct_in CMD...             run CMD inside (nsenter into PID 1's namespaces)
+#   ct_stop                  power off, wait, kill what is left; idempotent
+# ct_start registers ct_stop on EXIT (before the caller's own trap), so every
+# process, mount and namespace goes away however the test ends.
+#
+# Never booted on the host network: firewalld inside would rewrite the
+# host's nftables rules.  --register=no --keep-unit: this machine's PID 1 is
+# not systemd (no machined, no host D-Bus).
+CT_SRC=${MAILSTAGE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CT_PID="" CT_LEADER="" CT_LOG="" CT_IMAGE=""
+
+ct_image() {
+	CT_IMAGE=$("$CT_SRC/tests/hosts/build-debian12") || { echo "FAIL: cannot build the test image" >&2; return 1; }
+}
+
+# Descendant of $1 named systemd (the container's PID 1).
+_ct_find_leader() {
+	local p c
+	for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = systemd ] && { echo $p; return 0; }
+		for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do
+			[ "$(cat /proc/$c/comm 2>/dev/null)" = systemd ] && { echo $c; return 0; }
+		done
+	done
+	return 1
+}
+
+ct_start() {
+	local i state bins=()
+	[ -n "$CT_IMAGE" ] || ct_image || return 1
+	command -v systemd-nspawn >/dev/null || { echo "FAIL: systemd-nspawn missing: apt-get install systemd-container" >&2; return 1; }
+	CT_LOG=$(mktemp /tmp/mailstage-ct.XXXXXX)
+	# Chain the caller's EXIT trap after ours.
+	CT_OLD_TRAP=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
+	trap 'ct_stop; eval "$CT_OLD_TRAP"' EXIT
+	[ -x "${MAILSTAGE_BIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_BIN:/opt/mailstage/mailstage")
+	[ -x "${MAILSTAGE_TESTBIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_TESTBIN:/opt/mailstage/mailstage-test")
+	setsid systemd-nspawn -q -b -D "$CT_IMAGE/rootfs" --volatile=overlay --register=no --keep-unit \
+		--machine="mst$$" --private-network --bind-ro="$CT_IMAGE/repo:/srv/repo" "${bins[@]}" "$@" \
+		>"$CT_LOG" 2>&1 </dev/null &
+	CT_PID=$!
+	for i in $(seq 1 200); do
+		CT_LEADER=$(_ct_find_leader $CT_PID) && break
+		kill -0 $CT_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$CT_LEADER" ]; then
+		echo "FAIL: the container did not start:" >&2
+		cat "$CT_LOG" >&2
+		return 1
+	fi
+	for i in $(seq 1 300); do
+		nsenter -t $CT_LEADER -a test -S /run/systemd/private 2>/dev/null && break
+		sleep 0.1
+	done
+	state=$(ct_in timeout 120 systemctl is-system-running --wait 2>&1) || true
+	if [ "$state" != running ]; then
+		echo "container state: $state" >&2
+		ct_in systemctl --failed --no-pager >&2 || true
+		[ "$state" = degraded ] || return 1
+	fi
+}
+
+ct_in() {
+	nsenter -t "$CT_LEADER" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/root LANG=C.UTF-8 TERM=dumb "$@"
+}
+
+ct_stop() {
+	local i
+	[ -n "$CT_PID" ] || return 0
+	if kill -0 $CT_PID 2>/dev/null; then
+		[ -n "$CT_LEADER" ] && timeout 20 nsenter -t $CT_LEADER -a systemctl poweroff >/dev/null 2>&1 || true
+		for i in $(seq 1 200); do
+			kill -0 $CT_PID 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 $CT_PID 2>/dev/null; then
+			kill -TERM -- -$CT_PID 2>/dev/null || true
+			sleep 2
+			kill -KILL -- -$CT_PID 2>/dev/null || true
+		fi
+	fi
+	wait $CT_PID 2>/dev/null || true
+	rm -f "$CT_LOG"
+	CT_PID="" CT_LEADER=""
+}
