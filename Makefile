@@ -78,8 +78,24 @@ check: test-build
 bench: mailstage
 	tests/bench
 
-demo: mailstage
+# The README's two commands.  Each installs what it needs with apt-get first
+# (tests/deps), then builds in a sub-make (pkg-config must see the libraries).
+demo:
+	tests/deps build
+	$(MAKE) mailstage
 	tests/demo
+
+test:
+	tests/deps test
+	$(MAKE) test-build
+	$(MAKE) check
+	$(MAKE) unit SANITIZE=1
+	$(MAKE) check-valgrind
+	$(MAKE) fuzz-ci FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# Integration runs under valgrind (errors and definite leaks fail).
+check-valgrind: test-build
+	VALGRIND=1 TESTS='2*' MAILSTAGE_BUILD=$(B) tests/run-all
 
 install: mailstage install-data
 	install -D -m 0755 mailstage $(DESTDIR)$(SBINDIR)/mailstage
@@ -90,7 +106,7 @@ install: mailstage install-data
 clean:
 	rm -rf build mailstage
 
-.PHONY: all unit check test-build bench demo install clean
+.PHONY: all unit check check-valgrind test-build bench demo test install clean
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_NAME.c, corpus tests/fuzz/corpus/NAME.
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.

@@ -670,7 +670,10 @@ int cmd_status(const struct run_opts *o)
 			if (have)
 				printf("%s\"%s\":{\"run\":%u,\"time\":%ld}", i++ ? "," : "", (*s)->name, cr, ct);
 		} else if (have) {
-			printf("  %-15s converged at %s (run %u)\n", (*s)->name, t, cr);
+			if (cr)
+				printf("  %-15s converged at %s (run %u)\n", (*s)->name, t, cr);
+			else
+				printf("  %-15s converged at %s (nothing to change)\n", (*s)->name, t);
 		} else {
 			printf("  %-15s no checkpoint\n", (*s)->name);
 		}

@@ -11,7 +11,7 @@ for profile in debian12 el7; do
 	snapshot "$T/pristine-$profile" >"$T/before"
 	# Count the mutation points of a successful apply.
 	cp -a "$T/pristine-$profile" "$T/count"
-	MAILSTAGE_HOOK_LOG=$T/points mst --root "$T/count" -q apply
+	MAILSTAGE_HOOK_LOG=$T/points mst "${SCRATCH[@]}" --root "$T/count" -q apply
 	points=$(wc -l <"$T/points")
 	[ "$points" -ge 5 ] || die "$profile: only $points mutation points counted"
 	cut -d' ' -f2 "$T/points" | sort | uniq -c | sed "s/^/$profile points: /"
@@ -20,14 +20,14 @@ for profile in debian12 el7; do
 		rm -rf "$T/r"
 		cp -a "$T/pristine-$profile" "$T/r"
 		rc=0
-		MAILSTAGE_FAIL_AT=$n mst --root "$T/r" -q apply 2>"$T/err" || rc=$?
+		MAILSTAGE_FAIL_AT=$n mst "${SCRATCH[@]}" --root "$T/r" -q apply 2>"$T/err" || rc=$?
 		[ $rc -eq 3 ] || { cat "$T/err"; die "$profile point $n: exit $rc, expected 3"; }
 		grep -q "injected failure at mutation point $n" "$T/err" || die "point $n: failure not reported"
 		grep -q "the system was restored" "$T/err" || die "point $n: restore not reported"
 		snapshot "$T/r" >"$T/after"
 		diff -u "$T/before" "$T/after" || die "$profile point $n: root differs after rollback"
 		# The failed run is recorded as rolled back, and nothing blocks the next apply.
-		mst --root "$T/r" status | grep -q "rolled back" || die "point $n: status does not show the rollback"
+		mst "${SCRATCH[@]}" --root "$T/r" status | grep -q "rolled back" || die "point $n: status does not show the rollback"
 		total=$((total + 1))
 	done
 	ok "$profile: $points injection points, root identical after each rollback"

@@ -21,14 +21,14 @@ for profile in debian12 el7; do
 	tests/lib/populate "$T/pristine" "$profile"
 	snapshot "$T/pristine" >"$T/before"
 	cp -a "$T/pristine" "$T/count"
-	MAILSTAGE_HOOK_LOG=$T/points mst --root "$T/count" -q apply
+	MAILSTAGE_HOOK_LOG=$T/points mst "${SCRATCH[@]}" --root "$T/count" -q apply
 	points=$(wc -l <"$T/points")
 	rm -rf "$T/count" "$T/points"
 	for n in $(seq 1 "$points"); do
 		rm -rf "$T/r" "$T/r2"
 		cp -a "$T/pristine" "$T/r"
 		rc=0
-		MAILSTAGE_CRASH_AT=$n mst --root "$T/r" -q apply 2>/dev/null || rc=$?
+		MAILSTAGE_CRASH_AT=$n mst "${SCRATCH[@]}" --root "$T/r" -q apply 2>/dev/null || rc=$?
 		[ $rc -eq 137 ] || die "$profile point $n: exit $rc, expected 137 (SIGKILL)"
 		cp -a "$T/r" "$T/r2"
 		# Nothing torn.
@@ -39,17 +39,17 @@ for profile in debian12 el7; do
 		done
 		# Refused until resolved.
 		rc=0
-		mst --root "$T/r" apply 2>"$T/err" || rc=$?
+		mst "${SCRATCH[@]}" --root "$T/r" apply 2>"$T/err" || rc=$?
 		[ $rc -eq 75 ] || die "$profile point $n: apply after crash exited $rc, expected 75"
 		grep -q "interrupted" "$T/err" || die "point $n: no interrupted-run message"
 		# Resume converges; then nothing is left to do.
-		mst --root "$T/r" -q apply --resume || die "$profile point $n: resume failed"
-		expect_rc 0 mst --root "$T/r" -q plan
-		mst --root "$T/r" apply 2>"$T/out"
-		grep -q "0 of 2 stages changed" "$T/out" || die "point $n: second apply changed something"
+		mst "${SCRATCH[@]}" --root "$T/r" -q apply --resume || die "$profile point $n: resume failed"
+		expect_rc 0 mst "${SCRATCH[@]}" --root "$T/r" -q plan
+		mst "${SCRATCH[@]}" --root "$T/r" apply 2>"$T/out"
+		grep -Eq "apply: 0 of [0-9]+ stages changed" "$T/out" || die "point $n: second apply changed something"
 		if find "$T/r" -name '.*.mailstage-*' | grep -q .; then die "point $n: temp file left"; fi
 		# Rollback of the crashed run restores the root exactly.
-		mst --root "$T/r2" -q rollback || die "$profile point $n: rollback after crash failed"
+		mst "${SCRATCH[@]}" --root "$T/r2" -q rollback || die "$profile point $n: rollback after crash failed"
 		snapshot "$T/r2" >"$T/after"
 		diff -u "$T/before" "$T/after" || die "$profile point $n: rollback after crash left differences"
 		total=$((total + 1))

@@ -3,6 +3,7 @@
 # tests/cases/plan/NNN-name/ holds `setup` (prepares a root given as $1),
 # `args` (mailstage's arguments, after --root) and `expected` (stdout, then
 # "--- stderr", then stderr, then "--- exit N"; the root path reads ROOT).
+# The stages that need a booted host are skipped ($SCRATCH, see lib.sh).
 # UPDATE=1 rewrites the expected files from the current output: review the
 # diff before committing it.  Add a case per bug.
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +17,7 @@ for c in tests/cases/plan/*/; do
 	"$c/setup" "$T/root" >/dev/null
 	read -r -a args <"$c/args"
 	rc=0
-	"$MAILSTAGE_BIN" --root "$T/root" "${args[@]}" >"$T/out" 2>"$T/err" || rc=$?
+	ms "${SCRATCH[@]}" --root "$T/root" "${args[@]}" >"$T/out" 2>"$T/err" || rc=$?
 	{ cat "$T/out"; echo "--- stderr"; cat "$T/err"; echo "--- exit $rc"; } |
 		sed -e "s|$T/root|ROOT|g" -e 's/([0-9]* ms)/(N ms)/' >"$T/got"
 	if [ -n "${UPDATE:-}" ]; then

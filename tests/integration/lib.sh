@@ -13,6 +13,12 @@ fi
 T=$(mktemp -d /tmp/mailstage-test.XXXXXXXX)
 trap 'rm -rf "$T"' EXIT
 
+# Stages that need a real booted host (packages, services) are skipped on
+# scratch roots: SCRATCH holds the --skip option for them (the container
+# tests run them for real).
+SCRATCH=()
+_host_stages=$("$MAILSTAGE_BIN" stages | awk '$2 == "packages" || $2 == "services" {print $2}' | paste -sd, -)
+[ -n "$_host_stages" ] && SCRATCH=(--skip "$_host_stages")
 ms() { "${MS_WRAP[@]}" "$MAILSTAGE_BIN" "$@"; }
 mst() { "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" "$@"; }
 mkroot() { "$MAILSTAGE_SRC/tests/lib/mkroot" "$@"; }
