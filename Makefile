@@ -177,9 +177,11 @@ dist:
 # built on EL (docs: el7-floors, rpm row).
 RPM_RELEASE ?= 1
 RPMTOP = $(CURDIR)/build/rpm
-# On Debian the BuildRequires (EL names) are not in an rpm database: --nodeps;
-# the Debian build dependencies are the -dev packages .ci/run installs.
-RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+# On Debian the BuildRequires (EL names) are not in an rpm database: --nodeps
+# (the Debian build dependencies are the -dev packages .ci/run installs); and
+# Debian's brp-compress needs bash (`read -d`), under dash it gzips nothing.
+RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps \
+  --define '__brp_compress /bin/bash %{_rpmconfigdir}/brp-compress %{?_prefix}')
 rpm: dist
 	rm -rf $(RPMTOP)/BUILD $(RPMTOP)/BUILDROOT
 	mkdir -p $(RPMTOP)/SOURCES $(RPMTOP)/SPECS
