@@ -10,6 +10,7 @@ static const struct stage *const all[] = {
 	&stage_packages,
 	&stage_tls,
 	&stage_dkim_keys,
+	&stage_selinux,
 	&stage_firewall,
 	&stage_services,
 	NULL,
@@ -19,6 +20,8 @@ static const struct action_type *const actions[] = {
 	&action_packages,
 	&action_service,
 	&action_firewalld_service,
+	&action_selinux_boolean,
+	&action_selinux_context,
 	NULL,
 };
 

@@ -16,6 +16,9 @@ extern const struct action_type action_service;
 extern const struct stage stage_preflight;
 extern const struct stage stage_firewall;
 extern const struct action_type action_firewalld_service;
+extern const struct stage stage_selinux;
+extern const struct action_type action_selinux_boolean;
+extern const struct action_type action_selinux_context;
 
 /* preflight.c: LISTEN sockets on PORT in /proc/net/tcp{,6} text (their inodes); a bounded connect. */
 int preflight_listen_inodes(const char *text, unsigned port, unsigned long *inodes, size_t max);

@@ -1,0 +1,658 @@
+/*
+ * selinux.c - stage "selinux": the configured SELinux booleans, set
+ * persistently and at runtime through libsemanage as `setsebool -P` does,
+ * and the default file contexts of the files mailstage writes (keys
+ * dkim_milter_private_key_t, Postfix configuration postfix_etc_t).
+ *
+ * Booleans (typed action "selinux-boolean"): handle_create, is_managed,
+ * connect, begin_transaction, bool_create/set_name/set_value/key_extract,
+ * bool_modify_local, bool_set_active (runtime), commit.  libselinux's
+ * security_set_boolean_list(permanent=1) is not used: it fails on
+ * libselinux 3.x.  The undo restores the previous local customisation (or
+ * removes the one this run created) and the previous runtime value.
+ *
+ * File contexts (typed action "selinux-context"): the wanted context of each
+ * file is selabel_lookup() in the policy's file_contexts; with SELinux active
+ * on this host it is set with selinux_restorecon(), otherwise (a --root
+ * target, or an injected store) the security.selinux attribute is written
+ * as labelling tools do offline.  The undo puts the previous label back.
+ *
+ * Where the policy is:
+ *   --root /      the host: skipped (with a note) unless SELinux is enabled
+ *   --root DIR    DIR/etc/selinux/config (SELINUX=, SELINUXTYPE=) and the store
+ *                 DIR/var/lib/selinux/TYPE; runtime booleans are not touched
+ * Test seams (environment, read only here):
+ *   MAILSTAGE_SEMANAGE_ROOT      root of the policy store and its config
+ *                                (semanage_set_root), instead of --root
+ *   MAILSTAGE_SELINUX_FCONTEXTS  the file_contexts file for selabel_lookup
+ */
+#include "steps.h"
+#include "runner.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <selinux/label.h>
+#include <selinux/restorecon.h>
+#include <selinux/selinux.h>
+#include <semanage/semanage.h>
+
+#define XATTR_NAME_SELINUX_ "security.selinux"
+
+struct sepolicy {
+	char *store_root;	/* "" for the host's own store */
+	char *type;		/* SELINUXTYPE: targeted, default, ... */
+	char *fcontexts;	/* file_contexts path (host path) */
+	int runtime;		/* SELinux is active on this host and the target is this host */
+};
+
+static void sepolicy_free(struct sepolicy *p)
+{
+	free(p->store_root);
+	free(p->type);
+	free(p->fcontexts);
+	memset(p, 0, sizeof(*p));
+}
+
+/* KEY= of an selinux config file text, or NULL. */
+static char *config_value(const char *text, const char *key)
+{
+	const char *p = text;
+	size_t kl = strlen(key);
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			size_t l = strcspn(p + kl + 1, " \t\r\n#");
+			return xstrndup(p + kl + 1, l);
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+/*
+ * Find the policy to work on: 1 with *p filled, 0 when SELinux is disabled
+ * (*why says how), -errno on errors.
+ */
+static int sepolicy_find(const struct root *root, struct sepolicy *p, char **why)
+{
+	const char *env = getenv("MAILSTAGE_SEMANAGE_ROOT"), *fc = getenv("MAILSTAGE_SELINUX_FCONTEXTS");
+	char *cfgpath = NULL, *text = NULL, *mode = NULL, *store = NULL;
+	struct stat sb;
+	int r = 0;
+
+	memset(p, 0, sizeof(*p));
+	*why = NULL;
+	if (env && *env)
+		p->store_root = xstrdup(env);
+	else if (!root->is_host)
+		p->store_root = xstrdup(root->dir);
+	else if (is_selinux_enabled() != 1) {
+		*why = xstrdup("SELinux is disabled on this host");
+		goto out;
+	} else
+		p->store_root = xstrdup("");
+	p->runtime = root->is_host && is_selinux_enabled() == 1;
+	cfgpath = xasprintf("%s/etc/selinux/config", p->store_root);
+	if (read_whole_file(cfgpath, &text, NULL) < 0) {
+		*why = xasprintf("no %s", cfgpath);
+		goto out;
+	}
+	mode = config_value(text, "SELINUX");
+	p->type = config_value(text, "SELINUXTYPE");
+	if (!mode || strcmp(mode, "disabled") == 0) {
+		*why = xasprintf("SELINUX=%s in %s", mode ? mode : "(unset)", cfgpath);
+		goto out;
+	}
+	if (!p->type || !*p->type) {
+		free(p->type);
+		p->type = xstrdup("targeted");
+	}
+	store = xasprintf("%s/var/lib/selinux/%s", p->store_root, p->type);
+	if (stat(store, &sb) < 0) {
+		*why = xasprintf("SELINUX=%s but there is no policy store %s", mode, store);
+		goto out;
+	}
+	p->fcontexts = fc && *fc ? xstrdup(fc)
+				 : xasprintf("%s/etc/selinux/%s/contexts/files/file_contexts", p->store_root, p->type);
+	r = 1;
+out:
+	if (r <= 0)
+		sepolicy_free(p);
+	free(cfgpath);
+	free(text);
+	free(mode);
+	free(store);
+	return r;
+}
+
+/* ---- libsemanage ---- */
+
+static char se_msg[512];
+
+static void se_callback(void *arg, semanage_handle_t *sh, const char *fmt, ...)
+{
+	va_list ap;
+	(void)arg;
+	(void)sh;
+	va_start(ap, fmt);
+	vsnprintf(se_msg, sizeof(se_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* A connected handle on the store: NULL with *why on failure. */
+static semanage_handle_t *se_open(const char *store_root, const char *type, int reload, char **why)
+{
+	semanage_handle_t *sh;
+	char *proot = xasprintf("/etc/selinux/%s", type);
+
+	se_msg[0] = 0;
+	/* The store name comes from the policy root, not from the host's /etc/selinux/config. */
+	selinux_set_policy_root(proot);
+	free(proot);
+	if (semanage_set_root(*store_root ? store_root : "/") < 0) {
+		*why = xasprintf("cannot use the policy store under %s", store_root);
+		return NULL;
+	}
+	sh = semanage_handle_create();
+	if (!sh) {
+		*why = xstrdup("semanage_handle_create failed");
+		return NULL;
+	}
+	semanage_msg_set_callback(sh, se_callback, NULL);
+	if (semanage_is_managed(sh) != 1) {
+		*why = xasprintf("the %s policy under %s is not managed by libsemanage", type,
+				 *store_root ? store_root : "/");
+		goto fail;
+	}
+	semanage_set_create_store(sh, 0);
+	semanage_set_reload(sh, reload);
+	if (semanage_connect(sh) < 0) {
+		*why = xasprintf("cannot connect to the policy store: %s", se_msg);
+		goto fail;
+	}
+	return sh;
+fail:
+	semanage_handle_destroy(sh);
+	return NULL;
+}
+
+static void se_close(semanage_handle_t *sh)
+{
+	if (!sh)
+		return;
+	if (semanage_is_connected(sh))
+		semanage_disconnect(sh);
+	semanage_handle_destroy(sh);
+}
+
+/* Persistent value (local customisation, else policy): 0/1; *local -1 none, else its value. */
+static int bool_persistent(semanage_handle_t *sh, const char *name, int *local, char **why)
+{
+	semanage_bool_key_t *key = NULL;
+	semanage_bool_t *b = NULL;
+	int exists = 0, v = -1;
+
+	*local = -1;
+	if (semanage_bool_key_create(sh, name, &key) < 0)
+		goto fail;
+	if (semanage_bool_exists_local(sh, key, &exists) < 0)
+		goto fail;
+	if (exists && semanage_bool_query_local(sh, key, &b) == 0 && b) {
+		*local = semanage_bool_get_value(b) ? 1 : 0;
+		v = *local;
+		semanage_bool_free(b);
+		b = NULL;
+	}
+	if (v < 0) {
+		if (semanage_bool_query(sh, key, &b) < 0 || !b) {
+			*why = xasprintf("the policy has no boolean \"%s\" (`getsebool -a` lists them)", name);
+			semanage_bool_key_free(key);
+			return -ENOENT;
+		}
+		v = semanage_bool_get_value(b) ? 1 : 0;
+		semanage_bool_free(b);
+	}
+	semanage_bool_key_free(key);
+	return v;
+fail:
+	*why = xasprintf("cannot read boolean %s: %s", name, se_msg);
+	if (key)
+		semanage_bool_key_free(key);
+	return -EIO;
+}
+
+/*
+ * In one transaction: set NAME's local customisation to value (or delete it
+ * when value < 0) and, when runtime >= 0, its runtime value; commit.
+ */
+static int bool_write(semanage_handle_t *sh, const char *name, int value, int runtime, char **why)
+{
+	semanage_bool_key_t *key = NULL;
+	semanage_bool_t *b = NULL;
+	int r = -EIO;
+
+	if (semanage_begin_transaction(sh) < 0)
+		goto out;
+	if (semanage_bool_create(sh, &b) < 0 || semanage_bool_set_name(sh, b, name) < 0)
+		goto out;
+	semanage_bool_set_value(b, value > 0);
+	if (semanage_bool_key_extract(sh, b, &key) < 0)
+		goto out;
+	if (value < 0) {
+		int exists = 0;
+		if (semanage_bool_exists_local(sh, key, &exists) < 0 ||
+		    (exists && semanage_bool_del_local(sh, key) < 0))
+			goto out;
+	} else if (semanage_bool_modify_local(sh, key, b) < 0) {
+		goto out;
+	}
+	if (runtime >= 0) {
+		semanage_bool_set_value(b, runtime > 0);
+		if (semanage_bool_set_active(sh, key, b) < 0)
+			goto out;
+	}
+	if (semanage_commit(sh) < 0)
+		goto out;
+	r = 0;
+out:
+	if (r < 0)
+		*why = xasprintf("setting boolean %s failed: %s", name, se_msg[0] ? se_msg : "libsemanage error");
+	if (key)
+		semanage_bool_key_free(key);
+	if (b)
+		semanage_bool_free(b);
+	return r;
+}
+
+/* "name=on" -> name and 0/1. */
+static int parse_bool_item(const char *item, char **name, int *value)
+{
+	const char *eq = strchr(item, '=');
+	if (!eq)
+		return -EINVAL;
+	if (strcmp(eq + 1, "on") == 0 || strcmp(eq + 1, "1") == 0 || strcmp(eq + 1, "true") == 0)
+		*value = 1;
+	else if (strcmp(eq + 1, "off") == 0 || strcmp(eq + 1, "0") == 0 || strcmp(eq + 1, "false") == 0)
+		*value = 0;
+	else
+		return -EINVAL;
+	*name = xstrndup(item, (size_t)(eq - item));
+	return 0;
+}
+
+/*
+ * Undo record of a boolean: "NAME LOCAL RUNTIME TYPE STOREROOT", LOCAL and
+ * RUNTIME "-" (none / not touched) or 0/1, STOREROOT "-" for the host's.
+ */
+static int bool_prepare(struct ctx *c, const char *arg, char **undo)
+{
+	struct sepolicy p;
+	semanage_handle_t *sh = NULL;
+	char *why = NULL, *name = NULL;
+	int value, local = -1, active = -1, r;
+
+	r = sepolicy_find(c->root, &p, &why);
+	if (r <= 0) {
+		stage_fail(c, "SELinux boolean %s: %s", arg, why ? why : "no policy");
+		r = r < 0 ? r : -ENOENT;
+		goto out;
+	}
+	if ((r = parse_bool_item(arg, &name, &value)) < 0)
+		goto out;
+	sh = se_open(p.store_root, p.type, 0, &why);
+	if (!sh || (r = bool_persistent(sh, name, &local, &why)) < 0) {
+		stage_fail(c, "SELinux boolean %s: %s", name, why);
+		r = r < 0 ? r : -EIO;
+		goto out;
+	}
+	if (p.runtime)
+		active = security_get_boolean_active(name);
+	*undo = xasprintf("%s %s %s %s %s", name, local < 0 ? "-" : local ? "1" : "0",
+			  active < 0 ? "-" : active ? "1" : "0", p.type, *p.store_root ? p.store_root : "-");
+	r = 0;
+out:
+	se_close(sh);
+	sepolicy_free(&p);
+	free(why);
+	free(name);
+	return r;
+}
+
+static int bool_apply(struct ctx *c, const char *arg)
+{
+	struct sepolicy p;
+	semanage_handle_t *sh = NULL;
+	char *why = NULL, *name = NULL;
+	int value, r;
+
+	r = sepolicy_find(c->root, &p, &why);
+	if (r <= 0) {
+		r = r < 0 ? r : -ENOENT;
+		goto out;
+	}
+	if ((r = parse_bool_item(arg, &name, &value)) < 0)
+		goto out;
+	sh = se_open(p.store_root, p.type, p.runtime, &why);
+	r = sh ? bool_write(sh, name, value, p.runtime ? value : -1, &why) : -EIO;
+out:
+	if (r < 0)
+		stage_fail(c, "SELinux boolean %s: %s", arg, why ? why : strerror(-r));
+	se_close(sh);
+	sepolicy_free(&p);
+	free(why);
+	free(name);
+	return r;
+}
+
+static int bool_undo(struct root *root, const char *undo, char **why)
+{
+	char name[256], local[8], active[8], type[128], store[4096];
+	semanage_handle_t *sh;
+	int r, runtime;
+	(void)root;
+
+	if (sscanf(undo, "%255s %7s %7s %127s %4095s", name, local, active, type, store) != 5) {
+		*why = xasprintf("bad undo record \"%s\"", undo);
+		return -EINVAL;
+	}
+	runtime = active[0] != '-' && is_selinux_enabled() == 1 ? atoi(active) : -1;
+	sh = se_open(strcmp(store, "-") == 0 ? "" : store, type, runtime >= 0, why);
+	if (!sh)
+		return -EIO;
+	r = bool_write(sh, name, local[0] == '-' ? -1 : atoi(local), runtime, why);
+	se_close(sh);
+	return r;
+}
+
+const struct action_type action_selinux_boolean = {
+	.name = "selinux-boolean",
+	.prepare = bool_prepare,
+	.apply = bool_apply,
+	.undo = bool_undo,
+};
+
+/* ---- file contexts ---- */
+
+/* Current label of a host path: 0 and *con (NULL when none), or -errno. */
+static int label_get(const char *host, char **con)
+{
+	char buf[1024];
+	ssize_t l = lgetxattr(host, XATTR_NAME_SELINUX_, buf, sizeof(buf) - 1);
+	*con = NULL;
+	if (l < 0)
+		return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
+	while (l > 0 && buf[l - 1] == 0)
+		l--;
+	buf[l] = 0;
+	*con = xstrdup(buf);
+	return 0;
+}
+
+static int label_set(const char *host, const char *con)
+{
+	if (!con)
+		return lremovexattr(host, XATTR_NAME_SELINUX_) < 0 && errno != ENODATA ? -errno : 0;
+	/* Stored with its terminating NUL, as the kernel and setfiles do. */
+	return lsetxattr(host, XATTR_NAME_SELINUX_, con, strlen(con) + 1, 0) < 0 ? -errno : 0;
+}
+
+/* arg and undo: "CONTEXT PATH" (CONTEXT "-": no label). */
+static int ctx_split(const char *s, char **con, char **path)
+{
+	const char *sp = strchr(s, ' ');
+	if (!sp || sp[1] != '/')
+		return -EINVAL;
+	*con = strncmp(s, "- ", 2) == 0 ? NULL : xstrndup(s, (size_t)(sp - s));
+	*path = xstrdup(sp + 1);
+	return 0;
+}
+
+static int ctx_prepare(struct ctx *c, const char *arg, char **undo)
+{
+	char *con = NULL, *path = NULL, *host = NULL, *why = NULL, *old = NULL;
+	int r = ctx_split(arg, &con, &path);
+	if (r < 0)
+		return r;
+	if ((r = root_path(c->root, path, &host, &why)) == 0 && (r = label_get(host, &old)) == 0)
+		*undo = xasprintf("%s %s", old ? old : "-", path);
+	free(con);
+	free(path);
+	free(host);
+	free(why);
+	free(old);
+	return r;
+}
+
+static int ctx_apply(struct ctx *c, const char *arg)
+{
+	char *con = NULL, *path = NULL, *host = NULL, *why = NULL;
+	int r = ctx_split(arg, &con, &path);
+	if (r < 0)
+		return r;
+	r = root_path(c->root, path, &host, &why);
+	if (r == 0) {
+		if (c->root->is_host && is_selinux_enabled() == 1 && !getenv("MAILSTAGE_SELINUX_FCONTEXTS"))
+			r = selinux_restorecon(host, 0) < 0 ? -errno : 0;
+		else
+			r = label_set(host, con);
+		if (r < 0)
+			stage_fail(c, "cannot label %s %s: %s", path, con ? con : "", strerror(-r));
+	} else {
+		stage_fail(c, "%s", why);
+	}
+	free(con);
+	free(path);
+	free(host);
+	free(why);
+	return r;
+}
+
+static int ctx_undo(struct root *root, const char *undo, char **why)
+{
+	char *con = NULL, *path = NULL, *host = NULL;
+	int r = ctx_split(undo, &con, &path);
+	if (r < 0) {
+		*why = xasprintf("bad undo record \"%s\"", undo);
+		return r;
+	}
+	r = root_path(root, path, &host, why);
+	if (r == 0 && (r = label_set(host, con)) < 0 && r != -ENOENT)
+		*why = xasprintf("cannot restore the label of %s: %s", path, strerror(-r));
+	if (r == -ENOENT)
+		r = 0;	/* the file itself was removed by the rollback */
+	free(con);
+	free(path);
+	free(host);
+	return r;
+}
+
+const struct action_type action_selinux_context = {
+	.name = "selinux-context",
+	.prepare = ctx_prepare,
+	.apply = ctx_apply,
+	.undo = ctx_undo,
+};
+
+/* The files mailstage writes (those that exist), directories walked one level deep per call. */
+static void add_path(struct ctx *c, struct strv *v, const char *path)
+{
+	size_t i;
+	if (!path || !target_exists(c, path))
+		return;
+	for (i = 0; i < v->n; i++)
+		if (strcmp(v->v[i], path) == 0)
+			return;
+	strv_push(v, path);
+}
+
+static void add_tree(struct ctx *c, struct strv *v, const char *dir, int depth)
+{
+	char *host = NULL, *why = NULL;
+	struct stat sb;
+	add_path(c, v, dir);
+	if (depth > 3 || root_path(c->root, dir, &host, &why) < 0 || lstat(host, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		goto out;
+	{
+		struct strv names = { 0 };
+		size_t i;
+		DIR *d = opendir(host);
+		struct dirent *e;
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				strv_push(&names, e->d_name);
+		if (d)
+			closedir(d);
+		for (i = 0; i < names.n; i++) {
+			char *p = xasprintf("%s/%s", dir, names.v[i]);
+			add_tree(c, v, p, depth + 1);
+			free(p);
+		}
+		strv_free(&names);
+	}
+out:
+	free(host);
+	free(why);
+}
+
+static void written_files(struct ctx *c, struct strv *v)
+{
+	const struct profile *p = c->prof;
+	char *s;
+	size_t i;
+	static const char *const postfix_files[] = { "main.cf", "master.cf" };
+
+	for (i = 0; i < ARRAY_SIZE(postfix_files); i++) {
+		s = xasprintf("%s/%s", p->postfix_dir, postfix_files[i]);
+		add_path(c, v, s);
+		free(s);
+	}
+	add_path(c, v, p->aliases);
+	add_path(c, v, p->opendkim_conf);
+	add_tree(c, v, p->opendkim_dir, 0);
+	s = tls_cert_path(c->cfg, p);
+	add_path(c, v, s);
+	free(s);
+	s = tls_key_path(c->cfg, p);
+	add_path(c, v, s);
+	free(s);
+	add_path(c, v, p->sasl_smtpd_conf);
+	add_path(c, v, p->saslauthd_defaults);
+	for (i = 0; i < c->run->changed_paths.n; i++)
+		add_path(c, v, c->run->changed_paths.v[i]);
+}
+
+static int check_contexts(struct ctx *c, const struct sepolicy *pol)
+{
+	struct selinux_opt opts[] = { { SELABEL_OPT_PATH, pol->fcontexts } };
+	struct selabel_handle *h = selabel_open(SELABEL_CTX_FILE, opts, 1);
+	struct strv files = { 0 };
+	size_t i;
+	int r = 0;
+
+	if (!h)
+		return stage_fail(c, "cannot read the file contexts %s: %s", pol->fcontexts, strerror(errno));
+	written_files(c, &files);
+	for (i = 0; i < files.n && r == 0; i++) {
+		char *host = NULL, *why = NULL, *want = NULL, *now = NULL, *arg, *what;
+		struct stat sb;
+		if (root_path(c->root, files.v[i], &host, &why) < 0 || lstat(host, &sb) < 0) {
+			free(host);
+			free(why);
+			continue;
+		}
+		if (selabel_lookup(h, &want, files.v[i], sb.st_mode) < 0) {
+			free(host);
+			continue;	/* <<none>>: nothing to restore */
+		}
+		if (label_get(host, &now) == 0 && (!now || strcmp(now, want) != 0)) {
+			arg = xasprintf("%s %s", want, files.v[i]);
+			what = xasprintf("label %s %s (now %s)", files.v[i], want, now ? now : "unlabelled");
+			r = want_action(c, what, &action_selinux_context, arg);
+			free(arg);
+			free(what);
+		}
+		freecon(want);
+		free(now);
+		free(host);
+	}
+	strv_free(&files);
+	selabel_close(h);
+	return r;
+}
+
+static int check(struct ctx *c)
+{
+	struct sepolicy pol;
+	semanage_handle_t *sh = NULL;
+	char *why = NULL;
+	size_t i;
+	int r = sepolicy_find(c->root, &pol, &why);
+
+	if (r <= 0) {
+		if (r == 0)
+			stage_note(c, "%s: SELinux booleans and file contexts skipped", why);
+		free(why);
+		return r;
+	}
+	if (!pol.runtime)
+		stage_note(c, "SELinux is not active on %s: booleans are set in the policy store %s only "
+			   "(they apply from the next boot)", c->root->is_host ? "this host" : "the --root target",
+			   *pol.store_root ? pol.store_root : "/");
+	if (c->cfg->selinux_booleans.n) {
+		sh = se_open(pol.store_root, pol.type, 0, &why);
+		if (!sh) {
+			r = stage_fail(c, "SELinux: %s", why);
+			goto out;
+		}
+	}
+	for (i = 0; i < c->cfg->selinux_booleans.n; i++) {
+		const char *item = c->cfg->selinux_booleans.v[i];
+		char *name = NULL, *what;
+		int value, local, now, active = -1;
+		if (parse_bool_item(item, &name, &value) < 0) {
+			r = stage_refuse(c, 78, "selinux_booleans: \"%s\" is not NAME=on or NAME=off", item);
+			goto out;
+		}
+		free(why);
+		why = NULL;
+		now = bool_persistent(sh, name, &local, &why);
+		if (now < 0) {
+			r = stage_refuse(c, 78, "selinux_booleans: %s", why);
+			free(name);
+			goto out;
+		}
+		if (pol.runtime)
+			active = security_get_boolean_active(name);
+		if (now != value || (active >= 0 && active != value)) {
+			what = xasprintf("set SELinux boolean %s %s (persistent%s; now %s)", name, value ? "on" : "off",
+					 pol.runtime ? " and runtime" : "", now ? "on" : "off");
+			want_action(c, what, &action_selinux_boolean, item);
+			free(what);
+		}
+		free(name);
+	}
+	se_close(sh);
+	sh = NULL;
+	r = check_contexts(c, &pol);
+out:
+	se_close(sh);
+	sepolicy_free(&pol);
+	free(why);
+	return r;
+}
+
+const struct stage stage_selinux = {
+	.name = "selinux",
+	.summary = "SELinux booleans persistently and at runtime (libsemanage, as setsebool -P); default "
+		   "file contexts of the files mailstage wrote; skipped when SELinux is disabled",
+	.check = check,
+};
