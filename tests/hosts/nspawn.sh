@@ -40,9 +40,12 @@ ct_start() {
 	[ -n "$CT_IMAGE" ] || ct_image || return 1
 	command -v systemd-nspawn >/dev/null || { echo "FAIL: systemd-nspawn missing: apt-get install systemd-container" >&2; return 1; }
 	CT_LOG=$(mktemp /tmp/mailstage-ct.XXXXXX)
-	# Chain the caller's EXIT trap after ours.
-	CT_OLD_TRAP=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
-	trap 'ct_stop; eval "$CT_OLD_TRAP"' EXIT
+	# Chain the caller's EXIT trap after ours (once: ct_start may run again).
+	if [ -z "${CT_TRAP_SET:-}" ]; then
+		CT_OLD_TRAP=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
+		trap 'ct_stop; eval "$CT_OLD_TRAP"' EXIT
+		CT_TRAP_SET=1
+	fi
 	[ -x "${MAILSTAGE_BIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_BIN:/opt/mailstage/mailstage")
 	[ -x "${MAILSTAGE_TESTBIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_TESTBIN:/opt/mailstage/mailstage-test")
 	setsid systemd-nspawn -q -b -D "$CT_IMAGE/rootfs" --volatile=overlay --register=no --keep-unit \
