@@ -26,6 +26,17 @@ struct profile {
 	const char *sasl_smtpd_conf;	/* /etc/sasl2/smtpd.conf | /etc/postfix/sasl/smtpd.conf */
 	const char *saslauthd_defaults;	/* /etc/sysconfig/saslauthd | /etc/default/saslauthd */
 	const char *postfix_chroot;	/* /var/spool/postfix when smtpd runs chrooted, else NULL */
+	/* saslauthd's defaults file: the variable naming the mechanism (MECH | MECHANISMS), the one
+	 * that must say "yes" for the init script to start it (NULL: none), and OPTIONS with the
+	 * socket directory Postfix's smtpd can reach (NULL: the package's default is right) */
+	const char *saslauthd_mech_var;
+	const char *saslauthd_start_var;
+	const char *saslauthd_options;
+	const char *sasl_package;	/* package of saslauthd: cyrus-sasl | sasl2-bin */
+	const char *sasl_group;		/* group that may reach saslauthd's socket (postfix joins it), or NULL */
+	const char *opendkim_userid;	/* opendkim.conf UserID: opendkim:opendkim | opendkim */
+	const char *opendkim_defaults;	/* legacy /etc/default/opendkim whose SOCKET= overrides the conf, or NULL */
+	const char *opendkim_unit_override;	/* generated systemd drop-in that may pass its own -p socket, or NULL */
 
 	/* users and groups (names, resolved in the target's /etc/passwd, /etc/group) */
 	const char *opendkim_user;
