@@ -7,6 +7,7 @@
 
 static const struct stage *const all[] = {
 	&stage_preflight,
+	&stage_repos,
 	&stage_packages,
 	&stage_tls,
 	&stage_dkim_keys,

@@ -1,0 +1,196 @@
+#!/bin/bash
+# Stage repos.  Runs in its own network namespace (loopback only): the probe
+# is real libcurl against a local HTTP server (python3 -m http.server on
+# 127.0.0.1) serving fake repomd.xml files and mirror lists; the stock
+# CentOS-Base.repo's mirrorlist.centos.org cannot be reached from here, just
+# as it cannot from a real CentOS 7 box since the end of life.
+# NOT covered here: yum itself (not available on Debian) reading the
+# rewritten files; the files are checked line by line instead.
+. "$(dirname "$0")/lib.sh"
+if [ -z "${MS_REPOS_NETNS:-}" ]; then
+	exec env MS_REPOS_NETNS=1 unshare -n bash -c 'ip link set lo up && exec "$0"' "$0"
+fi
+
+# The local repository server.
+W=$T/www
+port=18080
+for d in os updates extras; do
+	mkdir -p "$W/centos/7/$d/$(uname -m)/repodata"
+	printf '<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision></repomd>\n' \
+		>"$W/centos/7/$d/$(uname -m)/repodata/repomd.xml"
+	printf '# mirror list\nhttp://127.0.0.1:%s/centos/7/%s/%s/\n' $port $d "$(uname -m)" >"$W/ml-$d"
+done
+mkdir -p "$W/notrepo/repodata" && echo '<html>captive portal</html>' >"$W/notrepo/repodata/repomd.xml"
+python3 -m http.server --bind 127.0.0.1 --directory "$W" $port >"$T/http.log" 2>&1 &
+srv=$!
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true; rm -rf "$T"' EXIT
+for i in $(seq 1 100); do
+	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+	sleep 0.1
+done
+
+# The stock CentOS 7.9 /etc/yum.repos.d/CentOS-Base.repo (centos-release-7-9.2009).
+stock_base() {
+	cat <<'EOF'
+# CentOS-Base.repo
+#
+# The mirror system uses the connecting IP address of the client and the
+# update status of each mirror to pick mirrors that are updated to and
+# geographically close to the client.  You should use this for CentOS updates
+# unless you are manually picking other mirrors.
+#
+# If the mirrorlist= does not work for you, as a fall back you can try the 
+# remarked out baseurl= line instead.
+#
+#
+
+[base]
+name=CentOS-$releasever - Base
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/os/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+#released updates 
+[updates]
+name=CentOS-$releasever - Updates
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=updates&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/updates/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+#additional packages that may be useful
+[extras]
+name=CentOS-$releasever - Extras
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=extras&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/extras/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+#additional packages that extend functionality of existing packages
+[centosplus]
+name=CentOS-$releasever - Plus
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=centosplus&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/centosplus/$basearch/
+gpgcheck=1
+enabled=0
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+EOF
+}
+
+R=$T/el7
+mkroot "$R" el7
+mkdir -p "$R/etc/yum.repos.d"
+base=$R/etc/yum.repos.d/CentOS-Base.repo
+
+# 1. Repositories that answer (local baseurls and a local mirror list) are kept.
+stock_base | sed "s|^mirrorlist=http://mirrorlist.centos.org/?release=\$releasever&arch=\$basearch&repo=\([a-z]*\)&infra=\$infra|mirrorlist=http://127.0.0.1:$port/ml-\1|" \
+	| sed "s|^mirrorlist=http://127.0.0.1:$port/ml-os|baseurl=http://127.0.0.1:$port/centos/\$releasever/os/\$basearch/|" >"$base"
+grep -q "^baseurl=http://127.0.0.1:$port/centos/\$releasever/os" "$base" || die "test setup: local baseurl"
+expect_rc 0 ms --root "$R" --only repos plan
+grep -q '"GET /centos/7/os/'"$(uname -m)"'/repodata/repomd.xml' "$T/http.log" || die "no repomd.xml probe for base"
+grep -q '"GET /ml-updates' "$T/http.log" || die "mirror list of updates not fetched"
+grep -q '"GET /centos/7/updates/.*/repodata/repomd.xml' "$T/http.log" || die "mirror of updates not probed"
+ok "answering repositories (baseurl with \$releasever/\$basearch, mirror list) are kept: converged"
+
+# 2. A repomd.xml that is not one (captive portal) counts as unreachable.
+sed -i "s|^baseurl=http://127.0.0.1:$port/centos/\$releasever/os/\$basearch/|baseurl=http://127.0.0.1:$port/notrepo/|" "$base"
+rc=0; ms --root "$R" --only repos plan >"$T/plan-portal" 2>&1 || rc=$?
+[ $rc -eq 2 ] || { cat "$T/plan-portal"; die "captive portal: plan exited $rc"; }
+grep -q "is not a repomd.xml" "$T/plan-portal" || die "captive portal: reason not given"
+ok "a page that is not a repomd.xml counts as unreachable"
+
+# 3. The stock file: mirrorlist.centos.org does not answer -> vault and EPEL archive.
+stock_base >"$base"
+snapshot "$R" >"$T/before"
+rc=0; ms --root "$R" --only repos plan >"$T/plan" 2>&1 || rc=$?
+cat "$T/plan"
+[ $rc -eq 2 ] || die "stock file: plan exited $rc, expected 2"
+grep -q "do not answer (\[base\] http://mirrorlist.centos.org/" "$T/plan" || die "plan: no reason"
+ms --root "$R" --only repos apply
+for d in os updates extras centosplus; do
+	grep -qx "baseurl=http://vault.centos.org/7.9.2009/$d/\$basearch/" "$base" || die "no vault baseurl for $d"
+done
+[ "$(grep -c '^mirrorlist=' "$base")" = 0 ] || die "mirrorlist= lines left active"
+[ "$(grep -c '^#mirrorlist=http://mirrorlist.centos.org' "$base")" = 4 ] || die "mirrorlist lines not kept as comments"
+[ "$(grep -c '^#baseurl=' "$base")" = 0 ] || die "the remarked baseurl lines should have become the vault ones"
+diff <(stock_base | grep -v -e '^mirrorlist=' -e '^#baseurl=') <(grep -v -e '^#mirrorlist=' -e '^baseurl=' "$base") \
+	|| die "lines other than mirrorlist/baseurl changed"
+epel=$R/etc/yum.repos.d/epel.repo
+grep -qx 'baseurl=https://dl.fedoraproject.org/pub/archive/epel/7/$basearch' "$epel" || die "epel.repo: archive baseurl"
+grep -qx 'enabled=1' "$epel" && grep -qx 'gpgcheck=1' "$epel" || die "epel.repo: enabled/gpgcheck"
+ok "stock CentOS-Base.repo moved to vault.centos.org 7.9.2009; EPEL 7 from the Fedora archive"
+
+expect_rc 0 ms --root "$R" --only repos plan
+ok "second plan: converged (a vault file is not probed again)"
+
+ms --root "$R" rollback
+snapshot "$R" >"$T/after"
+diff -u "$T/before" "$T/after" || die "rollback: root differs"
+stock_base | cmp - "$base" || die "rollback: CentOS-Base.repo not byte-identical"
+[ ! -e "$epel" ] || die "rollback: epel.repo left behind"
+ok "rollback: CentOS-Base.repo byte-identical, epel.repo removed"
+
+# 4. An installed epel.repo (epel-release, dead metalink) is moved to the archive too.
+cat >"$epel" <<'EOF'
+[epel]
+name=Extra Packages for Enterprise Linux 7 - $basearch
+#baseurl=http://download.fedoraproject.org/pub/epel/7/$basearch
+metalink=https://mirrors.fedoraproject.org/metalink?repo=epel-7&arch=$basearch
+failovermethod=priority
+enabled=1
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-EPEL-7
+
+[epel-debuginfo]
+name=Extra Packages for Enterprise Linux 7 - $basearch - Debug
+#baseurl=http://download.fedoraproject.org/pub/epel/7/$basearch/debug
+metalink=https://mirrors.fedoraproject.org/metalink?repo=epel-debug-7&arch=$basearch
+failovermethod=priority
+enabled=0
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-EPEL-7
+gpgcheck=1
+EOF
+cp "$epel" "$T/epel.orig"
+ms --root "$R" --only repos apply >/dev/null
+grep -qx '#metalink=https://mirrors.fedoraproject.org/metalink?repo=epel-7&arch=$basearch' "$epel" || die "epel metalink not commented"
+grep -qx 'baseurl=https://dl.fedoraproject.org/pub/archive/epel/7/$basearch/debug' "$epel" || die "epel-debuginfo baseurl"
+grep -qx 'gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-EPEL-7' "$epel" || die "epel gpgkey changed"
+ms --root "$R" rollback >/dev/null
+cmp "$T/epel.orig" "$epel" || die "rollback: epel.repo not byte-identical"
+ok "an existing epel.repo is moved to the archive and restored byte-identical"
+
+# 5. EL9: EPEL written, CRB enabled by editing its repository file.
+R9=$T/el9
+mkroot "$R9" el9
+mkdir -p "$R9/etc/yum.repos.d"
+cat >"$R9/etc/yum.repos.d/almalinux-crb.repo" <<'EOF'
+# almalinux-crb.repo
+
+[crb]
+name=AlmaLinux $releasever - CRB
+mirrorlist=https://mirrors.almalinux.org/mirrorlist/$releasever/crb
+# baseurl=https://repo.almalinux.org/almalinux/$releasever/CRB/$basearch/os/
+enabled=0
+gpgcheck=1
+countme=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-AlmaLinux-9
+metadata_expire=86400
+enabled_metadata=1
+EOF
+snapshot "$R9" >"$T/before9"
+ms --root "$R9" --only repos apply
+grep -qx 'metalink=https://mirrors.fedoraproject.org/metalink?repo=epel-9&arch=$basearch' "$R9/etc/yum.repos.d/epel.repo" || die "el9 epel.repo"
+sed -n '/^\[crb\]/,$p' "$R9/etc/yum.repos.d/almalinux-crb.repo" | grep -qx 'enabled=1' || die "crb not enabled"
+grep -qx 'enabled_metadata=1' "$R9/etc/yum.repos.d/almalinux-crb.repo" || die "crb: enabled_metadata touched"
+expect_rc 0 ms --root "$R9" --only repos plan
+ms --root "$R9" rollback >/dev/null
+snapshot "$R9" >"$T/after9"
+diff -u "$T/before9" "$T/after9" || die "el9 rollback: root differs"
+ok "el9: EPEL written, CRB enabled, converged; rollback byte-identical"
+
+# 6. Debian: nothing to do.
+mkroot "$T/deb" debian12
+expect_rc 0 ms --root "$T/deb" --only repos plan
+ok "debian12: nothing to do"
