@@ -24,7 +24,7 @@ WARN       = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -W
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE \
              -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -Iinstaller -Isteps
-LDLIBS_ALL = $(PKG_LIBS) -lanl
+LDLIBS_ALL = $(PKG_LIBS) -lanl -lresolv
 
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -118,7 +118,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu99 -g -O1 -D_GNU_SOURCE -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' \
 	  -Iinstaller -Isteps $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+	  -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lanl -lresolv
 fuzz-build: $(FUZZ_BIN)
 fuzz-ci: $(FUZZ_BIN)
 	tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)

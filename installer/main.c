@@ -6,6 +6,8 @@
  */
 #include "msg.h"
 #include "payload.h"
+#include "dnsq.h"
+#include "verify.h"
 #include "runner.h"
 
 #include <getopt.h>
@@ -28,6 +30,10 @@ static const char usage_text[] =
 	"  status           runs, checkpoints, and whether a run was interrupted\n"
 	"  stages           the stages in order, one line each\n"
 	"  payload [--extract DIR]  list the built-in files, or write them under DIR\n"
+	"  verify           check the live server: services, ports, milter, keys, TLS,\n"
+	"                   queue, drift, DNS (A, MX, SPF, DKIM, DMARC, PTR), port 25\n"
+	"    --send-test ADDRESS   also send a test message (587 with --auth FILE, else sendmail)\n"
+	"    --resolver ADDR:PORT  ask this DNS server; --doh URL: DNS over HTTPS\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
@@ -73,7 +79,8 @@ static void usage_error(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME, OPT_EXTRACT };
+	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME, OPT_EXTRACT, OPT_RESOLVER, OPT_DOH, OPT_SEND_TEST, OPT_AUTH,
+	       OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -83,6 +90,11 @@ int main(int argc, char **argv)
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "extract", required_argument, NULL, OPT_EXTRACT },
+		{ "resolver", required_argument, NULL, OPT_RESOLVER },
+		{ "doh", required_argument, NULL, OPT_DOH },
+		{ "send-test", required_argument, NULL, OPT_SEND_TEST },
+		{ "auth", required_argument, NULL, OPT_AUTH },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -90,10 +102,12 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o;
+	struct verify_opts vo;
 	const char *cmd, *extract = NULL;
 	int c, rc;
 
 	memset(&o, 0, sizeof(o));
+	memset(&vo, 0, sizeof(vo));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -105,6 +119,19 @@ int main(int argc, char **argv)
 		case OPT_PROFILE: o.profile = optarg; break;
 		case OPT_RESUME: o.resume = 1; break;
 		case OPT_EXTRACT: extract = optarg; break;
+		case OPT_RESOLVER:
+			if (dnsq_parse_server(optarg) < 0)
+				usage_error("--resolver %s: expected IPV4-ADDRESS:PORT, e.g. 127.0.0.1:5353", optarg);
+			vo.resolver = optarg;
+			break;
+		case OPT_DOH: vo.doh = optarg; break;
+		case OPT_SEND_TEST: vo.send_test = optarg; break;
+		case OPT_AUTH: vo.auth_file = optarg; break;
+		case OPT_TIMEOUT:
+			vo.timeout_s = atoi(optarg);
+			if (vo.timeout_s < 1 || vo.timeout_s > 60)
+				usage_error("--timeout %s: seconds, 1 to 60", optarg);
+			break;
 		case 'v': msg_verbosity = MSG_VERBOSE; break;
 		case 'q': msg_verbosity = MSG_QUIET; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
@@ -138,6 +165,8 @@ int main(int argc, char **argv)
 		rc = cmd_stages(&o);
 	else if (strcmp(cmd, "payload") == 0)
 		rc = cmd_payload(extract);
+	else if (strcmp(cmd, "verify") == 0)
+		rc = cmd_verify(&o, &vo);
 	else
 		usage_error("unknown command \"%s\" (plan, apply, rollback, status, stages, payload)", cmd);
 out:

@@ -17,7 +17,7 @@
 
 /* ---- set-up shared by every command ---- */
 
-static void run_free(struct run *r)
+void run_free(struct run *r)
 {
 	if (r->jopen)
 		journal_close(&r->j);
@@ -32,7 +32,7 @@ static void run_free(struct run *r)
  * Everything that can be refused before the host is touched: root,
  * configuration, profile, stage names.  Returns an exit code (0: go on).
  */
-static int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need_config)
+int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need_config)
 {
 	struct strv errors = { 0 };
 	char *why = NULL, *conf = NULL, *osr = NULL, *osr_host = NULL;
@@ -181,6 +181,33 @@ static void ctx_free(struct ctx *c)
 	strv_free(&c->notes);
 	c->changes = NULL;
 	c->nchanges = 0;
+}
+
+int run_pending(struct run *r, struct strv *pending)
+{
+	const struct stage *const *s;
+	int failed = 0, dry = r->dry;
+
+	r->dry = 1;
+	for (s = stages_all(); *s; s++) {
+		struct ctx c;
+		size_t i;
+		ctx_init(&c, r, *s);
+		if ((*s)->check(&c) < 0) {
+			char *m = xasprintf("%s: %s", (*s)->name, r->error ? r->error : "check failed");
+			strv_push(pending, m);
+			free(m);
+			failed++;
+		}
+		for (i = 0; i < c.nchanges; i++) {
+			char *m = xasprintf("%s: %s", (*s)->name, c.changes[i].what);
+			strv_push(pending, m);
+			free(m);
+		}
+		ctx_free(&c);
+	}
+	r->dry = dry;
+	return failed ? -EIO : 0;
 }
 
 /* ---- JSON ---- */

@@ -57,6 +57,15 @@ struct run {
 	struct strv changed_paths;	/* paths changed by this run (handlers) */
 };
 
+/*
+ * Read the root, configuration and profile (need_config) and check the
+ * stage names; returns an exit code (EXIT_OK: go on).  run_free() always.
+ */
+int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need_config);
+void run_free(struct run *r);
+/* Check every stage without changing anything: one line per pending change. */
+int run_pending(struct run *r, struct strv *pending);
+
 /* Open the run's journal at its first mutation (new run, or the resumed one). */
 int run_journal(struct run *r);
 /* Did this run change path (or anything under it, when path ends with '/')? */
