@@ -9,6 +9,10 @@
 
 extern const struct stage stage_tls;
 extern const struct stage stage_dkim_keys;
+extern const struct stage stage_opendkim;
+extern const struct stage stage_sasl;
+extern const struct stage stage_postfix_main;
+extern const struct stage stage_postfix_master;
 extern const struct stage stage_packages;
 extern const struct stage stage_services;
 extern const struct action_type action_packages;

@@ -1,0 +1,101 @@
+/*
+ * mailconf.c - helpers shared by the mail configuration stages (opendkim,
+ * sasl, postfix-main, postfix-master): reading a packaged file, editing it
+ * with its owner and mode kept, parse errors as FILE:LINE, list compare.
+ */
+#include "mailconf.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int mc_read_packaged(struct ctx *c, const char *path, const char *package, char **data, size_t *len)
+{
+	int r = read_target(c, path, data, len);
+	if (r != -ENOENT)
+		return r;
+	if (c->run->dry) {
+		stage_note(c, "%s does not exist yet (package %s, installed by the packages stage): its "
+			   "changes are shown once it is installed", path, package);
+		return 1;
+	}
+	stage_fail(c, "%s does not exist: install the package %s (the packages stage does) and run again",
+		   path, package);
+	return -ENOENT;
+}
+
+int mc_want_edit(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
+		 const char *group, mode_t mode)
+{
+	char *host = NULL, *why = NULL, *u = NULL, *g = NULL;
+	struct stat sb;
+	int r;
+
+	if (root_path(c->root, path, &host, &why) == 0 && lstat(host, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		u = root_user_name(c->root, sb.st_uid);
+		g = root_group_name(c->root, sb.st_gid);
+		owner = u;
+		group = g;
+		mode = sb.st_mode & 07777;
+	}
+	r = want_file(c, path, data, len, owner, group, mode);
+	free(host);
+	free(why);
+	free(u);
+	free(g);
+	return r;
+}
+
+int mc_parse_error(struct ctx *c, const char *path, const char *err)
+{
+	unsigned long ln;
+	int n = 0;
+	if (err && sscanf(err, "line %lu: %n", &ln, &n) == 1 && n > 0)
+		return stage_fail(c, "%s:%lu: %s; mailstage edits this file in place and cannot do it safely: "
+				  "correct that line (or restore the packaged file) and run again; nothing was "
+				  "changed", path, ln, err + n);
+	return stage_fail(c, "%s: %s; correct the file and run again; nothing was changed", path,
+			  err ? err : "cannot be parsed");
+}
+
+int mc_have_program(const char *prog)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };
+	size_t i;
+	for (i = 0; dirs[i]; i++) {
+		char *p = xasprintf("%s/%s", dirs[i], prog);
+		int ok = access(p, X_OK) == 0;
+		free(p);
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+/* Next word of a Postfix list (blanks and commas separate). */
+static const char *next_word(const char *s, size_t *n)
+{
+	while (*s && strchr(" \t,", *s))
+		s++;
+	*n = strcspn(s, " \t,");
+	return *s ? s : NULL;
+}
+
+int mc_same_list(const char *a, const char *b)
+{
+	size_t na, nb;
+	for (;;) {
+		a = next_word(a, &na);
+		b = next_word(b, &nb);
+		if (!a || !b)
+			return !a && !b;
+		if (na != nb || memcmp(a, b, na) != 0)
+			return 0;
+		a += na;
+		b += nb;
+	}
+}
