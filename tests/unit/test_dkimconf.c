@@ -160,10 +160,13 @@ static char *read_case(const char *file, size_t *len)
 
 /* Edit a packaged file to sign with a freshly generated key and let the
  * real opendkim check it.  OpenDKIM refuses files below world-writable
- * directories, so the scratch directory lives under build/. */
+ * directories (a checkout under /tmp is one), so the scratch directory
+ * lives under /var/cache/mailstage-test (root's, 0755). */
 static void check_signing_config(const char *opendkim, const char *genkey, const char *file)
 {
-	char tmpl[] = "build/dkimconf-test.XXXXXX", *rel = mkdtemp(tmpl);
+	char tmpl[] = "/var/cache/mailstage-test/dkimconf.XXXXXX", *rel;
+	mkdir("/var/cache/mailstage-test", 0755);
+	rel = mkdtemp(tmpl);
 	char *dir, *key, *hosts, *conf, *text, *out = NULL, *errout = NULL, *err = NULL;
 	struct dkimconf *dc = NULL;
 	size_t len;
