@@ -4,6 +4,7 @@
  * Parses options, then hands over to the runner.  Usage errors exit 64
  * before anything is read or changed.
  */
+#include "dns.h"
 #include "msg.h"
 #include "payload.h"
 #include "dnsq.h"
@@ -30,6 +31,8 @@ static const char usage_text[] =
 	"  status           runs, checkpoints, and whether a run was interrupted\n"
 	"  stages           the stages in order, one line each\n"
 	"  payload [--extract DIR]  list the built-in files, or write them under DIR\n"
+	"  dns [--format F] the DNS records to publish and the PTR to ask for; F: table,\n"
+	"                   zone (a zone file that loads as is), records (to paste), json\n"
 	"  verify           check the live server: services, ports, milter, keys, TLS,\n"
 	"                   queue, drift, DNS (A, MX, SPF, DKIM, DMARC, PTR), port 25\n"
 	"    --send-test ADDRESS   also send a test message (587 with --auth FILE, else sendmail)\n"
@@ -80,7 +83,7 @@ static void usage_error(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
 	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME, OPT_EXTRACT, OPT_RESOLVER, OPT_DOH, OPT_SEND_TEST, OPT_AUTH,
-	       OPT_TIMEOUT };
+	       OPT_TIMEOUT, OPT_FORMAT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -90,6 +93,7 @@ int main(int argc, char **argv)
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "extract", required_argument, NULL, OPT_EXTRACT },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "resolver", required_argument, NULL, OPT_RESOLVER },
 		{ "doh", required_argument, NULL, OPT_DOH },
 		{ "send-test", required_argument, NULL, OPT_SEND_TEST },
@@ -103,7 +107,7 @@ int main(int argc, char **argv)
 	};
 	struct run_opts o;
 	struct verify_opts vo;
-	const char *cmd, *extract = NULL;
+	const char *cmd, *extract = NULL, *format = NULL;
 	int c, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -119,6 +123,7 @@ int main(int argc, char **argv)
 		case OPT_PROFILE: o.profile = optarg; break;
 		case OPT_RESUME: o.resume = 1; break;
 		case OPT_EXTRACT: extract = optarg; break;
+		case OPT_FORMAT: format = optarg; break;
 		case OPT_RESOLVER:
 			if (dnsq_parse_server(optarg) < 0)
 				usage_error("--resolver %s: expected IPV4-ADDRESS:PORT, e.g. 127.0.0.1:5353", optarg);
@@ -147,6 +152,8 @@ int main(int argc, char **argv)
 		usage_error("--resume belongs to apply, not %s", cmd);
 	if (extract && strcmp(cmd, "payload") != 0)
 		usage_error("--extract belongs to payload, not %s", cmd);
+	if (format && strcmp(cmd, "dns") != 0)
+		usage_error("--format belongs to dns, not %s", cmd);
 	if (strcmp(cmd, "rollback") == 0) {
 		if (argc - optind > 1)
 			usage_error("rollback takes at most one run number, got \"%s\"", argv[optind + 1]);
@@ -165,6 +172,8 @@ int main(int argc, char **argv)
 		rc = cmd_stages(&o);
 	else if (strcmp(cmd, "payload") == 0)
 		rc = cmd_payload(extract);
+	else if (strcmp(cmd, "dns") == 0)
+		rc = cmd_dns(&o, format);
 	else if (strcmp(cmd, "verify") == 0)
 		rc = cmd_verify(&o, &vo);
 	else

@@ -18,6 +18,7 @@ static const struct stage *const all[] = {
 	&stage_selinux,
 	&stage_firewall,
 	&stage_services,
+	&stage_dns,
 	NULL,
 };
 

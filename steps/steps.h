@@ -20,6 +20,7 @@ extern const struct action_type action_service;
 extern const struct stage stage_preflight;
 extern const struct stage stage_firewall;
 extern const struct action_type action_firewalld_service;
+extern const struct stage stage_dns;
 extern const struct stage stage_selinux;
 extern const struct stage stage_repos;
 extern const struct action_type action_selinux_boolean;

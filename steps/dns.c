@@ -1,0 +1,644 @@
+/*
+ * dns.c - stage "dns" and `mailstage dns`: the records this server needs
+ * published (A/AAAA of the hostname, MX, SPF, the DKIM key, DMARC) and the
+ * PTR its provider must set, as a zone file nsd and BIND load as is, as
+ * records to paste, as JSON and as a table.
+ *
+ * The zone is written to /var/lib/mailstage/dns/DOMAIN.zone through the
+ * primitives like any managed file (plan shows its diff, rollback restores
+ * it).  Nothing is invented: before the DKIM key exists (plan on a fresh
+ * system) the zone says so in a comment and has no DKIM record.
+ */
+#include "dns.h"
+#include "crypto.h"
+#include "msg.h"
+#include "runner.h"
+#include "steps.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- building ---- */
+
+/* Owner name relative to origin (no dots at the ends): "@", "mail", or NULL when outside. */
+static char *relative_name(const char *name, const char *origin)
+{
+	size_t nl = strlen(name), ol = strlen(origin);
+	if (strcasecmp(name, origin) == 0)
+		return xstrdup("@");
+	if (nl > ol + 1 && name[nl - ol - 1] == '.' && strcasecmp(name + nl - ol, origin) == 0)
+		return xstrndup(name, nl - ol - 1);
+	return NULL;
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = xstrdup(s), *p;
+	size_t l = strlen(d);
+	if (l && d[l - 1] == '.')
+		d[l - 1] = 0;
+	for (p = d; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+static struct dns_rr *add_rr(struct dns_zone *z, const char *owner, const char *origin, const char *type,
+			     char *value, const char *purpose)
+{
+	struct dns_rr *rr;
+	z->rr = xrealloc(z->rr, (z->n + 1) * sizeof(*z->rr));
+	rr = &z->rr[z->n++];
+	memset(rr, 0, sizeof(*rr));
+	rr->fqdn = xasprintf("%s.", owner);
+	rr->name = origin ? relative_name(owner, origin) : NULL;
+	rr->type = type;
+	rr->value = value;
+	rr->purpose = purpose;
+	return rr;
+}
+
+/* A mailto: URI for a DMARC tag: '!' ',' ';' '%' and anything unusual percent-encoded (RFC 7489 6.2). */
+static char *dmarc_uri(const char *addr)
+{
+	struct buf b = { 0 };
+	const unsigned char *p;
+	buf_puts(&b, "mailto:");
+	for (p = (const unsigned char *)addr; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || strchr("!,;%\"\\<>", *p))
+			buf_printf(&b, "%%%02X", *p);
+		else
+			buf_append(&b, p, 1);
+	}
+	return buf_steal(&b);
+}
+
+char *dns_reverse_name(const char *addr)
+{
+	unsigned char a[16];
+	struct buf b = { 0 };
+	int i;
+
+	if (inet_pton(AF_INET, addr, a) == 1)
+		return xasprintf("%u.%u.%u.%u.in-addr.arpa.", a[3], a[2], a[1], a[0]);
+	if (inet_pton(AF_INET6, addr, a) != 1)
+		return NULL;
+	for (i = 15; i >= 0; i--)
+		buf_printf(&b, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+	buf_puts(&b, "ip6.arpa.");
+	return buf_steal(&b);
+}
+
+/* The report address's domain, when it is neither the domain nor under it. */
+static const char *foreign_report_domain(const char *addr, const char *domain)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	char *rel;
+	if (!at)
+		return NULL;
+	rel = relative_name(at + 1, domain);
+	if (rel) {
+		free(rel);
+		return NULL;
+	}
+	return at + 1;
+}
+
+int dns_build(const struct config *cfg, const char *dkim_p, const char *missing_key, struct dns_zone *z)
+{
+	char *dom = NULL, *host = NULL, *owner, *rev;
+	const char *fd;
+	struct buf b = { 0 };
+	struct dns_rr *rr;
+
+	memset(z, 0, sizeof(*z));
+	if (!cfg->hostname || !cfg->domain || !cfg->ipv4)
+		return -EINVAL;
+	dom = lower_dup(cfg->domain);
+	host = lower_dup(cfg->hostname);
+	z->origin = xasprintf("%s.", dom);
+	z->hostname = xasprintf("%s.", host);
+
+	add_rr(z, host, dom, "A", xstrdup(cfg->ipv4), "the mail server's IPv4 address (receivers check it "
+	       "against the PTR)");
+	if (cfg->ipv6 && *cfg->ipv6)
+		add_rr(z, host, dom, "AAAA", xstrdup(cfg->ipv6), "the mail server's IPv6 address");
+	if (!z->rr[0].name)
+		strv_push(&z->notes, "the hostname is outside the domain: publish its A/AAAA records in "
+			  "the zone that holds it");
+	add_rr(z, dom, dom, "MX", xasprintf("10 %s", z->hostname), "mail for the domain goes to this server");
+
+	buf_printf(&b, "v=spf1 ip4:%s", cfg->ipv4);
+	if (cfg->ipv6 && *cfg->ipv6)
+		buf_printf(&b, " ip6:%s", cfg->ipv6);
+	buf_printf(&b, " %s", cfg->spf_policy && *cfg->spf_policy ? cfg->spf_policy : "~all");
+	add_rr(z, dom, dom, "TXT", buf_steal(&b), "SPF: the addresses that may send mail for the domain");
+
+	if (dkim_p) {
+		owner = xasprintf("%s._domainkey.%s", cfg->dkim_selector ? cfg->dkim_selector : "default", dom);
+		add_rr(z, owner, dom, "TXT", dkim_txt_value(dkim_p), "DKIM: the public key mail is signed with");
+		free(owner);
+	} else {
+		char *n = xasprintf("no DKIM record: %s", missing_key ? missing_key : "no DKIM key yet");
+		strv_push(&z->notes, n);
+		free(n);
+	}
+
+	buf_printf(&b, "v=DMARC1; p=%s", cfg->dmarc_policy && *cfg->dmarc_policy ? cfg->dmarc_policy : "none");
+	if (cfg->dmarc_rua && *cfg->dmarc_rua) {
+		char *u = dmarc_uri(cfg->dmarc_rua);
+		buf_printf(&b, "; rua=%s", u);
+		free(u);
+	}
+	if (cfg->dmarc_ruf && *cfg->dmarc_ruf) {
+		char *u = dmarc_uri(cfg->dmarc_ruf);
+		buf_printf(&b, "; ruf=%s", u);
+		free(u);
+	}
+	buf_printf(&b, "; pct=%ld", cfg->dmarc_pct);
+	owner = xasprintf("_dmarc.%s", dom);
+	add_rr(z, owner, dom, "TXT", buf_steal(&b), "DMARC: the policy for mail failing SPF and DKIM alignment");
+	free(owner);
+	fd = foreign_report_domain(cfg->dmarc_rua, dom);
+	if (!fd)
+		fd = foreign_report_domain(cfg->dmarc_ruf, dom);
+	if (fd) {
+		char *n = xasprintf("DMARC reports go to %s: receivers send them only if that domain publishes "
+				    "%s._report._dmarc.%s TXT \"v=DMARC1\"", fd, dom, fd);
+		strv_push(&z->notes, n);
+		free(n);
+	}
+
+	rev = dns_reverse_name(cfg->ipv4);
+	if (rev) {
+		rev[strlen(rev) - 1] = 0;
+		rr = add_rr(z, rev, NULL, "PTR", xstrdup(z->hostname), "reverse DNS of the IPv4 address");
+		rr->provider = 1;
+		free(rev);
+	}
+	rev = cfg->ipv6 && *cfg->ipv6 ? dns_reverse_name(cfg->ipv6) : NULL;
+	if (rev) {
+		rev[strlen(rev) - 1] = 0;
+		rr = add_rr(z, rev, NULL, "PTR", xstrdup(z->hostname), "reverse DNS of the IPv6 address");
+		rr->provider = 1;
+		free(rev);
+	}
+	free(dom);
+	free(host);
+	return 0;
+}
+
+void dns_zone_free(struct dns_zone *z)
+{
+	size_t i;
+	for (i = 0; i < z->n; i++) {
+		free(z->rr[i].fqdn);
+		free(z->rr[i].name);
+		free(z->rr[i].value);
+	}
+	free(z->rr);
+	free(z->origin);
+	free(z->hostname);
+	strv_free(&z->notes);
+	memset(z, 0, sizeof(*z));
+}
+
+/* ---- formatting ---- */
+
+char *dns_txt_strings(const char *text, size_t max, const char *sep)
+{
+	struct buf b = { 0 };
+	size_t len = strlen(text), off = 0, i;
+
+	if (max == 0 || max > DNS_TXT_MAX)
+		max = DNS_TXT_MAX;
+	do {
+		size_t n = len - off > max ? max : len - off;
+		if (off)
+			buf_puts(&b, sep);
+		buf_puts(&b, "\"");
+		for (i = off; i < off + n; i++) {
+			unsigned char ch = (unsigned char)text[i];
+			if (ch == '"' || ch == '\\')
+				buf_printf(&b, "\\%c", ch);
+			else if (ch < 0x20 || ch >= 0x7f)
+				buf_printf(&b, "\\%03u", ch);
+			else
+				buf_append(&b, &ch, 1);
+		}
+		buf_puts(&b, "\"");
+		off += n;
+	} while (off < len);
+	return buf_steal(&b);
+}
+
+int dns_parse_format(const char *s, enum dns_format *f)
+{
+	if (!s || strcmp(s, "table") == 0)
+		*f = DNS_FMT_TABLE;
+	else if (strcmp(s, "zone") == 0)
+		*f = DNS_FMT_ZONE;
+	else if (strcmp(s, "records") == 0)
+		*f = DNS_FMT_RECORDS;
+	else if (strcmp(s, "json") == 0)
+		*f = DNS_FMT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The records to publish, in zone-file syntax with absolute names (pasteable anywhere). */
+static void zone_records(struct buf *b, const struct dns_zone *z)
+{
+	size_t i, j;
+	int ptr_head = 0;
+
+	for (i = 0; i < z->n; i++) {
+		const struct dns_rr *rr = &z->rr[i];
+		char *data;
+		if (rr->provider)
+			continue;
+		buf_printf(b, "; %s\n", rr->purpose);
+		if (strcmp(rr->type, "TXT") == 0) {
+			data = dns_txt_strings(rr->value, DNS_TXT_MAX, "\n\t\t");
+			if (strchr(data, '\n')) {
+				char *t = xasprintf("( %s )", data);
+				free(data);
+				data = t;
+			}
+		} else {
+			data = xstrdup(rr->value);
+		}
+		buf_printf(b, "%s%s\t%d\tIN\t%s\t%s\n", rr->name ? "" : "; (in its own zone) ", rr->fqdn, DNS_TTL,
+			   rr->type, data);
+		free(data);
+	}
+	for (i = 0; i < z->n; i++) {
+		const struct dns_rr *rr = &z->rr[i];
+		if (!rr->provider)
+			continue;
+		if (!ptr_head++)
+			buf_puts(b, "; PTR (reverse DNS): not part of this zone. The address's owner sets it: on Sakura "
+				 "VPS in the control panel\n; (or the API), elsewhere at the provider. It must name "
+				 "the hostname, whose A record must match:\n");
+		buf_printf(b, ";   %s\t%d\tIN\tPTR\t%s\n", rr->fqdn, DNS_TTL, rr->value);
+	}
+	for (j = 0; j < z->notes.n; j++)
+		buf_printf(b, "; NOTE: %s\n", z->notes.v[j]);
+}
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void format_zone(struct buf *b, const struct dns_zone *z, int full)
+{
+	struct buf rec = { 0 };
+	zone_records(&rec, z);
+	if (!full) {
+		buf_printf(b, "; DNS records for %s, made by mailstage: add them to the zone of %s.\n", z->origin,
+			   z->origin);
+		buf_append(b, rec.data, rec.len);
+		buf_free(&rec);
+		return;
+	}
+	/*
+	 * The serial is derived from the records, so the file is the same on every
+	 * run and changes exactly when a record does (a new key, a new address).
+	 */
+	buf_printf(b, "; Zone %s made by mailstage. It loads as is into an authoritative server\n"
+		   "; (nsd, BIND): the SOA and NS records are for that. To publish the records at your\n"
+		   "; DNS provider, copy the lines after \"records to publish\" into your zone.\n",
+		   z->origin);
+	buf_printf(b, "$ORIGIN %s\n$TTL %d\n", z->origin, DNS_TTL);
+	buf_printf(b, "@\tIN\tSOA\t%s hostmaster.%s %lu 3600 900 1209600 300\n", z->hostname, z->origin,
+		   (unsigned long)(fnv1a(rec.data, rec.len) % 2147483646u + 1));
+	buf_printf(b, "@\tIN\tNS\t%s\n", z->hostname);
+	buf_puts(b, "; ---- records to publish ----\n");
+	buf_append(b, rec.data, rec.len);
+	buf_free(&rec);
+}
+
+static void format_json(struct buf *b, const struct dns_zone *z)
+{
+	size_t i, j;
+	char *s = json_str(z->origin);
+	buf_printf(b, "{\"zone\": %s, \"ttl\": %d, \"records\": [", s, DNS_TTL);
+	free(s);
+	for (i = 0; i < z->n; i++) {
+		const struct dns_rr *rr = &z->rr[i];
+		char *n = json_str(rr->fqdn), *v = json_str(rr->value), *p = json_str(rr->purpose);
+		buf_printf(b, "%s\n  {\"name\": %s, \"type\": \"%s\", \"ttl\": %d, \"value\": %s", i ? "," : "", n,
+			   rr->type, DNS_TTL, v);
+		if (strcmp(rr->type, "TXT") == 0) {
+			size_t len = strlen(rr->value), off = 0;
+			buf_puts(b, ", \"strings\": [");
+			do {
+				size_t k = len - off > DNS_TXT_MAX ? DNS_TXT_MAX : len - off;
+				char *part = xstrndup(rr->value + off, k), *q = json_str(part);
+				buf_printf(b, "%s%s", off ? ", " : "", q);
+				free(part);
+				free(q);
+				off += k;
+			} while (off < len);
+			buf_puts(b, "]");
+		}
+		buf_printf(b, ", \"publish\": \"%s\", \"purpose\": %s}",
+			   rr->provider ? "provider" : rr->name ? "zone" : "other-zone", p);
+		free(n);
+		free(v);
+		free(p);
+	}
+	buf_puts(b, "\n], \"notes\": [");
+	for (j = 0; j < z->notes.n; j++) {
+		char *q = json_str(z->notes.v[j]);
+		buf_printf(b, "%s%s", j ? ", " : "", q);
+		free(q);
+	}
+	buf_puts(b, "]}\n");
+}
+
+static void format_table(struct buf *b, const struct dns_zone *z)
+{
+	size_t i, w = 4;
+	for (i = 0; i < z->n; i++)
+		if (strlen(z->rr[i].fqdn) > w)
+			w = strlen(z->rr[i].fqdn);
+	buf_printf(b, "%-*s  %-4s  %s\n", (int)w, "NAME", "TYPE", "VALUE");
+	for (i = 0; i < z->n; i++) {
+		const struct dns_rr *rr = &z->rr[i];
+		buf_printf(b, "%-*s  %-4s  %s%s\n", (int)w, rr->fqdn, rr->type, rr->value,
+			   rr->provider ? "   (reverse DNS: set by the provider, e.g. Sakura VPS control panel)" :
+			   rr->name ? "" : "   (in the hostname's own zone)");
+	}
+	for (i = 0; i < z->notes.n; i++)
+		buf_printf(b, "note: %s\n", z->notes.v[i]);
+}
+
+char *dns_format(const struct dns_zone *z, enum dns_format f)
+{
+	struct buf b = { 0 };
+	switch (f) {
+	case DNS_FMT_ZONE: format_zone(&b, z, 1); break;
+	case DNS_FMT_RECORDS: format_zone(&b, z, 0); break;
+	case DNS_FMT_JSON: format_json(&b, z); break;
+	case DNS_FMT_TABLE: format_table(&b, z); break;
+	}
+	return buf_steal(&b);
+}
+
+/* ---- the DKIM key ---- */
+
+char *dns_p_from_record(const char *text)
+{
+	struct buf b = { 0 };
+	const char *q = text, *p, *e;
+	char *r = NULL;
+
+	/* Join the quoted strings (comments after ';' outside quotes skipped). */
+	while (*q) {
+		if (*q == ';') {
+			while (*q && *q != '\n')
+				q++;
+			continue;
+		}
+		if (*q++ != '"')
+			continue;
+		while (*q && *q != '"') {
+			if (*q == '\\' && q[1])
+				q++;
+			buf_append(&b, q++, 1);
+		}
+		if (*q)
+			q++;
+	}
+	if (!b.data)
+		goto out;
+	for (p = b.data; (p = strstr(p, "p=")) != NULL; p++) {
+		if (p == b.data || p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t') {
+			p += 2;
+			for (e = p; *e && *e != ';' && *e != ' '; e++)
+				;
+			if (e > p)
+				r = xstrndup(p, (size_t)(e - p));
+			break;
+		}
+	}
+out:
+	buf_free(&b);
+	return r;
+}
+
+/*
+ * The p= value of the DKIM key in the root: from the private key, or, when
+ * that is unreadable by this user, from the published SELECTOR.txt record.
+ * 0 with *p, or 0 with *p NULL and *missing saying why; -errno when a file
+ * cannot be read for another reason (*missing says which).
+ */
+static int dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
+		       char **missing)
+{
+	char *kp = dkim_key_path(cfg, prof), *rp = dkim_record_path(cfg, prof);
+	char *host = NULL, *why = NULL, *data = NULL;
+	size_t len = 0;
+	int r;
+
+	*p = NULL;
+	*missing = NULL;
+	r = root_path(root, kp, &host, &why);
+	if (r < 0) {
+		*missing = xasprintf("%s: %s", kp, why);
+		goto out;
+	}
+	r = read_whole_file(host, &data, &len);
+	if (r == 0) {
+		if (crypto_dkim_public(data, len, p) < 0)
+			*missing = xasprintf("the DKIM key %s is not a valid RSA key (mailstage apply replaces it)", kp);
+		crypto_free_secret(data, len);
+		data = NULL;
+		goto out;
+	}
+	if (r == -ENOENT) {
+		r = 0;
+		*missing = xasprintf("the DKIM key %s does not exist yet; mailstage apply makes it, then the "
+				     "record appears here", kp);
+		goto out;
+	}
+	if (r != -EACCES) {
+		*missing = xasprintf("cannot read %s: %s", kp, strerror(-r));
+		goto out;
+	}
+	/* Not root: the public record file is world-readable. */
+	free(host);
+	host = NULL;
+	if (root_path(root, rp, &host, &why) == 0 && read_whole_file(host, &data, &len) == 0)
+		*p = dns_p_from_record(data);
+	r = 0;
+	if (!*p)
+		*missing = xasprintf("cannot read the DKIM key %s (permission denied) nor its record %s; "
+				     "run mailstage dns as root", kp, rp);
+out:
+	free(kp);
+	free(rp);
+	free(host);
+	free(why);
+	free(data);
+	return r;
+}
+
+/* ---- the stage ---- */
+
+static int check(struct ctx *c)
+{
+	struct dns_zone z;
+	char *p = NULL, *missing = NULL, *text = NULL, *path = NULL;
+	size_t i, before;
+	int r;
+
+	memset(&z, 0, sizeof(z));
+	r = dkim_public(c->root, c->cfg, c->prof, &p, &missing);
+	if (r < 0) {
+		r = stage_fail(c, "%s", missing);
+		goto out;
+	}
+	if ((r = dns_build(c->cfg, p, missing, &z)) < 0) {
+		r = stage_fail(c, "the DNS records need hostname, domain and ipv4 in the configuration");
+		goto out;
+	}
+	text = dns_format(&z, DNS_FMT_ZONE);
+	path = xasprintf("%s/%.*s.zone", DNS_STATE_DIR, (int)strlen(z.origin) - 1, z.origin);
+	if ((r = want_dir_exists(c, DNS_STATE_DIR, "root", "root", 0755)) < 0)
+		goto out;
+	before = c->nchanges;
+	if ((r = want_file(c, path, text, strlen(text), "root", "root", 0644)) < 0)
+		goto out;
+	for (i = 0; i < z.notes.n; i++)
+		stage_note(c, "%s", z.notes.v[i]);
+	if (c->nchanges > before)
+		stage_note(c, "publish the records in %s (`mailstage dns` shows them) and ask the provider for "
+			   "the PTR of %s: %s", path, c->cfg->ipv4, z.hostname);
+out:
+	dns_zone_free(&z);
+	free(p);
+	free(missing);
+	free(text);
+	free(path);
+	return r;
+}
+
+const struct stage stage_dns = {
+	.name = "dns",
+	.summary = "the DNS records to publish (A/AAAA, MX, SPF, DKIM, DMARC; the PTR to ask for) as a zone "
+		   "in /var/lib/mailstage/dns/DOMAIN.zone",
+	.check = check,
+};
+
+/* ---- `mailstage dns` ---- */
+
+static int load(const struct run_opts *o, struct root *root, const struct profile **prof, struct config *cfg)
+{
+	struct strv errors = { 0 };
+	char *why = NULL, *conf = NULL, *osr = NULL, *h = NULL;
+	size_t i;
+	int rc = EXIT_OK;
+
+	if (root_init(root, o->root ? o->root : "/", &why) < 0) {
+		msg_error("%s", why);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (o->profile) {
+		if (!(*prof = profile_by_name(o->profile))) {
+			msg_error("unknown profile \"%s\"; profiles: el7, el8, el9, debian12", o->profile);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		h = xasprintf("%s/etc/os-release", root->dir);
+		if (read_whole_file(h, &osr, NULL) < 0) {
+			free(h);
+			h = xasprintf("%s/usr/lib/os-release", root->dir);
+			if (read_whole_file(h, &osr, NULL) < 0) {
+				msg_error("cannot tell the OS: no /etc/os-release in %s; use --profile "
+					  "el7|el8|el9|debian12", *root->dir ? root->dir : "/");
+				rc = EXIT_CONFIG;
+				goto out;
+			}
+		}
+		if (profile_detect(osr, prof, &why) < 0) {
+			msg_error("%s", why);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+	}
+	conf = o->config ? xstrdup(o->config) : xasprintf("%s/etc/mailstage/mailstage.conf", root->dir);
+	if (config_load(conf, o->config ? o->config : "/etc/mailstage/mailstage.conf", cfg, &errors) < 0) {
+		for (i = 0; i < errors.n; i++)
+			msg_error("%s", errors.v[i]);
+		msg_error("configuration not valid: no records to show");
+		rc = EXIT_CONFIG;
+	}
+out:
+	strv_free(&errors);
+	free(why);
+	free(conf);
+	free(osr);
+	free(h);
+	return rc;
+}
+
+int cmd_dns(const struct run_opts *o, const char *format)
+{
+	struct root root;
+	struct config cfg;
+	struct dns_zone z;
+	const struct profile *prof = NULL;
+	enum dns_format f;
+	char *p = NULL, *missing = NULL, *text = NULL;
+	int rc;
+
+	memset(&root, 0, sizeof(root));
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&z, 0, sizeof(z));
+	if (dns_parse_format(format, &f) < 0) {
+		msg_error("unknown format \"%s\" for dns: use zone, records, json or table", format);
+		return EXIT_USAGE;
+	}
+	if ((rc = load(o, &root, &prof, &cfg)) != EXIT_OK)
+		goto out;
+	if (dkim_public(&root, &cfg, prof, &p, &missing) < 0) {
+		msg_error("%s", missing);
+		rc = EXIT_IOERR;
+		goto out;
+	}
+	if (dns_build(&cfg, p, missing, &z) < 0) {
+		msg_error("the DNS records need hostname, domain and ipv4 in the configuration");
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	text = dns_format(&z, f);
+	fputs(text, stdout);
+	if (fflush(stdout) != 0) {
+		msg_error("cannot write the records to standard output: %s", strerror(errno));
+		rc = EXIT_IOERR;
+	}
+out:
+	dns_zone_free(&z);
+	config_free(&cfg);
+	root_free(&root);
+	free(p);
+	free(missing);
+	free(text);
+	return rc;
+}
