@@ -26,8 +26,9 @@ ms --help >"$T/help"
 grep -q 'mailstage(8)' "$T/help" && grep -q 'mailstage.conf(5)' "$T/help" ||
 	die "--help does not point to mailstage(8) and mailstage.conf(5)"
 
-# Commands: the first word of each line of the help's "Commands:" block.
-cmds=$(awk '/^Commands:/ {on=1; next} /^$/ {on=0} on {print $1}' "$T/help" | sort -u)
+# Commands: the first word of each command line (two blanks, a letter) of
+# the help's "Commands:" block.
+cmds=$(awk '/^Commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ {print $1}' "$T/help" | sort -u)
 [ "$(echo "$cmds" | wc -w)" -ge 5 ] || die "could not read the commands from --help: $cmds"
 section COMMANDS "$man8" >"$T/commands"
 for c in $cmds; do

@@ -32,9 +32,16 @@ want() {	# want EXPECTED WORD...
 	ok "[$*] -> [$got]"
 }
 
-want "apply payload plan rollback stages status" ""
+want "apply dns payload plan rollback stages status verify" ""
 want "payload plan" p
 want "rollback" r
+want "dns" d
+want "--format" dns --f
+want "--send-test" verify --se
+want "--doh" verify --do
+want "records" dns --format r
+want "json records table zone" dns --format ""
+want "" verify --send-test ""		# an address: nothing to offer
 want "--resume --root" apply --r
 want "--extract" payload --e
 want "--json" --j
@@ -65,6 +72,7 @@ mkdir -p "$T/dir/sub" "$T/dir/sub2"
 : >"$T/dir/my.conf"
 want "$T/dir/my.conf" -c "$T/dir/my"
 want "$T/dir/my.conf" --config "$T/dir/m"
+want "$T/dir/my.conf" verify --auth "$T/dir/my"
 want "$T/dir/sub $T/dir/sub2" --root "$T/dir/s"
 want "$T/dir/sub $T/dir/sub2" payload --extract "$T/dir/s"
 want "" --root "$T/dir/my"		# a file is not a root directory
