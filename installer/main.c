@@ -33,6 +33,7 @@ static const char usage_text[] =
 	"  payload [--extract DIR]  list the built-in files, or write them under DIR\n"
 	"  dns [--format F] the DNS records to publish and the PTR to ask for; F: table,\n"
 	"                   zone (a zone file that loads as is), records (to paste), json\n"
+	"  dns --check      compare each record with the live DNS: expected and found\n"
 	"  verify           check the live server: services, ports, milter, keys, TLS,\n"
 	"                   queue, drift, DNS (A, MX, SPF, DKIM, DMARC, PTR), port 25\n"
 	"    --send-test ADDRESS   also send a test message (587 with --auth FILE, else sendmail)\n"
@@ -83,7 +84,7 @@ static void usage_error(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
 	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME, OPT_EXTRACT, OPT_RESOLVER, OPT_DOH, OPT_SEND_TEST, OPT_AUTH,
-	       OPT_TIMEOUT, OPT_FORMAT };
+	       OPT_TIMEOUT, OPT_CHECK, OPT_FORMAT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
 		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "extract", required_argument, NULL, OPT_EXTRACT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "resolver", required_argument, NULL, OPT_RESOLVER },
 		{ "doh", required_argument, NULL, OPT_DOH },
 		{ "send-test", required_argument, NULL, OPT_SEND_TEST },
@@ -124,6 +126,7 @@ int main(int argc, char **argv)
 		case OPT_RESUME: o.resume = 1; break;
 		case OPT_EXTRACT: extract = optarg; break;
 		case OPT_FORMAT: format = optarg; break;
+		case OPT_CHECK: vo.dns_only = 1; break;
 		case OPT_RESOLVER:
 			if (dnsq_parse_server(optarg) < 0)
 				usage_error("--resolver %s: expected IPV4-ADDRESS:PORT, e.g. 127.0.0.1:5353", optarg);
@@ -172,12 +175,14 @@ int main(int argc, char **argv)
 		rc = cmd_stages(&o);
 	else if (strcmp(cmd, "payload") == 0)
 		rc = cmd_payload(extract);
+	else if (strcmp(cmd, "dns") == 0 && vo.dns_only)
+		rc = cmd_verify(&o, &vo);
 	else if (strcmp(cmd, "dns") == 0)
 		rc = cmd_dns(&o, format);
 	else if (strcmp(cmd, "verify") == 0)
 		rc = cmd_verify(&o, &vo);
 	else
-		usage_error("unknown command \"%s\" (plan, apply, rollback, status, stages, payload)", cmd);
+		usage_error("unknown command \"%s\" (plan, apply, rollback, status, stages, dns, verify, payload)", cmd);
 out:
 	strv_free(&o.only);
 	strv_free(&o.skip);

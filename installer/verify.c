@@ -976,7 +976,7 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 
 /* ---- the report ---- */
 
-static void print_report(const struct report *rp, int json)
+static void print_report(const struct report *rp, int json, int show_expected)
 {
 	size_t i, counts[3] = { 0, 0, 0 };
 	const char *group = NULL;
@@ -1012,8 +1012,9 @@ static void print_report(const struct report *rp, int json)
 		if (!group || strcmp(group, c->group) != 0)
 			printf("%s%s\n", group ? "\n" : "", c->group);
 		group = c->group;
-		printf("  %-4s  %-28s %s\n", c->st == ST_OK ? "ok" : c->st == ST_WARN ? "WARN" : "FAIL", c->name, c->seen);
-		if (c->st != ST_OK) {
+		printf("  %-4s  %-28s %s%s\n", c->st == ST_OK ? "ok" : c->st == ST_WARN ? "WARN" : "FAIL", c->name,
+		       show_expected ? "found: " : "", c->seen);
+		if (c->st != ST_OK || show_expected) {
 			if (*c->expected)
 				printf("        %-28s expected: %s\n", "", c->expected);
 			if (*c->fix)
@@ -1069,7 +1070,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 		if (v->send_test)
 			send_test(&r, &rp, v);
 	}
-	print_report(&rp, o->json);
+	print_report(&rp, o->json, v->dns_only);
 	rc = EXIT_OK;
 	for (i = 0; i < rp.n; i++)
 		if (rp.v[i].st == ST_FAIL)
