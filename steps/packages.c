@@ -152,7 +152,7 @@ static int query_installed(enum pkg_tool t, const char *root_dir, char *const *p
 	struct strv a = { 0 };
 	struct exec_result res;
 	char *line, *save = NULL;
-	size_t i;
+	size_t i, known = 0;
 	int r;
 
 	if (t == PKG_APT) {
@@ -188,14 +188,17 @@ static int query_installed(enum pkg_tool t, const char *root_dir, char *const *p
 		goto out;
 	}
 	/*
-	 * Exit 1 just means "some are not installed"; the lines say which:
+	 * The lines say which are installed:
 	 * dpkg-query "NAME\tii " (second letter: current state, 'i' installed);
 	 * rpm "NAME\tinstalled" or "package NAME is not installed".
 	 */
 	for (line = strtok_r(res.out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *tab = strchr(line, '\t'), *name;
+		if (strstr(line, "is not installed") || strstr(line, "no packages found matching"))
+			known++;
 		if (!tab)
 			continue;
+		known++;
 		*tab = 0;
 		name = line;
 		/* dpkg-query prints "name:arch" for foreign architectures. */
@@ -206,7 +209,8 @@ static int query_installed(enum pkg_tool t, const char *root_dir, char *const *p
 			if (!in_strv(installed, name))
 				strv_push(installed, name);
 	}
-	if (res.exit_code != 0 && res.exit_code != 1) {
+	/* A non-zero exit only says some are missing (rpm: how many), unless a name went unanswered. */
+	if (res.exit_code != 0 && known < n) {
 		*why = xasprintf("`%s` failed (exit %d): %s", a.v[0], res.exit_code, res.out.data);
 		r = -EIO;
 	}

@@ -19,6 +19,8 @@
 # Stages used: packages, tls, dkim-keys, services (the others have their
 # own tests; --only keeps this one independent of them).
 . "$(dirname "$0")/lib.sh"
+# A command failing under set -e says which (instead of a silent exit 1).
+trap 'echo "FAIL: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' ERR
 . "$MAILSTAGE_SRC/tests/hosts/nspawn.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root (systemd-nspawn)"
