@@ -1,0 +1,364 @@
+/*
+ * test_dns.c - the DNS records of steps/dns.c: TXT strings split at 255
+ * bytes and escaped, SPF with and without IPv6, DMARC URIs, reverse names,
+ * a missing DKIM key, names outside the zone, the SELECTOR.txt parser and
+ * the deterministic zone serial.  (Whole outputs: tests/cases/dns, checked
+ * by nsd-checkzone and named-checkzone in tests/integration/21-dns.sh.)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dns.h"
+#include "steps.h"
+#include "util.h"
+
+static void load(struct config *cfg, const char *text)
+{
+	struct strv errors = { 0 };
+	int r = config_parse(text, strlen(text), "test.conf", cfg, &errors);
+	if (r < 0 && errors.n)
+		fail_msg("config: %s", errors.v[0]);
+	assert_int_equal(r, 0);
+	strv_free(&errors);
+}
+
+static const struct dns_rr *find(const struct dns_zone *z, const char *fqdn, const char *type)
+{
+	size_t i;
+	for (i = 0; i < z->n; i++)
+		if (strcmp(z->rr[i].fqdn, fqdn) == 0 && strcmp(z->rr[i].type, type) == 0)
+			return &z->rr[i];
+	return NULL;
+}
+
+static char *repeat(char ch, size_t n)
+{
+	char *s = xmalloc(n + 1);
+	memset(s, ch, n);
+	s[n] = 0;
+	return s;
+}
+
+static size_t count(const char *s, const char *needle)
+{
+	size_t n = 0;
+	while ((s = strstr(s, needle)) != NULL)
+		n++, s++;
+	return n;
+}
+
+static void test_txt_split(void **state)
+{
+	char *s, *t;
+	(void)state;
+	s = dns_txt_strings("", 255, " ");
+	assert_string_equal(s, "\"\"");
+	free(s);
+	t = repeat('a', 255);
+	s = dns_txt_strings(t, 255, " ");
+	assert_int_equal(strlen(s), 257);	/* one string: 255 bytes and two quotes */
+	free(s);
+	free(t);
+	t = repeat('a', 256);
+	s = dns_txt_strings(t, 255, "|");
+	assert_int_equal(count(s, "\""), 4);
+	assert_non_null(strstr(s, "\"|\"a\""));	/* the second string holds the 256th byte */
+	free(s);
+	free(t);
+	t = repeat('b', 511);
+	s = dns_txt_strings(t, 255, "|");
+	assert_int_equal(count(s, "|"), 2);	/* 255 + 255 + 1 */
+	free(s);
+	free(t);
+	/* max above 255 is capped: a character-string cannot hold more */
+	t = repeat('c', 300);
+	s = dns_txt_strings(t, 1000, "|");
+	assert_int_equal(count(s, "|"), 1);
+	free(s);
+	free(t);
+}
+
+static void test_txt_escape(void **state)
+{
+	char *s, *t;
+	(void)state;
+	s = dns_txt_strings("say \"hi\" \\ back\tslash;", 255, " ");
+	assert_string_equal(s, "\"say \\\"hi\\\" \\\\ back\\009slash;\"");
+	free(s);
+	/* Escapes do not count against the 255 bytes and are never split. */
+	t = repeat('"', 255);
+	s = dns_txt_strings(t, 255, "|");
+	assert_null(strchr(s, '|'));
+	assert_int_equal(strlen(s), 2 + 2 * 255);
+	free(s);
+	free(t);
+	t = repeat('\\', 256);
+	s = dns_txt_strings(t, 255, "|");
+	assert_non_null(strstr(s, "\\\\\"|\"\\\\\""));
+	free(s);
+	free(t);
+	s = dns_txt_strings("\x01\x7f\xff", 255, " ");
+	assert_string_equal(s, "\"\\001\\127\\255\"");
+	free(s);
+}
+
+static void test_reverse(void **state)
+{
+	char *s;
+	(void)state;
+	s = dns_reverse_name("192.0.2.10");
+	assert_string_equal(s, "10.2.0.192.in-addr.arpa.");
+	free(s);
+	s = dns_reverse_name("2001:db8::10");
+	assert_string_equal(s, "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.");
+	free(s);
+	assert_null(dns_reverse_name("mail.example.com"));
+}
+
+static void test_spf_ipv4_only(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	const struct dns_rr *rr;
+	(void)state;
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\nspf_policy = -all\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	rr = find(&z, "example.com.", "TXT");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "v=spf1 ip4:192.0.2.10 -all");
+	assert_null(find(&z, "mail.example.com.", "AAAA"));
+	assert_non_null(find(&z, "10.2.0.192.in-addr.arpa.", "PTR"));
+	rr = find(&z, "mail.example.com.", "A");
+	assert_non_null(rr);
+	assert_string_equal(rr->name, "mail");
+	assert_string_equal(rr->value, "192.0.2.10");
+	rr = find(&z, "example.com.", "MX");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "10 mail.example.com.");
+	rr = find(&z, "default._domainkey.example.com.", "TXT");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "v=DKIM1; k=rsa; p=QUJD");
+	dns_zone_free(&z);
+	config_free(&cfg);
+}
+
+static void test_spf_ipv6(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	const struct dns_rr *rr;
+	char *zone;
+	(void)state;
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\nipv6 = 2001:db8::10\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	rr = find(&z, "example.com.", "TXT");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 ~all");
+	rr = find(&z, "mail.example.com.", "AAAA");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "2001:db8::10");
+	rr = find(&z, "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", "PTR");
+	assert_non_null(rr);
+	assert_true(rr->provider);
+	zone = dns_format(&z, DNS_FMT_ZONE);
+	assert_non_null(strstr(zone, "mail.example.com.\t3600\tIN\tAAAA\t2001:db8::10\n"));
+	/* a PTR is only ever a comment in the domain's zone */
+	assert_non_null(strstr(zone, ";   0.1.0.0."));
+	assert_null(strstr(zone, "\nip6.arpa"));
+	free(zone);
+	dns_zone_free(&z);
+	config_free(&cfg);
+}
+
+static void test_dkim_split_in_zone(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	char *p = repeat('A', 392), *zone, *line, *e;	/* a 2048-bit key's p= is about 392 characters */
+	(void)state;
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\ndkim_selector = s2024\n");
+	assert_int_equal(dns_build(&cfg, p, NULL, &z), 0);
+	zone = dns_format(&z, DNS_FMT_RECORDS);
+	line = strstr(zone, "s2024._domainkey.example.com.\t3600\tIN\tTXT\t( \"v=DKIM1; k=rsa; p=AAA");
+	assert_non_null(line);
+	e = strstr(line, " )\n");
+	assert_non_null(e);
+	/* two strings: 255 bytes, then the rest (18 + 392 = 410 bytes) */
+	assert_non_null(strstr(line, "\"\n\t\t\"AAA"));
+	assert_int_equal(count(line, "\"") - count(e, "\""), 4);
+	free(zone);
+	zone = dns_format(&z, DNS_FMT_JSON);
+	assert_non_null(strstr(zone, "\"strings\": [\"v=DKIM1; k=rsa; p=AAAA"));
+	free(zone);
+	dns_zone_free(&z);
+	config_free(&cfg);
+	free(p);
+}
+
+static void test_missing_key(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	char *zone;
+	size_t i;
+	(void)state;
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n");
+	assert_int_equal(dns_build(&cfg, NULL, "the DKIM key /k does not exist yet", &z), 0);
+	for (i = 0; i < z.n; i++)
+		assert_null(strstr(z.rr[i].fqdn, "_domainkey"));
+	zone = dns_format(&z, DNS_FMT_ZONE);
+	assert_non_null(strstr(zone, "; NOTE: no DKIM record: the DKIM key /k does not exist yet\n"));
+	assert_null(strstr(zone, "DKIM1"));
+	free(zone);
+	dns_zone_free(&z);
+	config_free(&cfg);
+}
+
+static void test_dmarc(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	const struct dns_rr *rr;
+	(void)state;
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n"
+		   "dmarc_policy = reject\ndmarc_rua = a!b@reports.example.net\ndmarc_ruf =\ndmarc_pct = 50\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	rr = find(&z, "_dmarc.example.com.", "TXT");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "v=DMARC1; p=reject; rua=mailto:a%21b@reports.example.net; pct=50");
+	assert_int_equal(z.notes.n, 1);
+	assert_non_null(strstr(z.notes.v[0], "example.com._report._dmarc.reports.example.net"));
+	dns_zone_free(&z);
+	config_free(&cfg);
+
+	memset(&cfg, 0, sizeof(cfg));
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	rr = find(&z, "_dmarc.example.com.", "TXT");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com; "
+			    "ruf=mailto:dmarc@example.com; pct=100");
+	assert_int_equal(z.notes.n, 0);
+	dns_zone_free(&z);
+	config_free(&cfg);
+}
+
+static void test_hostname_outside(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	char *zone;
+	(void)state;
+	load(&cfg, "hostname = smtp.example.net\ndomain = example.com\nipv4 = 192.0.2.10\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	assert_null(find(&z, "smtp.example.net.", "A")->name);
+	zone = dns_format(&z, DNS_FMT_ZONE);
+	assert_non_null(strstr(zone, "; (in its own zone) smtp.example.net.\t3600\tIN\tA\t192.0.2.10\n"));
+	assert_non_null(strstr(zone, "example.com.\t3600\tIN\tMX\t10 smtp.example.net.\n"));
+	free(zone);
+	zone = dns_format(&z, DNS_FMT_JSON);
+	assert_non_null(strstr(zone, "\"publish\": \"other-zone\""));
+	free(zone);
+	dns_zone_free(&z);
+	config_free(&cfg);
+}
+
+static void test_serial(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	char *a, *b, *c;
+	(void)state;
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	a = dns_format(&z, DNS_FMT_ZONE);
+	b = dns_format(&z, DNS_FMT_ZONE);
+	assert_string_equal(a, b);	/* the same file on every run: a second apply changes nothing */
+	dns_zone_free(&z);
+	assert_int_equal(dns_build(&cfg, "QUJE", NULL, &z), 0);
+	c = dns_format(&z, DNS_FMT_ZONE);
+	assert_string_not_equal(a, c);
+	assert_non_null(strstr(a, "IN\tSOA"));
+	/* ...and the SOA line differs: a new key gives a new serial */
+	{
+		const char *sa = strstr(a, "IN\tSOA"), *sc = strstr(c, "IN\tSOA");
+		size_t la = strcspn(sa, "\n"), lc = strcspn(sc, "\n");
+		assert_true(la != lc || strncmp(sa, sc, la) != 0);
+	}
+	free(a);
+	free(b);
+	free(c);
+	dns_zone_free(&z);
+	config_free(&cfg);
+}
+
+static void test_p_from_record(void **state)
+{
+	char *rec, *p;
+	(void)state;
+	rec = dkim_record_text("default", "example.com", "MIIBIjANBgkq");
+	p = dns_p_from_record(rec);
+	assert_string_equal(p, "MIIBIjANBgkq");
+	free(p);
+	free(rec);
+	/* opendkim-genkey's layout, the key split over strings, a comment after */
+	p = dns_p_from_record("default._domainkey\tIN\tTXT\t( \"v=DKIM1; h=sha256; k=rsa; \"\n"
+			      "\t  \"p=MIIB\"\n\t  \"IjAN\" )  ; ----- DKIM key default for example.com\n");
+	assert_string_equal(p, "MIIBIjAN");
+	free(p);
+	assert_null(dns_p_from_record("stale record\n"));
+	assert_null(dns_p_from_record(""));
+}
+
+static void test_formats(void **state)
+{
+	enum dns_format f;
+	(void)state;
+	assert_int_equal(dns_parse_format(NULL, &f), 0);
+	assert_int_equal(f, DNS_FMT_TABLE);
+	assert_int_equal(dns_parse_format("zone", &f), 0);
+	assert_int_equal(f, DNS_FMT_ZONE);
+	assert_int_equal(dns_parse_format("records", &f), 0);
+	assert_int_equal(f, DNS_FMT_RECORDS);
+	assert_int_equal(dns_parse_format("json", &f), 0);
+	assert_int_equal(f, DNS_FMT_JSON);
+	assert_int_not_equal(dns_parse_format("bind", &f), 0);
+}
+
+static void test_required(void **state)
+{
+	struct config cfg;
+	struct dns_zone z;
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(dns_build(&cfg, NULL, NULL, &z), -22);
+	dns_zone_free(&z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_txt_split),
+		cmocka_unit_test(test_txt_escape),
+		cmocka_unit_test(test_reverse),
+		cmocka_unit_test(test_spf_ipv4_only),
+		cmocka_unit_test(test_spf_ipv6),
+		cmocka_unit_test(test_dkim_split_in_zone),
+		cmocka_unit_test(test_missing_key),
+		cmocka_unit_test(test_dmarc),
+		cmocka_unit_test(test_hostname_outside),
+		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_p_from_record),
+		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_required),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
