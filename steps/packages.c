@@ -117,6 +117,24 @@ static void pm_argv(struct strv *a, enum pkg_tool t, const char *root_dir)
 	}
 }
 
+char **packages_command(enum pkg_tool t, const char *root_dir, const char *verb, const char *words)
+{
+	struct strv a = { 0 };
+	pm_argv(&a, t, root_dir);
+	split_words(verb, &a);
+	split_words(words, &a);
+	return a.v;
+}
+
+/* Take a NULL-terminated vector into an empty strv. */
+static void adopt(struct strv *a, char **v)
+{
+	a->v = v;
+	for (a->n = 0; v[a->n]; a->n++)
+		;
+	a->cap = a->n + 1;
+}
+
 /* Run argv; 0 when it ran, with the result; -errno when it could not start. */
 static int run_argv(struct strv *a, int timeout_ms, struct exec_result *res)
 {
@@ -248,12 +266,36 @@ static size_t count_pkgs(const struct profile *p)
 
 /* ---- the typed action "packages": arg is the space-separated list to install ---- */
 
+/* Table rows: "    12 | install -y postfix | 2024-05-01 10:00 | Install | 5" (dnf), "     3 | root <root> | ..." (yum). */
+unsigned long packages_history_last(const char *text)
+{
+	const char *line = text;
+	unsigned long last = 0;
+
+	while (line && *line) {
+		char *end;
+		unsigned long id;
+		while (*line == ' ')
+			line++;
+		id = strtoul(line, &end, 10);
+		if (end != line && *line != '-' && *line != '+') {
+			while (*end == ' ')
+				end++;
+			if (*end == '|' && id > last)
+				last = id;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return last;
+}
+
 /* Newest history transaction ID of dnf/yum (0: none yet). */
 static int history_last(enum pkg_tool t, const char *root_dir, unsigned long *last, char **why)
 {
 	struct strv a = { 0 };
 	struct exec_result res;
-	char *line, *save = NULL;
 	int r;
 
 	pm_argv(&a, t, root_dir);
@@ -270,20 +312,7 @@ static int history_last(enum pkg_tool t, const char *root_dir, unsigned long *la
 		r = -EIO;
 		goto out;
 	}
-	/* Table rows: "    12 | install -y postfix | 2024-05-01 10:00 | Install | 5". */
-	for (line = strtok_r(res.out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *end;
-		unsigned long id;
-		while (*line == ' ')
-			line++;
-		id = strtoul(line, &end, 10);
-		if (end == line)
-			continue;
-		while (*end == ' ')
-			end++;
-		if (*end == '|' && id > *last)
-			*last = id;
-	}
+	*last = packages_history_last(res.out.data);
 out:
 	buf_free(&res.out);
 	strv_free(&a);
@@ -374,17 +403,12 @@ static const char *tail_of(const char *s, size_t max)
 static int pkg_apply(struct ctx *c, const char *arg)
 {
 	enum pkg_tool t = c->prof->pkg_tool;
-	struct strv a = { 0 }, w = { 0 };
+	struct strv a = { 0 };
 	struct exec_result res;
 	char *disp = NULL;
-	size_t i;
 	int r;
 
-	pm_argv(&a, t, c->root->dir);
-	strv_push(&a, "install");
-	split_words(arg, &w);
-	for (i = 0; i < w.n; i++)
-		strv_push(&a, w.v[i]);
+	adopt(&a, packages_command(t, c->root->dir, "install", arg));
 	disp = argv_display(a.v);
 	msg_info("  installing %s with %s (this can take minutes)", arg, installer_prog(t));
 	r = run_argv(&a, PKG_TIMEOUT_MS, &res);
@@ -406,7 +430,6 @@ out:
 	buf_free(&res.out);
 	free(disp);
 	strv_free(&a);
-	strv_free(&w);
 	return r;
 }
 
@@ -462,12 +485,9 @@ static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 			goto out;	/* no transaction after ours: nothing was installed */
 		/* Ours is the first transaction after the one recorded. */
 		id = after + 1;
-		pm_argv(&a, t, root->dir);
-		strv_push(&a, "history");
-		strv_push(&a, "undo");
 		{
 			char *ids = xasprintf("%lu", id);
-			strv_push(&a, ids);
+			adopt(&a, packages_command(t, root->dir, "history undo", ids));
 			free(ids);
 		}
 	}

@@ -17,6 +17,11 @@ extern const struct stage stage_packages;
 extern const struct stage stage_services;
 extern const struct action_type action_packages;
 extern const struct action_type action_service;
+/* packages.c: the package manager's argv (yum/dnf -y [--installroot=DIR] VERB WORDS; apt-get
+ * non-interactive), NULL-terminated, caller frees each string and the vector. */
+char **packages_command(enum pkg_tool t, const char *root_dir, const char *verb, const char *words);
+/* The newest transaction ID in `yum history list` / `dnf history list` output (0: none). */
+unsigned long packages_history_last(const char *text);
 extern const struct stage stage_preflight;
 extern const struct stage stage_firewall;
 extern const struct action_type action_firewalld_service;

@@ -126,3 +126,15 @@ grep -q "opendkim-tools" "$T/apply" && grep -qi "no match for argument\|unable t
 [ "$(installed "$R")" = "postfix test-release " ] || die "something was installed: $(installed "$R")"
 ok "a package missing from the repository: exit 3, dnf's message shown, nothing installed"
 
+
+# EL7: yum is not on this machine, so the stage refuses clearly (exit 69)
+# before anything changes; `rpm -q` against the root still decides what is missing.
+if ! command -v yum >/dev/null; then
+	R=$T/root-el7
+	mkroot "$R" el7
+	expect_rc 69 ms --root "$R" --only packages apply >"$T/apply" 2>&1
+	grep -q "postfix mailx cyrus-sasl cyrus-sasl-plain epel-release opendkim not installed and yum is missing" "$T/apply" ||
+		die "el7 without yum: $(cat "$T/apply")"
+	grep -q "nothing was changed" "$T/apply" || die "el7 refusal does not say nothing changed"
+	ok "el7 without yum: exit 69, the missing packages named, nothing changed"
+fi
