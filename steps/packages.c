@@ -444,6 +444,54 @@ static int undo_fail(char **why, int r, const char *fmt, ...)
 	return r;
 }
 
+/*
+ * Simulate the purge (argv a, before -s is added): anything apt would also
+ * remove that is not ours (a package installed later that depends on ours)
+ * makes the undo refuse, naming them.
+ */
+static int apt_purge_others(const struct strv *a, const struct strv *ours, char **why)
+{
+	struct strv sim = { 0 }, others = { 0 };
+	struct exec_result res;
+	char *line, *save = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < a->n; i++) {
+		strv_push(&sim, a->v[i]);
+		if (strcmp(a->v[i], "purge") == 0)
+			strv_push(&sim, "-s");
+	}
+	r = run_argv(&sim, PKG_TIMEOUT_MS, &res);
+	if (r < 0 || res.exit_code != 0) {
+		r = undo_fail(why, r < 0 ? r : -EIO, "`apt-get purge -s` failed (exit %d): %s", res.exit_code,
+			      r < 0 ? strerror(-r) : tail_of(res.out.data ? res.out.data : "", 2000));
+		goto out;
+	}
+	for (line = strtok_r(res.out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[256];
+		if ((strncmp(line, "Purg ", 5) != 0 && strncmp(line, "Remv ", 5) != 0) ||
+		    sscanf(line + 5, "%255s", name) != 1)
+			continue;
+		if (strchr(name, ':'))
+			*strchr(name, ':') = 0;
+		if (!in_strv(ours, name) && !in_strv(&others, name))
+			strv_push(&others, name);
+	}
+	if (others.n) {
+		char *list = join_words(others.v, others.n, " ");
+		r = undo_fail(why, -EBUSY, "removing the packages this run installed would also remove %s, "
+			      "installed since and depending on them; they are kept: remove them yourself "
+			      "if you want, then roll back again", list);
+		free(list);
+	}
+out:
+	buf_free(&res.out);
+	strv_free(&sim);
+	strv_free(&others);
+	return r;
+}
+
 static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 {
 	struct strv words = { 0 }, inst = { 0 }, a = { 0 };
@@ -474,6 +522,10 @@ static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 		strv_push(&a, "purge");
 		for (i = 0; i < inst.n; i++)
 			strv_push(&a, inst.v[i]);
+		/* Never take along a package installed since, that depends on ours. */
+		r = apt_purge_others(&a, &inst, why);
+		if (r < 0)
+			goto out;
 	} else {
 		unsigned long after = 0, last = 0, id;
 		if (words.n < 2 || sscanf(words.v[1], "after=%lu", &after) != 1) {

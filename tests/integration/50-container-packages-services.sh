@@ -15,7 +15,8 @@
 #  - a failure injected in the services stage of a fresh apply: exit 3, the
 #    packages this run installed are purged again, the files are gone;
 #  - a package missing from the repository: exit 3, apt's message shown,
-#    nothing installed.
+#    nothing installed;
+#  - rollback refuses to purge packages a later-installed package depends on.
 # Stages used: packages, tls, dkim-keys, services (the others have their
 # own tests; --only keeps this one independent of them).
 . "$(dirname "$0")/lib.sh"
@@ -92,7 +93,7 @@ expect_rc 0 cms --only $STAGES plan >"$T/plan1" 2>&1
 expect_rc 0 cms --only $STAGES apply >"$T/apply2" 2>&1
 grep -q "apply: 0 of 4 stages changed, 0 changes" "$T/apply2" || die "second apply changed something: $(cat "$T/apply2")"
 [ "$(invocations)" = "$before" ] || die "a no-op apply restarted a service"
-ok "second apply: no change, no restart (same InvocationIDs)"
+ok "second apply: no change, no restart (same InvocationIDs): $(grep -o 'apply: 0 of 4.*' "$T/apply2")"
 
 # Drift: opendkim stopped.
 ct_in systemctl stop opendkim
@@ -152,4 +153,19 @@ expect_rc 3 cms --only $STAGES apply >"$T/apply6" 2>&1
 grep -q "Unable to locate package bsd-mailx" "$T/apply6" || die "apt's reason not shown: $(cat "$T/apply6")"
 [ -z "$(installed)" ] || die "packages installed although apt failed: $(installed)"
 ok "a package missing from the repository: exit 3, apt's message shown, nothing installed"
+
+# Rollback never takes along a package installed since that depends on ours.
+ct_in sh -c 'echo "deb [trusted=yes] file:/srv/repo ./" >/etc/apt/sources.list'
+ct_in apt-get update -q >/dev/null 2>&1
+expect_rc 0 cms --only $STAGES apply >"$T/apply7" 2>&1
+mkdir -p "$T/dep/DEBIAN"
+printf 'Package: mailstage-test-dependent\nVersion: 1\nArchitecture: all\nMaintainer: test <t@example.com>\nDepends: opendkim-tools\nDescription: depends on a package mailstage installed\n' >"$T/dep/DEBIAN/control"
+dpkg-deb -b "$T/dep" "$T/dep.deb" >/dev/null
+ct_in sh -c 'cat >/root/dep.deb' <"$T/dep.deb"
+ct_in dpkg -i /root/dep.deb >/dev/null
+expect_rc 1 cms rollback >"$T/rb" 2>&1
+grep -q "would also remove mailstage-test-dependent" "$T/rb" || die "rollback does not name the dependent package: $(cat "$T/rb")"
+[ "$(installed | wc -l)" = 5 ] || die "packages removed although a later package depends on them: $(installed)"
+ct_in dpkg-query -W mailstage-test-dependent >/dev/null || die "the dependent package was removed"
+ok "rollback refuses to remove packages a later package depends on, and says which"
 ct_stop
