@@ -16,8 +16,11 @@ STATEDIR  ?= /var/lib/mailstage
 
 CC        ?= gcc
 PKGS       = libcurl libarchive libsystemd libselinux libsemanage libcrypto
+# libcurl and libarchive are dlopen()ed on first use (installer/lazylib.h):
+# pkg-config gives their headers; they are not linked.
+PKGS_LINKED = libsystemd libselinux libsemanage libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS_LINKED)) -ldl
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN       = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes

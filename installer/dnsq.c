@@ -3,10 +3,10 @@
  * server, one attempt with a timeout) or DNS-over-HTTPS JSON via libcurl.
  */
 #include "dnsq.h"
+#include "lazylib.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netdb.h>
@@ -211,7 +211,7 @@ static void doh_answers(const char *json, int type, struct strv *out)
 
 static int lookup_doh(const struct dnsq *q, const char *name, enum dnsq_type type, struct strv *out, char **why)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = lazy_curl(why) == 0 ? curl_easy_init() : NULL;
 	struct curl_slist *h = NULL;
 	struct buf body = { 0 };
 	char *url, *ename;
@@ -220,7 +220,8 @@ static int lookup_doh(const struct dnsq *q, const char *name, enum dnsq_type typ
 	int r = 0;
 
 	if (!c) {
-		*why = xstrdup("cannot initialise libcurl");
+		if (!*why)
+			*why = xstrdup("cannot initialise libcurl");
 		return -EIO;
 	}
 	ename = curl_easy_escape(c, name, 0);

@@ -7,12 +7,11 @@
  * is idempotent, so a crashed or half-undone run can always be undone again.
  */
 #include "journal.h"
+#include "lazylib.h"
 #include "exec.h"
 #include "msg.h"
 #include "stage.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -261,8 +260,14 @@ int journal_resume(struct state *st, struct journal *j, unsigned no)
 
 static int open_archive(struct journal *j)
 {
-	char *path;
+	char *path, *why = NULL;
 	struct stat sb;
+
+	if (lazy_archive(&why) < 0) {
+		msg_error("backup archive: %s", why);
+		free(why);
+		return -ENOENT;
+	}
 
 	for (;; j->segment++) {
 		free(j->ar_name);
@@ -517,18 +522,32 @@ static void free_argv(char **v)
 	free(v);
 }
 
+static int lazy_archive_or_warn(void)
+{
+	char *why = NULL;
+	int r = lazy_archive(&why);
+	if (r < 0)
+		msg_error("%s", why);
+	free(why);
+	return r;
+}
+
 /* Restore backup entry `seq` of archive `ar` to host path. */
 static int restore_entry(struct state *st, unsigned no, const char *arname, unsigned seq,
 			 const char *host)
 {
 	char *arpath = xasprintf("%s/runs/%u/%s", st->dir, no, arname), *prefix = xasprintf("%u/", seq);
-	struct archive *a = archive_read_new();
+	struct archive *a = lazy_archive_or_warn() == 0 ? archive_read_new() : NULL;
 	struct archive_entry *e;
 	struct file_meta m;
 	struct buf data = { 0 };
 	int r = -ENOENT;
 
 	memset(&m, 0, sizeof(m));
+	if (!a) {
+		r = -ENOENT;
+		goto out;
+	}
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, arpath, 10240) != ARCHIVE_OK) {
 		msg_error("cannot open backup %s: %s", arpath, archive_error_string(a));
@@ -583,7 +602,8 @@ out:
 		memset(data.data, 0, data.len);
 	buf_free(&data);
 	xattrs_free(m.xattrs, m.nxattrs);
-	archive_read_free(a);
+	if (a)
+		archive_read_free(a);
 	free(arpath);
 	free(prefix);
 	return r;

@@ -4,8 +4,7 @@
  * libarchive straight from memory; a file under the data directory with the
  * same name replaces the embedded copy.
  */
-#include <archive.h>
-#include <archive_entry.h>
+#include "lazylib.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,7 +57,15 @@ static const char *member_name(struct archive_entry *e)
 
 static int open_embedded(struct archive **out)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
+	char *why = NULL;
+
+	if (lazy_archive(&why) < 0) {
+		msg_error("embedded payload: %s", why);
+		free(why);
+		return -ENOENT;
+	}
+	a = archive_read_new();
 	if (!a)
 		return -ENOMEM;
 	archive_read_support_format_tar(a);

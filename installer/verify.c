@@ -9,11 +9,11 @@
 #include "dkimconf.h"
 #include "dnsq.h"
 #include "exec.h"
+#include "lazylib.h"
 #include "msg.h"
 #include "steps.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -843,7 +843,7 @@ static size_t smtp_read(char *ptr, size_t size, size_t nmemb, void *arg)
 static void send_test(struct run *r, struct report *rp, const struct verify_opts *v)
 {
 	char *from = xasprintf("postmaster@%s", r->cfg.domain), msgid[64], *msg, *qid = NULL;
-	char *user = NULL, *pass = NULL;
+	char *user = NULL, *pass = NULL, *lazy_why = NULL;
 	unsigned char rnd[8];
 	struct smtp_log lg = { { 0 } };
 	time_t now = time(NULL);
@@ -865,7 +865,10 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 		}
 		free(text);
 	}
-	if (user && pass) {
+	if (user && pass && lazy_curl(&lazy_why) < 0) {
+		add(rp, "mail", ST_FAIL, "test message", "accepted on 587 with STARTTLS and AUTH", "install libcurl",
+		    "%s", lazy_why);
+	} else if (user && pass) {
 		CURL *c = curl_easy_init();
 		struct curl_slist *rcpt = curl_slist_append(NULL, v->send_test);
 		struct upload up = { msg, strlen(msg) };
@@ -965,6 +968,7 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 								     "the queue id was not found in the log");
 	}
 	free(qid);
+	free(lazy_why);
 	free(user);
 	if (pass)
 		memset(pass, 0, strlen(pass));

@@ -20,7 +20,8 @@
  */
 #include "steps.h"
 
-#include <curl/curl.h>
+#include "lazylib.h"
+#include "runner.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -404,7 +405,10 @@ static int check_el7(struct ctx *c)
 	fixed = repo_rewrite(base, e, ARRAY_SIZE(e), comment_keys);
 	if (strcmp(fixed, base) != 0) {
 		/* Not on the vault: keep the configured repositories while they answer. */
-		curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (lazy_curl(&why) < 0) {
+			r = stage_refuse(c, EXIT_UNAVAILABLE, "repos: %s", why);
+			goto out;
+		}
 		if (repos_probe(base, p->repo_releasever, &why) == 0)
 			goto out;
 		stage_note(c, "the configured CentOS repositories do not answer (%s): CentOS 7 is past its end "

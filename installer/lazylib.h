@@ -1,0 +1,103 @@
+/*
+ * lazylib.h - libarchive and libcurl, loaded on first use.
+ *
+ * Together with their dependencies (libxml2, ICU, nghttp2, LDAP, ...) the
+ * two libraries cost about 8 MiB of resident memory at start-up, while a
+ * converged apply needs neither: backups, restores and the payload need
+ * libarchive, HTTP and SMTP probes need libcurl.  So they are opened with
+ * dlopen() when first needed, by their ABI names (the same on EL7 and
+ * Debian 12), and their functions are called through pointers that keep
+ * the usual names.  Include this header instead of <archive.h>,
+ * <archive_entry.h> and <curl/curl.h>; call lazy_archive()/lazy_curl()
+ * before the first use in a code path (cheap after the first time).
+ */
+#ifndef MAILSTAGE_LAZYLIB_H
+#define MAILSTAGE_LAZYLIB_H
+
+#define CURL_DISABLE_TYPECHECK 1	/* curl_easy_setopt is a plain call through a pointer here */
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+
+#define LAZY_ARCHIVE_SONAME "libarchive.so.13"
+#define LAZY_CURL_SONAME "libcurl.so.4"
+
+/* 0 when loaded (now or before); -ENOENT with *why (caller frees) when the library is missing. */
+int lazy_archive(char **why);
+int lazy_curl(char **why);
+
+#define LAZY_ARCHIVE_FUNCS(X) \
+	X(archive_error_string) X(archive_read_free) X(archive_read_next_header) \
+	X(archive_read_support_format_tar) X(archive_read_new) X(archive_read_data) \
+	X(archive_entry_pathname) X(archive_entry_filetype) X(archive_write_set_format_pax_restricted) \
+	X(archive_write_set_bytes_per_block) X(archive_write_open_fd) X(archive_write_new) \
+	X(archive_write_header) X(archive_write_free) X(archive_write_finish_entry) X(archive_write_data) \
+	X(archive_write_close) X(archive_read_open_memory) X(archive_read_open_filename) \
+	X(archive_read_disk_new) X(archive_read_disk_entry_from_file) X(archive_read_data_skip) \
+	X(archive_entry_xattr_reset) X(archive_entry_xattr_next) X(archive_entry_uid) X(archive_entry_size) \
+	X(archive_entry_set_size) X(archive_entry_perm) X(archive_entry_new) X(archive_entry_mtime_nsec) \
+	X(archive_entry_mtime) X(archive_entry_gid) X(archive_entry_free) X(archive_entry_copy_sourcepath) \
+	X(archive_entry_copy_pathname)
+
+#define LAZY_CURL_FUNCS(X) \
+	X(curl_easy_setopt) X(curl_easy_strerror) X(curl_easy_perform) X(curl_easy_init) \
+	X(curl_easy_cleanup) X(curl_slist_free_all) X(curl_slist_append) X(curl_global_init) \
+	X(curl_free) X(curl_easy_getinfo) X(curl_easy_escape)
+
+#define LAZY_DECLARE(f) extern __typeof__(f) *lazy_##f;
+LAZY_ARCHIVE_FUNCS(LAZY_DECLARE)
+LAZY_CURL_FUNCS(LAZY_DECLARE)
+#undef LAZY_DECLARE
+
+#ifndef LAZYLIB_IMPLEMENTATION
+#undef curl_easy_setopt		/* curl.h wraps these two in macros of its own */
+#undef curl_easy_getinfo
+#define archive_error_string (*lazy_archive_error_string)
+#define archive_read_free (*lazy_archive_read_free)
+#define archive_read_next_header (*lazy_archive_read_next_header)
+#define archive_read_support_format_tar (*lazy_archive_read_support_format_tar)
+#define archive_read_new (*lazy_archive_read_new)
+#define archive_read_data (*lazy_archive_read_data)
+#define archive_entry_pathname (*lazy_archive_entry_pathname)
+#define archive_entry_filetype (*lazy_archive_entry_filetype)
+#define archive_write_set_format_pax_restricted (*lazy_archive_write_set_format_pax_restricted)
+#define archive_write_set_bytes_per_block (*lazy_archive_write_set_bytes_per_block)
+#define archive_write_open_fd (*lazy_archive_write_open_fd)
+#define archive_write_new (*lazy_archive_write_new)
+#define archive_write_header (*lazy_archive_write_header)
+#define archive_write_free (*lazy_archive_write_free)
+#define archive_write_finish_entry (*lazy_archive_write_finish_entry)
+#define archive_write_data (*lazy_archive_write_data)
+#define archive_write_close (*lazy_archive_write_close)
+#define archive_read_open_memory (*lazy_archive_read_open_memory)
+#define archive_read_open_filename (*lazy_archive_read_open_filename)
+#define archive_read_disk_new (*lazy_archive_read_disk_new)
+#define archive_read_disk_entry_from_file (*lazy_archive_read_disk_entry_from_file)
+#define archive_read_data_skip (*lazy_archive_read_data_skip)
+#define archive_entry_xattr_reset (*lazy_archive_entry_xattr_reset)
+#define archive_entry_xattr_next (*lazy_archive_entry_xattr_next)
+#define archive_entry_uid (*lazy_archive_entry_uid)
+#define archive_entry_size (*lazy_archive_entry_size)
+#define archive_entry_set_size (*lazy_archive_entry_set_size)
+#define archive_entry_perm (*lazy_archive_entry_perm)
+#define archive_entry_new (*lazy_archive_entry_new)
+#define archive_entry_mtime_nsec (*lazy_archive_entry_mtime_nsec)
+#define archive_entry_mtime (*lazy_archive_entry_mtime)
+#define archive_entry_gid (*lazy_archive_entry_gid)
+#define archive_entry_free (*lazy_archive_entry_free)
+#define archive_entry_copy_sourcepath (*lazy_archive_entry_copy_sourcepath)
+#define archive_entry_copy_pathname (*lazy_archive_entry_copy_pathname)
+#define curl_easy_setopt (*lazy_curl_easy_setopt)
+#define curl_easy_strerror (*lazy_curl_easy_strerror)
+#define curl_easy_perform (*lazy_curl_easy_perform)
+#define curl_easy_init (*lazy_curl_easy_init)
+#define curl_easy_cleanup (*lazy_curl_easy_cleanup)
+#define curl_slist_free_all (*lazy_curl_slist_free_all)
+#define curl_slist_append (*lazy_curl_slist_append)
+#define curl_global_init (*lazy_curl_global_init)
+#define curl_free (*lazy_curl_free)
+#define curl_easy_getinfo (*lazy_curl_easy_getinfo)
+#define curl_easy_escape (*lazy_curl_easy_escape)
+#endif
+
+#endif
