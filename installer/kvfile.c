@@ -44,6 +44,16 @@ static int is_blank(int c)
 	return c == ' ' || c == '\t';
 }
 
+/* A malloc'd copy of s[0..n) without leading and trailing blanks. */
+static char *trim_dup(const char *s, size_t n)
+{
+	while (n && is_blank(*s))
+		s++, n--;
+	while (n && is_blank(s[n - 1]))
+		n--;
+	return xstrndup(s, n);
+}
+
 static size_t content_len(const char *t, size_t n)
 {
 	if (n > 0 && t[n - 1] == '\n') {
@@ -195,7 +205,7 @@ static int parse_lines(struct kvfile *kv, const char *text, size_t len, char **e
 			l->kind = K_CONT;
 			l->def = last;
 			d = &kv->defs[last];
-			t = strip(xstrndup(s, c));
+			t = trim_dup(s, c);
 			j = xasprintf("%s%s%s", d->value, *d->value ? " " : "", t);
 			free(t);
 			free(d->value);
@@ -221,7 +231,7 @@ static int parse_lines(struct kvfile *kv, const char *text, size_t len, char **e
 				vs++;
 			l->kind = K_DEF;
 			l->vstart = vs;
-			last = l->def = add_def(kv, xstrndup(s, ke), strip(xstrndup(s + vs, c - vs)), kv->nlines);
+			last = l->def = add_def(kv, xstrndup(s, ke), trim_dup(s + vs, c - vs), kv->nlines);
 		}
 		kv->nlines++;
 		off += n;

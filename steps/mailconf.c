@@ -56,9 +56,9 @@ int mc_parse_error(struct ctx *c, const char *path, const char *err)
 	int n = 0;
 	if (err && sscanf(err, "line %lu: %n", &ln, &n) == 1 && n > 0)
 		return stage_fail(c, "%s:%lu: %s; mailstage edits this file in place and cannot do it safely: "
-				  "correct that line (or restore the packaged file) and run again; nothing was "
-				  "changed", path, ln, err + n);
-	return stage_fail(c, "%s: %s; correct the file and run again; nothing was changed", path,
+				  "correct that line (or restore the packaged file) and run again; the file was "
+				  "not changed", path, ln, err + n);
+	return stage_fail(c, "%s: %s; correct the file and run again; the file was not changed", path,
 			  err ? err : "cannot be parsed");
 }
 

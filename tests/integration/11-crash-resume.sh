@@ -13,6 +13,15 @@ complete() {	# host-path of a changed file: is it whole?
 	*.key|*.private) openssl pkey -in "$1" -noout 2>/dev/null ;;
 	*.crt) openssl x509 -in "$1" -noout 2>/dev/null ;;
 	*.txt) tail -n1 "$1" | grep -q 'DKIM key default for example.com' ;;
+	# the mail stages' in-place edits (written whole by rename, never in place)
+	*/etc/postfix/main.cf) postconf -c "${1%/main.cf}" -h mydomain | grep -qx example.com ;;
+	*/etc/postfix/master.cf) postconf -c "${1%/master.cf}" -M submission/inet | grep -q smtpd ;;
+	*/etc/aliases) grep -q '^dmarc: root$' "$1" ;;
+	*/etc/aliases.db) postalias -q dmarc "hash:${1%.db}" | grep -qx root ;;
+	*/etc/opendkim.conf) grep -Eq '^Mode[[:space:]]+sv$' "$1" && grep -q '^ExternalIgnoreList' "$1" ;;
+	*/etc/opendkim/KeyTable|*/etc/opendkim/SigningTable|*/etc/opendkim/TrustedHosts| \
+	*/etc/default/opendkim|*/etc/default/saslauthd|*/etc/sysconfig/saslauthd|*/smtpd.conf| \
+	*/etc/group|*/etc/gshadow) [ -s "$1" ] && [ "$(tail -c1 "$1" | od -An -c | tr -d ' ')" = '\n' ] ;;
 	*) return 1 ;;
 	esac
 }
