@@ -189,8 +189,9 @@ static void push_tok(struct mf_svc *s, size_t *cap, size_t l0, size_t o0, size_t
 }
 
 /* Split entry idx into words.  From the first argument on, `{ ... }` groups
- * blanks and line ends into one word (Postfix 3 mystrtokq()). */
-static void tokenize(struct mastercf *mf, size_t idx)
+ * blanks and line ends into one word (Postfix 3 mystrtokq()).  Returns the
+ * index of the line where an unclosed '{' word starts, or NONE. */
+static size_t tokenize(struct mastercf *mf, size_t idx)
 {
 	struct mf_svc *s = &mf->svcs[idx];
 	struct buf cur = { 0 };
@@ -236,6 +237,7 @@ static void tokenize(struct mastercf *mf, size_t idx)
 	if (in)
 		push_tok(s, &cap, l0, o0, lastl, lasto, &cur);
 	buf_free(&cur);
+	return in && depth > 0 ? l0 : NONE;
 }
 
 /* "name = value" (braces stripped) → name, value; 0 or -1. */
@@ -294,10 +296,14 @@ static void scan_options(struct mf_svc *s)
 		const char *t = s->toks[k].text;
 
 		if (strcmp(t, "-o") == 0) {
-			if (k + 1 < s->ntoks) {
-				add_opt(s, &cap, k, k + 1, s->toks[k + 1].text);
-				k++;
+			if (k + 1 == s->ntoks) {
+				/* a dangling "-o" would take an appended option
+				 * as its argument */
+				s->opt_end = k;
+				break;
 			}
+			add_opt(s, &cap, k, k + 1, s->toks[k + 1].text);
+			k++;
 			continue;
 		}
 		if (strncmp(t, "-o", 2) == 0) {
@@ -413,7 +419,13 @@ static int analyze(struct mastercf *mf, char **err)
 		struct mf_svc *s = &mf->svcs[i];
 		size_t k;
 
-		tokenize(mf, i);
+		k = tokenize(mf, i);
+		if (k != NONE) {
+			/* Postfix 3: fatal "missing '}'"; 2.10 would take it literally */
+			*err = xasprintf("line %zu: missing '}'", k + 1);
+			r = -EINVAL;
+			goto out;
+		}
 		if (s->ntoks < 8) {
 			*err = xasprintf("line %zu: service entry has %zu fields, expected at least 8 "
 					 "(service type private unpriv chroot wakeup maxproc command)",
@@ -753,7 +765,7 @@ int mastercf_unset_option(struct mastercf *mf, const char *name, const char *typ
 {
 	struct work *w = NULL;
 	char **mask = NULL;
-	size_t i = find_last(mf, name, type), k, j, found = 0;
+	size_t i = find_last(mf, name, type), k, j, found = 0, nmask = mf->nlines;
 	struct mf_svc *s;
 	int r;
 
@@ -775,7 +787,7 @@ int mastercf_unset_option(struct mastercf *mf, const char *name, const char *typ
 	r = 0;
 	if (!found)
 		goto out;
-	mask = xcalloc(mf->nlines, sizeof(*mask));
+	mask = xcalloc(nmask, sizeof(*mask));
 	for (j = s->first_line; j <= s->last_line; j++)
 		mask[j] = xcalloc(mf->lines[j].len + 1, 1);
 	/* two passes: a word's separator depends on what else goes */
@@ -809,7 +821,8 @@ int mastercf_unset_option(struct mastercf *mf, const char *name, const char *typ
 	r = work_commit(mf, w);
 out:
 	if (mask) {
-		for (j = 0; j < mf->nlines; j++)
+		/* mf may have been replaced: free by the size allocated */
+		for (j = 0; j < nmask; j++)
 			free(mask[j]);
 		free(mask);
 	}
@@ -947,13 +960,17 @@ int mastercf_add_service(struct mastercf *mf, const struct mastercf_new_service 
 	size_t at, k;
 	int r;
 
-	if (!ns->name || !ns->type || !valid_word(ns->name) || ns->name[0] == '#' ||
-	    !field_ok(1, ns->type) || !ns->command || !field_ok(7, ns->command)) {
+	if (!ns->name || !ns->type) {
 		r = -EINVAL;
 		goto out;
 	}
 	if (find_last(mf, ns->name, ns->type) != NONE) {
 		r = -EEXIST;
+		goto out;
+	}
+	if (!valid_word(ns->name) || ns->name[0] == '#' || !field_ok(1, ns->type) ||
+	    !ns->command || !field_ok(7, ns->command)) {
+		r = -EINVAL;
 		goto out;
 	}
 	if (ns->template_name) {
