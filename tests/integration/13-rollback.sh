@@ -1,0 +1,38 @@
+#!/bin/bash
+# rollback across runs: the newest run that changed something is undone
+# first; undoing an older run is refused, naming the later run that changed
+# the same path; undoing both in order gives back the original root exactly;
+# status shows each run, its state and the checkpoints; --json works.
+. "$(dirname "$0")/lib.sh"
+tests/lib/populate "$T/r" debian12
+snapshot "$T/r" >"$T/orig"
+key=$T/r/etc/opendkim/keys/example.com/default.private
+
+ms "${SCRATCH[@]}" --root "$T/r" -q apply 2>/dev/null
+snapshot "$T/r" >"$T/after1"
+# Drift on a file run 1 changed; run 2 repairs it.
+chmod 0644 "$key"
+ms "${SCRATCH[@]}" --root "$T/r" apply 2>"$T/err2"
+grep -q 'dkim-keys ... changed' "$T/err2" || die "run 2 did not repair the drifted key mode"
+
+expect_rc 1 ms --root "$T/r" rollback 1 2>"$T/err"
+grep -q 'refusing to roll back run 1: the later run 2 also changed /etc/opendkim/keys/example.com/default.private' "$T/err" ||
+	{ cat "$T/err"; die "refusal does not name run 2 and the path"; }
+ok "rollback 1 refused while run 2 stands"
+
+ms --root "$T/r" status >"$T/status"
+grep -Eq '^ +1 .* apply +ok' "$T/status" && grep -Eq '^ +2 .* apply +ok' "$T/status" || { cat "$T/status"; die "status lacks the runs"; }
+grep -q 'dkim-keys .*converged at .*(run 2)' "$T/status" || die "status lacks run 2's checkpoint of dkim-keys"
+ms --root "$T/r" --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [r["run"] for r in d["runs"]]==[1,2], d; assert d["interrupted"] is None'
+
+ms --root "$T/r" -q rollback	# the newest: run 2
+[ "$(stat -c %a "$key")" = 644 ] || die "rollback of run 2 did not restore the drifted mode"
+snapshot "$T/r" >"$T/now"
+diff "$T/after1" "$T/now" | grep -q . || die "nothing differs from after run 1: the drift was not restored"
+expect_rc 1 ms --root "$T/r" rollback 2
+ms --root "$T/r" -q rollback 1
+snapshot "$T/r" | diff -u "$T/orig" - || die "root differs from the original after rolling back both runs"
+ms --root "$T/r" status | grep -q 'dkim-keys *no checkpoint' || die "checkpoint not cleared by the rollback"
+ms --root "$T/r" rollback 2>&1 | grep -q 'nothing to roll back' || die "a third rollback found something"
+expect_rc 64 ms --root "$T/r" rollback 99
+ok "runs undone newest first; original root back byte for byte"
