@@ -78,6 +78,11 @@ test-build: mailstage $(B)/mailstage-test $(UNIT_BIN)
 check: test-build
 	MAILSTAGE_BUILD=$(B) tests/run-all
 
+# The end-to-end run alone (tests/integration/45-e2e-auth.sh, also part of
+# `make check`), its output shown: receivers' verdicts and the verify report.
+check-e2e: test-build
+	VERBOSE=1 TESTS='45*' MAILSTAGE_BUILD=$(B) tests/run-all
+
 bench: mailstage
 	tests/bench
 
@@ -109,7 +114,7 @@ install: mailstage install-data
 clean:
 	rm -rf build mailstage
 
-.PHONY: all unit check check-valgrind test-build bench demo test install clean
+.PHONY: all unit check check-e2e check-valgrind test-build bench demo test install clean
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_NAME.c, corpus tests/fuzz/corpus/NAME.
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.
