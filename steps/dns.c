@@ -307,8 +307,8 @@ static void format_zone(struct buf *b, const struct dns_zone *z, int full)
 	struct buf rec = { 0 };
 	zone_records(&rec, z);
 	if (!full) {
-		buf_printf(b, "; DNS records for %s, made by mailstage: add them to the zone of %s.\n", z->origin,
-			   z->origin);
+		buf_printf(b, "; DNS records for %.*s, made by mailstage: add them to its zone.\n",
+			   (int)strlen(z->origin) - 1, z->origin);
 		buf_append(b, rec.data, rec.len);
 		buf_free(&rec);
 		return;
