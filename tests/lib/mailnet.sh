@@ -41,6 +41,7 @@ MN_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MN_PY=/usr/bin/python3
 MN_ID=""
 MN_DIR=""
+MN_OWN_DIR=""
 MN_HOSTS=()
 declare -A MN_HOLDER=()
 
@@ -48,8 +49,13 @@ declare -A MN_HOLDER=()
 mn_init() {
 	[ "$(id -u)" = 0 ] || { echo "mailnet: needs root" >&2; return 1; }
 	MN_ID=m$(printf '%04x' $(( ($$ ^ RANDOM) & 0xffff )))
-	MN_DIR=${1:-$(mktemp -d /tmp/mailnet.XXXXXXXX)}
-	mkdir -p "$MN_DIR"
+	if [ -n "${1:-}" ]; then
+		MN_DIR=$1
+		mkdir -p "$MN_DIR"
+	else
+		MN_DIR=$(mktemp -d /tmp/mailnet.XXXXXXXX)
+		MN_OWN_DIR=1
+	fi
 	# Chain with an existing EXIT trap (tests/integration/lib.sh removes $T).
 	local prev
 	prev=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
@@ -68,6 +74,8 @@ mn_init() {
 mn_host() {
 	local name=$1 ns=$MN_ID-$1 a d=$MN_DIR/$1 pid i
 	shift
+	# the hub's end of the veth is "$MN_ID$name": at most 15 characters
+	[ ${#name} -le 10 ] && [ -n "$name" ] || { echo "mailnet: host name \"$name\" must be 1-10 characters" >&2; return 1; }
 	ip netns add "$ns"
 	MN_HOSTS+=("$name")
 	ip link add "$MN_ID$name" netns "$MN_ID-hub" type veth peer name eth0 netns "$ns"
@@ -275,5 +283,6 @@ mn_cleanup() {
 	done
 	MN_HOSTS=()
 	MN_ID=""
+	[ -n "${MN_OWN_DIR:-}" ] && rm -rf "$MN_DIR"
 	return 0
 }
