@@ -1066,6 +1066,8 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	check_dkim_dns(&r, &rp, &q, pub);
 	check_dmarc(&r, &rp, &q);
 	check_ptr(&r, &rp, &q, r.cfg.ipv4);
+	if (r.cfg.ipv6)	/* Postfix sends over IPv6 too: receivers check that PTR as well */
+		check_ptr(&r, &rp, &q, r.cfg.ipv6);
 	if (!v->dns_only) {
 		check_port25(&r, &rp, q.timeout_s);
 		check_rbl(&r, &rp, &q);
