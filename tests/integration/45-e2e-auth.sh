@@ -1,0 +1,136 @@
+#!/bin/bash
+# 45-e2e-auth.sh - `make check-e2e`: mail from a server `mailstage apply`
+# configured, judged by real receivers (tests/lib/e2e.sh: nsd serving the
+# zone `mailstage dns --format zone` printed; the sender dual-stack with this
+# machine's Postfix 3.7, OpenDKIM 2.11 and saslauthd started from the applied
+# debian12 root; receivers = Postfix + postfix-policyd-spf-python + OpenDKIM
+# in verify mode + OpenDMARC, one reached over IPv4, one whose MX has only an
+# AAAA record).  Asserted on the stored messages' Authentication-Results,
+# written by the receivers:
+#   - spf=pass, dkim=pass header.d=example.com, dmarc=pass for every route:
+#     to the IPv4 and to the IPv6 receiver, each submitted on 587 with
+#     STARTTLS and AUTH from a remote client, through `mailstage verify
+#     --send-test --auth` (libcurl, 587 on the server itself), and through
+#     `sendmail`;
+#   - `mailstage verify --resolver` against the test's nsd: every DNS check
+#     ok (A, AAAA, MX, SPF for both addresses, DKIM, DMARC, PTR of both
+#     addresses forward-confirmed); the whole report is printed;
+#   - negatives: with the DKIM record removed from the zone, the receiver's
+#     DKIM verdict is no longer pass and verify fails on the DKIM record;
+#     an unauthenticated outside client cannot relay (25 and 587); 587 does
+#     not offer AUTH before STARTTLS.
+# Not here: EL7 (Postfix 2.10, EPEL's OpenDKIM with libresolv): no CentOS 7
+# host can run here; the el7 configuration is checked by the golden plans.
+. "$(dirname "$0")/lib.sh"
+E2E_MS=$MAILSTAGE_BIN
+E2E_DIR=$T/e2e
+. "$MAILSTAGE_SRC/tests/lib/e2e.sh"
+e2e_fail() { die "$*"; }
+now() { date +%s.%N; }
+took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+e2e_up
+grep -q '"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 ' "$E2E_DIR/example.com.zone" ||
+	die "the zone's SPF record does not list both addresses: $(grep spf1 "$E2E_DIR/example.com.zone")"
+
+# ---- the messages: 3 routes to each receiver ----
+t0=$(now)
+declare -A MSG=()
+rc=0
+e2e_submit client --port 587 --starttls --auth "$E2E_USER:$E2E_PASS" --subject "e2e 587 v4" $E2E_SRV4 \
+	alice@example.com bob@example.net >"$T/sub4.out" 2>&1 || rc=$?
+cat "$T/sub4.out"
+[ $rc -eq 0 ] || die "authenticated submission on 587 (to example.net) failed"
+grep '^ehlo-before-tls:' "$T/sub4.out" | grep -q STARTTLS || die "587 does not offer STARTTLS"
+grep '^ehlo-before-tls:' "$T/sub4.out" | grep -qw AUTH && die "587 offers AUTH before STARTTLS"
+grep '^ehlo:' "$T/sub4.out" | grep -qw AUTH || die "587 does not offer AUTH after STARTTLS"
+ok "587: AUTH not offered before STARTTLS, offered after it: $(sed -n 's/^ehlo-before-tls: 250 //p' "$T/sub4.out")"
+e2e_submit client --port 587 --starttls --auth "$E2E_USER:$E2E_PASS" --subject "e2e 587 v6" $E2E_SRV4 \
+	alice@example.com carol@example.org >"$T/sub6.out" 2>&1 || die "587 to example.org failed: $(cat "$T/sub6.out")"
+e2e_sendmail bob@example.net "e2e sendmail v4" || die "sendmail to example.net failed"
+e2e_sendmail carol@example.org "e2e sendmail v6" || die "sendmail to example.org failed"
+MSG[587-v4]=$(e2e_wait mx4 "e2e 587 v4 1")
+MSG[587-v6]=$(e2e_wait mx6 "e2e 587 v6 1")
+MSG[sendmail-v4]=$(e2e_wait mx4 "e2e sendmail v4")
+MSG[sendmail-v6]=$(e2e_wait mx6 "e2e sendmail v6")
+# verify --send-test: the server's own libcurl submission on 587 (STARTTLS, AUTH).
+for rx in v4:bob@example.net v6:carol@example.org; do
+	rc=0
+	e2e_verify --send-test "${rx#*:}" --auth "$E2E_DIR/auth" || rc=$?
+	grep -E '^ *(ok|WARN|FAIL) +(test message|DKIM signature logged)' "$E2E_DIR/verify.out"
+	grep -Eq '^ *ok +test message +queued as [0-9A-F]+' "$E2E_DIR/verify.out" ||
+		die "verify --send-test ${rx#*:}: $(cat "$E2E_DIR/verify.out")"
+	grep -Eq '^ *ok +DKIM signature logged' "$E2E_DIR/verify.out" ||
+		die "verify --send-test did not see OpenDKIM sign its message: $(grep -A2 'DKIM signature' "$E2E_DIR/verify.out")"
+	[ "${rx%%:*}" = v4 ] && h=mx4 || h=mx6
+	MSG[verify-${rx%%:*}]=$(e2e_wait $h "mailstage verify test")
+done
+echo "6 messages delivered: $(took "$t0")"
+
+# ---- the receivers' verdicts ----
+for route in 587-v4 sendmail-v4 verify-v4 587-v6 sendmail-v6 verify-v6; do
+	f=${MSG[$route]}
+	case $route in *v4) mx=mx.example.net peer=$E2E_SRV4 ;; *) mx=mx.example.org peer=$E2E_SRV6 ;; esac
+	echo "--- $route: $(e2e_verdict "$f")"
+	e2e_ar "$f" | tee "$T/ar"
+	# The route: the receiver's own Received line names the sender's address.
+	grep -Eq "^Received: from mail\.example\.com \(mail\.example\.com \[(IPv6:)?$peer\]\)" "$f" ||
+		die "$route: not received from [$peer]: $(grep -m1 -A1 '^Received:' "$f")"
+	grep -Eq "^Authentication-Results: $mx;.* spf=pass .*smtp\.mailfrom=([^ ;]*@)?example\.com[ ;]" "$T/ar" ||
+		die "$route: the receiver's SPF verdict is not pass"
+	grep -Eq "^Authentication-Results: $mx;.* dkim=pass .*header\.d=example\.com" "$T/ar" ||
+		die "$route: the receiver's DKIM verdict is not pass with header.d=example.com"
+	grep -Eq "^Authentication-Results: $mx;.* dmarc=pass .*header\.from=example\.com" "$T/ar" ||
+		die "$route: the receiver's DMARC verdict is not pass"
+	ok "$route: spf=pass dkim=pass (header.d=example.com) dmarc=pass at $mx, received from [$peer]"
+done
+
+# ---- verify against the test's DNS server ----
+rc=0
+e2e_verify || rc=$?
+echo "--- mailstage verify --resolver $E2E_DNS4:53 (exit $rc)"
+cat "$E2E_DIR/verify.out"
+dnsl=$(sed -n '/^dns$/,/^$/p' "$E2E_DIR/verify.out" | grep -E '^  (ok|WARN|FAIL) ' || true)
+[ -n "$dnsl" ] || die "verify printed no DNS checks"
+printf '%s\n' "$dnsl" | grep -v '^  ok ' && die "verify: a DNS check is not ok against the test's nsd"
+for c in "A mail.example.com" "AAAA mail.example.com" "MX" "SPF authorises $E2E_SRV4" \
+	"SPF authorises $E2E_SRV6" "DKIM record" "DMARC record" "PTR $E2E_SRV4" "PTR $E2E_SRV6"; do
+	printf '%s\n' "$dnsl" | grep -q "^  ok    $c " || die "verify has no ok check \"$c\""
+done
+printf '%s\n' "$dnsl" | grep 'PTR' | grep -vq 'forward-confirmed' && die "a PTR is not forward-confirmed"
+grep -Eq '^  ok +outbound port 25 +connected to 198\.51\.100\.25:25' "$E2E_DIR/verify.out" ||
+	die "verify's port 25 probe did not reach the receiver"
+[ $rc -eq 0 ] || die "verify exited $rc with every DNS check ok: $(grep FAIL "$E2E_DIR/verify.out")"
+ok "verify: $(printf '%s\n' "$dnsl" | wc -l) DNS checks, all ok; exit 0"
+
+# ---- negatives ----
+# An unauthenticated client on the outside cannot relay, on 25 nor on 587.
+rc=0
+e2e_submit outsider $E2E_SRV4 mallory@example.net victim@example.org >"$T/relay.out" 2>&1 || rc=$?
+grep -q '^rcpt 1: 5[0-9][0-9] .*Relay access denied' "$T/relay.out" ||
+	die "an unauthenticated client could relay on 25: $(cat "$T/relay.out")"
+rc=0
+e2e_submit outsider --port 587 --starttls $E2E_SRV4 mallory@example.net victim@example.org >"$T/relay587.out" 2>&1 || rc=$?
+grep -Eq '^(rcpt|mail|refused) 1: 5[0-9][0-9] ' "$T/relay587.out" || die "587 accepted mail without AUTH: $(cat "$T/relay587.out")"
+grep '^ehlo-before-tls:' "$T/relay587.out" | grep -qw AUTH && die "587 offered AUTH before STARTTLS to the outsider"
+ok "outsider: relay refused on 25 ($(sed -n 's/^rcpt 1: //p' "$T/relay.out")) and on 587 ($(grep -Eo '^(rcpt|mail|refused) 1: .*' "$T/relay587.out" | cut -d' ' -f3-))"
+
+# The DKIM record removed from the zone: the receiver no longer passes DKIM,
+# and verify names the DNS mismatch.
+e2e_zone_drop_dkim
+e2e_sendmail bob@example.net "e2e no dkim record" || die "sendmail failed"
+f=$(e2e_wait mx4 "e2e no dkim record")
+echo "--- without the DKIM record: $(e2e_verdict "$f")"
+e2e_ar "$f" | tee "$T/ar"
+grep -Eq '^Authentication-Results: mx\.example\.net;.* dkim=' "$T/ar" || die "the receiver wrote no DKIM verdict"
+grep -Eq '^Authentication-Results: mx\.example\.net;.* dkim=pass' "$T/ar" &&
+	die "the receiver still says dkim=pass without the DKIM record"
+grep -q 'DKIM-Signature:' "$f" || die "the message was not signed (the negative would prove nothing)"
+rc=0
+e2e_verify || rc=$?
+grep -E '^  (ok|WARN|FAIL) +DKIM record' -A2 "$E2E_DIR/verify.out"
+[ $rc -eq 1 ] || die "verify exited $rc with the DKIM record missing, expected 1"
+grep -Eq '^  FAIL +DKIM record +no such record' "$E2E_DIR/verify.out" || die "verify does not fail on the DKIM record"
+[ "$(grep -c '^  FAIL' "$E2E_DIR/verify.out")" = 1 ] || die "verify fails on more than the DKIM record: $(grep FAIL "$E2E_DIR/verify.out")"
+ok "without the DKIM record: receiver $(e2e_verdict "$f" | cut -d' ' -f2), verify FAIL on the DKIM record (exit 1)"
+exit 0
