@@ -89,7 +89,7 @@ bench: mailstage
 # The README's two commands.  Each installs what it needs with apt-get first
 # (tests/deps), then builds in a sub-make (pkg-config must see the libraries).
 demo:
-	tests/deps build
+	tests/deps demo
 	$(MAKE) mailstage
 	tests/demo
 
