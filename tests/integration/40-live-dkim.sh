@@ -41,7 +41,7 @@ took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 R=$T/root
 t0=$(now)
 mkroot "$R" debian12
-cp /etc/passwd /etc/group /etc/gshadow /etc/shadow "$R/etc/"
+cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
 # postfix-files, dynamicmaps.cf, ... as installed here; main.cf and master.cf
 # stay the packaged defaults mkroot put there.
 cp -an /etc/postfix/. "$R/etc/postfix/"

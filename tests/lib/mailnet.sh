@@ -18,9 +18,10 @@
 # mn_mail_start NAME ROOT starts the REAL Postfix, OpenDKIM and saslauthd of
 # this machine from the mail configuration a `mailstage --root ROOT apply`
 # wrote: ROOT's /etc/postfix, /etc/opendkim*, /etc/default/{opendkim,saslauthd},
-# /etc/aliases*, /etc/ssl, /etc/postfix/sasl, /etc/passwd, /etc/shadow,
+# /etc/aliases*, /etc/ssl (with /etc/postfix/sasl inside /etc/postfix),
 # /etc/group and /etc/gshadow are bind-mounted over the host's inside NAME's
-# mount namespace; /var/spool/postfix, /var/lib/postfix and /var/mail are
+# mount namespace, /etc/passwd is ROOT's plus the mn_add_user users and
+# /etc/shadow holds those users only; /var/spool/postfix, /var/lib/postfix and /var/mail are
 # private directories under $MN_DIR.  Postfix's smtpd stays chrooted in the
 # (private) /var/spool/postfix exactly as Debian runs it: the chroot is
 # prepared by Debian's own /usr/lib/postfix/configure-instance.sh, and
@@ -193,8 +194,9 @@ mn_dns_start() {
 	return 1
 }
 
-# mn_add_user ROOT USER PASSWORD: a login for SASL (PAM) in ROOT's
-# /etc/passwd and /etc/shadow copies used by mn_mail_start (not the host's).
+# mn_add_user ROOT USER PASSWORD: a login for SASL (PAM), added to the
+# /etc/passwd and /etc/shadow that mn_mail_start mounts (ROOT's own files and
+# the host's are not changed; every mail host of the test gets the users).
 mn_add_user() {
 	local root=$1 user=$2 pass=$3 hash
 	hash=$(openssl passwd -6 "$pass")
@@ -206,9 +208,10 @@ mn_add_user() {
 mn_mail_start() {
 	local name=$1 root=$2 d=$MN_DIR/$1
 	mkdir -p "$d/spool" "$d/lib-postfix" "$d/mail"
-	# passwd/shadow: ROOT's (or the host's when ROOT has none) plus the test users
+	# passwd: ROOT's (or the host's when ROOT has none) plus the test users
 	[ -f "$root/etc/passwd" ] && cat "$root/etc/passwd" >"$d/passwd" || cat /etc/passwd >"$d/passwd"
-	[ -f "$root/etc/shadow" ] && cat "$root/etc/shadow" >"$d/shadow" || cat /etc/shadow >"$d/shadow"
+	# shadow: the test users only (no password hash of this machine is copied)
+	printf 'root:*:19000:0:99999:7:::\n' >"$d/shadow"
 	cat "$MN_DIR/passwd.add" >>"$d/passwd" 2>/dev/null || true
 	cat "$MN_DIR/shadow.add" >>"$d/shadow" 2>/dev/null || true
 	chmod 0644 "$d/passwd"
