@@ -4,7 +4,7 @@
 #   make check           unit tests (cmocka) and integration tests
 #   make check SANITIZE=1  the same, built with AddressSanitizer + UBSan
 #   make bench           benchmark figures (no timing is asserted anywhere)
-#   make demo            the main job on an embedded default, in a throwaway root
+#   make demo            the main job end to end: receivers judge its mail SPF/DKIM/DMARC pass (root)
 #   make install DESTDIR=...
 VERSION    = 0.1.0
 PREFIX    ?= /usr
