@@ -694,11 +694,24 @@ out:
 	return r;
 }
 
+/* 1 for an action whose type is undone after the files (undo_last), else 0. */
+static int undo_pass(const char *l)
+{
+	char *type;
+	const struct action_type *t;
+	if (!record_kind(l, "action"))
+		return 0;
+	type = record_field(l, "type");
+	t = type ? action_type_by_name(type) : NULL;
+	free(type);
+	return t && t->undo_last;
+}
+
 int journal_undo(struct state *st, unsigned no, unsigned *undone)
 {
 	struct strv lines = { 0 };
 	size_t k;
-	int errors = 0, r;
+	int errors = 0, r, pass;
 	char *jpath;
 	int fd;
 
@@ -708,10 +721,12 @@ int journal_undo(struct state *st, unsigned no, unsigned *undone)
 		msg_error("cannot read the journal of run %u: %s", no, strerror(-r));
 		return r;
 	}
+	/* Newest first; actions marked undo_last in a second pass, after every file is back. */
+	for (pass = 0; pass < 2; pass++)
 	for (k = lines.n; k-- > 0;) {
 		const char *l = lines.v[k];
 		int done = 0;
-		if (!is_change(l))
+		if (!is_change(l) || undo_pass(l) != pass)
 			continue;
 		if (record_kind(l, "cmd")) {
 			char *seq = record_field(l, "seq");

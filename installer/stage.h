@@ -35,6 +35,11 @@ struct action_type {
 	int (*prepare)(struct ctx *c, const char *arg, char **undo_arg);
 	int (*apply)(struct ctx *c, const char *arg);
 	int (*undo)(struct root *root, const char *undo_arg, char **why);
+	/*
+	 * Undo after every file of the run is restored (services: a unit
+	 * restarted by the run is restarted again on its restored files).
+	 */
+	int undo_last;
 };
 /* The action types (steps/steps.c), for rollback's dispatch. */
 const struct action_type *action_type_by_name(const char *name);

@@ -546,83 +546,27 @@ const struct stage stage_dns = {
 
 /* ---- `mailstage dns` ---- */
 
-static int load(const struct run_opts *o, struct root *root, const struct profile **prof, struct config *cfg)
-{
-	struct strv errors = { 0 };
-	char *why = NULL, *conf = NULL, *osr = NULL, *h = NULL;
-	size_t i;
-	int rc = EXIT_OK;
-
-	if (root_init(root, o->root ? o->root : "/", &why) < 0) {
-		msg_error("%s", why);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (o->profile) {
-		if (!(*prof = profile_by_name(o->profile))) {
-			msg_error("unknown profile \"%s\"; profiles: el7, el8, el9, debian12", o->profile);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-	} else {
-		h = xasprintf("%s/etc/os-release", root->dir);
-		if (read_whole_file(h, &osr, NULL) < 0) {
-			free(h);
-			h = xasprintf("%s/usr/lib/os-release", root->dir);
-			if (read_whole_file(h, &osr, NULL) < 0) {
-				msg_error("cannot tell the OS: no /etc/os-release in %s; use --profile "
-					  "el7|el8|el9|debian12", *root->dir ? root->dir : "/");
-				rc = EXIT_CONFIG;
-				goto out;
-			}
-		}
-		if (profile_detect(osr, prof, &why) < 0) {
-			msg_error("%s", why);
-			rc = EXIT_CONFIG;
-			goto out;
-		}
-	}
-	conf = o->config ? xstrdup(o->config) : xasprintf("%s/etc/mailstage/mailstage.conf", root->dir);
-	if (config_load(conf, o->config ? o->config : "/etc/mailstage/mailstage.conf", cfg, &errors) < 0) {
-		for (i = 0; i < errors.n; i++)
-			msg_error("%s", errors.v[i]);
-		msg_error("configuration not valid: no records to show");
-		rc = EXIT_CONFIG;
-	}
-out:
-	strv_free(&errors);
-	free(why);
-	free(conf);
-	free(osr);
-	free(h);
-	return rc;
-}
-
 int cmd_dns(const struct run_opts *o, const char *format)
 {
-	struct root root;
-	struct config cfg;
+	struct run r;
 	struct dns_zone z;
-	const struct profile *prof = NULL;
 	enum dns_format f;
 	char *p = NULL, *missing = NULL, *text = NULL;
 	int rc;
 
-	memset(&root, 0, sizeof(root));
-	memset(&cfg, 0, sizeof(cfg));
 	memset(&z, 0, sizeof(z));
 	if (dns_parse_format(format, &f) < 0) {
 		msg_error("unknown format \"%s\" for dns: use zone, records, json or table", format);
 		return EXIT_USAGE;
 	}
-	if ((rc = load(o, &root, &prof, &cfg)) != EXIT_OK)
+	if ((rc = run_setup(&r, o, "dns", 1)) != EXIT_OK)
 		goto out;
-	if (dkim_public(&root, &cfg, prof, &p, &missing) < 0) {
+	if (dkim_public(&r.root, &r.cfg, r.prof, &p, &missing) < 0) {
 		msg_error("%s", missing);
 		rc = EXIT_IOERR;
 		goto out;
 	}
-	if (dns_build(&cfg, p, missing, &z) < 0) {
+	if (dns_build(&r.cfg, p, missing, &z) < 0) {
 		msg_error("the DNS records need hostname, domain and ipv4 in the configuration");
 		rc = EXIT_CONFIG;
 		goto out;
@@ -635,8 +579,7 @@ int cmd_dns(const struct run_opts *o, const char *format)
 	}
 out:
 	dns_zone_free(&z);
-	config_free(&cfg);
-	root_free(&root);
+	run_free(&r);
 	free(p);
 	free(missing);
 	free(text);

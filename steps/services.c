@@ -14,11 +14,10 @@
  * `systemctl --root=DIR is-enabled/enable`, and starting is impossible, so
  * the stage says so in a note instead of pretending.
  *
- * Limitation: undoing a restart restarts nothing.  The journal is undone
- * newest first, so a restart's undo runs before the configuration files of
- * the earlier stages are restored; a rolled-back service keeps the
- * configuration it was restarted with until its next restart (the rollback
- * summary says so).
+ * Undo runs after every file of the run is restored (undo_last): a unit
+ * the run restarted is restarted again, so it runs on its restored
+ * configuration; a unit the run enabled or started goes back to disabled or
+ * stopped; a unit whose package the same rollback removed is left alone.
  */
 #include "steps.h"
 #include "exec.h"
@@ -269,12 +268,12 @@ out:
  */
 static int svc_prepare(struct ctx *c, const char *arg, char **undo_arg)
 {
-	char unit[256] = "";
+	char unit[256] = "", act[16] = "";
 	struct unit_state *s = NULL;
 	char *why = NULL, *u = unit;
 	int r;
 
-	if (sscanf(arg, "%255s", unit) != 1)
+	if (sscanf(arg, "%255s %*s %15s", unit, act) != 2)
 		return -EINVAL;
 	r = read_states(c->root, &u, 1, &s, &why);
 	if (r < 0) {
@@ -283,8 +282,8 @@ static int svc_prepare(struct ctx *c, const char *arg, char **undo_arg)
 		free(why);
 		return r;
 	}
-	*undo_arg = xasprintf("%s %s %s %d", unit, *s[0].enabled ? s[0].enabled : "-",
-			      *s[0].active ? s[0].active : "-", !online(c->root));
+	*undo_arg = xasprintf("%s %s %s %d %d", unit, *s[0].enabled ? s[0].enabled : "-",
+			      *s[0].active ? s[0].active : "-", !online(c->root), strcmp(act, "restart") == 0);
 	states_free(s, 1);
 	return 0;
 }
@@ -335,13 +334,24 @@ out:
 	return r;
 }
 
+/* Is the unit no longer known to systemd (LoadState=not-found)? */
+static int unit_gone(const struct root *root, const char *unit)
+{
+	struct exec_result res = { 0 };
+	int gone = systemctl(root->dir, 0, SYSTEMCTL_TIMEOUT_MS, &res, "show", "-p", "LoadState", "--value", unit,
+			     NULL) == 0 && res.out.data && strncmp(res.out.data, "not-found", 9) == 0;
+	buf_free(&res.out);
+	return gone;
+}
+
 static int svc_undo(struct root *root, const char *undo_arg, char **why)
 {
 	char unit[256] = "", en[64] = "", act[64] = "";
-	int off = 0, r = 0;
+	int off = 0, by_run = 0, r = 0, was_active;
 	struct exec_result res = { 0 };
 
-	if (sscanf(undo_arg, "%255s %63s %63s %d", unit, en, act, &off) != 4) {
+	/* The fifth field (restarted by the run) is absent in journals of older versions. */
+	if (sscanf(undo_arg, "%255s %63s %63s %d %d", unit, en, act, &off, &by_run) < 4) {
 		*why = xasprintf("unreadable service undo record \"%s\"", undo_arg);
 		return -EINVAL;
 	}
@@ -350,7 +360,20 @@ static int svc_undo(struct root *root, const char *undo_arg, char **why)
 				 "or disable it by hand if needed", unit);
 		return -EAGAIN;
 	}
-	if (!off && !(strcmp(act, "active") == 0 || strcmp(act, "reloading") == 0)) {
+	was_active = strcmp(act, "active") == 0 || strcmp(act, "reloading") == 0;
+	if (!off && unit_gone(root, unit))
+		return 0;	/* its package was removed by this same rollback */
+	if (!off && was_active && by_run) {
+		/* Runs after every file is restored (undo_last): back on the old configuration. */
+		r = systemctl(root->dir, 0, START_TIMEOUT_MS, &res, "restart", unit, NULL);
+		if (r < 0 || res.exit_code != 0) {
+			*why = xasprintf("`systemctl restart %s` on the restored configuration failed (exit %d): %s",
+					 unit, res.exit_code, r < 0 ? strerror(-r) : res.out.data);
+			r = r < 0 ? r : -EIO;
+		}
+		goto out;
+	}
+	if (!off && !was_active) {
 		r = systemctl(root->dir, 0, START_TIMEOUT_MS, &res, "stop", unit, NULL);
 		if (r < 0 || res.exit_code != 0) {
 			*why = xasprintf("`systemctl stop %s` failed (exit %d): %s", unit, res.exit_code,
@@ -382,6 +405,7 @@ const struct action_type action_service = {
 	.prepare = svc_prepare,
 	.apply = svc_apply,
 	.undo = svc_undo,
+	.undo_last = 1,
 };
 
 /* ---- check ---- */
