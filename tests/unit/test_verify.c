@@ -1,8 +1,10 @@
 /*
  * test_verify.c - the record logic behind `mailstage verify`: SPF
  * authorisation (ip4/ip6 CIDR, a/mx, qualifiers, include), the DKIM p=
- * of TXT data and of zone text split into strings, reverse names, and
- * --resolver parsing.
+ * of TXT data and of zone text split into strings, reverse names,
+ * --resolver parsing, and `dns --check` (the DNS part of verify) against a
+ * small authoritative responder forked on 127.0.0.1: the PTR of both
+ * configured addresses, forward-confirmed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +12,23 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dnsq.h"
+#include "exec.h"
+#include "runner.h"
+#include "util.h"
 #include "verify.h"
 
 static int spf(const char *rec, const char *addr, const char *const *a)
@@ -77,12 +92,227 @@ static void test_reverse_and_server(void **state)
 	assert_int_not_equal(dnsq_parse_server("127.0.0.1:70000"), 0);
 }
 
+/* ---- a tiny authoritative DNS responder (UDP, one answer per query) ---- */
+
+struct rec {
+	const char *name;
+	int type;
+	const char *data;	/* A/AAAA: address; PTR: name; TXT: one string; MX: host (preference 10) */
+};
+
+static size_t put_name(unsigned char *p, const char *name)
+{
+	size_t n = 0;
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+		p[n++] = (unsigned char)l;
+		memcpy(p + n, name, l);
+		n += l;
+		name += l + (dot ? 1 : 0);
+	}
+	p[n++] = 0;
+	return n;
+}
+
+static void serve(int fd, const struct rec *recs)
+{
+	for (;;) {
+		unsigned char q[512], a[1024];
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		char name[256];
+		size_t i = 12, o = 0, len, an = 0, k;
+		int type;
+		if (n < 17)
+			continue;
+		while (i < (size_t)n && q[i] && o + q[i] + 1 < sizeof(name)) {	/* the question's name, dotted */
+			if (o)
+				name[o++] = '.';
+			memcpy(name + o, q + i + 1, q[i]);
+			o += q[i];
+			i += 1 + q[i];
+		}
+		name[o] = 0;
+		if (i + 5 > (size_t)n)
+			continue;
+		type = (q[i + 1] << 8) | q[i + 2];
+		len = i + 5;
+		memcpy(a, q, len);
+		a[2] = 0x84 | (q[2] & 0x01);	/* QR, AA, RD copied */
+		a[3] = 0;
+		for (k = 0; recs[k].name; k++) {
+			unsigned char rd[300];
+			size_t rl = 0;
+			if (strcasecmp(recs[k].name, name) != 0 || recs[k].type != type)
+				continue;
+			if (type == 1 || type == 28)
+				rl = inet_pton(type == 1 ? AF_INET : AF_INET6, recs[k].data, rd) == 1 ? (type == 1 ? 4 : 16) : 0;
+			else if (type == 12)
+				rl = put_name(rd, recs[k].data);
+			else if (type == 15) {
+				rd[0] = 0, rd[1] = 10;
+				rl = 2 + put_name(rd + 2, recs[k].data);
+			} else if (type == 16) {
+				rd[0] = (unsigned char)strlen(recs[k].data);
+				memcpy(rd + 1, recs[k].data, rd[0]);
+				rl = 1 + rd[0];
+			}
+			{
+				unsigned char rr[12] = { 0xc0, 12, (unsigned char)(type >> 8), (unsigned char)type, 0, 1,
+							 0, 0, 0x0e, 0x10, (unsigned char)(rl >> 8), (unsigned char)rl };
+				memcpy(a + len, rr, sizeof(rr));
+				memcpy(a + len + sizeof(rr), rd, rl);
+				len += sizeof(rr) + rl;
+				an++;
+			}
+		}
+		if (!an) {	/* NXDOMAIN unless the name exists with another type */
+			int exists = 0;
+			for (k = 0; recs[k].name; k++)
+				exists |= strcasecmp(recs[k].name, name) == 0;
+			a[3] = exists ? 0 : 3;
+		}
+		a[6] = 0, a[7] = (unsigned char)an;
+		a[8] = a[9] = a[10] = a[11] = 0;
+		sendto(fd, a, len, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+/* Fork the responder; returns its pid, *port the UDP port on 127.0.0.1. */
+static pid_t start_dns(const struct rec *recs, int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	pid_t pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*port = ntohs(sa.sin_port);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Never outlive the test (a failed assertion skips the kill) nor hold its output. */
+		int null = open("/dev/null", O_RDWR);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm(60);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		serve(fd, recs);
+		_exit(0);
+	}
+	close(fd);
+	return pid;
+}
+
+/* `mailstage --root DIR --profile debian12 dns --check --resolver 127.0.0.1:PORT`; its stdout. */
+static char *dns_check(const char *dir, int port, int *rc)
+{
+	struct run_opts o;
+	struct verify_opts v;
+	char server[32], *out_path = xasprintf("%s/out", dir), *text = NULL;
+	int saved = dup(1), fd;
+
+	memset(&o, 0, sizeof(o));
+	memset(&v, 0, sizeof(v));
+	o.root = dir;
+	o.profile = "debian12";
+	snprintf(server, sizeof(server), "127.0.0.1:%d", port);
+	v.resolver = server;
+	v.timeout_s = 2;
+	v.dns_only = 1;
+	fflush(stdout);
+	fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, 1);
+	close(fd);
+	*rc = cmd_verify(&o, &v);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(read_whole_file(out_path, &text, NULL), 0);
+	free(out_path);
+	return text;
+}
+
+static const char v6_rev[] = "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa";
+
+static void test_dns_check_ptr_both_addresses(void **state)
+{
+	struct rec recs[] = {
+		{ "mail.example.com", 1, "192.0.2.10" },
+		{ "mail.example.com", 28, "2001:db8::10" },
+		{ "example.com", 15, "mail.example.com" },
+		{ "example.com", 16, "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 ~all" },
+		{ "_dmarc.example.com", 16, "v=DMARC1; p=none" },
+		{ "10.2.0.192.in-addr.arpa", 12, "mail.example.com" },
+		{ v6_rev, 12, "mail.example.com" },
+		{ NULL, 0, NULL },
+	};
+	char dir[] = "/tmp/test_verify.XXXXXX", *p, *out;
+	int port, rc;
+	pid_t pid;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	{
+		FILE *f;
+		p = xasprintf("%s/etc", dir);
+		assert_int_equal(mkdir(p, 0755), 0);
+		free(p);
+		p = xasprintf("%s/etc/mailstage", dir);
+		assert_int_equal(mkdir(p, 0755), 0);
+		free(p);
+		p = xasprintf("%s/etc/mailstage/mailstage.conf", dir);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\nipv6 = 2001:db8::10\n", f);
+		assert_int_equal(fclose(f), 0);
+		free(p);
+	}
+
+	pid = start_dns(recs, &port);
+	out = dns_check(dir, port, &rc);
+	assert_non_null(strstr(out, "ok    PTR 192.0.2.10 "));
+	assert_non_null(strstr(out, "ok    PTR 2001:db8::10 "));
+	assert_non_null(strstr(out, "found: mail.example.com (forward-confirmed)"));
+	assert_non_null(strstr(out, "ok    SPF authorises 2001:db8::10"));
+	free(out);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* Without the IPv6 PTR: a failure named by the address, with the fix. */
+	recs[6].name = "nothing.invalid";
+	pid = start_dns(recs, &port);
+	out = dns_check(dir, port, &rc);
+	assert_non_null(strstr(out, "ok    PTR 192.0.2.10 "));
+	assert_non_null(strstr(out, "FAIL  PTR 2001:db8::10 "));
+	assert_int_equal(rc, EXIT_FAILED);
+	free(out);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	{
+		char *argv[] = { "rm", "-rf", dir, NULL };
+		struct exec_result r;
+		exec_run(argv, NULL, 10000, &r);
+		buf_free(&r.out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spf),
 		cmocka_unit_test(test_dkim_p),
 		cmocka_unit_test(test_reverse_and_server),
+		cmocka_unit_test(test_dns_check_ptr_both_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
