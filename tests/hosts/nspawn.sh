@@ -10,6 +10,13 @@
 #                            reports the system running.  Sets CT_LEADER.
 #   ct_in CMD...             run CMD inside (nsenter into PID 1's namespaces)
 #   ct_stop                  power off, wait, kill what is left; idempotent
+#   CT_VETH=1 ct_start ...   the same, but the container's network is a veth
+#                            pair whose host end lives in a network namespace
+#                            of the test's own (CT_NS, never the host's
+#                            network): host end CT_HOST_ADDR, container's
+#                            host0 CT_ADDR (a /30), so a connection can come
+#                            from OUTSIDE the container.
+#   ct_host CMD...           run CMD in that namespace (the host end)
 # ct_start registers ct_stop on EXIT (before the caller's own trap), so every
 # process, mount and namespace goes away however the test ends.
 #
@@ -17,7 +24,8 @@
 # host's nftables rules.  --register=no --keep-unit: this machine's PID 1 is
 # not systemd (no machined, no host D-Bus).
 CT_SRC=${MAILSTAGE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-CT_PID="" CT_LEADER="" CT_LOG="" CT_IMAGE=""
+CT_PID="" CT_LEADER="" CT_LOG="" CT_IMAGE="" CT_NS=""
+CT_HOST_ADDR=10.231.57.1 CT_ADDR=10.231.57.2
 
 ct_image() {
 	CT_IMAGE=$("$CT_SRC/tests/hosts/build-debian12") || { echo "FAIL: cannot build the test image" >&2; return 1; }
@@ -36,7 +44,7 @@ _ct_find_leader() {
 }
 
 ct_start() {
-	local i state bins=()
+	local i state bins=() net=(--private-network) nsexec=() veth
 	[ -n "$CT_IMAGE" ] || ct_image || return 1
 	command -v systemd-nspawn >/dev/null || { echo "FAIL: systemd-nspawn missing: apt-get install systemd-container" >&2; return 1; }
 	CT_LOG=$(mktemp /tmp/mailstage-ct.XXXXXX)
@@ -46,10 +54,17 @@ ct_start() {
 		trap 'ct_stop; eval "$CT_OLD_TRAP"' EXIT
 		CT_TRAP_SET=1
 	fi
+	if [ "${CT_VETH:-0}" = 1 ]; then
+		CT_NS=mst$$
+		ip netns add "$CT_NS" || return 1
+		ip -n "$CT_NS" link set lo up
+		nsexec=(nsenter --net=/run/netns/"$CT_NS")
+		net=(--network-veth)
+	fi
 	[ -x "${MAILSTAGE_BIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_BIN:/opt/mailstage/mailstage")
 	[ -x "${MAILSTAGE_TESTBIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_TESTBIN:/opt/mailstage/mailstage-test")
-	setsid systemd-nspawn -q -b -D "$CT_IMAGE/rootfs" --volatile=overlay --register=no --keep-unit \
-		--machine="mst$$" --private-network --bind-ro="$CT_IMAGE/repo:/srv/repo" "${bins[@]}" "$@" \
+	setsid "${nsexec[@]}" systemd-nspawn -q -b -D "$CT_IMAGE/rootfs" --volatile=overlay --register=no --keep-unit \
+		--machine="mst$$" "${net[@]}" --bind-ro="$CT_IMAGE/repo:/srv/repo" "${bins[@]}" "$@" \
 		>"$CT_LOG" 2>&1 </dev/null &
 	CT_PID=$!
 	for i in $(seq 1 200); do
@@ -72,6 +87,16 @@ ct_start() {
 		ct_in systemctl --failed --no-pager >&2 || true
 		[ "$state" = degraded ] || return 1
 	fi
+	if [ -n "$CT_NS" ]; then
+		veth=$(ip -n "$CT_NS" -o link show | awk -F': ' '$2 ~ /^ve-/ { sub(/@.*/, "", $2); print $2; exit }')
+		[ -n "$veth" ] || { echo "FAIL: no veth in namespace $CT_NS" >&2; return 1; }
+		ip -n "$CT_NS" addr add "$CT_HOST_ADDR/30" dev "$veth" && ip -n "$CT_NS" link set "$veth" up &&
+			ct_in ip addr add "$CT_ADDR/30" dev host0 && ct_in ip link set host0 up || return 1
+	fi
+}
+
+ct_host() {
+	ip netns exec "$CT_NS" "$@"
 }
 
 ct_in() {
@@ -95,6 +120,8 @@ ct_stop() {
 		fi
 	fi
 	wait $CT_PID 2>/dev/null || true
+	[ -n "$CT_NS" ] && ip netns del "$CT_NS" 2>/dev/null
+	CT_NS=""
 	rm -f "$CT_LOG"
 	CT_PID="" CT_LEADER=""
 }
