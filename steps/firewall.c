@@ -383,11 +383,22 @@ static int fw_undo(struct root *root, const char *undo, char **why)
 		struct exec_result res = { 0 };
 		/* Whichever is right now: the daemon may have been started or stopped since. */
 		int e = fw(on, &res);
-		if (e == 0 && res.exit_code == 0)
+		if (e == 0 && res.exit_code == 0) {
 			r = 0;
-		else if ((e == 0 && res.exit_code == 252) || e == -ENOENT)
-			r = fw_do(off, 0, why);
-		else
+		} else if ((e == 0 && res.exit_code == 252) || e == -ENOENT) {
+			/* Offline, removing a service the zone does not have still writes
+			 * /etc/firewalld/zones/ZONE.xml: only when the run really added it
+			 * (its apply may have failed before the permanent step). */
+			char *qs = xasprintf("--query-service=%s", a.service);
+			char *q[] = { "firewall-offline-cmd", z, qs, NULL };
+			struct exec_result qr = { 0 };
+			if (fw(q, &qr) == 0 && qr.exit_code == 1)
+				r = 0;
+			else
+				r = fw_do(off, 0, why);
+			buf_free(&qr.out);
+			free(qs);
+		} else
 			r = fw_do(on, 0, why);
 		buf_free(&res.out);
 	}
