@@ -3,7 +3,8 @@
 #   make                 build ./mailstage
 #   make check           unit tests (cmocka) and integration tests
 #   make check SANITIZE=1  the same, built with AddressSanitizer + UBSan
-#   make bench           benchmark figures (no timing is asserted anywhere)
+#   make bench           benchmark figures (no timing is asserted anywhere; as root,
+#                        also a no-op apply on a converged systemd container)
 #   make demo            the main job end to end: receivers judge its mail SPF/DKIM/DMARC pass (root)
 #   make install DESTDIR=...
 VERSION    = 0.1.0
@@ -85,6 +86,7 @@ check-e2e: test-build
 
 bench: mailstage
 	tests/bench
+	tests/bench-host
 
 # The README's two commands.  Each installs what it needs with apt-get first
 # (tests/deps), then builds in a sub-make (pkg-config must see the libraries).
