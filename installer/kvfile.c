@@ -2,8 +2,8 @@
  * kvfile.c - in-place editor for shell variable files and `key: value`
  * files (see kvfile.h).
  *
- * Kept as physical lines; every edit builds the new text and parses it
- * again, so the object is always what a fresh parse of its rendering gives.
+ * Kept as physical lines (textlines.h); every edit builds the new text and
+ * parses it again, so the object is always what a fresh parse of its rendering gives.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,14 +12,14 @@
 #include <strings.h>
 
 #include "kvfile.h"
+#include "textlines.h"
 #include "util.h"
 
 enum { K_BLANK, K_COMMENT, K_DEF, K_CONT, K_OPAQUE };
 #define NO_DEF ((size_t)-1)
 
+/* What physical line i (tl.v[i]) is. */
 struct kv_line {
-	char *text;
-	size_t len;		/* with its line end */
 	int kind;
 	size_t def;		/* K_DEF, K_CONT: index into defs */
 	size_t vstart;		/* K_DEF: offset of the value in text */
@@ -33,41 +33,28 @@ struct kv_def {
 
 struct kvfile {
 	enum kv_style style;
-	struct kv_line *lines;
-	size_t nlines;
+	struct tlines tl;
+	struct kv_line *lines;	/* tl.n of them */
 	struct kv_def *defs;
 	size_t ndefs;
 };
 
-static int is_blank(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
 /* A malloc'd copy of s[0..n) without leading and trailing blanks. */
 static char *trim_dup(const char *s, size_t n)
 {
-	while (n && is_blank(*s))
+	while (n && tl_is_blank(*s))
 		s++, n--;
-	while (n && is_blank(s[n - 1]))
+	while (n && tl_is_blank(s[n - 1]))
 		n--;
 	return xstrndup(s, n);
 }
 
-static size_t content_len(const char *t, size_t n)
+/* The line end for new lines: that of the first line, or "\n". */
+static const char *new_eol(const struct kvfile *kv)
 {
-	if (n > 0 && t[n - 1] == '\n') {
-		n--;
-		if (n > 0 && t[n - 1] == '\r')
-			n--;
-	}
-	return n;
-}
+	const char *e = kv->tl.n ? tl_eol(&kv->tl.v[0]) : "";
 
-static const char *eol_of(const struct kv_line *l)
-{
-	size_t c = content_len(l->text, l->len);
-	return l->len - c == 2 ? "\r\n" : l->len - c == 1 ? "\n" : "";
+	return *e ? e : "\n";
 }
 
 static int key_eq(const struct kvfile *kv, const char *a, const char *b)
@@ -75,19 +62,24 @@ static int key_eq(const struct kvfile *kv, const char *a, const char *b)
 	return kv->style == KV_COLON ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
 }
 
-void kvfile_free(struct kvfile *kv)
+static void free_parts(struct kvfile *kv)
 {
 	size_t i;
-	if (!kv)
-		return;
-	for (i = 0; i < kv->nlines; i++)
-		free(kv->lines[i].text);
+
+	tl_free(&kv->tl);
 	for (i = 0; i < kv->ndefs; i++) {
 		free(kv->defs[i].key);
 		free(kv->defs[i].value);
 	}
 	free(kv->lines);
 	free(kv->defs);
+}
+
+void kvfile_free(struct kvfile *kv)
+{
+	if (!kv)
+		return;
+	free_parts(kv);
 	free(kv);
 }
 
@@ -107,7 +99,7 @@ static int shell_assign(const char *s, size_t n, size_t *nstart, size_t *nlen, s
 			int *complex)
 {
 	size_t i = 0, k, e;
-	while (i < n && is_blank(s[i]))
+	while (i < n && tl_is_blank(s[i]))
 		i++;
 	if (i >= n || !(isalpha((unsigned char)s[i]) || s[i] == '_'))
 		return 0;
@@ -121,7 +113,7 @@ static int shell_assign(const char *s, size_t n, size_t *nstart, size_t *nlen, s
 	*vstart = ++i;
 	*complex = 0;
 	e = n;
-	while (e > i && is_blank(s[e - 1]))
+	while (e > i && tl_is_blank(s[e - 1]))
 		e--;
 	if (i < e && (s[i] == '"' || s[i] == '\'')) {
 		char q = s[i];
@@ -135,7 +127,7 @@ static int shell_assign(const char *s, size_t n, size_t *nstart, size_t *nlen, s
 		return 1;
 	}
 	for (k = i; k < e; k++)
-		if (is_blank(s[k]) || strchr("\"'$`\\;&|<>()#", s[k]))
+		if (tl_is_blank(s[k]) || strchr("\"'$`\\;&|<>()#", s[k]))
 			goto complex;
 	*value = xstrndup(s + i, e - i);
 	return 1;
@@ -145,38 +137,18 @@ complex:
 	return 1;
 }
 
-static int parse_lines(struct kvfile *kv, const char *text, size_t len, char **err)
+static int analyze(struct kvfile *kv, char **err)
 {
-	size_t off = 0, ln = 0, last = NO_DEF;
+	size_t ln, last = NO_DEF;
 
-	while (off < len) {
-		const char *s = text + off, *nl = memchr(s, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - s) + 1 : len - off, c = content_len(s, n), i;
-		struct kv_line *l;
+	kv->lines = xcalloc(kv->tl.n, sizeof(*kv->lines));
+	for (ln = 1; ln <= kv->tl.n; ln++) {
+		const char *s = kv->tl.v[ln - 1].text;
+		size_t c = tl_content_len(&kv->tl.v[ln - 1]), i;
+		struct kv_line *l = &kv->lines[ln - 1];
 
-		ln++;
-		for (i = 0; i < c; i++) {
-			unsigned char ch = (unsigned char)s[i];
-			if (ch == 0) {
-				*err = xasprintf("line %zu: NUL byte (binary data?)", ln);
-				return -EINVAL;
-			}
-			if (ch == '\r') {
-				*err = xasprintf("line %zu: carriage return inside a line", ln);
-				return -EINVAL;
-			}
-			if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-				*err = xasprintf("line %zu: control character 0x%02x (binary data?)", ln, ch);
-				return -EINVAL;
-			}
-		}
-		kv->lines = xrealloc(kv->lines, (kv->nlines + 1) * sizeof(*kv->lines));
-		l = &kv->lines[kv->nlines];
-		memset(l, 0, sizeof(*l));
-		l->text = xstrndup(s, n);
-		l->len = n;
 		l->def = NO_DEF;
-		for (i = 0; i < c && is_blank(s[i]); i++)
+		for (i = 0; i < c && tl_is_blank(s[i]); i++)
 			;
 		if (i == c) {
 			l->kind = K_BLANK;
@@ -189,7 +161,7 @@ static int parse_lines(struct kvfile *kv, const char *text, size_t len, char **e
 			if (shell_assign(s, c, &ns, &nln, &vs, &v, &cx)) {
 				l->kind = K_DEF;
 				l->vstart = vs;
-				l->def = add_def(kv, xstrndup(s + ns, nln), v, kv->nlines);
+				l->def = add_def(kv, xstrndup(s + ns, nln), v, ln - 1);
 				(void)cx;
 			} else {
 				l->kind = K_OPAQUE;
@@ -199,7 +171,6 @@ static int parse_lines(struct kvfile *kv, const char *text, size_t len, char **e
 			char *j, *t;
 			if (last == NO_DEF) {
 				*err = xasprintf("line %zu: continuation line (starts with a blank) before any entry", ln);
-				kv->nlines++;
 				return -EINVAL;
 			}
 			l->kind = K_CONT;
@@ -215,38 +186,46 @@ static int parse_lines(struct kvfile *kv, const char *text, size_t len, char **e
 			size_t ke, vs;
 			if (!colon) {
 				*err = xasprintf("line %zu: no ':' (expected \"key: value\")", ln);
-				kv->nlines++;
 				return -EINVAL;
 			}
 			ke = (size_t)(colon - s);
-			while (ke > 0 && is_blank(s[ke - 1]))
+			while (ke > 0 && tl_is_blank(s[ke - 1]))
 				ke--;
 			if (ke == 0) {
 				*err = xasprintf("line %zu: empty key before ':'", ln);
-				kv->nlines++;
 				return -EINVAL;
 			}
 			vs = (size_t)(colon - s) + 1;
-			while (vs < c && is_blank(s[vs]))
+			while (vs < c && tl_is_blank(s[vs]))
 				vs++;
 			l->kind = K_DEF;
 			l->vstart = vs;
-			last = l->def = add_def(kv, xstrndup(s, ke), trim_dup(s + vs, c - vs), kv->nlines);
+			last = l->def = add_def(kv, xstrndup(s, ke), trim_dup(s + vs, c - vs), ln - 1);
 		}
-		kv->nlines++;
-		off += n;
 	}
 	return 0;
 }
 
+static const struct tl_wording kv_wording = { "carriage return inside a line", " (binary data?)" };
+
 int kvfile_parse(const char *text, size_t len, enum kv_style style, struct kvfile **out, char **err)
 {
 	struct kvfile *kv = xcalloc(1, sizeof(*kv));
-	int r;
+	char *split_err = NULL;
+	int r, split_r;
 
 	*err = NULL;
 	kv->style = style;
-	r = parse_lines(kv, text, len, err);
+	/* The first error in file order wins: the lines before a bad byte
+	 * (kept by tl_split) are analysed before it is reported. */
+	split_r = tl_split(&kv->tl, text, len, &kv_wording, &split_err);
+	r = analyze(kv, err);
+	if (r == 0 && split_r < 0) {
+		r = split_r;
+		*err = split_err;
+		split_err = NULL;
+	}
+	free(split_err);
 	if (r < 0) {
 		kvfile_free(kv);
 		return r;
@@ -257,13 +236,7 @@ int kvfile_parse(const char *text, size_t len, enum kv_style style, struct kvfil
 
 char *kvfile_render(const struct kvfile *kv, size_t *len)
 {
-	struct buf b = { 0 };
-	size_t i;
-	for (i = 0; i < kv->nlines; i++)
-		buf_append(&b, kv->lines[i].text, kv->lines[i].len);
-	if (len)
-		*len = b.len;
-	return buf_steal(&b);
+	return tl_render(&kv->tl, len);
 }
 
 const char *kvfile_get(const struct kvfile *kv, const char *key)
@@ -300,7 +273,7 @@ static int valid_key(const struct kvfile *kv, const char *k)
 static int valid_value(const struct kvfile *kv, const char *v)
 {
 	size_t i, n = strlen(v);
-	if (n && (is_blank(v[0]) || is_blank(v[n - 1])))
+	if (n && (tl_is_blank(v[0]) || tl_is_blank(v[n - 1])))
 		return 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
@@ -335,19 +308,11 @@ static int reparse(struct kvfile *kv, struct buf *b)
 	struct kvfile *n;
 	char *err = NULL;
 	int r = kvfile_parse(b->data ? b->data : "", b->len, kv->style, &n, &err);
-	size_t i;
 	if (r < 0) {
 		free(err);
 		return -EINVAL;	/* cannot happen for validated edits */
 	}
-	for (i = 0; i < kv->nlines; i++)
-		free(kv->lines[i].text);
-	for (i = 0; i < kv->ndefs; i++) {
-		free(kv->defs[i].key);
-		free(kv->defs[i].value);
-	}
-	free(kv->lines);
-	free(kv->defs);
+	free_parts(kv);
 	*kv = *n;
 	free(n);
 	return 0;
@@ -366,30 +331,29 @@ int kvfile_set(struct kvfile *kv, const char *key, const char *value)
 	for (i = 0; i < kv->ndefs && first == NO_DEF; i++)
 		if (key_eq(kv, kv->defs[i].key, key))
 			first = i;
-	for (i = 0; i < kv->nlines; i++) {
+	for (i = 0; i < kv->tl.n; i++) {
+		const struct tline *t = &kv->tl.v[i];
 		const struct kv_line *l = &kv->lines[i];
 		int mine = l->def != NO_DEF && key_eq(kv, kv->defs[l->def].key, key);
 		if (!mine) {
-			buf_append(&b, l->text, l->len);
+			tl_put(&b, t);
 		} else if (l->def == first) {
 			if (l->kind == K_DEF) {
-				buf_append(&b, l->text, l->vstart);	/* "NAME=" or "key:<blanks>" as written */
-				if (kv->style == KV_COLON && l->text[l->vstart - 1] == ':')
+				buf_append(&b, t->text, l->vstart);	/* "NAME=" or "key:<blanks>" as written */
+				if (kv->style == KV_COLON && t->text[l->vstart - 1] == ':')
 					buf_puts(&b, " ");
 				put_value(kv, &b, value);
-				buf_puts(&b, eol_of(l));
+				buf_puts(&b, tl_eol(t));
 			}
 		} else {
-			buf_puts(&b, KVFILE_DISABLED_PREFIX);
-			buf_append(&b, l->text, l->len);
+			tl_put_disabled(&b, t);
 		}
 	}
 	if (first == NO_DEF) {
-		if (b.len && b.data[b.len - 1] != '\n')
-			buf_puts(&b, kv->nlines ? eol_of(&kv->lines[0])[0] ? eol_of(&kv->lines[0]) : "\n" : "\n");
+		tl_terminate(&b, new_eol(kv));
 		buf_printf(&b, "%s%s", key, kv->style == KV_SHELL ? "=" : ": ");
 		put_value(kv, &b, value);
-		buf_puts(&b, kv->nlines && strcmp(eol_of(&kv->lines[0]), "\r\n") == 0 ? "\r\n" : "\n");
+		buf_puts(&b, new_eol(kv));
 	}
 	r = reparse(kv, &b);
 	buf_free(&b);
