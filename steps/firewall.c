@@ -3,10 +3,16 @@
  * (smtp, smtps, smtp-submission by default) in the default zone,
  * permanently and at runtime.
  *
- * Check asks firewalld once per configuration: `firewall-cmd --zone=Z
- * --list-services` (runtime; exit 252 NOT_RUNNING tells the daemon is
- * stopped) and `--permanent --list-services`, or, with the daemon stopped,
- * `firewall-offline-cmd --zone=Z --list-services`.  Each missing service is
+ * Check asks firewalld once: the runtime services of the zone over D-Bus with
+ * dbus-send (org.fedoraproject.FirewallD1.zone.getServices, the same call in
+ * 0.6 and 1.x; no owner of the bus name = the daemon is stopped), or with
+ * `firewall-cmd --zone=Z --list-services` (exit 252 NOT_RUNNING) where
+ * dbus-send is missing.  firewall-cmd is a Python program: a call costs
+ * ~0.3 s, too much for a no-op apply.  The permanent services are read from
+ * the zone's file, which is what the permanent configuration is
+ * (/etc/firewalld/zones/Z.xml, else /usr/lib/firewalld/zones/Z.xml;
+ * <service name=.../> elements outside rich rules), with the daemon running
+ * or stopped.  Each missing service is
  * one typed action "firewalld-service" whose argument says exactly what this
  * run adds ("ZONE SERVICE runtime permanent [offline]"); the undo removes only
  * those, so services that were open before (ssh, or smtp opened by hand) stay.
@@ -175,6 +181,109 @@ static char *service_ports(struct ctx *c, const struct strv *names)
 
 extern const struct action_type action_firewalld_service;
 
+/*
+ * The runtime services of ZONE into rt->out (words), *running = 1; or
+ * *running = 0 when firewalld is not running.  One program: dbus-send, or
+ * firewall-cmd without it.
+ */
+static int runtime_services(struct ctx *c, const char *zone, int *running, struct exec_result *rt)
+{
+	char *zs = xasprintf("string:%s", zone), *zarg = xasprintf("--zone=%s", zone), *out;
+	char *ds[] = { "dbus-send", "--system", "--print-reply", "--reply-timeout=60000",
+		       "--dest=org.fedoraproject.FirewallD1", "/org/fedoraproject/FirewallD1",
+		       "org.fedoraproject.FirewallD1.zone.getServices", zs, NULL };
+	char *fc[] = { "firewall-cmd", zarg, "--list-services", NULL };
+	int r;
+
+	*running = 0;
+	r = fw(ds, rt);
+	if (r == 0) {
+		struct buf words = { 0 };
+		const char *p;
+		out = rt->out.data ? rt->out.data : "";
+		if (rt->exit_code == 0) {
+			/* method return ...\n   array [\n      string "ssh"\n ...   ] */
+			for (p = out; (p = strstr(p, "string \"")); p += 8)
+				buf_printf(&words, "%s%.*s", words.len ? " " : "", (int)strcspn(p + 8, "\""), p + 8);
+			buf_free(&rt->out);
+			rt->out = words;
+			*running = 1;
+		} else if (strstr(out, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+			   strstr(out, "org.freedesktop.DBus.Error.NameHasNoOwner") ||
+			   strstr(out, "Failed to open connection")) {
+			/* nothing owns firewalld's bus name (or there is no system bus) */
+		} else {
+			r = stage_fail(c, "asking firewalld for the services of zone %s failed (dbus-send exit %d): %s",
+				       zone, rt->exit_code, strip(out));
+		}
+		goto out;
+	}
+	if (r != -ENOENT) {
+		r = stage_fail(c, "cannot run dbus-send: %s", strerror(-r));
+		goto out;
+	}
+	buf_free(&rt->out);
+	r = fw(fc, rt);
+	if (r < 0) {
+		r = stage_fail(c, "cannot run firewall-cmd: %s", strerror(-r));
+	} else if (rt->exit_code == 0) {
+		*running = 1;
+	} else if (rt->exit_code != 252) {
+		r = stage_fail(c, "`firewall-cmd %s --list-services` failed (exit %d): %s", zarg, rt->exit_code,
+			       strip(rt->out.data ? rt->out.data : ""));
+	}
+out:
+	free(zs);
+	free(zarg);
+	return r;
+}
+
+/* The <service name="..."/> elements of the zone file's top level (not those in <rule>s), as words. */
+static int permanent_services(struct ctx *c, const char *zone, struct buf *words)
+{
+	static const char *const dirs[] = { "/etc/firewalld/zones", "/usr/lib/firewalld/zones" };
+	char *xml = NULL, *path = NULL;
+	const char *p, *e;
+	size_t len, i;
+	int r = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(dirs) && r == -ENOENT; i++) {
+		free(path);
+		path = xasprintf("%s/%s.xml", dirs[i], zone);
+		r = read_target(c, path, &xml, &len);
+	}
+	if (r < 0) {
+		r = stage_fail(c, "cannot read the definition of firewalld zone %s (%s): %s; check DefaultZone= in "
+			       "/etc/firewalld/firewalld.conf", zone, r == -ENOENT ? "no /etc/firewalld/zones/ or "
+			       "/usr/lib/firewalld/zones/ file" : path, strerror(-r));
+		goto out;
+	}
+	for (p = xml; p && (p = strchr(p, '<'));) {
+		if (str_starts_with(p, "<!--")) {
+			p = strstr(p, "-->");
+		} else if (str_starts_with(p, "<rule") && (p[5] == ' ' || p[5] == '>' || p[5] == '/')) {
+			e = strchr(p, '>');
+			p = e && e[-1] == '/' ? e : strstr(p, "</rule>");
+		} else if (str_starts_with(p, "<service") && (p[8] == ' ' || p[8] == '\t' || p[8] == '\n')) {
+			const char *n;
+			e = strchr(p, '>');
+			n = strstr(p, "name=");
+			if (e && n && n < e && (n[5] == '"' || n[5] == '\'')) {
+				char q[2] = { n[5], 0 };
+				buf_printf(words, "%s%.*s", words->len ? " " : "", (int)strcspn(n + 6, q), n + 6);
+			}
+			p++;
+		} else {
+			p++;
+		}
+	}
+	r = 0;
+out:
+	free(xml);
+	free(path);
+	return r;
+}
+
 static int check(struct ctx *c)
 {
 	const struct strv *want = &c->cfg->firewall_services;
@@ -200,36 +309,11 @@ static int check(struct ctx *c)
 		goto out;
 	}
 	zone = default_zone(c);
-	{
-		char *zarg = xasprintf("--zone=%s", zone);
-		char *lrt[] = { "firewall-cmd", zarg, "--list-services", NULL };
-		char *lpm[] = { "firewall-cmd", "--permanent", zarg, "--list-services", NULL };
-		char *loff[] = { "firewall-offline-cmd", zarg, "--list-services", NULL };
-		r = fw(lrt, &rt);
-		if (r == 0 && rt.exit_code == 0) {
-			running = 1;
-			r = fw(lpm, &pm);
-		} else if (r == 0 && rt.exit_code == 252) {
-			running = 0;
-			offline = 1;
-			r = fw(loff, &pm);
-		} else {
-			running = 0;
-		}
-		if (r < 0) {
-			r = stage_fail(c, "cannot run %s: %s", r == -ENOENT ? "firewall-cmd" : "firewalld's tools",
-				       strerror(-r));
-		} else if (rt.exit_code != 0 && rt.exit_code != 252) {
-			r = stage_fail(c, "`firewall-cmd %s --list-services` failed (exit %d): %s", zarg,
-				       rt.exit_code, strip(rt.out.data ? rt.out.data : ""));
-		} else if (pm.exit_code != 0) {
-			r = stage_fail(c, "listing the permanent services of zone %s failed (exit %d): %s", zone,
-				       pm.exit_code, strip(pm.out.data ? pm.out.data : ""));
-		}
-		free(zarg);
-		if (r < 0)
-			goto out;
-	}
+	if ((r = runtime_services(c, zone, &running, &rt)) < 0)
+		goto out;
+	offline = !running;
+	if ((r = permanent_services(c, zone, &pm.out)) < 0)
+		goto out;
 	for (i = 0; i < want->n; i++) {
 		const char *s = want->v[i];
 		int need_rt = running && !word_in(rt.out.data ? rt.out.data : "", s);

@@ -21,8 +21,12 @@ cp "$MAILSTAGE_SRC/payload/mailstage.conf" "$conf"
 echo "port25_probe = 127.0.0.1:9" >>"$conf"	# never a real host (preflight runs below)
 m() { ms --root / -c "$conf" "$@"; }
 
-# Before: the zone's own services, plus smtps opened by hand at runtime only.
+# Before: the zone's own services, plus smtps opened by hand at runtime only,
+# and a permanent rich rule naming smtp (the stage reads the zone file: a
+# <service> inside a <rule> is not the zone's service).
 firewall-cmd --add-service=smtps >/dev/null
+firewall-cmd -q --permanent --add-rich-rule='rule family="ipv4" source address="192.0.2.1" service name="smtp" accept'
+grep -q '<service name="smtp"/>' /etc/firewalld/zones/public.xml || die "the rich rule is not in the zone file"
 rt0=$(rt) pm0=$(pm)
 echo "before: runtime [$rt0] permanent [$pm0]"
 case " $rt0 " in *" smtp "*|*" smtp-submission "*) die "namespace firewalld already has smtp open" ;; esac
