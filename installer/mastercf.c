@@ -2,7 +2,8 @@
  * mastercf.c - in-memory parser and editor for Postfix master.cf (see
  * mastercf.h).
  *
- * The file is kept as its physical lines.  A parse assigns lines to entries
+ * The file is kept as its physical lines (textlines.h).  A parse assigns
+ * lines to entries
  * and splits each entry's logical line into words, remembering where every
  * word sits (line and offsets), so edits can change single words in place.
  * An edit builds the new text and parses it again.
@@ -12,14 +13,14 @@
 #include <string.h>
 
 #include "mastercf.h"
+#include "textlines.h"
 #include "util.h"
 
 enum { L_BLANK, L_COMMENT, L_SERVICE, L_CONT };
 #define NONE ((size_t)-1)
 
+/* What physical line i (tl.v[i]) is. */
 struct mf_line {
-	char *text;
-	size_t len;		/* including the line end */
 	int kind;
 	size_t svc;		/* owning entry, or NONE */
 };
@@ -46,56 +47,17 @@ struct mf_svc {
 };
 
 struct mastercf {
-	struct mf_line *lines;
-	size_t nlines;
+	struct tlines tl;
+	struct mf_line *lines;	/* tl.n of them */
 	struct mf_svc *svcs;
 	size_t nsvcs;
 };
-
-static int is_blank(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static size_t content_len(const struct mf_line *l)
-{
-	size_t n = l->len;
-
-	if (n > 0 && l->text[n - 1] == '\n') {
-		n--;
-		if (n > 0 && l->text[n - 1] == '\r')
-			n--;
-	}
-	return n;
-}
-
-static const char *line_eol(const struct mf_line *l)
-{
-	size_t c = content_len(l);
-
-	if (c == l->len)
-		return "";
-	return l->len - c == 2 ? "\r\n" : "\n";
-}
-
-static const char *default_eol(const struct mastercf *mf)
-{
-	size_t i;
-
-	for (i = mf->nlines; i > 0; i--) {
-		const char *e = line_eol(&mf->lines[i - 1]);
-		if (*e)
-			return e;
-	}
-	return "\n";
-}
 
 static void free_parts(struct mastercf *mf)
 {
 	size_t i, j;
 
-	for (i = 0; i < mf->nlines; i++)
-		free(mf->lines[i].text);
+	tl_free(&mf->tl);
 	for (i = 0; i < mf->nsvcs; i++) {
 		struct mf_svc *s = &mf->svcs[i];
 		for (j = 0; j < s->ntoks; j++)
@@ -112,7 +74,7 @@ static void free_parts(struct mastercf *mf)
 	free(mf->svcs);
 	mf->lines = NULL;
 	mf->svcs = NULL;
-	mf->nlines = mf->nsvcs = 0;
+	mf->nsvcs = 0;
 }
 
 void mastercf_free(struct mastercf *mf)
@@ -121,54 +83,6 @@ void mastercf_free(struct mastercf *mf)
 		return;
 	free_parts(mf);
 	free(mf);
-}
-
-static int split_lines(struct mastercf *mf, const char *text, size_t len, char **err)
-{
-	size_t i = 0, cap = 0;
-	int r = 0;
-
-	while (i < len) {
-		size_t start = i;
-		struct mf_line *l;
-
-		for (; i < len && text[i] != '\n'; i++) {
-			unsigned char c = (unsigned char)text[i];
-
-			if (c == 0) {
-				*err = xasprintf("line %zu: NUL byte", mf->nlines + 1);
-				r = -EINVAL;
-				goto out;
-			}
-			if (c == '\r' && !(i + 1 < len && text[i + 1] == '\n')) {
-				*err = xasprintf("line %zu: carriage return not followed by a newline",
-						 mf->nlines + 1);
-				r = -EINVAL;
-				goto out;
-			}
-			if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
-				*err = xasprintf("line %zu: control character 0x%02x",
-						 mf->nlines + 1, c);
-				r = -EINVAL;
-				goto out;
-			}
-		}
-		if (i < len)
-			i++;
-		if (mf->nlines == cap) {
-			cap = cap ? 2 * cap : 64;
-			mf->lines = xrealloc(mf->lines, cap * sizeof(*mf->lines));
-		}
-		l = &mf->lines[mf->nlines++];
-		l->len = i - start;
-		l->text = xmalloc(l->len + 1);
-		memcpy(l->text, text + start, l->len);
-		l->text[l->len] = 0;
-		l->kind = L_BLANK;
-		l->svc = NONE;
-	}
-out:
-	return r;
 }
 
 static void push_tok(struct mf_svc *s, size_t *cap, size_t l0, size_t o0, size_t l1, size_t o1,
@@ -199,22 +113,22 @@ static size_t tokenize(struct mastercf *mf, size_t idx)
 	int in = 0, depth = 0;
 
 	for (i = s->first_line; i <= s->last_line; i++) {
-		const struct mf_line *l = &mf->lines[i];
-		size_t o, n = content_len(l);
+		const char *t = mf->tl.v[i].text;
+		size_t o, n = tl_content_len(&mf->tl.v[i]);
 
-		if (l->svc != idx)
+		if (mf->lines[i].svc != idx)
 			continue;	/* comment or blank line inside the entry */
 		for (o = 0; o < n; o++) {
-			char c = l->text[o];
+			char c = t[o];
 
 			if (!in) {
-				if (is_blank(c))
+				if (tl_is_blank(c))
 					continue;
 				in = 1;
 				depth = 0;
 				l0 = i;
 				o0 = o;
-			} else if (depth == 0 && is_blank(c)) {
+			} else if (depth == 0 && tl_is_blank(c)) {
 				push_tok(s, &cap, l0, o0, i, o, &cur);
 				in = 0;
 				continue;
@@ -249,19 +163,19 @@ static int split_nameval(const char *s, char **name, char **value)
 		a = 1;
 		n--;
 	}
-	while (a < n && (is_blank(s[a]) || s[a] == '\n'))
+	while (a < n && (tl_is_blank(s[a]) || s[a] == '\n'))
 		a++;
-	while (n > a && (is_blank(s[n - 1]) || s[n - 1] == '\n'))
+	while (n > a && (tl_is_blank(s[n - 1]) || s[n - 1] == '\n'))
 		n--;
-	for (e = a; e < n && !is_blank(s[e]) && s[e] != '='; e++)
+	for (e = a; e < n && !tl_is_blank(s[e]) && s[e] != '='; e++)
 		;
 	if (e == a)
 		return -1;
-	for (q = e; q < n && is_blank(s[q]); q++)
+	for (q = e; q < n && tl_is_blank(s[q]); q++)
 		;
 	if (q == n || s[q] != '=')
 		return -1;
-	for (v = q + 1; v < n && is_blank(s[v]); v++)
+	for (v = q + 1; v < n && tl_is_blank(s[v]); v++)
 		;
 	*name = xstrndup(s + a, e - a);
 	*value = xstrndup(s + v, n - v);
@@ -383,15 +297,18 @@ static int analyze(struct mastercf *mf, char **err)
 	size_t i, cap = 0, cur = NONE;
 	int r = 0, f;
 
-	for (i = 0; i < mf->nlines; i++) {
+	mf->lines = xcalloc(mf->tl.n, sizeof(*mf->lines));
+	for (i = 0; i < mf->tl.n; i++) {
 		struct mf_line *l = &mf->lines[i];
-		size_t n = content_len(l), p = 0;
+		const char *t = mf->tl.v[i].text;
+		size_t n = tl_content_len(&mf->tl.v[i]), p = 0;
 
-		while (p < n && is_blank(l->text[p]))
+		l->svc = NONE;
+		while (p < n && tl_is_blank(t[p]))
 			p++;
 		if (p == n) {
 			l->kind = L_BLANK;
-		} else if (l->text[p] == '#') {
+		} else if (t[p] == '#') {
 			l->kind = L_COMMENT;
 		} else if (p > 0) {
 			if (cur == NONE) {
@@ -457,7 +374,7 @@ int mastercf_parse(const char *text, size_t len, struct mastercf **out, char **e
 
 	*out = NULL;
 	*err = NULL;
-	r = split_lines(mf, text, len, err);
+	r = tl_split(&mf->tl, text, len, NULL, err);
 	if (r < 0)
 		goto out;
 	r = analyze(mf, err);
@@ -472,14 +389,7 @@ out:
 
 char *mastercf_render(const struct mastercf *mf, size_t *len)
 {
-	struct buf b = { 0 };
-	size_t i;
-
-	for (i = 0; i < mf->nlines; i++)
-		buf_append(&b, mf->lines[i].text, mf->lines[i].len);
-	if (len)
-		*len = b.len;
-	return buf_steal(&b);
+	return tl_render(&mf->tl, len);
 }
 
 static int svc_is(const struct mf_svc *s, const char *name, const char *type)
@@ -553,18 +463,18 @@ int mastercf_get_option(const struct mastercf *mf, const char *name, const char 
 
 size_t mastercf_line_count(const struct mastercf *mf)
 {
-	return mf->nlines;
+	return mf->tl.n;
 }
 
 const char *mastercf_line(const struct mastercf *mf, size_t i, size_t *len, size_t *owner_index)
 {
-	if (i >= mf->nlines)
+	if (i >= mf->tl.n)
 		return NULL;
 	if (len)
-		*len = mf->lines[i].len;
+		*len = mf->tl.v[i].len;
 	if (owner_index)
 		*owner_index = mf->lines[i].svc;
-	return mf->lines[i].text;
+	return mf->tl.v[i].text;
 }
 
 size_t mastercf_service_count(const struct mastercf *mf)
@@ -592,10 +502,10 @@ static struct work *work_new(const struct mastercf *mf)
 	struct work *w = xcalloc(1, sizeof(*w));
 	size_t i;
 
-	w->n = mf->nlines;
+	w->n = mf->tl.n;
 	w->l = xcalloc(w->n + 1, sizeof(*w->l));
 	for (i = 0; i < w->n; i++)
-		buf_append(&w->l[i].b, mf->lines[i].text, mf->lines[i].len);
+		tl_put(&w->l[i].b, &mf->tl.v[i]);
 	return w;
 }
 
@@ -653,10 +563,7 @@ static int work_commit(struct mastercf *mf, struct work *w)
 /* Make sure line i ends with a line end (it may be the last, unterminated). */
 static void work_terminate(const struct mastercf *mf, struct work *w, size_t i)
 {
-	struct buf *b = &w->l[i].b;
-
-	if (b->len == 0 || b->data[b->len - 1] != '\n')
-		buf_puts(b, default_eol(mf));
+	tl_terminate(&w->l[i].b, tl_default_eol(&mf->tl));
 }
 
 static void replace_range(struct buf *b, size_t o0, size_t o1, const char *s)
@@ -726,7 +633,8 @@ int mastercf_set_option(struct mastercf *mf, const char *name, const char *type,
 			goto out;
 		}
 		work_terminate(mf, w, s->last_line);
-		buf_printf(&w->l[s->last_line].after, "  -o %s=%s%s", opt, value, default_eol(mf));
+		buf_printf(&w->l[s->last_line].after, "  -o %s=%s%s", opt, value,
+			   tl_default_eol(&mf->tl));
 	}
 	r = work_commit(mf, w);
 out:
@@ -738,24 +646,24 @@ out:
 static void mark_remove(const struct mastercf *mf, const struct mf_svc *s, size_t t, char **mask)
 {
 	const struct mf_tok *tok = &s->toks[t];
-	const struct mf_line *l = &mf->lines[tok->l0];
+	const struct tline *l = &mf->tl.v[tok->l0];
 	char *m = mask[tok->l0];
-	size_t o, n = content_len(l);
+	size_t o, n = tl_content_len(l);
 	int kept_after = 0;
 
 	for (o = tok->o0; o < tok->o1; o++)
 		m[o] = 1;
 	for (o = tok->o1; o < n; o++) {
-		if (is_blank(l->text[o]) || m[o])
+		if (tl_is_blank(l->text[o]) || m[o])
 			continue;
 		kept_after = 1;
 		break;
 	}
 	if (kept_after) {
-		for (o = tok->o1; o < n && is_blank(l->text[o]); o++)
+		for (o = tok->o1; o < n && tl_is_blank(l->text[o]); o++)
 			m[o] = 1;
 	} else {
-		for (o = tok->o0; o > 0 && is_blank(l->text[o - 1]); o--)
+		for (o = tok->o0; o > 0 && tl_is_blank(l->text[o - 1]); o--)
 			m[o - 1] = 1;
 	}
 }
@@ -765,7 +673,7 @@ int mastercf_unset_option(struct mastercf *mf, const char *name, const char *typ
 {
 	struct work *w = NULL;
 	char **mask = NULL;
-	size_t i = find_last(mf, name, type), k, j, found = 0, nmask = mf->nlines;
+	size_t i = find_last(mf, name, type), k, j, found = 0, nmask = mf->tl.n;
 	struct mf_svc *s;
 	int r;
 
@@ -789,7 +697,7 @@ int mastercf_unset_option(struct mastercf *mf, const char *name, const char *typ
 		goto out;
 	mask = xcalloc(nmask, sizeof(*mask));
 	for (j = s->first_line; j <= s->last_line; j++)
-		mask[j] = xcalloc(mf->lines[j].len + 1, 1);
+		mask[j] = xcalloc(mf->tl.v[j].len + 1, 1);
 	/* two passes: a word's separator depends on what else goes */
 	for (j = 0; j < 2; j++)
 		for (k = 0; k < s->nopts; k++) {
@@ -801,21 +709,21 @@ int mastercf_unset_option(struct mastercf *mf, const char *name, const char *typ
 		}
 	w = work_new(mf);
 	for (j = s->first_line; j <= s->last_line; j++) {
-		const struct mf_line *l = &mf->lines[j];
-		size_t o, n = content_len(l);
+		const struct tline *l = &mf->tl.v[j];
+		size_t o, n = tl_content_len(l);
 		int blank = 1;
 
-		if (l->svc != i)
+		if (mf->lines[j].svc != i)
 			continue;
 		buf_free(&w->l[j].b);
 		for (o = 0; o < l->len; o++) {
 			if (mask[j][o])
 				continue;
 			buf_append(&w->l[j].b, &l->text[o], 1);
-			if (o < n && !is_blank(l->text[o]))
+			if (o < n && !tl_is_blank(l->text[o]))
 				blank = 0;
 		}
-		if (blank && l->kind == L_CONT)
+		if (blank && mf->lines[j].kind == L_CONT)
 			w->l[j].drop = 1;
 	}
 	r = work_commit(mf, w);
@@ -867,14 +775,13 @@ int mastercf_dedupe(struct mastercf *mf, const char *name, const char *type, int
 		if (svc_is(&mf->svcs[i], name, type) && (keep == NONE || keep_last))
 			keep = i;
 	w = work_new(mf);
-	for (i = 0; i < mf->nlines; i++) {
+	for (i = 0; i < mf->tl.n; i++) {
 		size_t s = mf->lines[i].svc;
 
 		if (s == NONE || s == keep || !svc_is(&mf->svcs[s], name, type))
 			continue;
 		buf_free(&w->l[i].b);
-		buf_puts(&w->l[i].b, MASTERCF_DISABLED_PREFIX);
-		buf_append(&w->l[i].b, mf->lines[i].text, mf->lines[i].len);
+		tl_put_disabled(&w->l[i].b, &mf->tl.v[i]);
 	}
 	r = work_commit(mf, w);
 out:
@@ -883,23 +790,25 @@ out:
 }
 
 /* Is line i a commented-out entry "#name type f f f f f command ..."? */
-static int is_commented_entry(const struct mf_line *l, const char *name, const char *type)
+static int is_commented_entry(const struct mastercf *mf, size_t i, const char *name,
+			      const char *type)
 {
-	size_t n = content_len(l), p = 0, ntok = 0, s;
+	const struct tline *l = &mf->tl.v[i];
+	size_t n = tl_content_len(l), p = 0, ntok = 0, s;
 	int match = 1;
 
-	if (l->kind != L_COMMENT)
+	if (mf->lines[i].kind != L_COMMENT)
 		return 0;
-	while (p < n && is_blank(l->text[p]))
+	while (p < n && tl_is_blank(l->text[p]))
 		p++;
 	p++;			/* the '#' */
 	while (p < n) {
-		while (p < n && is_blank(l->text[p]))
+		while (p < n && tl_is_blank(l->text[p]))
 			p++;
 		if (p == n)
 			break;
 		s = p;
-		while (p < n && !is_blank(l->text[p]))
+		while (p < n && !tl_is_blank(l->text[p]))
 			p++;
 		if (ntok == 0 && (p - s != strlen(name) || memcmp(l->text + s, name, p - s) != 0))
 			match = 0;
@@ -910,19 +819,20 @@ static int is_commented_entry(const struct mf_line *l, const char *name, const c
 	return match && ntok >= 8;
 }
 
-/* A commented-out continuation line: "#" then a blank then a word. */
-static int is_commented_cont(const struct mf_line *l)
+/* Is line i a commented-out continuation line: "#", a blank, a word? */
+static int is_commented_cont(const struct mastercf *mf, size_t i)
 {
-	size_t n = content_len(l), p = 0;
+	const struct tline *l = &mf->tl.v[i];
+	size_t n = tl_content_len(l), p = 0;
 
-	if (l->kind != L_COMMENT)
+	if (mf->lines[i].kind != L_COMMENT)
 		return 0;
-	while (p < n && is_blank(l->text[p]))
+	while (p < n && tl_is_blank(l->text[p]))
 		p++;
 	p++;
-	if (p >= n || !is_blank(l->text[p]))
+	if (p >= n || !tl_is_blank(l->text[p]))
 		return 0;
-	while (p < n && is_blank(l->text[p]))
+	while (p < n && tl_is_blank(l->text[p]))
 		p++;
 	return p < n;
 }
@@ -933,17 +843,17 @@ static size_t insertion_point(const struct mastercf *mf, const char *name, const
 {
 	size_t i, end, j;
 
-	for (i = 0; i < mf->nlines; i++) {
-		if (!is_commented_entry(&mf->lines[i], name, type))
+	for (i = 0; i < mf->tl.n; i++) {
+		if (!is_commented_entry(mf, i, name, type))
 			continue;
-		for (end = i; end + 1 < mf->nlines && is_commented_cont(&mf->lines[end + 1]); end++)
+		for (end = i; end + 1 < mf->tl.n && is_commented_cont(mf, end + 1); end++)
 			;
 		/* unsafe if an active continuation line follows: it would
 		 * become part of the new entry */
-		for (j = end + 1; j < mf->nlines; j++)
+		for (j = end + 1; j < mf->tl.n; j++)
 			if (mf->lines[j].kind != L_BLANK && mf->lines[j].kind != L_COMMENT)
 				break;
-		if (j < mf->nlines && mf->lines[j].kind == L_CONT)
+		if (j < mf->tl.n && mf->lines[j].kind == L_CONT)
 			continue;
 		return end;
 	}
@@ -955,7 +865,7 @@ int mastercf_add_service(struct mastercf *mf, const struct mastercf_new_service 
 	const char *fields[5] = { "-", "-", "-", "-", "-" };
 	struct work *w = NULL;
 	struct buf line = { 0 };
-	const char *eol = default_eol(mf);
+	const char *eol = tl_default_eol(&mf->tl);
 	const char *const *a;
 	size_t at, k;
 	int r;
@@ -1019,13 +929,13 @@ int mastercf_add_service(struct mastercf *mf, const struct mastercf_new_service 
 		}
 		buf_printf(&line, "  -o %s%s", *a, eol);
 	}
-	if (mf->nlines == 0) {
+	if (mf->tl.n == 0) {
 		r = replace_all(mf, line.data, line.len);
 		goto out;
 	}
 	at = insertion_point(mf, ns->name, ns->type);
 	if (at == NONE)
-		at = mf->nlines - 1;
+		at = mf->tl.n - 1;
 	w = work_new(mf);
 	work_terminate(mf, w, at);
 	buf_append(&w->l[at].after, line.data, line.len);
