@@ -66,9 +66,10 @@ $(B)/hooks/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DMAILSTAGE_TEST_HOOKS -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(TLIB_OBJ) $(HDRS)
+# tests/unit/testutil.c: helpers shared by the unit tests, linked into each.
+$(B)/tests/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(TLIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DMAILSTAGE_TEST_HOOKS $(LDFLAGS) -o $@ $< $(TLIB_OBJ) $(LDLIBS_ALL) $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) -DMAILSTAGE_TEST_HOOKS $(LDFLAGS) -o $@ $< tests/unit/testutil.c $(TLIB_OBJ) $(LDLIBS_ALL) $(CMOCKA_LIBS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
