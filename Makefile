@@ -14,6 +14,7 @@ DATADIR   ?= $(PREFIX)/share/mailstage
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 STATEDIR  ?= /var/lib/mailstage
+LOCALEDIR ?= $(PREFIX)/share/locale
 
 CC        ?= gcc
 PKGS       = libcurl libarchive libsystemd libselinux libsemanage libcrypto
@@ -27,7 +28,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 WARN       = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE \
-             -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -Iinstaller -Isteps
+             -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -DMAILSTAGE_LOCALEDIR='"$(LOCALEDIR)"' \
+             -Iinstaller -Isteps
 LDLIBS_ALL = $(PKG_LIBS) -lanl -lresolv
 
 ifeq ($(SANITIZE),1)
@@ -201,3 +203,19 @@ rpm: dist
 	  --define 'ms_release $(RPM_RELEASE)' -ba rpm/mailstage.spec
 
 .PHONY: install-data dist rpm
+
+# ---- translations (po/; installer/i18n.h) ----
+# `make pot` regenerates po/mailstage.pot from the sources (commit it);
+# `make mo` compiles po/ja.po (msgfmt -c checks the printf formats) into
+# build/locale, where MAILSTAGE_LOCALEDIR=build/locale finds it uninstalled.
+POT_SRC = $(sort $(wildcard installer/*.c steps/*.c))
+pot:
+	xgettext --language=C --keyword=_ --keyword=N_ --keyword=ngettext:1,2 --from-code=UTF-8 \
+	  --add-comments=TRANSLATORS: --package-name=mailstage --package-version=$(VERSION) \
+	  --msgid-bugs-address=root@localhost --no-location --sort-output -o po/mailstage.pot $(POT_SRC)
+build/locale/ja/LC_MESSAGES/mailstage.mo: po/ja.po
+	@mkdir -p $(dir $@)
+	msgfmt -c -o $@.tmp po/ja.po
+	mv $@.tmp $@
+mo: build/locale/ja/LC_MESSAGES/mailstage.mo
+.PHONY: pot mo

@@ -5,6 +5,7 @@
  * before anything is read or changed.
  */
 #include "dns.h"
+#include "i18n.h"
 #include "msg.h"
 #include "payload.h"
 #include "dnsq.h"
@@ -16,53 +17,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-	"Usage: mailstage [OPTIONS] COMMAND\n"
-	"\n"
-	"Turns a fresh server into an authenticated sending mail server (Postfix with\n"
-	"TLS and SASL submission, OpenDKIM, SPF/DKIM/DMARC records) in checkpointed\n"
-	"stages that roll back on failure and converge drift when run again.\n"
-	"\n"
-	"Commands:\n"
-	"  plan             show what apply would change (a diff per file); change nothing\n"
-	"  apply            converge every stage; on failure undo the whole run\n"
-	"  apply --resume   finish a run that was interrupted (crash, power loss)\n"
-	"  rollback [RUN]   undo the newest run that changed something, or run RUN\n"
-	"  status           runs, checkpoints, and whether a run was interrupted\n"
-	"  stages           the stages in order, one line each\n"
-	"  payload [--extract DIR]  list the built-in files, or write them under DIR\n"
-	"  dns [--format F] the DNS records to publish and the PTR to ask for; F: table,\n"
-	"                   zone (a zone file that loads as is), records (to paste), json\n"
-	"  dns --check      compare each record with the live DNS: expected and found\n"
-	"  verify           check the live server: services, ports, milter, keys, TLS,\n"
-	"                   queue, drift, DNS (A, MX, SPF, DKIM, DMARC, PTR), port 25\n"
-	"    --send-test ADDRESS   also send a test message (587 with --auth FILE, else sendmail)\n"
-	"    --resolver ADDR:PORT  ask this DNS server; --doh URL: DNS over HTTPS\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
-	"      --root DIR      act on the system installed under DIR (default /)\n"
-	"      --profile NAME  el7, el8, el9 or debian12 instead of reading os-release\n"
-	"      --only STAGE,.. run only these stages; --skip STAGE,.. all but these\n"
-	"      --json          one JSON result per stage on stdout\n"
-	"  -v, --verbose       show every action;  -q, --quiet  only warnings and errors\n"
-	"  -h, --help          this text;  -V, --version  the version\n"
-	"\n"
-	"Exit codes:\n"
-	"  0 done / converged     1 failed (rollback refused or incomplete)\n"
-	"  2 plan: changes pending\n"
-	"  3 apply failed, system restored    4 apply failed, restore incomplete\n"
-	"  64 usage   69 missing program   74 I/O error (state directory, disk full)\n"
-	"  75 another run holds the lock, or an interrupted run must be resolved first\n"
-	"  77 permission denied   78 bad configuration or unsupported OS\n"
-	"\n"
-	"Examples:\n"
-	"  mailstage plan                 what would change on this host\n"
-	"  mailstage apply                make it so\n"
-	"  mailstage --only tls plan      one stage\n"
-	"  mailstage rollback             undo the last apply\n"
-	"\n"
-	"State and backups live in /var/lib/mailstage. See mailstage(8) and mailstage.conf(5).\n";
+/* --help, in blocks (one msgid each in po/mailstage.pot). */
+static const char *const usage_text[] = {
+	N_("Usage: mailstage [OPTIONS] COMMAND\n"
+	   "\n"),
+	N_("Turns a fresh server into an authenticated sending mail server (Postfix with\n"
+	   "TLS and SASL submission, OpenDKIM, SPF/DKIM/DMARC records) in checkpointed\n"
+	   "stages that roll back on failure and converge drift when run again.\n"
+	   "\n"),
+	N_("Commands:\n"
+	   "  plan             show what apply would change (a diff per file); change nothing\n"
+	   "  apply            converge every stage; on failure undo the whole run\n"
+	   "  apply --resume   finish a run that was interrupted (crash, power loss)\n"
+	   "  rollback [RUN]   undo the newest run that changed something, or run RUN\n"
+	   "  status           runs, checkpoints, and whether a run was interrupted\n"
+	   "  stages           the stages in order, one line each\n"
+	   "  payload [--extract DIR]  list the built-in files, or write them under DIR\n"
+	   "  dns [--format F] the DNS records to publish and the PTR to ask for; F: table,\n"
+	   "                   zone (a zone file that loads as is), records (to paste), json\n"
+	   "  dns --check      compare each record with the live DNS: expected and found\n"
+	   "  verify           check the live server: services, ports, milter, keys, TLS,\n"
+	   "                   queue, drift, DNS (A, MX, SPF, DKIM, DMARC, PTR), port 25\n"
+	   "    --send-test ADDRESS   also send a test message (587 with --auth FILE, else sendmail)\n"
+	   "    --resolver ADDR:PORT  ask this DNS server; --doh URL: DNS over HTTPS\n"
+	   "\n"),
+	N_("Options:\n"
+	   "  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
+	   "      --root DIR      act on the system installed under DIR (default /)\n"
+	   "      --profile NAME  el7, el8, el9 or debian12 instead of reading os-release\n"
+	   "      --only STAGE,.. run only these stages; --skip STAGE,.. all but these\n"
+	   "      --json          one JSON result per stage on stdout\n"
+	   "  -v, --verbose       show every action;  -q, --quiet  only warnings and errors\n"
+	   "  -h, --help          this text;  -V, --version  the version\n"
+	   "\n"),
+	N_("Exit codes:\n"
+	   "  0 done / converged     1 failed (rollback refused or incomplete)\n"
+	   "  2 plan: changes pending\n"
+	   "  3 apply failed, system restored    4 apply failed, restore incomplete\n"
+	   "  64 usage   69 missing program   74 I/O error (state directory, disk full)\n"
+	   "  75 another run holds the lock, or an interrupted run must be resolved first\n"
+	   "  77 permission denied   78 bad configuration or unsupported OS\n"
+	   "\n"),
+	N_("Examples:\n"
+	   "  mailstage plan                 what would change on this host\n"
+	   "  mailstage apply                make it so\n"
+	   "  mailstage --only tls plan      one stage\n"
+	   "  mailstage rollback             undo the last apply\n"
+	   "\n"),
+	N_("State and backups live in /var/lib/mailstage. See mailstage(8) and mailstage.conf(5).\n"),
+};
 
 static void split_list(struct strv *v, const char *arg)
 {
@@ -77,7 +80,7 @@ static void usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "mailstage: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry `mailstage --help`.\n");
+	fprintf(stderr, "\n%s\n", _("Try `mailstage --help`."));
 	exit(EXIT_USAGE);
 }
 
@@ -112,6 +115,7 @@ int main(int argc, char **argv)
 	const char *cmd, *extract = NULL, *format = NULL;
 	int c, rc;
 
+	i18n_init();
 	memset(&o, 0, sizeof(o));
 	memset(&vo, 0, sizeof(vo));
 	opterr = 0;
@@ -129,7 +133,7 @@ int main(int argc, char **argv)
 		case OPT_CHECK: vo.dns_only = 1; break;
 		case OPT_RESOLVER:
 			if (dnsq_parse_server(optarg) < 0)
-				usage_error("--resolver %s: expected IPV4-ADDRESS:PORT, e.g. 127.0.0.1:5353", optarg);
+				usage_error(_("--resolver %s: expected IPV4-ADDRESS:PORT, e.g. 127.0.0.1:5353"), optarg);
 			vo.resolver = optarg;
 			break;
 		case OPT_DOH: vo.doh = optarg; break;
@@ -138,33 +142,41 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			vo.timeout_s = atoi(optarg);
 			if (vo.timeout_s < 1 || vo.timeout_s > 60)
-				usage_error("--timeout %s: seconds, 1 to 60", optarg);
+				usage_error(_("--timeout %s: seconds, 1 to 60"), optarg);
 			break;
 		case 'v': msg_verbosity = MSG_VERBOSE; break;
 		case 'q': msg_verbosity = MSG_QUIET; break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		case 'h': {
+			size_t k;
+			for (k = 0; k < sizeof(usage_text) / sizeof(usage_text[0]); k++)
+				fputs(_(usage_text[k]), stdout);
+			return EXIT_OK;
+		}
 		case 'V': printf("mailstage %s\n", MAILSTAGE_VERSION); return EXIT_OK;
-		case ':': usage_error("option %s needs an argument", argv[optind - 1]); break;
-		default: usage_error("unknown option %s", argv[optind - 1]); break;
+		case ':': usage_error(_("option %s needs an argument"), argv[optind - 1]); break;
+		default: usage_error(_("unknown option %s"), argv[optind - 1]); break;
 		}
 	}
+	/* --json output is for programs: its texts stay the English originals. */
+	if (o.json)
+		i18n_english();
 	if (optind >= argc)
-		usage_error("%sno command given (plan, apply, rollback, status, stages, payload)", "");
+		usage_error(_("%sno command given (plan, apply, rollback, status, stages, payload)"), "");
 	cmd = argv[optind++];
 	if (o.resume && strcmp(cmd, "apply") != 0)
-		usage_error("--resume belongs to apply, not %s", cmd);
+		usage_error(_("--resume belongs to apply, not %s"), cmd);
 	if (extract && strcmp(cmd, "payload") != 0)
-		usage_error("--extract belongs to payload, not %s", cmd);
+		usage_error(_("--extract belongs to payload, not %s"), cmd);
 	if (format && strcmp(cmd, "dns") != 0)
-		usage_error("--format belongs to dns, not %s", cmd);
+		usage_error(_("--format belongs to dns, not %s"), cmd);
 	if (strcmp(cmd, "rollback") == 0) {
 		if (argc - optind > 1)
-			usage_error("rollback takes at most one run number, got \"%s\"", argv[optind + 1]);
+			usage_error(_("rollback takes at most one run number, got \"%s\""), argv[optind + 1]);
 		rc = cmd_rollback(&o, optind < argc ? argv[optind] : NULL);
 		goto out;
 	}
 	if (optind < argc)
-		usage_error("unexpected argument \"%s\"", argv[optind]);
+		usage_error(_("unexpected argument \"%s\""), argv[optind]);
 	if (strcmp(cmd, "plan") == 0)
 		rc = cmd_plan(&o);
 	else if (strcmp(cmd, "apply") == 0)
@@ -182,7 +194,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "verify") == 0)
 		rc = cmd_verify(&o, &vo);
 	else
-		usage_error("unknown command \"%s\" (plan, apply, rollback, status, stages, dns, verify, payload)", cmd);
+		usage_error(_("unknown command \"%s\" (plan, apply, rollback, status, stages, dns, verify, payload)"), cmd);
 out:
 	strv_free(&o.only);
 	strv_free(&o.skip);

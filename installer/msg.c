@@ -2,6 +2,7 @@
  * msg.c - diagnostics on stderr and the systemd journal.
  */
 #include "msg.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ void msg_warn(const char *fmt, ...)
 {
 	va_list ap;
 	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%s: warning: ", msg_progname);
+	snprintf(prefix, sizeof(prefix), _("%s: warning: "), msg_progname);
 	va_start(ap, fmt);
 	vsay(prefix, fmt, ap);
 	va_end(ap);
@@ -55,7 +56,7 @@ void msg_error(const char *fmt, ...)
 {
 	va_list ap;
 	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%s: error: ", msg_progname);
+	snprintf(prefix, sizeof(prefix), _("%s: error: "), msg_progname);
 	va_start(ap, fmt);
 	vsay(prefix, fmt, ap);
 	va_end(ap);
@@ -83,6 +84,12 @@ void msg_journal(int priority, const char *run, const char *stage, const char *a
 	va_start(ap, fmt);
 	m = xvasprintf(fmt, ap);
 	va_end(ap);
+	/*
+	 * MESSAGE and the MAILSTAGE_* fields are English (their formats are
+	 * never translated) so admins' greps and alerts work in any locale; a
+	 * change description or error text inserted with %s is in the run's
+	 * language (English for --json runs such as mailstage-converge.service).
+	 */
 	sd_journal_send("MESSAGE=%s", m, "PRIORITY=%d", priority,
 			"SYSLOG_IDENTIFIER=mailstage",
 			"MAILSTAGE_RUN=%s", run ? run : "",

@@ -7,6 +7,7 @@
  * SIGKILL the process, for the failure-injection and crash tests.
  */
 #include "prim.h"
+#include "i18n.h"
 #include "atomic.h"
 #include "journal.h"
 #include "msg.h"
@@ -85,11 +86,11 @@ int prim_ids(struct run *r, const char *owner, const char *group, uid_t *uid, gi
 	gid_t pg;
 	int rc = root_user(&r->root, owner, uid, &pg);
 	if (rc < 0)
-		return fail(r, rc, "user \"%s\" does not exist in %s/etc/passwd of the target%s", owner,
-			    r->root.dir, rc == -ENOENT ? " (is its package installed?)" : "");
+		return fail(r, rc, _("user \"%s\" does not exist in %s/etc/passwd of the target%s"), owner,
+			    r->root.dir, rc == -ENOENT ? _(" (is its package installed?)") : "");
 	rc = root_group(&r->root, group, gid);
 	if (rc < 0)
-		return fail(r, rc, "group \"%s\" does not exist in %s/etc/group of the target", group,
+		return fail(r, rc, _("group \"%s\" does not exist in %s/etc/group of the target"), group,
 			    r->root.dir);
 	return 0;
 }
@@ -101,22 +102,22 @@ static int prologue(struct run *r, const char *path, char **host)
 	int rc;
 
 	if (r->dry)
-		return fail(r, -EPERM, "internal error: mutation of %s during plan", path);
+		return fail(r, -EPERM, _("internal error: mutation of %s during plan"), path);
 	rc = root_path(&r->root, path, host, &why);
 	if (rc < 0) {
-		fail(r, rc, "refusing %s: %s", path, why);
+		fail(r, rc, _("refusing %s: %s"), path, why);
 		free(why);
 		return rc;
 	}
 	rc = run_journal(r);
 	if (rc < 0)
-		return fail(r, rc, "cannot write the journal under %s: %s", r->st.dir, strerror(-rc));
+		return fail(r, rc, _("cannot write the journal under %s: %s"), r->st.dir, strerror(-rc));
 	return 0;
 }
 
 static int jrec_fail(struct run *r, int rc)
 {
-	return fail(r, rc, "cannot write the journal under %s: %s", r->st.dir, strerror(-rc));
+	return fail(r, rc, _("cannot write the journal under %s: %s"), r->st.dir, strerror(-rc));
 }
 
 static char *enc_argv(char *const argv[])
@@ -165,8 +166,8 @@ int prim_write_file(struct run *r, const char *path, const void *data, size_t le
 	m.set_owner = geteuid() == 0;
 	exists = lstat(host, &sb) == 0;
 	if (exists && !S_ISREG(sb.st_mode)) {
-		rc = fail(r, -EEXIST, "refusing to replace %s: it is a %s, not a regular file", path,
-			  S_ISLNK(sb.st_mode) ? "symlink" : S_ISDIR(sb.st_mode) ? "directory" : "special file");
+		rc = fail(r, -EEXIST, _("refusing to replace %s: it is a %s, not a regular file"), path,
+			  S_ISLNK(sb.st_mode) ? _("symlink") : S_ISDIR(sb.st_mode) ? _("directory") : _("special file"));
 		goto out;
 	}
 	/* Keep the SELinux label (and other xattrs) of a file being replaced. */
@@ -174,7 +175,7 @@ int prim_write_file(struct run *r, const char *path, const void *data, size_t le
 		xattrs_read(host, &m.xattrs, &m.nxattrs);
 	seq = ++r->j.seq;
 	if (exists && (rc = journal_backup(&r->j, host, seq)) < 0) {
-		rc = fail(r, rc, "cannot back up %s before changing it: %s", path, strerror(-rc));
+		rc = fail(r, rc, _("cannot back up %s before changing it: %s"), path, strerror(-rc));
 		goto out;
 	}
 	temp = atomic_tempname(host);
@@ -195,7 +196,7 @@ int prim_write_file(struct run *r, const char *path, const void *data, size_t le
 	rc = atomic_replace(host, temp, data, len, &m, hook_written, &ha);
 	if (rc < 0) {
 		if (!r->error || !strstr(r->error, "injected"))
-			fail(r, rc, "cannot write %s: %s", path, strerror(-rc));
+			fail(r, rc, _("cannot write %s: %s"), path, strerror(-rc));
 		goto out;
 	}
 	journal_record(&r->j, 0, "done seq=%u", seq);
@@ -235,11 +236,11 @@ int prim_mkdir(struct run *r, const char *path, const char *owner, const char *g
 		goto out;
 	/* 0700 until owner and mode are right: never briefly open to others. */
 	if (mkdir(host, 0700) < 0) {
-		rc = fail(r, -errno, "cannot create directory %s: %s", path, strerror(errno));
+		rc = fail(r, -errno, _("cannot create directory %s: %s"), path, strerror(errno));
 		goto out;
 	}
 	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0) {
-		rc = fail(r, -errno, "cannot set owner/mode of %s: %s", path, strerror(errno));
+		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
 		goto out;
 	}
 	{
@@ -271,8 +272,8 @@ int prim_set_attr(struct run *r, const char *path, const char *owner, const char
 	if (rc < 0)
 		goto out;
 	if (lstat(host, &sb) < 0 || S_ISLNK(sb.st_mode)) {
-		rc = fail(r, -ENOENT, "cannot change %s: %s", path,
-			  S_ISLNK(sb.st_mode) ? "it is a symlink" : strerror(errno));
+		rc = fail(r, -ENOENT, _("cannot change %s: %s"), path,
+			  S_ISLNK(sb.st_mode) ? _("it is a symlink") : strerror(errno));
 		goto out;
 	}
 	seq = ++r->j.seq;
@@ -287,7 +288,7 @@ int prim_set_attr(struct run *r, const char *path, const char *owner, const char
 	if (rc < 0)
 		goto out;
 	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0) {
-		rc = fail(r, -errno, "cannot set owner/mode of %s: %s", path, strerror(errno));
+		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
 		goto out;
 	}
 	journal_record(&r->j, 0, "done seq=%u", seq);
@@ -311,13 +312,13 @@ int prim_remove(struct run *r, const char *path)
 	if (lstat(host, &sb) < 0)
 		goto out;	/* already absent */
 	if (!S_ISREG(sb.st_mode)) {
-		rc = fail(r, -EINVAL, "refusing to remove %s: not a regular file", path);
+		rc = fail(r, -EINVAL, _("refusing to remove %s: not a regular file"), path);
 		goto out;
 	}
 	seq = ++r->j.seq;
 	rc = journal_backup(&r->j, host, seq);
 	if (rc < 0) {
-		rc = fail(r, rc, "cannot back up %s before removing it: %s", path, strerror(-rc));
+		rc = fail(r, rc, _("cannot back up %s before removing it: %s"), path, strerror(-rc));
 		goto out;
 	}
 	ep = field_escape(path);
@@ -330,7 +331,7 @@ int prim_remove(struct run *r, const char *path)
 	if (rc < 0)
 		goto out;
 	if (unlink(host) < 0) {
-		rc = fail(r, -errno, "cannot remove %s: %s", path, strerror(errno));
+		rc = fail(r, -errno, _("cannot remove %s: %s"), path, strerror(errno));
 		goto out;
 	}
 	{
@@ -363,7 +364,7 @@ int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *c
 		char *th = NULL, *why = NULL, *et = field_escape(touches[i]);
 		struct stat sb;
 		if (root_path(&r->root, touches[i], &th, &why) < 0) {
-			rc = fail(r, -EPERM, "refusing %s: %s", touches[i], why);
+			rc = fail(r, -EPERM, _("refusing %s: %s"), touches[i], why);
 		} else {
 			seq = ++r->j.seq;
 			if (lstat(th, &sb) == 0) {
@@ -375,7 +376,7 @@ int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *c
 				rc = journal_record(&r->j, 1, "file seq=%u path=%s prior=absent", seq, et);
 			}
 			if (rc < 0)
-				fail(r, rc, "cannot back up %s before `%s`: %s", touches[i], disp, strerror(-rc));
+				fail(r, rc, _("cannot back up %s before `%s`: %s"), touches[i], disp, strerror(-rc));
 		}
 		free(th);
 		free(why);
@@ -396,19 +397,19 @@ int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *c
 		goto out;
 	rc = exec_run(argv, NULL, timeout_ms, res);
 	if (rc < 0) {
-		rc = fail(r, rc, "cannot run `%s`: %s", disp, rc == -ENOENT ? "not installed" : strerror(-rc));
+		rc = fail(r, rc, _("cannot run `%s`: %s"), disp, rc == -ENOENT ? _("not installed") : strerror(-rc));
 		goto out;
 	}
 	journal_record(&r->j, 1, "done seq=%u exit=%d", seq, res->exit_code);
 	msg_journal(res->exit_code ? LOG_ERR : LOG_INFO, r->run_id, r->stage, "command", NULL,
 		    "`%s` exited %d: %s", disp, res->exit_code, res->out.data ? res->out.data : "");
 	if (res->timed_out) {
-		rc = fail(r, -ETIMEDOUT, "`%s` did not finish within %d s and was stopped", disp,
+		rc = fail(r, -ETIMEDOUT, _("`%s` did not finish within %d s and was stopped"), disp,
 			  timeout_ms / 1000);
 		goto out;
 	}
 	if (res->exit_code != 0) {
-		rc = fail(r, -EIO, "`%s` failed (exit %d):\n%s", disp, res->exit_code,
+		rc = fail(r, -EIO, _("`%s` failed (exit %d):\n%s"), disp, res->exit_code,
 			  res->out.data ? res->out.data : "");
 		goto out;
 	}
@@ -434,7 +435,7 @@ int prim_action(struct run *r, struct ctx *c, const struct action_type *type, co
 	rc = type->prepare(c, arg, &undo);
 	if (rc < 0) {
 		if (!r->error)
-			fail(r, rc, "%s: cannot read the current state: %s", what, strerror(-rc));
+			fail(r, rc, _("%s: cannot read the current state: %s"), what, strerror(-rc));
 		goto out;
 	}
 	seq = ++r->j.seq;
@@ -453,7 +454,7 @@ int prim_action(struct run *r, struct ctx *c, const struct action_type *type, co
 	rc = type->apply(c, arg);
 	if (rc < 0) {
 		if (!r->error)
-			fail(r, rc, "%s failed: %s", what, strerror(-rc));
+			fail(r, rc, _("%s failed: %s"), what, strerror(-rc));
 		goto out;
 	}
 	journal_record(&r->j, 1, "done seq=%u", seq);

@@ -4,6 +4,7 @@
  */
 #include "runner.h"
 #include "diff.h"
+#include "i18n.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -61,8 +62,11 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 				if (d < bd)
 					bd = d, best = (*s)->name;
 			}
-			msg_error("unknown stage \"%s\"%s%s%s; `mailstage stages` lists them", n,
-				  best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "");
+			if (best)
+				msg_error(_("unknown stage \"%s\" (did you mean \"%s\"?); `mailstage stages` lists them"),
+					  n, best);
+			else
+				msg_error(_("unknown stage \"%s\"; `mailstage stages` lists them"), n);
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -73,7 +77,7 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 	if (o->profile) {
 		r->prof = profile_by_name(o->profile);
 		if (!r->prof) {
-			msg_error("unknown profile \"%s\"; profiles: el7, el8, el9, debian12", o->profile);
+			msg_error(_("unknown profile \"%s\"; profiles: el7, el8, el9, debian12"), o->profile);
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -83,8 +87,8 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 			free(osr_host);
 			osr_host = xasprintf("%s/usr/lib/os-release", r->root.dir);
 			if (read_whole_file(osr_host, &osr, NULL) < 0) {
-				msg_error("cannot tell the OS: no /etc/os-release or /usr/lib/os-release in %s; "
-					  "use --profile el7|el8|el9|debian12", *r->root.dir ? r->root.dir : "/");
+				msg_error(_("cannot tell the OS: no /etc/os-release or /usr/lib/os-release in %s; "
+					  "use --profile el7|el8|el9|debian12"), *r->root.dir ? r->root.dir : "/");
 				rc = EXIT_CONFIG;
 				goto out;
 			}
@@ -104,9 +108,9 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 			for (i = 0; i < errors.n; i++)
 				msg_error("%s", errors.v[i]);
 			if (cr == -ENOENT && !o->config)
-				msg_error("create it from the example: cp %s/mailstage.conf.example %s",
+				msg_error(_("create it from the example: cp %s/mailstage.conf.example %s"),
 					  MAILSTAGE_DATADIR, disp);
-			msg_error("configuration not valid: nothing was changed");
+			msg_error(_("configuration not valid: nothing was changed"));
 			rc = EXIT_CONFIG;
 			goto out;
 		}
@@ -194,7 +198,7 @@ int run_pending(struct run *r, struct strv *pending)
 		size_t i;
 		ctx_init(&c, r, *s);
 		if ((*s)->check(&c) < 0) {
-			char *m = xasprintf("%s: %s", (*s)->name, r->error ? r->error : "check failed");
+			char *m = xasprintf("%s: %s", (*s)->name, r->error ? r->error : _("check failed"));
 			strv_push(pending, m);
 			free(m);
 			failed++;
@@ -326,7 +330,7 @@ int cmd_plan(const struct run_opts *o)
 		ctx_init(&c, &r, *s);
 		if ((*s)->check(&c) < 0) {
 			failed++;
-			msg_error("[%zu/%zu] %s: %s", idx, total, (*s)->name, r.error ? r.error : "check failed");
+			msg_error("[%zu/%zu] %s: %s", idx, total, (*s)->name, r.error ? r.error : _("check failed"));
 			if (o->json)
 				json_stage((*s)->name, "failed", &c, r.error);
 			ctx_free(&c);
@@ -335,14 +339,17 @@ int cmd_plan(const struct run_opts *o)
 		if (o->json) {
 			json_stage((*s)->name, c.nchanges ? "pending" : "converged", &c, NULL);
 		} else if (c.nchanges) {
-			printf("%s: %zu change%s\n", (*s)->name, c.nchanges, c.nchanges == 1 ? "" : "s");
+			printf(ngettext("%s: %zu change\n", "%s: %zu changes\n", c.nchanges), (*s)->name,
+			       c.nchanges);
 			for (i = 0; i < c.nchanges; i++)
 				print_change(&c.changes[i]);
 		}
 		for (i = 0; !o->json && i < c.notes.n; i++)
 			msg_warn("%s: %s", (*s)->name, c.notes.v[i]);
-		msg_info("[%zu/%zu] %s ... %s", idx, total, (*s)->name,
-			 c.nchanges ? "changes pending" : "converged");
+		if (c.nchanges)
+			msg_info(_("[%zu/%zu] %s ... changes pending"), idx, total, (*s)->name);
+		else
+			msg_info(_("[%zu/%zu] %s ... converged"), idx, total, (*s)->name);
 		pending += c.nchanges;
 		ctx_free(&c);
 	}
@@ -350,8 +357,14 @@ int cmd_plan(const struct run_opts *o)
 		rc = r.exit_code ? r.exit_code : EXIT_FAILED;
 	else
 		rc = pending ? EXIT_PENDING : EXIT_OK;
-	msg_info("plan: %zu change%s pending%s", pending, pending == 1 ? "" : "s",
-		 failed ? ", some stages could not be checked" : pending ? "; `mailstage apply` makes them" : "");
+	if (failed)
+		msg_info(ngettext("plan: %zu change pending, some stages could not be checked",
+				  "plan: %zu changes pending, some stages could not be checked", pending), pending);
+	else if (pending)
+		msg_info(ngettext("plan: %zu change pending; `mailstage apply` makes them",
+				  "plan: %zu changes pending; `mailstage apply` makes them", pending), pending);
+	else
+		msg_info(_("plan: 0 changes pending"));
 out:
 	run_free(&r);
 	return rc;
@@ -406,7 +419,7 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 			msg_warn("%s: %s", s->name, c.notes.v[i]);
 		if (checkpoint_read(&r->st, s->name, &cp_run, &cp_time) < 0)
 			checkpoint_write(&r->st, s->name, r->jopen ? r->j.run_no : 0);
-		msg_info("[%zu/%zu] %s ... ok", idx, total, s->name);
+		msg_info(_("[%zu/%zu] %s ... ok"), idx, total, s->name);
 		if (r->opts->json)
 			json_stage(s->name, "unchanged", &c, NULL);
 		goto out;
@@ -419,7 +432,7 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 		goto out;
 	if (again.nchanges) {
 		free(r->error);
-		r->error = xasprintf("still not converged after apply: %s", again.changes[0].what);
+		r->error = xasprintf(_("still not converged after apply: %s"), again.changes[0].what);
 		rc = -EPROTO;
 		goto out;
 	}
@@ -430,7 +443,7 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 		rc = checkpoint_write(&r->st, s->name, r->j.run_no);
 	if (rc < 0) {
 		free(r->error);
-		r->error = xasprintf("cannot write the checkpoint: %s", strerror(-rc));
+		r->error = xasprintf(_("cannot write the checkpoint: %s"), strerror(-rc));
 		goto out;
 	}
 	(*nchanged)++;
@@ -439,14 +452,14 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 		for (i = 0; i < c.notes.n; i++)
 			msg_warn("%s: %s", s->name, c.notes.v[i]);
 	}
-	msg_info("[%zu/%zu] %s ... changed (%u)", idx, total, s->name, r->j.changes - before);
+	msg_info(_("[%zu/%zu] %s ... changed (%u)"), idx, total, s->name, r->j.changes - before);
 	msg_journal(LOG_NOTICE, r->run_id, s->name, "stage-changed", NULL, "stage %s changed %u things",
 		    s->name, r->j.changes - before);
 	if (r->opts->json)
 		json_stage(s->name, "changed", &c, NULL);
 out:
 	if (rc < 0) {
-		msg_info("[%zu/%zu] %s ... FAILED", idx, total, s->name);
+		msg_info(_("[%zu/%zu] %s ... FAILED"), idx, total, s->name);
 		if (r->opts->json)
 			json_stage(s->name, "failed", &c, r->error);
 	}
@@ -472,15 +485,15 @@ int cmd_apply(const struct run_opts *o)
 		goto out;
 	if (find_interrupted(&r.st, &interrupted)) {
 		if (!o->resume) {
-			msg_error("run %u was interrupted before it finished; run `mailstage rollback` to undo "
-				  "it or `mailstage apply --resume` to finish it", interrupted);
+			msg_error(_("run %u was interrupted before it finished; run `mailstage rollback` to undo "
+				  "it or `mailstage apply --resume` to finish it"), interrupted);
 			rc = EXIT_TEMPFAIL;
 			goto out;
 		}
 		r.resume_no = interrupted;
-		msg_info("resuming interrupted run %u", interrupted);
+		msg_info(_("resuming interrupted run %u"), interrupted);
 	} else if (o->resume) {
-		msg_info("no interrupted run: --resume does nothing special");
+		msg_info(_("no interrupted run: --resume does nothing special"));
 	}
 	total = count_selected(o);
 	for (s = stages_all(); *s; s++) {
@@ -494,21 +507,26 @@ int cmd_apply(const struct run_opts *o)
 	if (!*s) {
 		if (r.jopen)
 			journal_end(&r.j, "ok");
-		msg_info("apply: %zu of %zu stage%s changed, %u change%s (%ld ms)", nchanged, total,
-			 total == 1 ? "" : "s", r.j.changes, r.j.changes == 1 ? "" : "s",
-			 (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		char *st = xasprintf(ngettext("%zu of %zu stage changed", "%zu of %zu stages changed", total),
+				     nchanged, total);
+		char *ch = xasprintf(ngettext("%u change", "%u changes", r.j.changes), r.j.changes);
+		/* TRANSLATORS: "apply: 3 of 12 stages changed, 5 changes (120 ms)" */
+		msg_info(_("apply: %s, %s (%ld ms)"), st, ch, ms);
+		free(st);
+		free(ch);
 		if (r.jopen)
-			msg_info("run %s is recorded in /var/lib/mailstage/runs/%s; `mailstage rollback %s` undoes it",
+			msg_info(_("run %s is recorded in /var/lib/mailstage/runs/%s; `mailstage rollback %s` undoes it"),
 				 r.run_id, r.run_id, r.run_id);
 		rc = EXIT_OK;
 		goto out;
 	}
 	/* A stage failed: undo everything this run did, newest first. */
-	msg_error("stage %s failed: %s", (*s)->name, r.error ? r.error : "unknown error");
+	msg_error(_("stage %s failed: %s"), (*s)->name, r.error ? r.error : _("unknown error"));
 	msg_journal(LOG_ERR, r.run_id, (*s)->name, "failed", NULL, "stage %s failed: %s", (*s)->name,
 		    r.error ? r.error : "");
 	if (!r.jopen) {
-		msg_error("nothing was changed");
+		msg_error(_("nothing was changed"));
 		rc = r.exit_code ? r.exit_code : EXIT_ROLLED_BACK;
 		goto out;
 	}
@@ -518,12 +536,12 @@ int cmd_apply(const struct run_opts *o)
 		journal_close(&r.j);
 		r.jopen = 0;
 		if (journal_undo(&r.st, no, &undone) == 0) {
-			msg_error("the system was restored: %u change%s of run %u undone", undone,
-				  undone == 1 ? "" : "s", no);
+			msg_error(ngettext("the system was restored: %u change of run %u undone",
+					   "the system was restored: %u changes of run %u undone", undone), undone, no);
 			rc = EXIT_ROLLED_BACK;
 		} else {
-			msg_error("the restore of run %u was incomplete (see above); retry with "
-				  "`mailstage rollback %u`", no, no);
+			msg_error(_("the restore of run %u was incomplete (see above); retry with "
+				  "`mailstage rollback %u`"), no, no);
 			rc = EXIT_NOT_RESTORED;
 		}
 		msg_journal(LOG_ERR, r.run_id, (*s)->name, "rolled-back", NULL, "run %u rolled back", no);
@@ -568,12 +586,12 @@ int cmd_rollback(const struct run_opts *o, const char *which)
 			if (v[i].no == no)
 				target = &v[i];
 		if (!target) {
-			msg_error("no run \"%s\"; `mailstage status` lists the runs", which);
+			msg_error(_("no run \"%s\"; `mailstage status` lists the runs"), which);
 			rc = EXIT_USAGE;
 			goto out;
 		}
 		if (target->rolled_back) {
-			msg_error("run %u was already rolled back", target->no);
+			msg_error(_("run %u was already rolled back"), target->no);
 			rc = EXIT_FAILED;
 			goto out;
 		}
@@ -584,7 +602,7 @@ int cmd_rollback(const struct run_opts *o, const char *which)
 				break;
 			}
 		if (!target) {
-			msg_info("nothing to roll back: no run changed anything that is not already undone");
+			msg_info(_("nothing to roll back: no run changed anything that is not already undone"));
 			rc = EXIT_OK;
 			goto out;
 		}
@@ -593,8 +611,8 @@ int cmd_rollback(const struct run_opts *o, const char *which)
 		const char *path;
 		if (v[i].no > target->no && !v[i].rolled_back && v[i].changes &&
 		    paths_overlap(&v[i], target, &path)) {
-			msg_error("refusing to roll back run %u: the later run %u also changed %s; "
-				  "roll back run %u first (`mailstage rollback %u`)", target->no, v[i].no, path,
+			msg_error(_("refusing to roll back run %u: the later run %u also changed %s; "
+				  "roll back run %u first (`mailstage rollback %u`)"), target->no, v[i].no, path,
 				  v[i].no, v[i].no);
 			rc = EXIT_FAILED;
 			goto out;
@@ -615,8 +633,8 @@ int cmd_rollback(const struct run_opts *o, const char *which)
 		free(jp);
 	}
 	if (journal_undo(&r.st, target->no, &undone) < 0) {
-		msg_error("rollback of run %u was incomplete (see above); fix the cause and run "
-			  "`mailstage rollback %u` again", target->no, target->no);
+		msg_error(_("rollback of run %u was incomplete (see above); fix the cause and run "
+			  "`mailstage rollback %u` again"), target->no, target->no);
 		rc = EXIT_FAILED;
 		goto out;
 	}
@@ -626,8 +644,10 @@ int cmd_rollback(const struct run_opts *o, const char *which)
 		unlink(cp);
 		free(cp);
 	}
-	msg_info("rolled back run %u: %u change%s undone; every file, owner, mode and label it touched is "
-		 "as before", target->no, undone, undone == 1 ? "" : "s");
+	msg_info(ngettext("rolled back run %u: %u change undone; every file, owner, mode and label it touched "
+			  "is as before",
+			  "rolled back run %u: %u changes undone; every file, owner, mode and label it touched "
+			  "is as before", undone), target->no, undone);
 	msg_journal(LOG_NOTICE, NULL, NULL, "rollback", NULL, "rolled back run %u (%u changes)", target->no,
 		    undone);
 	if (o->json)
@@ -665,7 +685,7 @@ int cmd_status(const struct run_opts *o)
 	if (o->json)
 		printf("{\"runs\":[");
 	else
-		printf("runs:%s\n", n ? "" : " none");
+		fputs(n ? _("runs:\n") : _("runs: none\n"), stdout);
 	for (i = 0; i < n; i++) {
 		char t[64];
 		fmt_time(v[i].time, t, sizeof(t));
@@ -676,8 +696,11 @@ int cmd_status(const struct run_opts *o)
 			       v[i].rolled_back ? "true" : "false", v[i].changes);
 			free(st);
 		} else {
-			printf("  %4u  %s  %-8s %-12s %3u change%s%s\n", v[i].no, t, v[i].cmd, v[i].status,
-			       v[i].changes, v[i].changes == 1 ? " " : "s", v[i].rolled_back ? "  (rolled back)" : "");
+			/* TRANSLATORS: command and status are the journal's words (apply, ok, failed): not translated */
+			printf(ngettext("  %4u  %s  %-8s %-12s %3u change %s\n", "  %4u  %s  %-8s %-12s %3u changes%s\n",
+					v[i].changes),
+			       v[i].no, t, v[i].cmd, v[i].status, v[i].changes,
+			       v[i].rolled_back ? _("  (rolled back)") : "");
 		}
 		if (strcmp(v[i].status, "interrupted") == 0 && !v[i].rolled_back)
 			interrupted = (int)v[i].no;
@@ -685,7 +708,7 @@ int cmd_status(const struct run_opts *o)
 	if (o->json)
 		printf("],\"checkpoints\":{");
 	else
-		printf("checkpoints:\n");
+		fputs(_("checkpoints:\n"), stdout);
 	for (s = stages_all(), i = 0; *s; s++) {
 		unsigned cr;
 		long ct;
@@ -698,11 +721,11 @@ int cmd_status(const struct run_opts *o)
 				printf("%s\"%s\":{\"run\":%u,\"time\":%ld}", i++ ? "," : "", (*s)->name, cr, ct);
 		} else if (have) {
 			if (cr)
-				printf("  %-15s converged at %s (run %u)\n", (*s)->name, t, cr);
+				printf(_("  %-15s converged at %s (run %u)\n"), (*s)->name, t, cr);
 			else
-				printf("  %-15s converged at %s (nothing to change)\n", (*s)->name, t);
+				printf(_("  %-15s converged at %s (nothing to change)\n"), (*s)->name, t);
 		} else {
-			printf("  %-15s no checkpoint\n", (*s)->name);
+			printf(_("  %-15s no checkpoint\n"), (*s)->name);
 		}
 	}
 	if (o->json) {
@@ -712,9 +735,9 @@ int cmd_status(const struct run_opts *o)
 		else
 			printf("null}\n");
 	} else if (interrupted) {
-		printf("interrupted run: %d (run `mailstage rollback` or `mailstage apply --resume`)\n", interrupted);
+		printf(_("interrupted run: %d (run `mailstage rollback` or `mailstage apply --resume`)\n"), interrupted);
 	} else {
-		printf("interrupted run: none\n");
+		fputs(_("interrupted run: none\n"), stdout);
 	}
 	rc = interrupted ? EXIT_TEMPFAIL : EXIT_OK;
 out:
@@ -730,11 +753,11 @@ int cmd_stages(const struct run_opts *o)
 	int i = 1;
 	for (s = stages_all(); *s; s++, i++) {
 		if (o->json) {
-			char *sum = json_str((*s)->summary);
+			char *sum = json_str(_((*s)->summary));
 			printf("{\"index\":%d,\"stage\":\"%s\",\"summary\":%s}\n", i, (*s)->name, sum);
 			free(sum);
 		} else {
-			printf("%2d. %-15s %s\n", i, (*s)->name, (*s)->summary);
+			printf("%2d. %-15s %s\n", i, (*s)->name, _((*s)->summary));
 		}
 	}
 	return EXIT_OK;

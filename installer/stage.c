@@ -3,6 +3,7 @@
  * the generic apply of recorded changes through the primitives.
  */
 #include "stage.h"
+#include "i18n.h"
 #include "msg.h"
 #include "prim.h"
 #include "runner.h"
@@ -104,7 +105,7 @@ static int host_of(struct ctx *c, const char *path, char **host)
 	char *why = NULL;
 	int r = root_path(c->root, path, host, &why);
 	if (r < 0) {
-		stage_fail(c, "refusing %s: %s", path, why);
+		stage_fail(c, _("refusing %s: %s"), path, why);
 		free(why);
 	}
 	return r;
@@ -131,11 +132,11 @@ int read_target(struct ctx *c, const char *path, char **data, size_t *len)
 		return r;
 	if (lstat(host, &sb) == 0 && !S_ISREG(sb.st_mode)) {
 		free(host);
-		return stage_fail(c, "%s is not a regular file", path);
+		return stage_fail(c, _("%s is not a regular file"), path);
 	}
 	r = read_whole_file(host, data, len);
 	if (r < 0 && r != -ENOENT)
-		stage_fail(c, "cannot read %s: %s", path, strerror(-r));
+		stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
 	free(host);
 	return r;
 }
@@ -196,22 +197,22 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 		goto out;
 	if (lstat(host, &sb) < 0) {
 		ch = add_change(c, CH_FILE, path);
-		ch->what = xasprintf("create %s (%s, %zu lines)", path, want, count_lines(data, len));
+		ch->what = xasprintf(_("create %s (%s, %zu lines)"), path, want, count_lines(data, len));
 		goto fill;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		r = stage_fail(c, "%s exists but is not a regular file; move it away and run again", path);
+		r = stage_fail(c, _("%s exists but is not a regular file; move it away and run again"), path);
 		goto out;
 	}
 	r = read_whole_file(host, &old, &oldlen);
 	if (r < 0) {
-		r = stage_fail(c, "cannot read %s: %s", path, strerror(-r));
+		r = stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
 		goto out;
 	}
 	if (oldlen == len && memcmp(old, data, len) == 0) {
 		if (attrs_differ(c, &sb, owner, group, mode, &now)) {
 			ch = add_change(c, CH_ATTR, path);
-			ch->what = xasprintf("set %s to %s (now %s)", path, want, now);
+			ch->what = xasprintf(_("set %s to %s (now %s)"), path, want, now);
 			set_attrs(ch, owner, group, mode);
 		}
 		goto out;
@@ -219,9 +220,9 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 	ch = add_change(c, CH_FILE, path);
 	attrs_differ(c, &sb, owner, group, mode, &now);
 	if (strcmp(now, want) != 0)
-		ch->what = xasprintf("update %s (now %s, will be %s)", path, now, want);
+		ch->what = xasprintf(_("update %s (now %s, will be %s)"), path, now, want);
 	else
-		ch->what = xasprintf("update %s", path);
+		ch->what = xasprintf(_("update %s"), path);
 	ch->old = old;
 	ch->oldlen = oldlen;
 	old = NULL;
@@ -245,7 +246,8 @@ int want_new_file(struct ctx *c, const char *path, int (*produce)(struct ctx *, 
 {
 	char *want = attr_text(mode, owner, group);
 	struct change *ch = add_change(c, CH_FILE, path);
-	ch->what = xasprintf("%s %s (%s; %s)", target_exists(c, path) ? "replace" : "create", path, what, want);
+	ch->what = xasprintf(target_exists(c, path) ? _("replace %s (%s; %s)") : _("create %s (%s; %s)"), path, what,
+			     want);
 	ch->produce = produce;
 	ch->secret = secret;
 	set_attrs(ch, owner, group, mode);
@@ -262,12 +264,12 @@ int want_attr(struct ctx *c, const char *path, const char *owner, const char *gr
 	if (r < 0)
 		goto out;
 	if (lstat(host, &sb) < 0) {
-		r = stage_fail(c, "%s does not exist", path);
+		r = stage_fail(c, _("%s does not exist"), path);
 		goto out;
 	}
 	if (attrs_differ(c, &sb, owner, group, mode, &now)) {
 		struct change *ch = add_change(c, CH_ATTR, path);
-		ch->what = xasprintf("set %s to %s (now %s)", path, want, now);
+		ch->what = xasprintf(_("set %s to %s (now %s)"), path, want, now);
 		set_attrs(ch, owner, group, mode);
 	}
 out:
@@ -288,17 +290,17 @@ static int dir_common(struct ctx *c, const char *path, const char *owner, const 
 		goto out;
 	if (lstat(host, &sb) < 0) {
 		struct change *ch = add_change(c, CH_DIR, path);
-		ch->what = xasprintf("create directory %s (%s)", path, want);
+		ch->what = xasprintf(_("create directory %s (%s)"), path, want);
 		set_attrs(ch, owner, group, mode);
 		goto out;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
-		r = stage_fail(c, "%s exists but is not a directory; move it away and run again", path);
+		r = stage_fail(c, _("%s exists but is not a directory; move it away and run again"), path);
 		goto out;
 	}
 	if (exact && attrs_differ(c, &sb, owner, group, mode, &now)) {
 		struct change *ch = add_change(c, CH_ATTR, path);
-		ch->what = xasprintf("set directory %s to %s (now %s)", path, want, now);
+		ch->what = xasprintf(_("set directory %s to %s (now %s)"), path, want, now);
 		set_attrs(ch, owner, group, mode);
 	}
 out:
@@ -323,7 +325,7 @@ int want_command(struct ctx *c, const char *what, char *const argv[], char *cons
 {
 	struct change *ch = add_change(c, CH_COMMAND, NULL);
 	char *disp = argv_display(argv);
-	ch->what = xasprintf("run `%s` (%s)", disp, what);
+	ch->what = xasprintf(_("run `%s` (%s)"), disp, what);
 	free(disp);
 	ch->argv = dup_argv(argv);
 	ch->undo_argv = dup_argv(undo_argv);
