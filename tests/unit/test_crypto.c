@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto.h"
+#include "testutil.h"
 #include "util.h"
 
 #define HOST "mail.example.org"
@@ -36,50 +37,6 @@ static size_t key2048_len, key1024_len;
 static void path_in_tmp(char *out, size_t n, const char *name)
 {
 	snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
-/* Run argv; capture stdout (and stderr when want_err); returns exit status or -1. */
-static int run_capture(char *const argv[], struct buf *out, int want_err)
-{
-	int fds[2], status;
-	pid_t pid;
-	char chunk[4096];
-	ssize_t n;
-
-	if (pipe(fds) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(fds[1], 1);
-		if (want_err)
-			dup2(fds[1], 2);
-		else if (devnull >= 0)
-			dup2(devnull, 2);
-		close(fds[0]);
-		close(fds[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		buf_append(out, chunk, (size_t)n);
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void write_tmp(const char *name, const char *data, size_t len, char *path, size_t pathlen)
@@ -142,14 +99,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char *argv[] = { "rm", "-rf", tmpdir, NULL };
-	struct buf out = { 0 };
-
 	(void)state;
 	crypto_free_secret(key2048, key2048_len);
 	crypto_free_secret(key1024, key1024_len);
-	run_capture(argv, &out, 0);
-	buf_free(&out);
+	tu_rm_rf(tmpdir);
 	return 0;
 }
 
@@ -188,14 +141,14 @@ static void test_generate_openssl_cli(void **state)
 	{
 		char *argv[] = { "openssl", "rsa", "-in", path, "-check", "-noout", NULL };
 
-		assert_int_equal(run_capture(argv, &out, 0), 0);
+		assert_int_equal(tu_run(argv, &out, NULL), 0);
 		assert_non_null(strstr(out.data, "RSA key ok"));
 	}
 	buf_free(&out);
 	{
 		char *argv[] = { "openssl", "rsa", "-in", path, "-noout", "-text", NULL };
 
-		assert_int_equal(run_capture(argv, &out, 0), 0);
+		assert_int_equal(tu_run(argv, &out, NULL), 0);
 		assert_non_null(strstr(out.data, "2048 bit"));
 	}
 	buf_free(&out);
@@ -219,7 +172,7 @@ static char *cli_make(const char *name, char *const argv[], size_t *len)
 {
 	struct buf out = { 0 };
 
-	assert_int_equal(run_capture(argv, &out, 0), 0);
+	assert_int_equal(tu_run(argv, &out, NULL), 0);
 	buf_free(&out);
 	return read_tmp(name, len);
 }
@@ -291,7 +244,7 @@ static void test_dkim_public(void **state)
 	{
 		char *argv[] = { "openssl", "pkey", "-in", path, "-pubout", "-outform", "DER", NULL };
 
-		assert_int_equal(run_capture(argv, &der, 0), 0);
+		assert_int_equal(tu_run(argv, &der, NULL), 0);
 	}
 	assert_int_equal(der.len, 294);
 	cli_b64 = xmalloc((der.len + 2) / 3 * 4 + 1);
@@ -334,7 +287,7 @@ static void test_selfsigned(void **state)
 	{
 		char *argv[] = { "openssl", "x509", "-in", cpath, "-noout", "-text", NULL };
 
-		assert_int_equal(run_capture(argv, &out, 0), 0);
+		assert_int_equal(tu_run(argv, &out, NULL), 0);
 		assert_non_null(strstr(out.data, "Version: 3 (0x2)"));
 		assert_non_null(strstr(out.data, "sha256WithRSAEncryption"));
 		assert_true(strstr(out.data, "Subject: CN = " HOST) || strstr(out.data, "Subject: CN=" HOST));
@@ -349,7 +302,7 @@ static void test_selfsigned(void **state)
 	{
 		char *argv[] = { "openssl", "x509", "-in", cpath, "-noout", "-checkhost", HOST, NULL };
 
-		assert_int_equal(run_capture(argv, &out, 0), 0);
+		assert_int_equal(tu_run(argv, &out, NULL), 0);
 		assert_non_null(strstr(out.data, "does match certificate"));
 	}
 	buf_free(&out);
@@ -357,14 +310,14 @@ static void test_selfsigned(void **state)
 		char *argv[] = { "openssl", "x509", "-in", cpath, "-noout", "-checkhost", "other.example.org",
 				 NULL };
 
-		run_capture(argv, &out, 0);
+		tu_run(argv, &out, NULL);
 		assert_non_null(strstr(out.data, "does NOT match certificate"));
 	}
 	buf_free(&out);
 	{
 		char *argv[] = { "openssl", "verify", "-CAfile", cpath, cpath, NULL };
 
-		assert_int_equal(run_capture(argv, &out, 1), 0);
+		assert_int_equal(tu_run(argv, &out, &out), 0);
 		assert_non_null(strstr(out.data, ": OK"));
 	}
 	buf_free(&out);
@@ -375,13 +328,13 @@ static void test_selfsigned(void **state)
 	{
 		char *argv[] = { "openssl", "x509", "-in", cpath, "-noout", "-serial", NULL };
 
-		assert_int_equal(run_capture(argv, &out2, 0), 0);
+		assert_int_equal(tu_run(argv, &out2, NULL), 0);
 	}
 	path_in_tmp(cpath, sizeof(cpath), "cert.pem");
 	{
 		char *argv[] = { "openssl", "x509", "-in", cpath, "-noout", "-serial", NULL };
 
-		assert_int_equal(run_capture(argv, &out, 0), 0);
+		assert_int_equal(tu_run(argv, &out, NULL), 0);
 	}
 	assert_true(strncmp(out.data, "serial=", 7) == 0);
 	assert_true(strlen(out.data) >= 7 + 32 - 1);	/* 16 bytes, top byte 0x40..0x7f */

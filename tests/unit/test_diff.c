@@ -17,49 +17,10 @@
 #include <unistd.h>
 
 #include "diff.h"
+#include "testutil.h"
 #include "util.h"
 
 static char tmpdir[64];
-
-/* Run argv, capture stdout; returns the exit status (or -1). */
-static int run_capture(char *const argv[], struct buf *out)
-{
-	int fds[2], status;
-	pid_t pid;
-	char chunk[4096];
-	ssize_t n;
-
-	if (pipe(fds) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		dup2(fds[1], 1);
-		if (devnull >= 0)
-			dup2(devnull, 2);
-		close(fds[0]);
-		close(fds[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		buf_append(out, chunk, (size_t)n);
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static void write_file(const char *path, const char *data, size_t len)
 {
@@ -83,7 +44,7 @@ static int gnu_diff(const char *a, size_t alen, const char *b, size_t blen, stru
 	{
 		char *argv[] = { "diff", "-u", "--label", "a/f", "--label", "b/f", pa, pb, NULL };
 
-		rc = run_capture(argv, out);
+		rc = tu_run(argv, out, NULL);
 	}
 	unlink(pa);
 	unlink(pb);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dkimconf.h"
+#include "testutil.h"
 #include "util.h"
 
 static struct dkimconf *parse_ok(const char *text)
@@ -84,79 +85,6 @@ static void test_errors(void **state)
 	assert_null(dc);
 }
 
-static const char *find_tool(const char *name)
-{
-	static char path[256];
-	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	return NULL;
-}
-
-/* Run argv; stdout into *out, stderr into *errout; the exit status, or -1. */
-static int run_capture(char *const argv[], char **out, char **errout)
-{
-	struct buf b = { 0 };
-	char errpath[] = "/tmp/dkimconf-test-stderr.XXXXXX";
-	int p[2], status = 0, efd;
-	char chunk[4096];
-	ssize_t n;
-	pid_t pid;
-	size_t elen;
-
-	efd = mkstemp(errpath);
-	if (efd < 0 || pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(efd, 2);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	close(efd);
-	while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
-		buf_append(&b, chunk, (size_t)n);
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	*out = buf_steal(&b);
-	if (read_whole_file(errpath, errout, &elen) < 0)
-		*errout = xstrdup("");
-	unlink(errpath);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void write_text(const char *dir, const char *name, const char *text, size_t len)
-{
-	char *p = xasprintf("%s/%s", dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, text, len), 0);
-	close(fd);
-	free(p);
-}
-
-
-static char *read_case(const char *file, size_t *len)
-{
-	char *path = xasprintf("tests/cases/dkimconf/%s", file), *data = NULL;
-
-	if (read_whole_file(path, &data, len) < 0)
-		fail_msg("cannot read %s (run from the repository root)", path);
-	free(path);
-	return data;
-}
 
 /* Edit a packaged file to sign with a freshly generated key and let the
  * real opendkim check it.  OpenDKIM refuses files below world-writable
@@ -178,7 +106,7 @@ static void check_signing_config(const char *opendkim, const char *genkey, const
 	{
 		char *argv[] = { (char *)genkey, (char *)"-D", dir, (char *)"-d",
 				 (char *)"example.com", (char *)"-s", (char *)"default", NULL };
-		rc = run_capture(argv, &out, &errout);
+		rc = tu_run_str(argv, &out, &errout);
 		if (rc != 0)
 			fail_msg("opendkim-genkey failed: %s", errout);
 		free(out);
@@ -187,11 +115,11 @@ static void check_signing_config(const char *opendkim, const char *genkey, const
 	key = xasprintf("%s/default.private", dir);
 	hosts = xasprintf("%s/hosts", dir);
 	conf = xasprintf("%s/opendkim.conf", dir);
-	write_text(dir, "hosts", "127.0.0.1\n::1\n", 14);
+	tu_write_file(dir, "hosts", "127.0.0.1\n::1\n", 14);
 	chmod(key, 0600);
 	chmod(hosts, 0600);
 
-	text = read_case(file, &len);
+	text = tu_read_case("dkimconf", file, &len);
 	if (dkimconf_parse(text, len, &dc, &err) < 0)
 		fail_msg("%s: %s", file, err);
 	assert_int_equal(dkimconf_set(dc, "Mode", "sv"), 0);
@@ -202,10 +130,10 @@ static void check_signing_config(const char *opendkim, const char *genkey, const
 	assert_int_equal(dkimconf_set(dc, "InternalHosts", hosts), 0);
 	free(text);
 	text = dkimconf_render(dc, &len);
-	write_text(dir, "opendkim.conf", text, len);
+	tu_write_file(dir, "opendkim.conf", text, len);
 	{
 		char *argv[] = { (char *)opendkim, (char *)"-n", (char *)"-x", conf, NULL };
-		rc = run_capture(argv, &out, &errout);
+		rc = tu_run_str(argv, &out, &errout);
 	}
 	if (rc != 0)
 		fail_msg("%s: opendkim -n rejects the edited file (%d): %s", file, rc, errout);
@@ -213,10 +141,10 @@ static void check_signing_config(const char *opendkim, const char *genkey, const
 	free(errout);
 
 	/* a file this parser rejects is rejected by opendkim too */
-	write_text(dir, "opendkim.conf", "Syslog yes\nMode\n", 16);
+	tu_write_file(dir, "opendkim.conf", "Syslog yes\nMode\n", 16);
 	{
 		char *argv[] = { (char *)opendkim, (char *)"-n", (char *)"-x", conf, NULL };
-		rc = run_capture(argv, &out, &errout);
+		rc = tu_run_str(argv, &out, &errout);
 	}
 	assert_int_not_equal(rc, 0);
 	assert_non_null(strstr(errout, "line 2"));
@@ -240,11 +168,11 @@ static void check_signing_config(const char *opendkim, const char *genkey, const
 
 static void test_opendkim_accepts(void **state)
 {
-	const char *t = find_tool("opendkim");
+	const char *t = tu_find_tool("opendkim");
 	char *opendkim = t ? xstrdup(t) : NULL, *genkey;
 
 	(void)state;
-	t = find_tool("opendkim-genkey");
+	t = tu_find_tool("opendkim-genkey");
 	genkey = t ? xstrdup(t) : NULL;
 	if (!opendkim || !genkey) {
 		printf("NOTE: opendkim or opendkim-genkey not installed: opendkim -n check skipped\n");

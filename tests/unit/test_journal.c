@@ -21,6 +21,7 @@
 
 #include "journal.h"
 #include "root.h"
+#include "testutil.h"
 #include "util.h"
 
 static char dir[64];
@@ -65,16 +66,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char *argv[] = { "rm", "-rf", dir, NULL };
-	pid_t pid;
 	(void)state;
 	root_free(&R);
-	pid = fork();
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	tu_rm_rf(dir);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "mastercf.h"
 #include "mailconf.h"
 #include "profile.h"
+#include "testutil.h"
 #include "util.h"
 
 static void load_cfg(struct config *cfg, const char *extra)
@@ -31,14 +32,6 @@ static void load_cfg(struct config *cfg, const char *extra)
 		fail_msg("config: %s", errors.n ? errors.v[0] : "?");
 	strv_free(&errors);
 	free(text);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	char *d = NULL;
-	if (read_whole_file(path, &d, len) < 0)
-		fail_msg("cannot read %s", path);
-	return d;
 }
 
 /* edit(text) for one editor */
@@ -58,7 +51,7 @@ static char *edit_ok(edit_fn f, const struct config *cfg, const struct profile *
 static void assert_idempotent(edit_fn f, const struct config *cfg, const struct profile *p, const char *file)
 {
 	size_t len = 0, l1 = 0, l2 = 0;
-	char *in = slurp(file, &len), *o1 = edit_ok(f, cfg, p, in, len, &l1), *o2 = edit_ok(f, cfg, p, o1, l1, &l2);
+	char *in = tu_read_file(file, &len), *o1 = edit_ok(f, cfg, p, in, len, &l1), *o2 = edit_ok(f, cfg, p, o1, l1, &l2);
 	assert_int_equal(l1, l2);
 	assert_memory_equal(o1, o2, l1);
 	free(in);
@@ -81,7 +74,7 @@ static void test_main_versions(void **state)
 	struct profile old = *profile_by_name("el7");
 	const struct profile *el7 = profile_by_name("el7"), *deb = profile_by_name("debian12");
 	size_t len = 0, ol = 0, i;
-	char *in = slurp("tests/data/el7/main.cf", &len), *out;
+	char *in = tu_read_file("tests/data/el7/main.cf", &len), *out;
 	struct maincf *mc;
 
 	(void)state;
@@ -119,7 +112,7 @@ static void test_main_versions(void **state)
 	free(out);
 	free(in);
 	/* Debian 12, Postfix 3.7: its compatibility_level 3.6 is kept */
-	in = slurp("tests/data/debian12/main.cf", &len);
+	in = tu_read_file("tests/data/debian12/main.cf", &len);
 	out = edit_ok(postfix_main_edit, &cfg, deb, in, len, &ol);
 	mc = main_of(out);
 	assert_string_equal(maincf_get(mc, "compatibility_level"), "3.6");
@@ -198,7 +191,7 @@ static void test_master(void **state)
 	(void)state;
 	load_cfg(&cfg, "smtpd_client_connection_rate_limit = 12\n");
 	/* the guide's appended smtp entry: the first (packaged, chroot y) one is kept */
-	in = slurp("tests/data/debian12/master.cf", &len);
+	in = tu_read_file("tests/data/debian12/master.cf", &len);
 	in = xrealloc(in, len + 200);
 	strcpy(in + len, "smtp      inet  n       -       n       -       -       smtpd\n"
 			 "  -o smtpd_client_connection_rate_limit=30\n");
@@ -224,7 +217,7 @@ static void test_master(void **state)
 	free(out);
 	free(in);
 	/* EL7: chroot n copied */
-	in = slurp("tests/data/el7/master.cf", &len);
+	in = tu_read_file("tests/data/el7/master.cf", &len);
 	out = edit_ok(postfix_master_edit, &cfg, el7, in, len, &ol);
 	assert_int_equal(mastercf_parse(out, ol, &mf, &err), 0);
 	assert_int_equal(mastercf_find(mf, "smtps", "inet", &sv), 0);
@@ -249,7 +242,7 @@ static void test_opendkim(void **state)
 
 	(void)state;
 	load_cfg(&cfg, NULL);
-	in = slurp("tests/data/el7/opendkim.conf", &len);
+	in = tu_read_file("tests/data/el7/opendkim.conf", &len);
 	out = edit_ok(opendkim_conf_edit, &cfg, el7, in, len, &ol);
 	assert_non_null(strstr(out, "\nMode\tsv\n"));
 	assert_non_null(strstr(out, "\n#mailstage: KeyFile\t/etc/opendkim/keys/default.private\n"));

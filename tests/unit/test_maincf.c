@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "maincf.h"
+#include "testutil.h"
 #include "util.h"
 
 static struct maincf *parse_ok(const char *text)
@@ -138,69 +139,6 @@ static void test_invalid_edits(void **state)
 
 /* ---- the real postconf ---- */
 
-static const char *find_tool(const char *name)
-{
-	static char path[256];
-	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	return NULL;
-}
-
-/* Run argv; stdout into *out, stderr into *errout; the exit status, or -1. */
-static int run_capture(char *const argv[], char **out, char **errout)
-{
-	struct buf b = { 0 };
-	char errpath[] = "/tmp/maincf-test-stderr.XXXXXX";
-	int p[2], status = 0, efd;
-	char chunk[4096];
-	ssize_t n;
-	pid_t pid;
-	size_t elen;
-
-	efd = mkstemp(errpath);
-	if (efd < 0 || pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(efd, 2);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	close(efd);
-	while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
-		buf_append(&b, chunk, (size_t)n);
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	*out = buf_steal(&b);
-	if (read_whole_file(errpath, errout, &elen) < 0)
-		*errout = xstrdup("");
-	unlink(errpath);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void write_text(const char *dir, const char *name, const char *text, size_t len)
-{
-	char *p = xasprintf("%s/%s", dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, text, len), 0);
-	close(fd);
-	free(p);
-}
-
 /* Collapse whitespace runs (including CR) to one space, trim. */
 static char *norm(const char *s)
 {
@@ -220,16 +158,6 @@ static char *norm(const char *s)
 	return buf_steal(&b);
 }
 
-static char *apply_case(const char *dir, size_t *len)
-{
-	char *path = xasprintf("tests/cases/maincf/%s", dir), *data = NULL;
-
-	if (read_whole_file(path, &data, len) < 0)
-		fail_msg("cannot read %s (run from the repository root)", path);
-	free(path);
-	return data;
-}
-
 /* postconf -n must report exactly the values maincf_get() returns. */
 static void check_with_postconf(const char *postconf, const char *file)
 {
@@ -241,15 +169,15 @@ static void check_with_postconf(const char *postconf, const char *file)
 	int rc;
 
 	assert_non_null(dir);
-	text = apply_case(file, &len);
+	text = tu_read_case("maincf", file, &len);
 	if (maincf_parse(text, len, &mc, &err) < 0)
 		fail_msg("%s: %s", file, err);
-	write_text(dir, "main.cf", text, len);
-	write_text(dir, "master.cf", "", 0);
+	tu_write_file(dir, "main.cf", text, len);
+	tu_write_file(dir, "master.cf", "", 0);
 	cdir = xstrdup(dir);
 	{
 		char *argv[] = { (char *)postconf, (char *)"-c", cdir, (char *)"-n", NULL };
-		rc = run_capture(argv, &out, &errout);
+		rc = tu_run_str(argv, &out, &errout);
 	}
 	if (rc != 0)
 		fail_msg("%s: postconf -n failed (%d): %s", file, rc, errout);
@@ -304,7 +232,7 @@ static void test_postconf_agrees(void **state)
 		"007-tabs-spacing/input", "009-crlf/input", "009-crlf/expected",
 		"010-el7-packaged-milters/input", "010-el7-packaged-milters/expected",
 	};
-	const char *postconf = find_tool("postconf");
+	const char *postconf = tu_find_tool("postconf");
 	size_t i;
 
 	(void)state;
@@ -320,7 +248,7 @@ static void test_postconf_agrees(void **state)
 static void test_postconf_sees_edits(void **state)
 {
 	char tmpl[] = "/tmp/maincf-test.XXXXXX", *dir = mkdtemp(tmpl);
-	const char *postconf = find_tool("postconf");
+	const char *postconf = tu_find_tool("postconf");
 	struct maincf *mc = NULL;
 	char *text, *out = NULL, *errout = NULL, *err = NULL, *p;
 	size_t len;
@@ -333,7 +261,7 @@ static void test_postconf_sees_edits(void **state)
 		printf("NOTE: postconf not installed: postconf check skipped\n");
 		skip();
 	}
-	text = apply_case("003-seed-guide-appended/input", &len);
+	text = tu_read_case("maincf", "003-seed-guide-appended/input", &len);
 	assert_int_equal(maincf_parse(text, len, &mc, &err), 0);
 	assert_int_equal(maincf_set(mc, "inet_interfaces", "loopback-only"), 0);
 	assert_int_equal(maincf_set(mc, "smtpd_milters", "inet:127.0.0.1:8891"), 0);
@@ -341,13 +269,13 @@ static void test_postconf_sees_edits(void **state)
 				    "permit_mynetworks, reject_unauth_destination"), 0);
 	free(text);
 	text = maincf_render(mc, &len);
-	write_text(dir, "main.cf", text, len);
-	write_text(dir, "master.cf", "", 0);
+	tu_write_file(dir, "main.cf", text, len);
+	tu_write_file(dir, "master.cf", "", 0);
 	{
 		char *argv[] = { (char *)postconf, (char *)"-c", dir, (char *)"-h",
 				 (char *)"inet_interfaces", (char *)"smtpd_milters",
 				 (char *)"smtpd_recipient_restrictions", NULL };
-		rc = run_capture(argv, &out, &errout);
+		rc = tu_run_str(argv, &out, &errout);
 	}
 	assert_int_equal(rc, 0);
 	/* the duplicated inet_interfaces was disabled by set() */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mastercf.h"
+#include "testutil.h"
 #include "util.h"
 
 static struct mastercf *parse_ok(const char *text)
@@ -139,79 +140,6 @@ static void test_errors(void **state)
 	assert_parse_error("smtp inet n - n - -\n\n  \x02\n", "line 3: control character 0x02");
 }
 
-static const char *find_tool(const char *name)
-{
-	static char path[256];
-	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	return NULL;
-}
-
-/* Run argv; stdout into *out, stderr into *errout; the exit status, or -1. */
-static int run_capture(char *const argv[], char **out, char **errout)
-{
-	struct buf b = { 0 };
-	char errpath[] = "/tmp/mastercf-test-stderr.XXXXXX";
-	int p[2], status = 0, efd;
-	char chunk[4096];
-	ssize_t n;
-	pid_t pid;
-	size_t elen;
-
-	efd = mkstemp(errpath);
-	if (efd < 0 || pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(efd, 2);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	close(efd);
-	while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
-		buf_append(&b, chunk, (size_t)n);
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	*out = buf_steal(&b);
-	if (read_whole_file(errpath, errout, &elen) < 0)
-		*errout = xstrdup("");
-	unlink(errpath);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void write_text(const char *dir, const char *name, const char *text, size_t len)
-{
-	char *p = xasprintf("%s/%s", dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, text, len), 0);
-	close(fd);
-	free(p);
-}
-
-static char *read_case(const char *file, size_t *len)
-{
-	char *path = xasprintf("tests/cases/mastercf/%s", file), *data = NULL;
-
-	if (read_whole_file(path, &data, len) < 0)
-		fail_msg("cannot read %s (run from the repository root)", path);
-	free(path);
-	return data;
-}
-
 /* postconf -M lists the same entries (and duplicates) as mastercf, and
  * postconf -P the same effective -o values. */
 static size_t check_with_postconf(const char *postconf, const char *file)
@@ -225,14 +153,14 @@ static size_t check_with_postconf(const char *postconf, const char *file)
 	int rc;
 
 	assert_non_null(dir);
-	text = read_case(file, &len);
+	text = tu_read_case("mastercf", file, &len);
 	if (mastercf_parse(text, len, &mf, &err) < 0)
 		fail_msg("%s: %s", file, err);
-	write_text(dir, "master.cf", text, len);
-	write_text(dir, "main.cf", "", 0);
+	tu_write_file(dir, "master.cf", text, len);
+	tu_write_file(dir, "main.cf", "", 0);
 	{
 		char *argv[] = { (char *)postconf, (char *)"-c", dir, (char *)"-M", NULL };
-		rc = run_capture(argv, &out, &errout);
+		rc = tu_run_str(argv, &out, &errout);
 	}
 	if (rc != 0)
 		fail_msg("%s: postconf -M failed (%d): %s", file, rc, errout);
@@ -259,7 +187,7 @@ static size_t check_with_postconf(const char *postconf, const char *file)
 	free(errout);
 	{
 		char *argv[] = { (char *)postconf, (char *)"-c", dir, (char *)"-P", NULL };
-		rc = run_capture(argv, &out, &errout);
+		rc = tu_run_str(argv, &out, &errout);
 	}
 	assert_int_equal(rc, 0);
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -307,7 +235,7 @@ static void test_postconf_agrees(void **state)
 		"012-fields-on-continuation/expected", "013-set-field/expected",
 		"014-add-service-at-end/expected",
 	};
-	const char *postconf = find_tool("postconf");
+	const char *postconf = tu_find_tool("postconf");
 	size_t i, opts = 0;
 
 	(void)state;

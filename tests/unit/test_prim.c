@@ -20,6 +20,7 @@
 
 #include "prim.h"
 #include "runner.h"
+#include "testutil.h"
 
 static char dir[64];
 static struct run R;
@@ -63,8 +64,6 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char *argv[] = { "rm", "-rf", dir, NULL };
-	pid_t pid;
 	(void)state;
 	if (R.jopen)
 		journal_close(&R.j);
@@ -72,12 +71,7 @@ static int teardown(void **state)
 	root_free(&R.root);
 	free(R.error);
 	strv_free(&R.changed_paths);
-	pid = fork();
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	tu_rm_rf(dir);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "root.h"
+#include "testutil.h"
 #include "util.h"
 
 static char dir[64];
@@ -71,16 +72,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char *argv[] = { "rm", "-rf", dir, NULL };
-	pid_t pid;
 	(void)state;
 	root_free(&R);
-	pid = fork();
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	tu_rm_rf(dir);
 	return 0;
 }
 
