@@ -7,6 +7,7 @@
  * An existing valid key is never replaced; a missing or unreadable one is
  * made anew with libcrypto.
  */
+#include "i18n.h"
 #include "steps.h"
 #include "crypto.h"
 
@@ -94,8 +95,8 @@ static int check(struct ctx *c)
 		goto out;
 	if (r == 0 && crypto_key_info(key, kl, &bits, &why) == 0 && crypto_dkim_public(key, kl, &p) == 0) {
 		if (bits < c->cfg->dkim_bits)
-			stage_note(c, "the existing %d-bit DKIM key %s is kept (dkim_bits = %ld): a valid key is "
-				   "never replaced; move it away to get a new one, then publish the new record",
+			stage_note(c, _("the existing %d-bit DKIM key %s is kept (dkim_bits = %ld): a valid key is "
+				   "never replaced; move it away to get a new one, then publish the new record"),
 				   bits, kp, c->cfg->dkim_bits);
 		if ((r = want_attr(c, kp, user, group, 0600)) < 0)
 			goto out;
@@ -104,11 +105,11 @@ static int check(struct ctx *c)
 		goto out;
 	}
 	if (key)
-		stage_note(c, "DKIM key %s is unreadable (%s): a new key replaces it and its DNS record "
-			   "must be published again", kp, why ? why : "not an RSA key");
-	r = want_new_file(c, kp, produce_key, "new DKIM RSA key", 1, user, group, 0600);
+		stage_note(c, _("DKIM key %s is unreadable (%s): a new key replaces it and its DNS record "
+			   "must be published again"), kp, why ? why : _("not an RSA key"));
+	r = want_new_file(c, kp, produce_key, _("new DKIM RSA key"), 1, user, group, 0600);
 	if (r == 0) {
-		char *what = xasprintf("DNS record of the new key, selector %s", c->cfg->dkim_selector);
+		char *what = xasprintf(_("DNS record of the new key, selector %s"), c->cfg->dkim_selector);
 		r = want_new_file(c, rp, produce_record, what, 0, user, group, 0644);
 		free(what);
 	}
@@ -126,6 +127,6 @@ out:
 
 const struct stage stage_dkim_keys = {
 	.name = "dkim-keys",
-	.summary = "DKIM RSA key for the domain and selector (opendkim, 0600) and its DNS record text",
+	.summary = N_("DKIM RSA key for the domain and selector (opendkim, 0600) and its DNS record text"),
 	.check = check,
 };

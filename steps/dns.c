@@ -9,6 +9,7 @@
  * it).  Nothing is invented: before the DKIM key exists (plan on a fresh
  * system) the zone says so in a comment and has no DKIM record.
  */
+#include "i18n.h"
 #include "dns.h"
 #include "crypto.h"
 #include "msg.h"
@@ -513,7 +514,7 @@ static int check(struct ctx *c)
 		goto out;
 	}
 	if ((r = dns_build(c->cfg, p, missing, &z)) < 0) {
-		r = stage_fail(c, "the DNS records need hostname, domain and ipv4 in the configuration");
+		r = stage_fail(c, _("the DNS records need hostname, domain and ipv4 in the configuration"));
 		goto out;
 	}
 	text = dns_format(&z, DNS_FMT_ZONE);
@@ -526,8 +527,8 @@ static int check(struct ctx *c)
 	for (i = 0; i < z.notes.n; i++)
 		stage_note(c, "%s", z.notes.v[i]);
 	if (c->nchanges > before)
-		stage_note(c, "publish the records in %s (`mailstage dns` shows them) and ask the provider for "
-			   "the PTR of %s: %s", path, c->cfg->ipv4, z.hostname);
+		stage_note(c, _("publish the records in %s (`mailstage dns` shows them) and ask the provider for "
+			   "the PTR of %s: %s"), path, c->cfg->ipv4, z.hostname);
 out:
 	dns_zone_free(&z);
 	free(p);
@@ -539,8 +540,8 @@ out:
 
 const struct stage stage_dns = {
 	.name = "dns",
-	.summary = "the DNS records to publish (A/AAAA, MX, SPF, DKIM, DMARC; the PTR to ask for) as a zone "
-		   "in /var/lib/mailstage/dns/DOMAIN.zone",
+	.summary = N_("the DNS records to publish (A/AAAA, MX, SPF, DKIM, DMARC; the PTR to ask for) as a zone "
+		   "in /var/lib/mailstage/dns/DOMAIN.zone"),
 	.check = check,
 };
 
@@ -556,7 +557,7 @@ int cmd_dns(const struct run_opts *o, const char *format)
 
 	memset(&z, 0, sizeof(z));
 	if (dns_parse_format(format, &f) < 0) {
-		msg_error("unknown format \"%s\" for dns: use zone, records, json or table", format);
+		msg_error(_("unknown format \"%s\" for dns: use zone, records, json or table"), format);
 		return EXIT_USAGE;
 	}
 	if ((rc = run_setup(&r, o, "dns", 1)) != EXIT_OK)
@@ -567,14 +568,14 @@ int cmd_dns(const struct run_opts *o, const char *format)
 		goto out;
 	}
 	if (dns_build(&r.cfg, p, missing, &z) < 0) {
-		msg_error("the DNS records need hostname, domain and ipv4 in the configuration");
+		msg_error(_("the DNS records need hostname, domain and ipv4 in the configuration"));
 		rc = EXIT_CONFIG;
 		goto out;
 	}
 	text = dns_format(&z, f);
 	fputs(text, stdout);
 	if (fflush(stdout) != 0) {
-		msg_error("cannot write the records to standard output: %s", strerror(errno));
+		msg_error(_("cannot write the records to standard output: %s"), strerror(errno));
 		rc = EXIT_IOERR;
 	}
 out:

@@ -25,6 +25,7 @@
  * firewalld belongs to the running host: with --root other than "/" the
  * stage only reports.  The zone is DefaultZone= of firewalld.conf ("public").
  */
+#include "i18n.h"
 #include "steps.h"
 #include "exec.h"
 #include "runner.h"
@@ -100,15 +101,19 @@ int firewall_services_known(struct ctx *c, char **why)
 	for (i = 0; i < c->cfg->firewall_services.n; i++) {
 		const char *s = c->cfg->firewall_services.v[i];
 		char *f = service_file(c, s), *best;
+		const char *cf = c->cfg->path ? c->cfg->path : _("the configuration");
 		if (f) {
 			free(f);
 			continue;
 		}
 		best = closest_service(c, s);
-		*why = xasprintf("firewall_services: firewalld has no service \"%s\"%s%s%s (its services are "
-				 "listed by `firewall-cmd --get-services`); fix %s", s,
-				 best ? "; did you mean \"" : "", best ? best : "", best ? "\"?" : "",
-				 c->cfg->path ? c->cfg->path : "the configuration");
+		if (best)
+			*why = xasprintf(_("firewall_services: firewalld has no service \"%s\"; did you mean \"%s\"? "
+					   "(its services are listed by `firewall-cmd --get-services`); fix %s"),
+					 s, best, cf);
+		else
+			*why = xasprintf(_("firewall_services: firewalld has no service \"%s\" (its services are "
+					   "listed by `firewall-cmd --get-services`); fix %s"), s, cf);
 		free(best);
 		return -EINVAL;
 	}
@@ -213,23 +218,23 @@ static int runtime_services(struct ctx *c, const char *zone, int *running, struc
 			   strstr(out, "Failed to open connection")) {
 			/* nothing owns firewalld's bus name (or there is no system bus) */
 		} else {
-			r = stage_fail(c, "asking firewalld for the services of zone %s failed (dbus-send exit %d): %s",
+			r = stage_fail(c, _("asking firewalld for the services of zone %s failed (dbus-send exit %d): %s"),
 				       zone, rt->exit_code, strip(out));
 		}
 		goto out;
 	}
 	if (r != -ENOENT) {
-		r = stage_fail(c, "cannot run dbus-send: %s", strerror(-r));
+		r = stage_fail(c, _("cannot run dbus-send: %s"), strerror(-r));
 		goto out;
 	}
 	buf_free(&rt->out);
 	r = fw(fc, rt);
 	if (r < 0) {
-		r = stage_fail(c, "cannot run firewall-cmd: %s", strerror(-r));
+		r = stage_fail(c, _("cannot run firewall-cmd: %s"), strerror(-r));
 	} else if (rt->exit_code == 0) {
 		*running = 1;
 	} else if (rt->exit_code != 252) {
-		r = stage_fail(c, "`firewall-cmd %s --list-services` failed (exit %d): %s", zarg, rt->exit_code,
+		r = stage_fail(c, _("`firewall-cmd %s --list-services` failed (exit %d): %s"), zarg, rt->exit_code,
 			       strip(rt->out.data ? rt->out.data : ""));
 	}
 out:
@@ -253,8 +258,8 @@ static int permanent_services(struct ctx *c, const char *zone, struct buf *words
 		r = read_target(c, path, &xml, &len);
 	}
 	if (r < 0) {
-		r = stage_fail(c, "cannot read the definition of firewalld zone %s (%s): %s; check DefaultZone= in "
-			       "/etc/firewalld/firewalld.conf", zone, r == -ENOENT ? "no /etc/firewalld/zones/ or "
+		r = stage_fail(c, _("cannot read the definition of firewalld zone %s (%s): %s; check DefaultZone= in "
+			       "/etc/firewalld/firewalld.conf"), zone, r == -ENOENT ? "no /etc/firewalld/zones/ or "
 			       "/usr/lib/firewalld/zones/ file" : path, strerror(-r));
 		goto out;
 	}
@@ -296,12 +301,12 @@ static int check(struct ctx *c)
 	if (want->n == 0)
 		return 0;
 	if (!c->root->is_host) {
-		stage_note(c, "--root is not /: the firewalld of this host is not touched");
+		stage_note(c, _("--root is not /: the firewalld of this host is not touched"));
 		return 0;
 	}
 	if (!firewalld_installed(c)) {
-		stage_note(c, "firewalld is not installed: nothing opened; open TCP ports for the services "
-			   "%s%s in whatever filters this server", want->v[0], want->n > 1 ? " ..." : "");
+		stage_note(c, _("firewalld is not installed: nothing opened; open TCP ports for the services "
+			   "%s%s in whatever filters this server"), want->v[0], want->n > 1 ? " ..." : "");
 		return 0;
 	}
 	if ((r = firewall_services_known(c, &why)) < 0) {
@@ -319,14 +324,19 @@ static int check(struct ctx *c)
 		int need_rt = running && !word_in(rt.out.data ? rt.out.data : "", s);
 		int need_pm = !word_in(pm.out.data ? pm.out.data : "", s);
 		char *arg, *what;
+		const char *how;
 		if (!need_rt && !need_pm)
 			continue;
 		arg = xasprintf("%s %s%s%s%s", zone, s, need_rt ? " runtime" : "", need_pm ? " permanent" : "",
 				offline ? " offline" : "");
-		what = xasprintf("open firewalld service %s in zone %s (%s%s%s)", s, zone,
-				 need_rt ? "runtime" : "", need_rt && need_pm ? " and " : "",
-				 need_pm ? (offline ? "permanent, firewalld stopped: firewall-offline-cmd" :
-					    "permanent") : "");
+		if (need_rt && need_pm)
+			how = offline ? _("runtime and permanent, firewalld stopped: firewall-offline-cmd")
+				      : _("runtime and permanent");
+		else if (need_rt)
+			how = _("runtime");
+		else
+			how = offline ? _("permanent, firewalld stopped: firewall-offline-cmd") : _("permanent");
+		what = xasprintf(_("open firewalld service %s in zone %s (%s)"), s, zone, how);
 		r = want_action(c, what, &action_firewalld_service, arg);
 		free(arg);
 		free(what);
@@ -336,8 +346,8 @@ static int check(struct ctx *c)
 	}
 	if (opened.n) {
 		char *ports = service_ports(c, &opened);
-		stage_note(c, "if the Sakura VPS control-panel packet filter is on, open %s there too: it filters "
-			   "outside this server and firewalld cannot change it", *ports ? ports : "these ports");
+		stage_note(c, _("if the Sakura VPS control-panel packet filter is on, open %s there too: it filters "
+			   "outside this server and firewalld cannot change it"), *ports ? ports : _("these ports"));
 		free(ports);
 	}
 out:
@@ -393,11 +403,11 @@ static int fw_do(char *const argv[], int ok_not_running, char **why)
 	{
 		char *disp = argv_display(argv);
 		if (r < 0)
-			*why = xasprintf("cannot run `%s`: %s", disp, strerror(-r));
+			*why = xasprintf(_("cannot run `%s`: %s"), disp, strerror(-r));
 		else
-			*why = xasprintf("`%s` failed (exit %d%s): %s", disp, res.exit_code,
-					 res.exit_code == 252 ? ", firewalld is not running" :
-					 res.exit_code == 101 ? ", unknown service" : "",
+			*why = xasprintf(_("`%s` failed (exit %d%s): %s"), disp, res.exit_code,
+					 res.exit_code == 252 ? _(", firewalld is not running") :
+					 res.exit_code == 101 ? _(", unknown service") : "",
 					 strip(res.out.data ? res.out.data : ""));
 		free(disp);
 	}
@@ -435,7 +445,7 @@ static int fw_apply(struct ctx *c, const char *arg)
 		r = fw_do(a.offline ? off : on, 0, &why);
 	}
 	if (r < 0)
-		stage_fail(c, "opening firewalld service %s: %s", a.service, why);
+		stage_fail(c, _("opening firewalld service %s: %s"), a.service, why);
 	free(z);
 	free(s);
 	free(why);
@@ -449,7 +459,7 @@ static int fw_undo(struct root *root, const char *undo, char **why)
 	int r = parse_arg(undo, &a);
 	(void)root;
 	if (r < 0) {
-		*why = xasprintf("bad undo record \"%s\"", undo);
+		*why = xasprintf(_("bad undo record \"%s\""), undo);
 		return r;
 	}
 	z = xasprintf("--zone=%s", a.zone);
@@ -501,7 +511,7 @@ const struct action_type action_firewalld_service = {
 
 const struct stage stage_firewall = {
 	.name = "firewall",
-	.summary = "open the firewalld services (smtp, smtps, smtp-submission) in the default zone, "
-		   "runtime and permanent; firewall-offline-cmd when firewalld is stopped",
+	.summary = N_("open the firewalld services (smtp, smtps, smtp-submission) in the default zone, "
+		   "runtime and permanent; firewall-offline-cmd when firewalld is stopped"),
 	.check = check,
 };

@@ -3,6 +3,7 @@
  * sasl, postfix-main, postfix-master): reading a packaged file, editing it
  * with its owner and mode kept, parse errors as FILE:LINE, list compare.
  */
+#include "i18n.h"
 #include "mailconf.h"
 #include "runner.h"
 
@@ -19,11 +20,11 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *package, char 
 	if (r != -ENOENT)
 		return r;
 	if (c->run->dry) {
-		stage_note(c, "%s does not exist yet (package %s, installed by the packages stage): its "
-			   "changes are shown once it is installed", path, package);
+		stage_note(c, _("%s does not exist yet (package %s, installed by the packages stage): its "
+			   "changes are shown once it is installed"), path, package);
 		return 1;
 	}
-	stage_fail(c, "%s does not exist: install the package %s (the packages stage does) and run again",
+	stage_fail(c, _("%s does not exist: install the package %s (the packages stage does) and run again"),
 		   path, package);
 	return -ENOENT;
 }
@@ -55,11 +56,11 @@ int mc_parse_error(struct ctx *c, const char *path, const char *err)
 	unsigned long ln;
 	int n = 0;
 	if (err && sscanf(err, "line %lu: %n", &ln, &n) == 1 && n > 0)
-		return stage_fail(c, "%s:%lu: %s; mailstage edits this file in place and cannot do it safely: "
+		return stage_fail(c, _("%s:%lu: %s; mailstage edits this file in place and cannot do it safely: "
 				  "correct that line (or restore the packaged file) and run again; the file was "
-				  "not changed", path, ln, err + n);
-	return stage_fail(c, "%s: %s; correct the file and run again; the file was not changed", path,
-			  err ? err : "cannot be parsed");
+				  "not changed"), path, ln, err + n);
+	return stage_fail(c, _("%s: %s; correct the file and run again; the file was not changed"), path,
+			  err ? err : _("cannot be parsed"));
 }
 
 int mc_have_program(const char *prog)

@@ -17,6 +17,7 @@
  *   - the tables are root:opendkim 0640: readable after opendkim drops its
  *     privileges, so `systemctl reload` does not fail with Permission denied.
  */
+#include "i18n.h"
 #include "mailconf.h"
 #include "steps.h"
 #include "dkimconf.h"
@@ -104,7 +105,7 @@ int opendkim_conf_edit(const struct config *cfg, const struct profile *p, const 
 			continue;
 		r = dkimconf_set(dc, set[i][0], set[i][1]);
 		if (r < 0)
-			*err = xasprintf("cannot set %s %s", set[i][0], set[i][1]);
+			*err = xasprintf(_("cannot set %s %s"), set[i][0], set[i][1]);
 	}
 	for (i = 0; r == 0 && unset[i]; i++)
 		r = dkimconf_unset(dc, unset[i]);
@@ -143,7 +144,7 @@ static int check_defaults(struct ctx *c)
 	if (kvfile_count(kv, "SOCKET") == 0)
 		goto out;	/* commented out: the conf's Socket is used */
 	if ((r = kvfile_set(kv, "SOCKET", DKIM_SOCKET)) < 0) {
-		r = stage_fail(c, "%s: cannot set SOCKET", path);
+		r = stage_fail(c, _("%s: cannot set SOCKET"), path);
 		goto out;
 	}
 	want = kvfile_render(kv, &wantlen);
@@ -172,9 +173,9 @@ static int check_unit_override(struct ctx *c)
 	if (r < 0)
 		return r;
 	if (memmem(data, len, " -p ", 4) && !memmem(data, len, DKIM_SOCKET, strlen(DKIM_SOCKET)))
-		r = stage_fail(c, "%s starts opendkim with its own socket (-p), so Postfix's milter at %s would "
+		r = stage_fail(c, _("%s starts opendkim with its own socket (-p), so Postfix's milter at %s would "
 			       "reach nothing and no mail would be signed: remove that file (it was made by "
-			       "opendkim.service.generate from /etc/default/opendkim) and run again",
+			       "opendkim.service.generate from /etc/default/opendkim) and run again"),
 			       path, DKIM_SOCKET);
 	free(data);
 	return r;
@@ -229,7 +230,7 @@ out:
 
 const struct stage stage_opendkim = {
 	.name = "opendkim",
-	.summary = "opendkim.conf edited in place (Mode sv, inet:8891@localhost, KeyTable, SigningTable, "
-		   "TrustedHosts) and those tables, root:opendkim 0640",
+	.summary = N_("opendkim.conf edited in place (Mode sv, inet:8891@localhost, KeyTable, SigningTable, "
+		   "TrustedHosts) and those tables, root:opendkim 0640"),
 	.check = check,
 };

@@ -18,6 +18,7 @@
  * (exit 69) and the user told how to do it; checking it works
  * (`dpkg-query --admindir`).
  */
+#include "i18n.h"
 #include "steps.h"
 #include "exec.h"
 #include "msg.h"
@@ -196,12 +197,12 @@ static int query_installed(enum pkg_tool t, const char *root_dir, char *const *p
 		strv_push(&a, pkgs[i]);
 	r = run_argv(&a, QUERY_TIMEOUT_MS, &res);
 	if (r < 0) {
-		*why = xasprintf("cannot run %s to see which packages are installed: %s", a.v[0],
-				 r == -ENOENT ? "it is not installed" : strerror(-r));
+		*why = xasprintf(_("cannot run %s to see which packages are installed: %s"), a.v[0],
+				 r == -ENOENT ? _("it is not installed") : strerror(-r));
 		goto out;
 	}
 	if (res.timed_out) {
-		*why = xasprintf("%s did not answer within %d s", a.v[0], QUERY_TIMEOUT_MS / 1000);
+		*why = xasprintf(_("%s did not answer within %d s"), a.v[0], QUERY_TIMEOUT_MS / 1000);
 		r = -ETIMEDOUT;
 		goto out;
 	}
@@ -229,7 +230,7 @@ static int query_installed(enum pkg_tool t, const char *root_dir, char *const *p
 	}
 	/* A non-zero exit only says some are missing (rpm: how many), unless a name went unanswered. */
 	if (res.exit_code != 0 && known < n) {
-		*why = xasprintf("`%s` failed (exit %d): %s", a.v[0], res.exit_code, res.out.data);
+		*why = xasprintf(_("`%s` failed (exit %d): %s"), a.v[0], res.exit_code, res.out.data);
 		r = -EIO;
 	}
 out:
@@ -304,11 +305,11 @@ static int history_last(enum pkg_tool t, const char *root_dir, unsigned long *la
 	r = run_argv(&a, QUERY_TIMEOUT_MS, &res);
 	*last = 0;
 	if (r < 0) {
-		*why = xasprintf("cannot run %s: %s", a.v[0], strerror(-r));
+		*why = xasprintf(_("cannot run %s: %s"), a.v[0], strerror(-r));
 		goto out;
 	}
 	if (res.exit_code != 0) {
-		*why = xasprintf("`%s history list` failed (exit %d): %s", a.v[0], res.exit_code, res.out.data);
+		*why = xasprintf(_("`%s history list` failed (exit %d): %s"), a.v[0], res.exit_code, res.out.data);
 		r = -EIO;
 		goto out;
 	}
@@ -410,19 +411,19 @@ static int pkg_apply(struct ctx *c, const char *arg)
 
 	adopt(&a, packages_command(t, c->root->dir, "install", arg));
 	disp = argv_display(a.v);
-	msg_info("  installing %s with %s (this can take minutes)", arg, installer_prog(t));
+	msg_info(_("  installing %s with %s (this can take minutes)"), arg, installer_prog(t));
 	r = run_argv(&a, PKG_TIMEOUT_MS, &res);
 	free(c->run->error);
 	c->run->error = NULL;
 	if (r < 0) {
-		c->run->error = xasprintf("cannot run `%s`: %s", disp, strerror(-r));
+		c->run->error = xasprintf(_("cannot run `%s`: %s"), disp, strerror(-r));
 		goto out;
 	}
 	msg_journal(res.exit_code ? LOG_ERR : LOG_INFO, c->run->run_id, c->stage, "packages", NULL,
 		    "`%s` exited %d: %s", disp, res.exit_code, res.out.data ? res.out.data : "");
 	if (res.timed_out || res.exit_code != 0) {
-		c->run->error = xasprintf("`%s` %s (exit %d); its output ends:\n%s", disp,
-					  res.timed_out ? "did not finish and was stopped" : "failed",
+		c->run->error = xasprintf(_("`%s` %s (exit %d); its output ends:\n%s"), disp,
+					  res.timed_out ? _("did not finish and was stopped") : _("failed"),
 					  res.exit_code, tail_of(res.out.data ? res.out.data : "", 3000));
 		r = -EIO;
 	}
@@ -464,7 +465,7 @@ static int apt_purge_others(const struct strv *a, const struct strv *ours, char 
 	}
 	r = run_argv(&sim, PKG_TIMEOUT_MS, &res);
 	if (r < 0 || res.exit_code != 0) {
-		r = undo_fail(why, r < 0 ? r : -EIO, "`apt-get purge -s` failed (exit %d): %s", res.exit_code,
+		r = undo_fail(why, r < 0 ? r : -EIO, _("`apt-get purge -s` failed (exit %d): %s"), res.exit_code,
 			      r < 0 ? strerror(-r) : tail_of(res.out.data ? res.out.data : "", 2000));
 		goto out;
 	}
@@ -480,9 +481,9 @@ static int apt_purge_others(const struct strv *a, const struct strv *ours, char 
 	}
 	if (others.n) {
 		char *list = join_words(others.v, others.n, " ");
-		r = undo_fail(why, -EBUSY, "removing the packages this run installed would also remove %s, "
+		r = undo_fail(why, -EBUSY, _("removing the packages this run installed would also remove %s, "
 			      "installed since and depending on them; they are kept: remove them yourself "
-			      "if you want, then roll back again", list);
+			      "if you want, then roll back again"), list);
 		free(list);
 	}
 out:
@@ -503,7 +504,7 @@ static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 
 	split_words(undo_arg, &words);
 	if (words.n == 0 || tool_by_name(words.v[0], &t) < 0) {
-		r = undo_fail(why, -EINVAL, "unreadable packages undo record \"%s\"", undo_arg);
+		r = undo_fail(why, -EINVAL, _("unreadable packages undo record \"%s\""), undo_arg);
 		goto out;
 	}
 	if (t == PKG_APT) {
@@ -514,8 +515,8 @@ static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 		if (r < 0 || inst.n == 0)
 			goto out;
 		if (*root->dir) {
-			r = undo_fail(why, -EOPNOTSUPP, "apt cannot remove packages from --root %s: remove "
-				      "them there yourself", root->dir);
+			r = undo_fail(why, -EOPNOTSUPP, _("apt cannot remove packages from --root %s: remove "
+				      "them there yourself"), root->dir);
 			goto out;
 		}
 		pm_argv(&a, t, "");
@@ -529,7 +530,7 @@ static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 	} else {
 		unsigned long after = 0, last = 0, id;
 		if (words.n < 2 || sscanf(words.v[1], "after=%lu", &after) != 1) {
-			r = undo_fail(why, -EINVAL, "unreadable packages undo record \"%s\"", undo_arg);
+			r = undo_fail(why, -EINVAL, _("unreadable packages undo record \"%s\""), undo_arg);
 			goto out;
 		}
 		r = history_last(t, root->dir, &last, why);
@@ -546,15 +547,15 @@ static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 	disp = argv_display(a.v);
 	r = run_argv(&a, PKG_TIMEOUT_MS, &res);
 	if (r < 0) {
-		r = undo_fail(why, r, "cannot run `%s`: %s", disp, strerror(-r));
+		r = undo_fail(why, r, _("cannot run `%s`: %s"), disp, strerror(-r));
 		goto out;
 	}
 	if (res.timed_out || res.exit_code != 0) {
-		r = undo_fail(why, -EIO, "`%s` failed (exit %d): %s", disp, res.exit_code,
+		r = undo_fail(why, -EIO, _("`%s` failed (exit %d): %s"), disp, res.exit_code,
 			      tail_of(res.out.data ? res.out.data : "", 2000));
 		goto out;
 	}
-	msg_info("  removed the packages this run installed: `%s`", disp);
+	msg_info(_("  removed the packages this run installed: `%s`"), disp);
 out:
 	buf_free(&res.out);
 	free(disp);
@@ -591,20 +592,23 @@ static int check(struct ctx *c)
 	if (!*missing)
 		goto out;
 	if (!exec_exists(installer_prog(p->pkg_tool))) {
-		r = stage_refuse(c, EXIT_UNAVAILABLE, "%s not installed and %s is missing: this "
-				 "host has no %s package manager; install them by hand, then run again",
+		r = stage_refuse(c, EXIT_UNAVAILABLE, _("%s not installed and %s is missing: this "
+				 "host has no %s package manager; install them by hand, then run again"),
 				 missing, installer_prog(p->pkg_tool), p->description);
 		goto out;
 	}
 	if (p->pkg_tool == PKG_APT && *c->root->dir) {
-		r = stage_refuse(c, EXIT_UNAVAILABLE, "%s not installed in --root %s, and apt cannot "
+		r = stage_refuse(c, EXIT_UNAVAILABLE, _("%s not installed in --root %s, and apt cannot "
 				 "install into another root (maintainer scripts would run on this host): run "
 				 "mailstage inside the target (chroot or systemd-nspawn), or install them there "
-				 "and run again", missing, c->root->dir);
+				 "and run again"), missing, c->root->dir);
 		goto out;
 	}
-	what = xasprintf("install %s with %s%s%s", missing, installer_prog(p->pkg_tool),
-			 *c->root->dir ? " --installroot=" : "", c->root->dir);
+	if (*c->root->dir)
+		what = xasprintf(_("install %s with %s --installroot=%s"), missing, installer_prog(p->pkg_tool),
+				 c->root->dir);
+	else
+		what = xasprintf(_("install %s with %s"), missing, installer_prog(p->pkg_tool));
 	r = want_action(c, what, &action_packages, missing);
 out:
 	free(missing);
@@ -615,6 +619,6 @@ out:
 
 const struct stage stage_packages = {
 	.name = "packages",
-	.summary = "the profile's packages (postfix, opendkim, SASL, mail client), installed with apt/dnf/yum",
+	.summary = N_("the profile's packages (postfix, opendkim, SASL, mail client), installed with apt/dnf/yum"),
 	.check = check,
 };

@@ -21,6 +21,7 @@
  *     (else reports bounce "User unknown"), and the alias database is
  *     rebuilt through the primitives.
  */
+#include "i18n.h"
 #include "mailconf.h"
 #include "steps.h"
 #include "maincf.h"
@@ -202,7 +203,7 @@ int postfix_main_edit(const struct config *cfg, const struct profile *p, const c
 		if (!have || maincf_count(mc, params[i].name) != 1 || !mc_same_list(have, want)) {
 			r = maincf_set(mc, params[i].name, want);
 			if (r < 0)
-				*err = xasprintf("cannot set %s = %s", params[i].name, want);
+				*err = xasprintf(_("cannot set %s = %s"), params[i].name, want);
 		}
 		free(want);
 	}
@@ -256,7 +257,7 @@ int postfix_aliases_edit(const struct config *cfg, const char *in, size_t len, c
 	r = kvfile_parse(in, len, KV_COLON, &kv, err);
 	for (i = 0; i < n; i++) {
 		if (r == 0 && kvfile_set(kv, lp[i], cfg->dmarc_alias_to) < 0) {
-			*err = xasprintf("cannot write the alias %s: %s", lp[i], cfg->dmarc_alias_to);
+			*err = xasprintf(_("cannot write the alias %s: %s"), lp[i], cfg->dmarc_alias_to);
 			r = -EINVAL;
 		}
 		free(lp[i]);
@@ -356,27 +357,27 @@ static int check_aliases(struct ctx *c, const char *maincf_text, size_t maincf_l
 	type = alias_db_type(maincf_text, maincf_len, ap);
 	db = type ? db_file(type, ap) : NULL;
 	if (!db) {
-		stage_note(c, "alias_database in main.cf does not name %s as a hash, btree, cdb or lmdb file: "
-			   "run newaliases yourself after the alias is added", ap);
+		stage_note(c, _("alias_database in main.cf does not name %s as a hash, btree, cdb or lmdb file: "
+			   "run newaliases yourself after the alias is added"), ap);
 		goto out;
 	}
 	if (!changed && target_mtime(c, db) >= target_mtime(c, ap))
 		goto out;	/* database present and not older than the file */
 	if (!mc_have_program("postalias")) {
-		stage_note(c, "postalias (Postfix) is not installed on this host: %s is not rebuilt; run "
-			   "newaliases on the target after installing Postfix", db);
+		stage_note(c, _("postalias (Postfix) is not installed on this host: %s is not rebuilt; run "
+			   "newaliases on the target after installing Postfix"), db);
 		goto out;
 	}
 	if ((r = root_path(c->root, c->prof->postfix_dir, &hconf, &why)) < 0 ||
 	    (r = root_path(c->root, ap, &halias, &why)) < 0) {
-		r = stage_fail(c, "refusing %s: %s", ap, why);
+		r = stage_fail(c, _("refusing %s: %s"), ap, why);
 		goto out;
 	}
 	map = xasprintf("%s:%s", type, halias);
 	{
 		char *argv[] = { "postalias", "-c", hconf, map, NULL };
 		char *touches[] = { db, NULL };
-		r = want_command(c, "rebuild the alias database, as newaliases does", argv, NULL, touches,
+		r = want_command(c, _("rebuild the alias database, as newaliases does"), argv, NULL, touches,
 				 60000);
 	}
 out:
@@ -420,7 +421,7 @@ out:
 
 const struct stage stage_postfix_main = {
 	.name = "postfix-main",
-	.summary = "main.cf edited in place: identity, explicit mynetworks, TLS, SASL, restrictions, limits, "
-		   "OpenDKIM milter; DMARC report alias",
+	.summary = N_("main.cf edited in place: identity, explicit mynetworks, TLS, SASL, restrictions, limits, "
+		   "OpenDKIM milter; DMARC report alias"),
 	.check = check,
 };

@@ -17,6 +17,7 @@
  * Options are written as `-o name=value` (no `{ }`: Postfix 2.10).  Comments
  * and the other services are left as they are.
  */
+#include "i18n.h"
 #include "mailconf.h"
 #include "steps.h"
 #include "mastercf.h"
@@ -46,8 +47,8 @@ static int ensure_option(struct mastercf *mf, const char *svc, const char *opt, 
 	if (r == 0 && (!have || strcmp(have, eq + 1) != 0))
 		r = mastercf_set_option(mf, svc, "inet", name, eq + 1);
 	if (r < 0)
-		*err = xasprintf("cannot set -o %s on the `%s inet` service: %s", opt, svc,
-				 r == -ENOTSUP ? "its options are not plain `-o name=value` lines (edit it by hand)"
+		*err = xasprintf(_("cannot set -o %s on the `%s inet` service: %s"), opt, svc,
+				 r == -ENOTSUP ? _("its options are not plain `-o name=value` lines (edit it by hand)")
 					       : strerror(-r));
 	free(name);
 	return r;
@@ -77,7 +78,7 @@ static int ensure_client_service(struct mastercf *mf, const char *svc, const cha
 		ns.options = opts;
 		r = mastercf_add_service(mf, &ns);
 		if (r < 0)
-			*err = xasprintf("cannot add the `%s inet` service: %s", svc, strerror(-r));
+			*err = xasprintf(_("cannot add the `%s inet` service: %s"), svc, strerror(-r));
 	} else {
 		if (mastercf_count(mf, svc, "inet") > 1)
 			r = mastercf_dedupe(mf, svc, "inet", 0);
@@ -118,7 +119,7 @@ int postfix_master_edit(const struct config *cfg, const struct profile *p, const
 		r = mastercf_dedupe(mf, "smtp", "inet", 0);
 	}
 	if (r < 0) {
-		*err = xasprintf("cannot repair the `smtp inet` service: %s", strerror(-r));
+		*err = xasprintf(_("cannot repair the `smtp inet` service: %s"), strerror(-r));
 		goto out;
 	}
 	lim[0] = xasprintf("smtpd_client_connection_count_limit=%ld", cfg->smtpd_client_connection_count_limit);
@@ -166,7 +167,7 @@ out:
 
 const struct stage stage_postfix_master = {
 	.name = "postfix-master",
-	.summary = "master.cf edited in place: the guide's limits on the one smtp service, submission (587) "
-		   "and smtps (465) with TLS required and SASL",
+	.summary = N_("master.cf edited in place: the guide's limits on the one smtp service, submission (587) "
+		   "and smtps (465) with TLS required and SASL"),
 	.check = check,
 };

@@ -18,6 +18,7 @@
  * the running host, so they are made only when --root is "/": a scratch root
  * is not this host's business.  preflight records no change.
  */
+#include "i18n.h"
 #include "steps.h"
 #include "runner.h"
 
@@ -143,15 +144,15 @@ static int check_port25(struct ctx *c)
 	if (n == 0)
 		return 0;
 	if (socket_owner(inodes, n, &pid, &comm, &exe) < 0) {
-		stage_note(c, "something listens on TCP port 25 but its process is not visible here; "
-			   "if it is not Postfix, Postfix cannot start");
+		stage_note(c, _("something listens on TCP port 25 but its process is not visible here; "
+			   "if it is not Postfix, Postfix cannot start"));
 		return 0;
 	}
 	if (!is_postfix(comm, exe))
 		r = stage_refuse(c, EXIT_CONFIG,
-				 "another program owns TCP port 25: %s (pid %ld%s%s); another MTA cannot run "
+				 _("another program owns TCP port 25: %s (pid %ld%s%s); another MTA cannot run "
 				 "beside Postfix: stop and remove it (e.g. `systemctl disable --now %s` and "
-				 "remove its package), then run again", comm, (long)pid, *exe ? ", " : "", exe,
+				 "remove its package), then run again"), comm, (long)pid, *exe ? ", " : "", exe,
 				 comm);
 	free(comm);
 	free(exe);
@@ -207,9 +208,9 @@ static void check_dns(struct ctx *c)
 
 	r = resolve(c->cfg->hostname, NULL, SOCK_STREAM, DNS_TIMEOUT_MS, &res);
 	if (r < 0) {
-		stage_note(c, "%s does not resolve yet (%s): publish its A record (%s) before sending mail",
-			   c->cfg->hostname, r == -ETIMEDOUT ? "no answer within 3 s" :
-			   r == -ENOENT ? "no such name" : "lookup failed", c->cfg->ipv4);
+		stage_note(c, _("%s does not resolve yet (%s): publish its A record (%s) before sending mail"),
+			   c->cfg->hostname, r == -ETIMEDOUT ? _("no answer within 3 s") :
+			   r == -ENOENT ? _("no such name") : _("lookup failed"), c->cfg->ipv4);
 		return;
 	}
 	for (a = res; a; a = a->ai_next) {
@@ -235,11 +236,11 @@ static void check_dns(struct ctx *c)
 	}
 	freeaddrinfo(res);
 	if (!match4)
-		stage_note(c, "%s resolves to %s, not to the configured ipv4 %s: fix its A record (DNS is "
-			   "often published after the install)", c->cfg->hostname, got.len ? got.data : "nothing",
+		stage_note(c, _("%s resolves to %s, not to the configured ipv4 %s: fix its A record (DNS is "
+			   "often published after the install)"), c->cfg->hostname, got.len ? got.data : _("nothing"),
 			   c->cfg->ipv4);
 	if (c->cfg->ipv6 && !match6)
-		stage_note(c, "%s has no AAAA record for the configured ipv6 %s", c->cfg->hostname, c->cfg->ipv6);
+		stage_note(c, _("%s has no AAAA record for the configured ipv6 %s"), c->cfg->hostname, c->cfg->ipv6);
 	buf_free(&got);
 }
 
@@ -255,7 +256,7 @@ int preflight_probe(const char *hostport, int timeout_ms, char **why)
 
 	*why = NULL;
 	if (!colon || colon == hostport || !colon[1]) {
-		*why = xasprintf("\"%s\" is not host:port", hostport);
+		*why = xasprintf(_("\"%s\" is not host:port"), hostport);
 		return -EINVAL;
 	}
 	host = xstrndup(hostport, (size_t)(colon - hostport));
@@ -266,8 +267,8 @@ int preflight_probe(const char *hostport, int timeout_ms, char **why)
 	port = xstrdup(colon + 1);
 	r = resolve(host, port, SOCK_STREAM, timeout_ms, &res);
 	if (r < 0) {
-		*why = xasprintf("cannot resolve %s: %s", host,
-				 r == -ETIMEDOUT ? "no answer in time" : r == -ENOENT ? "no such name" : "lookup failed");
+		*why = xasprintf(_("cannot resolve %s: %s"), host,
+				 r == -ETIMEDOUT ? _("no answer in time") : r == -ENOENT ? _("no such name") : _("lookup failed"));
 		goto out;
 	}
 	r = -EHOSTUNREACH;
@@ -303,8 +304,8 @@ int preflight_probe(const char *hostport, int timeout_ms, char **why)
 		fd = -1;
 	}
 	if (r < 0)
-		*why = xasprintf("connect to %s port %s: %s", host, port,
-				 r == -ETIMEDOUT ? "no answer (filtered?)" : strerror(-r));
+		*why = xasprintf(_("connect to %s port %s: %s"), host, port,
+				 r == -ETIMEDOUT ? _("no answer (filtered?)") : strerror(-r));
 out:
 	if (fd >= 0)
 		close(fd);
@@ -321,9 +322,9 @@ static void check_outbound(struct ctx *c)
 	if (!c->cfg->port25_probe || !*c->cfg->port25_probe)
 		return;
 	if (preflight_probe(c->cfg->port25_probe, PROBE_TIMEOUT_MS, &why) < 0)
-		stage_note(c, "outbound TCP port 25 looks blocked (%s): this server may not be able to deliver "
+		stage_note(c, _("outbound TCP port 25 looks blocked (%s): this server may not be able to deliver "
 			   "mail; on Sakura VPS outbound port 25 can be blocked per server (ask support or "
-			   "check the control panel)", why);
+			   "check the control panel)"), why);
 	free(why);
 }
 
@@ -333,11 +334,11 @@ static void check_selinux(struct ctx *c)
 {
 	int en = is_selinux_enabled();
 	if (en <= 0) {
-		stage_note(c, "SELinux is disabled: the selinux stage will skip booleans and file contexts");
+		stage_note(c, _("SELinux is disabled: the selinux stage will skip booleans and file contexts"));
 		return;
 	}
 	if (security_getenforce() == 0)
-		stage_note(c, "SELinux is permissive: denials are logged, not enforced");
+		stage_note(c, _("SELinux is permissive: denials are logged, not enforced"));
 }
 
 /* Is a process named firewalld running (no exec: /proc/PID/comm)? */
@@ -367,11 +368,11 @@ static void check_firewalld(struct ctx *c)
 	if (c->cfg->firewall_services.n == 0)
 		return;
 	if (!firewalld_installed(c))
-		stage_note(c, "firewalld is not installed: no host firewall is opened; make sure TCP 25, 465 "
-			   "and 587 are open in whatever filters this server");
+		stage_note(c, _("firewalld is not installed: no host firewall is opened; make sure TCP 25, 465 "
+			   "and 587 are open in whatever filters this server"));
 	else if (!preflight_firewalld_running())
-		stage_note(c, "firewalld is installed but not running: the firewall stage writes its permanent "
-			   "configuration with firewall-offline-cmd");
+		stage_note(c, _("firewalld is installed but not running: the firewall stage writes its permanent "
+			   "configuration with firewall-offline-cmd"));
 }
 
 /* ---- the stage ---- */
@@ -387,22 +388,22 @@ static int check(struct ctx *c)
 	/* Root, or an unprivileged run on a scratch root the user owns. */
 	if (geteuid() != 0) {
 		if (c->root->is_host)
-			return stage_refuse(c, EXIT_NOPERM, "mailstage must run as root (sudo mailstage ...); "
-					    "--root DIR lets a user work on a directory of their own");
+			return stage_refuse(c, EXIT_NOPERM, _("mailstage must run as root (sudo mailstage ...); "
+					    "--root DIR lets a user work on a directory of their own"));
 		if (stat(dir, &sb) < 0 || sb.st_uid != geteuid())
-			return stage_refuse(c, EXIT_NOPERM, "--root %s is not owned by you (uid %ld): run as "
-					    "root or use a directory you own", dir, (long)geteuid());
+			return stage_refuse(c, EXIT_NOPERM, _("--root %s is not owned by you (uid %ld): run as "
+					    "root or use a directory you own"), dir, (long)geteuid());
 	}
 	if (!valid_fqdn(c->cfg->hostname) || !strchr(c->cfg->hostname, '.'))
-		return stage_refuse(c, EXIT_CONFIG, "hostname \"%s\" is not a fully qualified domain name; "
-				    "set hostname = mail.%s in %s", c->cfg->hostname ? c->cfg->hostname : "",
+		return stage_refuse(c, EXIT_CONFIG, _("hostname \"%s\" is not a fully qualified domain name; "
+				    "set hostname = mail.%s in %s"), c->cfg->hostname ? c->cfg->hostname : "",
 				    c->cfg->domain ? c->cfg->domain : "example.com", c->cfg->path ? c->cfg->path :
-				    "the configuration");
+				    _("the configuration"));
 	if (statvfs(dir, &vfs) == 0) {
 		unsigned long long freemb = (unsigned long long)vfs.f_bavail * vfs.f_frsize / (1024 * 1024);
 		if (freemb < MIN_FREE_MB)
-			return stage_refuse(c, EXIT_IOERR, "only %llu MB free on %s; mailstage needs %d MB for "
-					    "packages and backups: free some space and run again", freemb, dir,
+			return stage_refuse(c, EXIT_IOERR, _("only %llu MB free on %s; mailstage needs %d MB for "
+					    "packages and backups: free some space and run again"), freemb, dir,
 					    MIN_FREE_MB);
 	}
 	r = firewall_services_known(c, &why);
@@ -424,7 +425,7 @@ static int check(struct ctx *c)
 
 const struct stage stage_preflight = {
 	.name = "preflight",
-	.summary = "refuse early: root, FQDN hostname, 200 MB free, firewall service names, no other MTA "
-		   "on port 25; report DNS, SELinux, outbound port 25, firewalld",
+	.summary = N_("refuse early: root, FQDN hostname, 200 MB free, firewall service names, no other MTA "
+		   "on port 25; report DNS, SELinux, outbound port 25, firewalld"),
 	.check = check,
 };

@@ -18,6 +18,7 @@
  * Every change is a want_file: the originals go to the run's backup archive
  * and come back byte-identical on rollback.  Debian: nothing.
  */
+#include "i18n.h"
 #include "steps.h"
 
 #include "lazylib.h"
@@ -223,7 +224,7 @@ static int probe_base(const char *base, char **why)
 	char *url = xasprintf("%s%srepodata/repomd.xml", base, base[strlen(base) - 1] == '/' ? "" : "/");
 	int r = fetch(url, &body, why);
 	if (r == 0 && !strstr(body.data ? body.data : "", "<repomd")) {
-		*why = xasprintf("%s is not a repomd.xml", url);
+		*why = xasprintf(_("%s is not a repomd.xml"), url);
 		r = -EHOSTUNREACH;
 	}
 	buf_free(&body);
@@ -249,7 +250,7 @@ static int probe_mirrorlist(const char *ml, char **why)
 			}
 		}
 		if (r < 0 && !*why)
-			*why = xasprintf("the mirror list %s lists no mirror", ml);
+			*why = xasprintf(_("the mirror list %s lists no mirror"), ml);
 	}
 	buf_free(&body);
 	return r;
@@ -391,7 +392,7 @@ static int check_el7(struct ctx *c)
 
 	r = read_target(c, p->repo_eol_file, &base, &len);
 	if (r == -ENOENT) {
-		stage_note(c, "no %s: the repositories are left as they are", p->repo_eol_file);
+		stage_note(c, _("no %s: the repositories are left as they are"), p->repo_eol_file);
 		return 0;
 	}
 	if (r < 0)
@@ -406,13 +407,13 @@ static int check_el7(struct ctx *c)
 	if (strcmp(fixed, base) != 0) {
 		/* Not on the vault: keep the configured repositories while they answer. */
 		if (lazy_curl(&why) < 0) {
-			r = stage_refuse(c, EXIT_UNAVAILABLE, "repos: %s", why);
+			r = stage_refuse(c, EXIT_UNAVAILABLE, _("repos: %s"), why);
 			goto out;
 		}
 		if (repos_probe(base, p->repo_releasever, &why) == 0)
 			goto out;
-		stage_note(c, "the configured CentOS repositories do not answer (%s): CentOS 7 is past its end "
-			   "of life; moving them to %s", why, p->repo_eol_baseurl);
+		stage_note(c, _("the configured CentOS repositories do not answer (%s): CentOS 7 is past its end "
+			   "of life; moving them to %s"), why, p->repo_eol_baseurl);
 		if ((r = want_text(c, p->repo_eol_file, fixed)) < 0)
 			goto out;
 	}
@@ -507,9 +508,9 @@ static int check_el(struct ctx *c)
 			r = want_text(c, c->prof->epel_file, t);
 			free(t);
 		} else {
-			stage_note(c, "no [%s] repository in %s: enable CodeReady Builder by hand (RHEL: "
+			stage_note(c, _("no [%s] repository in %s: enable CodeReady Builder by hand (RHEL: "
 				   "subscription-manager repos --enable codeready-builder-for-rhel-%s-$(arch)-rpms); "
-				   "EPEL's opendkim needs it", want[k], c->prof->repo_dir, c->prof->repo_releasever);
+				   "EPEL's opendkim needs it"), want[k], c->prof->repo_dir, c->prof->repo_releasever);
 		}
 	}
 	strv_free(&paths);
@@ -530,7 +531,7 @@ static int check(struct ctx *c)
 
 const struct stage stage_repos = {
 	.name = "repos",
-	.summary = "EL7: CentOS-Base to the vault and EPEL 7 from the Fedora archive when the repositories "
-		   "do not answer; EL8/9: EPEL (and CRB on EL9) enabled; Debian: nothing",
+	.summary = N_("EL7: CentOS-Base to the vault and EPEL 7 from the Fedora archive when the repositories "
+		   "do not answer; EL8/9: EPEL (and CRB on EL9) enabled; Debian: nothing"),
 	.check = check,
 };

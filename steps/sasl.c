@@ -16,6 +16,7 @@
  *     postfix user joins the sasl group: /etc/group (and /etc/gshadow, as
  *     usermod -aG does) edited through the primitives, so rollback undoes it.
  */
+#include "i18n.h"
 #include "mailconf.h"
 #include "steps.h"
 #include "kvfile.h"
@@ -48,9 +49,9 @@ int sasl_defaults_edit(const struct profile *p, const char *in, size_t len, char
 
 	*out = NULL;
 	if (r == 0 && p->saslauthd_start_var && (r = kvfile_set(kv, p->saslauthd_start_var, "yes")) < 0)
-		*err = xasprintf("cannot set %s", p->saslauthd_start_var);
+		*err = xasprintf(_("cannot set %s"), p->saslauthd_start_var);
 	if (r == 0 && (r = kvfile_set(kv, p->saslauthd_mech_var, "pam")) < 0)
-		*err = xasprintf("cannot set %s", p->saslauthd_mech_var);
+		*err = xasprintf(_("cannot set %s"), p->saslauthd_mech_var);
 	if (r == 0 && p->saslauthd_options && (r = kvfile_set(kv, "OPTIONS", p->saslauthd_options)) < 0)
 		*err = xstrdup("cannot set OPTIONS");
 	if (r == 0)
@@ -123,15 +124,15 @@ static int check_group_file(struct ctx *c, const char *file, int required)
 	if (r == -ENOENT && !required) {
 		r = 0;
 	} else if (r == -ENOENT && c->run->dry) {
-		stage_note(c, "group %s does not exist yet (package %s, installed by the packages stage): "
-			   "postfix is added to it then", grp, c->prof->sasl_package);
+		stage_note(c, _("group %s does not exist yet (package %s, installed by the packages stage): "
+			   "postfix is added to it then"), grp, c->prof->sasl_package);
 		r = 0;
 	} else if (r == -ENOENT) {
-		r = stage_fail(c, "group %s does not exist in %s: install %s (the packages stage does) and run "
-			       "again", grp, file, c->prof->sasl_package);
+		r = stage_fail(c, _("group %s does not exist in %s: install %s (the packages stage does) and run "
+			       "again"), grp, file, c->prof->sasl_package);
 	} else if (r < 0) {
-		r = stage_fail(c, "%s: the line of group %s is malformed (want name:x:gid:members); correct it and "
-			       "run again", file, grp);
+		r = stage_fail(c, _("%s: the line of group %s is malformed (want name:x:gid:members); correct it and "
+			       "run again"), file, grp);
 	} else {
 		r = mc_want_edit(c, file, want, wantlen, "root", "root", 0644);
 	}
@@ -190,7 +191,7 @@ out:
 
 const struct stage stage_sasl = {
 	.name = "sasl",
-	.summary = "Cyrus SASL for Postfix: smtpd.conf (saslauthd; plain login), saslauthd with PAM, its "
-		   "socket reachable from Postfix's chroot",
+	.summary = N_("Cyrus SASL for Postfix: smtpd.conf (saslauthd; plain login), saslauthd with PAM, its "
+		   "socket reachable from Postfix's chroot"),
 	.check = check,
 };

@@ -26,6 +26,7 @@
  *                                (semanage_set_root), instead of --root
  *   MAILSTAGE_SELINUX_FCONTEXTS  the file_contexts file for selabel_lookup
  */
+#include "i18n.h"
 #include "steps.h"
 #include "runner.h"
 
@@ -103,13 +104,13 @@ static int sepolicy_find(const struct root *root, struct sepolicy *p, char **why
 	p->runtime = root->is_host && is_selinux_enabled() == 1;
 	cfgpath = xasprintf("%s/etc/selinux/config", p->store_root);
 	if (read_whole_file(cfgpath, &text, NULL) < 0) {
-		*why = xasprintf("no %s", cfgpath);
+		*why = xasprintf(_("no %s"), cfgpath);
 		goto out;
 	}
 	mode = config_value(text, "SELINUX");
 	p->type = config_value(text, "SELINUXTYPE");
 	if (!mode || strcmp(mode, "disabled") == 0) {
-		*why = xasprintf("SELINUX=%s in %s", mode ? mode : "(unset)", cfgpath);
+		*why = xasprintf(_("SELINUX=%s in %s"), mode ? mode : "(unset)", cfgpath);
 		goto out;
 	}
 	if (!p->type || !*p->type) {
@@ -118,7 +119,7 @@ static int sepolicy_find(const struct root *root, struct sepolicy *p, char **why
 	}
 	store = xasprintf("%s/var/lib/selinux/%s", p->store_root, p->type);
 	if (stat(store, &sb) < 0) {
-		*why = xasprintf("SELINUX=%s but there is no policy store %s", mode, store);
+		*why = xasprintf(_("SELINUX=%s but there is no policy store %s"), mode, store);
 		goto out;
 	}
 	p->fcontexts = fc && *fc ? xstrdup(fc)
@@ -159,7 +160,7 @@ static semanage_handle_t *se_open(const char *store_root, const char *type, int 
 	selinux_set_policy_root(proot);
 	free(proot);
 	if (semanage_set_root(*store_root ? store_root : "/") < 0) {
-		*why = xasprintf("cannot use the policy store under %s", store_root);
+		*why = xasprintf(_("cannot use the policy store under %s"), store_root);
 		return NULL;
 	}
 	sh = semanage_handle_create();
@@ -169,14 +170,14 @@ static semanage_handle_t *se_open(const char *store_root, const char *type, int 
 	}
 	semanage_msg_set_callback(sh, se_callback, NULL);
 	if (semanage_is_managed(sh) != 1) {
-		*why = xasprintf("the %s policy under %s is not managed by libsemanage", type,
+		*why = xasprintf(_("the %s policy under %s is not managed by libsemanage"), type,
 				 *store_root ? store_root : "/");
 		goto fail;
 	}
 	semanage_set_create_store(sh, 0);
 	semanage_set_reload(sh, reload);
 	if (semanage_connect(sh) < 0) {
-		*why = xasprintf("cannot connect to the policy store: %s", se_msg);
+		*why = xasprintf(_("cannot connect to the policy store: %s"), se_msg);
 		goto fail;
 	}
 	return sh;
@@ -214,7 +215,7 @@ static int bool_persistent(semanage_handle_t *sh, const char *name, int *local, 
 	}
 	if (v < 0) {
 		if (semanage_bool_query(sh, key, &b) < 0 || !b) {
-			*why = xasprintf("the policy has no boolean \"%s\" (`getsebool -a` lists them)", name);
+			*why = xasprintf(_("the policy has no boolean \"%s\" (`getsebool -a` lists them)"), name);
 			semanage_bool_key_free(key);
 			return -ENOENT;
 		}
@@ -224,7 +225,7 @@ static int bool_persistent(semanage_handle_t *sh, const char *name, int *local, 
 	semanage_bool_key_free(key);
 	return v;
 fail:
-	*why = xasprintf("cannot read boolean %s: %s", name, se_msg);
+	*why = xasprintf(_("cannot read boolean %s: %s"), name, se_msg);
 	if (key)
 		semanage_bool_key_free(key);
 	return -EIO;
@@ -265,7 +266,7 @@ static int bool_write(semanage_handle_t *sh, const char *name, int value, int ru
 	r = 0;
 out:
 	if (r < 0)
-		*why = xasprintf("setting boolean %s failed: %s", name, se_msg[0] ? se_msg : "libsemanage error");
+		*why = xasprintf(_("setting boolean %s failed: %s"), name, se_msg[0] ? se_msg : _("libsemanage error"));
 	if (key)
 		semanage_bool_key_free(key);
 	if (b)
@@ -302,7 +303,7 @@ static int bool_prepare(struct ctx *c, const char *arg, char **undo)
 
 	r = sepolicy_find(c->root, &p, &why);
 	if (r <= 0) {
-		stage_fail(c, "SELinux boolean %s: %s", arg, why ? why : "no policy");
+		stage_fail(c, _("SELinux boolean %s: %s"), arg, why ? why : _("no policy"));
 		r = r < 0 ? r : -ENOENT;
 		goto out;
 	}
@@ -310,7 +311,7 @@ static int bool_prepare(struct ctx *c, const char *arg, char **undo)
 		goto out;
 	sh = se_open(p.store_root, p.type, 0, &why);
 	if (!sh || (r = bool_persistent(sh, name, &local, &why)) < 0) {
-		stage_fail(c, "SELinux boolean %s: %s", name, why);
+		stage_fail(c, _("SELinux boolean %s: %s"), name, why);
 		r = r < 0 ? r : -EIO;
 		goto out;
 	}
@@ -345,7 +346,7 @@ static int bool_apply(struct ctx *c, const char *arg)
 	r = sh ? bool_write(sh, name, value, p.runtime ? value : -1, &why) : -EIO;
 out:
 	if (r < 0)
-		stage_fail(c, "SELinux boolean %s: %s", arg, why ? why : strerror(-r));
+		stage_fail(c, _("SELinux boolean %s: %s"), arg, why ? why : strerror(-r));
 	se_close(sh);
 	sepolicy_free(&p);
 	free(why);
@@ -361,7 +362,7 @@ static int bool_undo(struct root *root, const char *undo, char **why)
 	(void)root;
 
 	if (sscanf(undo, "%255s %7s %7s %127s %4095s", name, local, active, type, store) != 5) {
-		*why = xasprintf("bad undo record \"%s\"", undo);
+		*why = xasprintf(_("bad undo record \"%s\""), undo);
 		return -EINVAL;
 	}
 	runtime = active[0] != '-' && is_selinux_enabled() == 1 ? atoi(active) : -1;
@@ -445,7 +446,7 @@ static int ctx_apply(struct ctx *c, const char *arg)
 		else
 			r = label_set(host, con);
 		if (r < 0)
-			stage_fail(c, "cannot label %s %s: %s", path, con ? con : "", strerror(-r));
+			stage_fail(c, _("cannot label %s %s: %s"), path, con ? con : "", strerror(-r));
 	} else {
 		stage_fail(c, "%s", why);
 	}
@@ -461,12 +462,12 @@ static int ctx_undo(struct root *root, const char *undo, char **why)
 	char *con = NULL, *path = NULL, *host = NULL;
 	int r = ctx_split(undo, &con, &path);
 	if (r < 0) {
-		*why = xasprintf("bad undo record \"%s\"", undo);
+		*why = xasprintf(_("bad undo record \"%s\""), undo);
 		return r;
 	}
 	r = root_path(root, path, &host, why);
 	if (r == 0 && (r = label_set(host, con)) < 0 && r != -ENOENT)
-		*why = xasprintf("cannot restore the label of %s: %s", path, strerror(-r));
+		*why = xasprintf(_("cannot restore the label of %s: %s"), path, strerror(-r));
 	if (r == -ENOENT)
 		r = 0;	/* the file itself was removed by the rollback */
 	free(con);
@@ -559,7 +560,7 @@ static int check_contexts(struct ctx *c, const struct sepolicy *pol)
 	int r = 0;
 
 	if (!h)
-		return stage_fail(c, "cannot read the file contexts %s: %s", pol->fcontexts, strerror(errno));
+		return stage_fail(c, _("cannot read the file contexts %s: %s"), pol->fcontexts, strerror(errno));
 	written_files(c, &files);
 	for (i = 0; i < files.n && r == 0; i++) {
 		char *host = NULL, *why = NULL, *want = NULL, *now = NULL, *arg, *what;
@@ -575,7 +576,7 @@ static int check_contexts(struct ctx *c, const struct sepolicy *pol)
 		}
 		if (label_get(host, &now) == 0 && (!now || strcmp(now, want) != 0)) {
 			arg = xasprintf("%s %s", want, files.v[i]);
-			what = xasprintf("label %s %s (now %s)", files.v[i], want, now ? now : "unlabelled");
+			what = xasprintf(_("label %s %s (now %s)"), files.v[i], want, now ? now : _("unlabelled"));
 			r = want_action(c, what, &action_selinux_context, arg);
 			free(arg);
 			free(what);
@@ -599,18 +600,18 @@ static int check(struct ctx *c)
 
 	if (r <= 0) {
 		if (r == 0)
-			stage_note(c, "%s: SELinux booleans and file contexts skipped", why);
+			stage_note(c, _("%s: SELinux booleans and file contexts skipped"), why);
 		free(why);
 		return r;
 	}
 	if (!pol.runtime)
-		stage_note(c, "SELinux is not active on %s: booleans are set in the policy store %s only "
-			   "(they apply from the next boot)", c->root->is_host ? "this host" : "the --root target",
+		stage_note(c, _("SELinux is not active on %s: booleans are set in the policy store %s only "
+			   "(they apply from the next boot)"), c->root->is_host ? _("this host") : _("the --root target"),
 			   *pol.store_root ? pol.store_root : "/");
 	if (c->cfg->selinux_booleans.n) {
 		sh = se_open(pol.store_root, pol.type, 0, &why);
 		if (!sh) {
-			r = stage_fail(c, "SELinux: %s", why);
+			r = stage_fail(c, _("SELinux: %s"), why);
 			goto out;
 		}
 	}
@@ -619,22 +620,26 @@ static int check(struct ctx *c)
 		char *name = NULL, *what;
 		int value, local, now, active = -1;
 		if (parse_bool_item(item, &name, &value) < 0) {
-			r = stage_refuse(c, 78, "selinux_booleans: \"%s\" is not NAME=on or NAME=off", item);
+			r = stage_refuse(c, 78, _("selinux_booleans: \"%s\" is not NAME=on or NAME=off"), item);
 			goto out;
 		}
 		free(why);
 		why = NULL;
 		now = bool_persistent(sh, name, &local, &why);
 		if (now < 0) {
-			r = stage_refuse(c, 78, "selinux_booleans: %s", why);
+			r = stage_refuse(c, 78, _("selinux_booleans: %s"), why);
 			free(name);
 			goto out;
 		}
 		if (pol.runtime)
 			active = security_get_boolean_active(name);
 		if (now != value || (active >= 0 && active != value)) {
-			what = xasprintf("set SELinux boolean %s %s (persistent%s; now %s)", name, value ? "on" : "off",
-					 pol.runtime ? " and runtime" : "", now ? "on" : "off");
+			if (pol.runtime)
+				what = xasprintf(_("set SELinux boolean %s %s (persistent and runtime; now %s)"), name,
+						 value ? "on" : "off", now ? "on" : "off");
+			else
+				what = xasprintf(_("set SELinux boolean %s %s (persistent; now %s)"), name,
+						 value ? "on" : "off", now ? "on" : "off");
 			want_action(c, what, &action_selinux_boolean, item);
 			free(what);
 		}
@@ -652,7 +657,7 @@ out:
 
 const struct stage stage_selinux = {
 	.name = "selinux",
-	.summary = "SELinux booleans persistently and at runtime (libsemanage, as setsebool -P); default "
-		   "file contexts of the files mailstage wrote; skipped when SELinux is disabled",
+	.summary = N_("SELinux booleans persistently and at runtime (libsemanage, as setsebool -P); default "
+		   "file contexts of the files mailstage wrote; skipped when SELinux is disabled"),
 	.check = check,
 };

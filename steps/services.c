@@ -19,6 +19,7 @@
  * configuration; a unit the run enabled or started goes back to disabled or
  * stopped; a unit whose package the same rollback removed is left alone.
  */
+#include "i18n.h"
 #include "steps.h"
 #include "exec.h"
 #include "msg.h"
@@ -191,7 +192,7 @@ static int read_states(const struct root *root, char *const *units, size_t n, st
 		const char *p, *end;
 		r = systemctl_v(root->dir, 0, SYSTEMCTL_TIMEOUT_MS, &res, "show", units, n, props);
 		if (r < 0 || res.exit_code != 0 || res.timed_out) {
-			*why = xasprintf("`systemctl show` failed (exit %d): %s", res.exit_code,
+			*why = xasprintf(_("`systemctl show` failed (exit %d): %s"), res.exit_code,
 					 r < 0 ? strerror(-r) : res.out.data);
 			r = r < 0 ? r : -EIO;
 			goto out;
@@ -215,7 +216,7 @@ static int read_states(const struct root *root, char *const *units, size_t n, st
 			p = sep ? sep + 2 : end;
 		}
 		if (i < n) {
-			*why = xasprintf("`systemctl show` answered for %zu of %zu units: %s", i, n, res.out.data);
+			*why = xasprintf(_("`systemctl show` answered for %zu of %zu units: %s"), i, n, res.out.data);
 			r = -EIO;
 		}
 		goto out;
@@ -226,7 +227,7 @@ static int read_states(const struct root *root, char *const *units, size_t n, st
 		buf_free(&res.out);
 		r = systemctl_v(root->dir, 1, SYSTEMCTL_TIMEOUT_MS, &res, "is-enabled", units + k, n - k, NULL);
 		if (r < 0) {
-			*why = xasprintf("cannot run systemctl: %s", strerror(-r));
+			*why = xasprintf(_("cannot run systemctl: %s"), strerror(-r));
 			goto out;
 		}
 		for (line = strtok_r(res.out.data, "\n", &save); line && k < n;
@@ -244,7 +245,7 @@ static int read_states(const struct root *root, char *const *units, size_t n, st
 			k++;
 		}
 		if (k == first) {
-			*why = xasprintf("`systemctl --root=%s is-enabled` failed (exit %d): %s",
+			*why = xasprintf(_("`systemctl --root=%s is-enabled` failed (exit %d): %s"),
 					 *root->dir ? root->dir : "/", res.exit_code, res.out.data);
 			r = -EIO;
 			goto out;
@@ -293,12 +294,12 @@ static int svc_fail(struct ctx *c, const char *unit, const char *verb, struct ex
 	struct exec_result st;
 	free(c->run->error);
 	if (r < 0) {
-		c->run->error = xasprintf("cannot run `systemctl %s %s`: %s", verb, unit, strerror(-r));
+		c->run->error = xasprintf(_("cannot run `systemctl %s %s`: %s"), verb, unit, strerror(-r));
 		return r;
 	}
 	/* What systemd says about the unit is the useful part. */
 	systemctl(c->root->dir, 0, SYSTEMCTL_TIMEOUT_MS, &st, "status", "--no-pager", "-n", "10", unit, NULL);
-	c->run->error = xasprintf("`systemctl %s %s` failed (exit %d): %s%s", verb, unit, res->exit_code,
+	c->run->error = xasprintf(_("`systemctl %s %s` failed (exit %d): %s%s"), verb, unit, res->exit_code,
 				  res->out.data ? res->out.data : "", st.out.data ? st.out.data : "");
 	buf_free(&st.out);
 	return -EIO;
@@ -352,12 +353,12 @@ static int svc_undo(struct root *root, const char *undo_arg, char **why)
 
 	/* The fifth field (restarted by the run) is absent in journals of older versions. */
 	if (sscanf(undo_arg, "%255s %63s %63s %d %d", unit, en, act, &off, &by_run) < 4) {
-		*why = xasprintf("unreadable service undo record \"%s\"", undo_arg);
+		*why = xasprintf(_("unreadable service undo record \"%s\""), undo_arg);
 		return -EINVAL;
 	}
 	if (!off && !online(root)) {
-		*why = xasprintf("%s was changed on a running system, but no service manager runs now: stop "
-				 "or disable it by hand if needed", unit);
+		*why = xasprintf(_("%s was changed on a running system, but no service manager runs now: stop "
+				 "or disable it by hand if needed"), unit);
 		return -EAGAIN;
 	}
 	was_active = strcmp(act, "active") == 0 || strcmp(act, "reloading") == 0;
@@ -367,7 +368,7 @@ static int svc_undo(struct root *root, const char *undo_arg, char **why)
 		/* Runs after every file is restored (undo_last): back on the old configuration. */
 		r = systemctl(root->dir, 0, START_TIMEOUT_MS, &res, "restart", unit, NULL);
 		if (r < 0 || res.exit_code != 0) {
-			*why = xasprintf("`systemctl restart %s` on the restored configuration failed (exit %d): %s",
+			*why = xasprintf(_("`systemctl restart %s` on the restored configuration failed (exit %d): %s"),
 					 unit, res.exit_code, r < 0 ? strerror(-r) : res.out.data);
 			r = r < 0 ? r : -EIO;
 		}
@@ -376,7 +377,7 @@ static int svc_undo(struct root *root, const char *undo_arg, char **why)
 	if (!off && !was_active) {
 		r = systemctl(root->dir, 0, START_TIMEOUT_MS, &res, "stop", unit, NULL);
 		if (r < 0 || res.exit_code != 0) {
-			*why = xasprintf("`systemctl stop %s` failed (exit %d): %s", unit, res.exit_code,
+			*why = xasprintf(_("`systemctl stop %s` failed (exit %d): %s"), unit, res.exit_code,
 					 r < 0 ? strerror(-r) : res.out.data);
 			r = r < 0 ? r : -EIO;
 			goto out;
@@ -389,7 +390,7 @@ static int svc_undo(struct root *root, const char *undo_arg, char **why)
 	if (!enabled_ok(en) && strcmp(en, "masked") != 0) {
 		r = systemctl(root->dir, off, SYSTEMCTL_TIMEOUT_MS, &res, "disable", unit, NULL);
 		if (r < 0 || res.exit_code != 0) {
-			*why = xasprintf("`systemctl disable %s` failed (exit %d): %s", unit, res.exit_code,
+			*why = xasprintf(_("`systemctl disable %s` failed (exit %d): %s"), unit, res.exit_code,
 					 r < 0 ? strerror(-r) : res.out.data);
 			r = r < 0 ? r : -EIO;
 			goto out;
@@ -456,7 +457,7 @@ static int check(struct ctx *c)
 		units[i] = unit_name(svcs[i]);
 	r = read_states(c->root, units, 3, &s, &why);
 	if (r < 0) {
-		r = r == -ENOENT ? stage_refuse(c, EXIT_UNAVAILABLE, "%s (is systemd installed?)", why)
+		r = r == -ENOENT ? stage_refuse(c, EXIT_UNAVAILABLE, _("%s (is systemd installed?)"), why)
 				 : stage_fail(c, "%s", why);
 		goto out;
 	}
@@ -468,8 +469,8 @@ static int check(struct ctx *c)
 		const char *act = "-";
 
 		if (strcmp(s[i].enabled, "masked") == 0 || strcmp(s[i].load, "masked") == 0) {
-			r = stage_fail(c, "%s is masked, so mailstage cannot start it; run `systemctl "
-				       "unmask %s` if it should run, then run again", u, u);
+			r = stage_fail(c, _("%s is masked, so mailstage cannot start it; run `systemctl "
+				       "unmask %s` if it should run, then run again"), u, u);
 			goto out;
 		}
 		if (!off && strcmp(s[i].active, "active") != 0 && strcmp(s[i].active, "reloading") != 0)
@@ -479,15 +480,16 @@ static int check(struct ctx *c)
 		if (!en && strcmp(act, "-") == 0)
 			continue;
 		if (missing)
-			what = xasprintf("enable%s %s (not installed yet)", off ? "" : " and start", u);
+			what = xasprintf(off ? _("enable %s (not installed yet)") : _("enable and start %s (not installed yet)"),
+					 u);
 		else if (strcmp(act, "restart") == 0)
-			what = xasprintf("restart %s (this run changed %s)", u, file);
+			what = xasprintf(_("restart %s (this run changed %s)"), u, file);
 		else if (en && strcmp(act, "start") == 0)
-			what = xasprintf("enable and start %s (now %s, %s)", u, s[i].enabled, s[i].active);
+			what = xasprintf(_("enable and start %s (now %s, %s)"), u, s[i].enabled, s[i].active);
 		else if (en)
-			what = xasprintf("enable %s (now %s)", u, s[i].enabled);
+			what = xasprintf(_("enable %s (now %s)"), u, s[i].enabled);
 		else
-			what = xasprintf("start %s (now %s)", u, s[i].active);
+			what = xasprintf(_("start %s (now %s)"), u, s[i].active);
 		if (missing && !off)
 			act = "start";
 		arg = xasprintf("%s %s %s", u, en ? "enable" : "-", act);
@@ -499,9 +501,9 @@ static int check(struct ctx *c)
 			goto out;
 	}
 	if (off)
-		stage_note(c, "%s is not a running system: enablement is set offline (`systemctl --root`), but "
-			   "%s, %s and %s cannot be started from here; they start at its next boot",
-			   *c->root->dir ? c->root->dir : "this host", units[0], units[1], units[2]);
+		stage_note(c, _("%s is not a running system: enablement is set offline (`systemctl --root`), but "
+			   "%s, %s and %s cannot be started from here; they start at its next boot"),
+			   *c->root->dir ? c->root->dir : _("this host"), units[0], units[1], units[2]);
 out:
 	states_free(s, 3);
 	for (i = 0; i < 3; i++)
@@ -512,6 +514,6 @@ out:
 
 const struct stage stage_services = {
 	.name = "services",
-	.summary = "SASL service, opendkim and postfix enabled and running; restarted when their files changed",
+	.summary = N_("SASL service, opendkim and postfix enabled and running; restarted when their files changed"),
 	.check = check,
 };

@@ -7,6 +7,7 @@
  * from the first byte.  A valid key is kept; the certificate is remade
  * when it no longer matches the key or hostname or expires within 30 days.
  */
+#include "i18n.h"
 #include "steps.h"
 #include "crypto.h"
 
@@ -56,17 +57,17 @@ static int check_configured(struct ctx *c, const char *cp, const char *kp)
 	int r;
 
 	if ((r = read_target(c, cp, &cert, &cl)) < 0 || (r = read_target(c, kp, &key, &kl)) < 0) {
-		r = stage_fail(c, "tls_cert/tls_key: %s cannot be read; fix the path in mailstage.conf or "
-			       "remove both keys to let mailstage make a self-signed certificate",
+		r = stage_fail(c, _("tls_cert/tls_key: %s cannot be read; fix the path in mailstage.conf or "
+			       "remove both keys to let mailstage make a self-signed certificate"),
 			       cert ? kp : cp);
 		goto out;
 	}
 	if (crypto_cert_check(cert, cl, key, kl, c->cfg->hostname, &na, &why) < 0) {
-		r = stage_fail(c, "tls_cert %s: %s", cp, why);
+		r = stage_fail(c, _("tls_cert %s: %s"), cp, why);
 		goto out;
 	}
 	if (na < time(NULL) + RENEW_DAYS * 86400)
-		stage_note(c, "certificate %s expires within %d days: renew it", cp, RENEW_DAYS);
+		stage_note(c, _("certificate %s expires within %d days: renew it"), cp, RENEW_DAYS);
 out:
 	if (key)
 		crypto_free_secret(key, kl);
@@ -98,9 +99,9 @@ static int check(struct ctx *c)
 		r = want_attr(c, kp, "root", "root", 0600);
 	} else {
 		if (key)
-			stage_note(c, "TLS key %s is not usable (%s): a new one replaces it", kp,
-				   why ? why : "shorter than 2048 bits");
-		r = want_new_file(c, kp, produce_key, "new RSA-2048 key", 1, "root", "root", 0600);
+			stage_note(c, _("TLS key %s is not usable (%s): a new one replaces it"), kp,
+				   why ? why : _("shorter than 2048 bits"));
+		r = want_new_file(c, kp, produce_key, _("new RSA-2048 key"), 1, "root", "root", 0600);
 	}
 	if (r < 0)
 		goto out;
@@ -115,7 +116,7 @@ static int check(struct ctx *c)
 	if (cert_ok)
 		r = want_attr(c, cp, "root", "root", 0644);
 	else
-		r = want_new_file(c, cp, produce_cert, "self-signed certificate for the hostname, SHA-256", 0,
+		r = want_new_file(c, cp, produce_cert, _("self-signed certificate for the hostname, SHA-256"), 0,
 				  "root", "root", 0644);
 out:
 	if (key)
@@ -129,6 +130,6 @@ out:
 
 const struct stage stage_tls = {
 	.name = "tls",
-	.summary = "TLS certificate and key for the hostname: the configured pair, or a self-signed one",
+	.summary = N_("TLS certificate and key for the hostname: the configured pair, or a self-signed one"),
 	.check = check,
 };
