@@ -120,6 +120,26 @@ static int jrec_fail(struct run *r, int rc)
 	return fail(r, rc, _("cannot write the journal under %s: %s"), r->st.dir, strerror(-rc));
 }
 
+/* The write-ahead step of every primitive: journal the undo record
+ * (durably), then pass mutation point `point` (what: its subject). */
+static int undo_first(struct run *r, const char *point, const char *what, const char *fmt, ...)
+	ATTR_PRINTF(4, 5);
+static int undo_first(struct run *r, const char *point, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	char *rec;
+	int rc;
+
+	va_start(ap, fmt);
+	rec = xvasprintf(fmt, ap);
+	va_end(ap);
+	rc = journal_record(&r->j, 1, "%s", rec);
+	free(rec);
+	if (rc < 0)
+		return jrec_fail(r, rc);
+	return hook(r, point, what);
+}
+
 static char *enc_argv(char *const argv[])
 {
 	struct buf b = { 0 };
@@ -143,6 +163,22 @@ static void note_changed(struct run *r, const char *path)
 		strv_push(&r->changed_paths, path);
 	msg_journal(LOG_NOTICE, r->run_id, r->stage, "change", path, "%s: changed %s", r->stage ? r->stage : "-",
 		    path ? path : "");
+}
+
+/* A file primitive's change is complete: mark its journal entry done. */
+static void file_done(struct run *r, unsigned seq, const char *path)
+{
+	journal_record(&r->j, 0, "done seq=%u", seq);
+	note_changed(r, path);
+}
+
+/* Make the creation or removal of host durable. */
+static void fsync_parent(const char *host)
+{
+	char *dir = path_dirname(host);
+
+	fsync_dir(dir);
+	free(dir);
 }
 
 int prim_write_file(struct run *r, const char *path, const void *data, size_t len, const char *owner,
@@ -182,15 +218,10 @@ int prim_write_file(struct run *r, const char *path, const void *data, size_t le
 	ep = field_escape(path);
 	et = field_escape(temp + strlen(r->root.dir));
 	if (exists)
-		rc = journal_record(&r->j, 1, "file seq=%u path=%s temp=%s prior=backup ar=%s", seq, ep, et,
-				    r->j.ar_name);
+		rc = undo_first(r, "write", path, "file seq=%u path=%s temp=%s prior=backup ar=%s", seq,
+				  ep, et, r->j.ar_name);
 	else
-		rc = journal_record(&r->j, 1, "file seq=%u path=%s temp=%s prior=absent", seq, ep, et);
-	if (rc < 0) {
-		rc = jrec_fail(r, rc);
-		goto out;
-	}
-	rc = hook(r, "write", path);
+		rc = undo_first(r, "write", path, "file seq=%u path=%s temp=%s prior=absent", seq, ep, et);
 	if (rc < 0)
 		goto out;
 	rc = atomic_replace(host, temp, data, len, &m, hook_written, &ha);
@@ -199,8 +230,7 @@ int prim_write_file(struct run *r, const char *path, const void *data, size_t le
 			fail(r, rc, _("cannot write %s: %s"), path, strerror(-rc));
 		goto out;
 	}
-	journal_record(&r->j, 0, "done seq=%u", seq);
-	note_changed(r, path);
+	file_done(r, seq, path);
 out:
 	xattrs_free(m.xattrs, m.nxattrs);
 	free(host);
@@ -226,12 +256,7 @@ int prim_mkdir(struct run *r, const char *path, const char *owner, const char *g
 		goto out;
 	seq = ++r->j.seq;
 	ep = field_escape(path);
-	rc = journal_record(&r->j, 1, "dir seq=%u path=%s prior=absent", seq, ep);
-	if (rc < 0) {
-		rc = jrec_fail(r, rc);
-		goto out;
-	}
-	rc = hook(r, "mkdir", path);
+	rc = undo_first(r, "mkdir", path, "dir seq=%u path=%s prior=absent", seq, ep);
 	if (rc < 0)
 		goto out;
 	/* 0700 until owner and mode are right: never briefly open to others. */
@@ -243,13 +268,8 @@ int prim_mkdir(struct run *r, const char *path, const char *owner, const char *g
 		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
 		goto out;
 	}
-	{
-		char *dir = path_dirname(host);
-		fsync_dir(dir);
-		free(dir);
-	}
-	journal_record(&r->j, 0, "done seq=%u", seq);
-	note_changed(r, path);
+	fsync_parent(host);
+	file_done(r, seq, path);
 out:
 	free(host);
 	free(ep);
@@ -278,21 +298,15 @@ int prim_set_attr(struct run *r, const char *path, const char *owner, const char
 	}
 	seq = ++r->j.seq;
 	ep = field_escape(path);
-	rc = journal_record(&r->j, 1, "attr seq=%u path=%s uid=%lu gid=%lu mode=%04o", seq, ep,
-			    (unsigned long)sb.st_uid, (unsigned long)sb.st_gid, (unsigned)(sb.st_mode & 07777));
-	if (rc < 0) {
-		rc = jrec_fail(r, rc);
-		goto out;
-	}
-	rc = hook(r, "attr", path);
+	rc = undo_first(r, "attr", path, "attr seq=%u path=%s uid=%lu gid=%lu mode=%04o", seq, ep,
+			  (unsigned long)sb.st_uid, (unsigned long)sb.st_gid, (unsigned)(sb.st_mode & 07777));
 	if (rc < 0)
 		goto out;
 	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0) {
 		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
 		goto out;
 	}
-	journal_record(&r->j, 0, "done seq=%u", seq);
-	note_changed(r, path);
+	file_done(r, seq, path);
 out:
 	free(host);
 	free(ep);
@@ -322,25 +336,16 @@ int prim_remove(struct run *r, const char *path)
 		goto out;
 	}
 	ep = field_escape(path);
-	rc = journal_record(&r->j, 1, "remove seq=%u path=%s prior=backup ar=%s", seq, ep, r->j.ar_name);
-	if (rc < 0) {
-		rc = jrec_fail(r, rc);
-		goto out;
-	}
-	rc = hook(r, "remove", path);
+	rc = undo_first(r, "remove", path, "remove seq=%u path=%s prior=backup ar=%s", seq, ep,
+			  r->j.ar_name);
 	if (rc < 0)
 		goto out;
 	if (unlink(host) < 0) {
 		rc = fail(r, -errno, _("cannot remove %s: %s"), path, strerror(errno));
 		goto out;
 	}
-	{
-		char *dir = path_dirname(host);
-		fsync_dir(dir);
-		free(dir);
-	}
-	journal_record(&r->j, 0, "done seq=%u", seq);
-	note_changed(r, path);
+	fsync_parent(host);
+	file_done(r, seq, path);
 out:
 	free(host);
 	free(ep);
@@ -387,12 +392,7 @@ int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *c
 	seq = ++r->j.seq;
 	ea = enc_argv(argv);
 	eu = enc_argv(undo_argv);
-	rc = journal_record(&r->j, 1, "cmd seq=%u argv=%s undo=%s", seq, ea, eu);
-	if (rc < 0) {
-		rc = jrec_fail(r, rc);
-		goto out;
-	}
-	rc = hook(r, "command", disp);
+	rc = undo_first(r, "command", disp, "cmd seq=%u argv=%s undo=%s", seq, ea, eu);
 	if (rc < 0)
 		goto out;
 	rc = exec_run(argv, NULL, timeout_ms, res);
@@ -441,12 +441,8 @@ int prim_action(struct run *r, struct ctx *c, const struct action_type *type, co
 	seq = ++r->j.seq;
 	ea = field_escape(arg);
 	eu = field_escape(undo ? undo : "");
-	rc = journal_record(&r->j, 1, "action seq=%u type=%s arg=%s undo=%s", seq, type->name, ea, eu);
-	if (rc < 0) {
-		rc = jrec_fail(r, rc);
-		goto out;
-	}
-	rc = hook(r, "action", what);
+	rc = undo_first(r, "action", what, "action seq=%u type=%s arg=%s undo=%s", seq, type->name, ea,
+			  eu);
 	if (rc < 0)
 		goto out;
 	free(r->error);
