@@ -3,7 +3,8 @@
  * files (see kvfile.h).
  *
  * Kept as physical lines (textlines.h); every edit builds the new text and
- * parses it again, so the object is always what a fresh parse of its rendering gives.
+ * parses it again, so the object is always what a fresh parse of its
+ * rendering gives.
  */
 #include <ctype.h>
 #include <errno.h>
