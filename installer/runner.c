@@ -196,6 +196,8 @@ int run_pending(struct run *r, struct strv *pending)
 	for (s = stages_all(); *s; s++) {
 		struct ctx c;
 		size_t i;
+		if (!stage_selected(r->opts, (*s)->name))
+			continue;
 		ctx_init(&c, r, *s);
 		if ((*s)->check(&c) < 0) {
 			char *m = xasprintf("%s: %s", (*s)->name, r->error ? r->error : _("check failed"));

@@ -63,7 +63,7 @@ struct run {
  */
 int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need_config);
 void run_free(struct run *r);
-/* Check every stage without changing anything: one line per pending change. */
+/* Check the selected stages (--only, --skip) without changing anything: one line per pending change. */
 int run_pending(struct run *r, struct strv *pending);
 
 /* Open the run's journal at its first mutation (new run, or the resumed one). */
