@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "i18n.h"
 #include "util.h"
 
 #define MAX_LINE	4096		/* bytes, without the line end */
@@ -226,7 +227,7 @@ static void flush_errors(struct parser *p, struct strv *errors)
 		free(p->err[i].msg);
 	}
 	if (p->nerr > MAX_ERRORS && errors) {
-		char *m = xasprintf("%s: %zu more errors not shown", p->name, p->nerr - MAX_ERRORS);
+		char *m = xasprintf(_("%s: %zu more errors not shown"), p->name, p->nerr - MAX_ERRORS);
 		strv_push(errors, m);
 		free(m);
 	}
@@ -444,7 +445,8 @@ static void bad(struct parser *p, size_t i, unsigned line, const char *value, co
 {
 	char *v = shown(value);
 
-	add_error(p, line, "%s %s %s, e.g. %s", keys[i].name, v, what, keys[i].example);
+	/* TRANSLATORS: key, its value as written, then a phrase "is not ..." below */
+	add_error(p, line, _("%s %s %s, e.g. %s"), keys[i].name, v, what, keys[i].example);
 	free(v);
 }
 
@@ -452,7 +454,7 @@ static void bad_item(struct parser *p, size_t i, unsigned line, const char *item
 {
 	char *v = shown(item);
 
-	add_error(p, line, "%s item %s %s, e.g. %s", keys[i].name, v, what, keys[i].example);
+	add_error(p, line, _("%s item %s %s, e.g. %s"), keys[i].name, v, what, keys[i].example);
 	free(v);
 }
 
@@ -463,16 +465,16 @@ static int conv_ipv4(struct parser *p, size_t i, unsigned line, const char *v)
 	const char *why = NULL;
 
 	if (inet_pton(AF_INET, v, &a) != 1) {
-		bad(p, i, line, v, "is not an IPv4 address (four numbers 0-255 separated by dots)");
+		bad(p, i, line, v, _("is not an IPv4 address (four numbers 0-255 separated by dots)"));
 		return -EINVAL;
 	}
 	h = ntohl(a.s_addr);
 	if ((h >> 24) == 0)
-		why = "is not a usable address (0.0.0.0/8), not the server's public address";
+		why = _("is not a usable address (0.0.0.0/8), not the server's public address");
 	else if ((h >> 24) == 127)
-		why = "is a loopback address, not the server's public address";
+		why = _("is a loopback address, not the server's public address");
 	else if ((h >> 28) >= 14)
-		why = "is a multicast or reserved address, not the server's public address";
+		why = _("is a multicast or reserved address, not the server's public address");
 	if (why) {
 		bad(p, i, line, v, why);
 		return -EINVAL;
@@ -493,17 +495,17 @@ static int conv_ipv6(struct parser *p, size_t i, unsigned line, const char *v)
 		return 0;
 	}
 	if (inet_pton(AF_INET6, v, &a) != 1) {
-		bad(p, i, line, v, "is not an IPv6 address (without brackets or /prefix)");
+		bad(p, i, line, v, _("is not an IPv6 address (without brackets or /prefix)"));
 		return -EINVAL;
 	}
 	if (memcmp(a.s6_addr, zero, 15) == 0 && a.s6_addr[15] <= 1)
-		why = "is the unspecified or loopback address, not the server's public address";
+		why = _("is the unspecified or loopback address, not the server's public address");
 	else if (a.s6_addr[0] == 0xff)
-		why = "is a multicast address, not the server's public address";
+		why = _("is a multicast address, not the server's public address");
 	else if (a.s6_addr[0] == 0xfe && (a.s6_addr[1] & 0xc0) == 0x80)
-		why = "is a link-local address, not the server's public address";
+		why = _("is a link-local address, not the server's public address");
 	else if (IN6_IS_ADDR_V4MAPPED(&a))
-		why = "is an IPv4-mapped address; put IPv4 addresses in ipv4";
+		why = _("is an IPv4-mapped address; put IPv4 addresses in ipv4");
 	if (why) {
 		bad(p, i, line, v, why);
 		return -EINVAL;
@@ -522,22 +524,22 @@ static int conv_path(struct parser *p, size_t i, unsigned line, const char *v)
 		return 0;
 	}
 	if (v[0] != '/') {
-		bad(p, i, line, v, "is not an absolute path");
+		bad(p, i, line, v, _("is not an absolute path"));
 		return -EINVAL;
 	}
 	if (strlen(v) >= 1024 || v[strlen(v) - 1] == '/') {
-		bad(p, i, line, v, "is not the path of a file");
+		bad(p, i, line, v, _("is not the path of a file"));
 		return -EINVAL;
 	}
 	for (q = v; *q; q++) {
 		if (!isalnum((unsigned char)*q) && !strchr("/._+-@:=~", *q)) {
-			bad(p, i, line, v, "contains a blank or a character other than letters, digits and / . _ + - @ : = ~");
+			bad(p, i, line, v, _("contains a blank or a character other than letters, digits and / . _ + - @ : = ~"));
 			return -EINVAL;
 		}
 	}
 	for (q = v; (q = strstr(q, "/..")) != NULL; q += 3) {
 		if (q[3] == '/' || q[3] == '\0') {
-			bad(p, i, line, v, "contains a \"..\" component");
+			bad(p, i, line, v, _("contains a \"..\" component"));
 			return -EINVAL;
 		}
 	}
@@ -551,16 +553,16 @@ static int conv_int(struct parser *p, size_t i, unsigned line, const char *v)
 	long *dst = slot(p, i);
 
 	if (parse_digits(v, strlen(v), 18, &n) < 0) {
-		bad(p, i, line, v, "is not a whole number (digits only)");
+		bad(p, i, line, v, _("is not a whole number (digits only)"));
 		return -EINVAL;
 	}
 	if (impl[i].kind == K_DKIM_BITS) {
 		if (n != 1024 && n != 2048 && n != 3072 && n != 4096) {
-			bad(p, i, line, v, "is not one of 1024, 2048, 3072, 4096");
+			bad(p, i, line, v, _("is not one of 1024, 2048, 3072, 4096"));
 			return -EINVAL;
 		}
 	} else if (n < impl[i].lo || n > impl[i].hi) {
-		char *what = xasprintf("is out of range (%ld to %ld)", impl[i].lo, impl[i].hi);
+		char *what = xasprintf(_("is out of range (%ld to %ld)"), impl[i].lo, impl[i].hi);
 		bad(p, i, line, v, what);
 		free(what);
 		return -EINVAL;
@@ -581,12 +583,12 @@ static int conv_duration(struct parser *p, size_t i, unsigned line, const char *
 	}
 	mul = unit_seconds(unit);
 	if (mul == 0 || parse_digits(v, n, 9, &num) < 0) {
-		bad(p, i, line, v, "is not a time (a number with an optional unit s, m, h, d or w)");
+		bad(p, i, line, v, _("is not a time (a number with an optional unit s, m, h, d or w)"));
 		return -EINVAL;
 	}
 	if (num * mul > impl[i].hi) {
 		char *max = format_seconds(impl[i].hi);
-		char *what = xasprintf("is more than the maximum of %s", max);
+		char *what = xasprintf(_("is more than the maximum of %s"), max);
 		bad(p, i, line, v, what);
 		free(what);
 		free(max);
@@ -602,7 +604,7 @@ static int conv_enum(struct parser *p, size_t i, unsigned line, const char *v)
 	size_t n = strlen(v);
 	struct buf what = { 0 };
 
-	buf_puts(&what, "is not one of ");
+	buf_puts(&what, _("is not one of "));
 	while (*c) {
 		size_t l = strcspn(c, "|");
 		if (l == n && memcmp(c, v, n) == 0) {
@@ -629,11 +631,11 @@ static int conv_email(struct parser *p, size_t i, unsigned line, const char *v)
 		return 0;
 	}
 	if (strpbrk(a, ", \t")) {
-		bad(p, i, line, v, "is more than one address; give one address (local@domain)");
+		bad(p, i, line, v, _("is more than one address; give one address (local@domain)"));
 		return -EINVAL;
 	}
 	if (!valid_email(a)) {
-		bad(p, i, line, v, "is not an email address (local@domain)");
+		bad(p, i, line, v, _("is not an email address (local@domain)"));
 		return -EINVAL;
 	}
 	set_str(p, i, email_dup(a));
@@ -646,14 +648,14 @@ static int conv_recipient(struct parser *p, size_t i, unsigned line, const char 
 		set_str(p, i, strchr(v, '@') ? email_dup(v) : xstrdup(v));
 		return 0;
 	}
-	bad(p, i, line, v, "is not a local user name or an email address");
+	bad(p, i, line, v, _("is not a local user name or an email address"));
 	return -EINVAL;
 }
 
 static int conv_fqdn(struct parser *p, size_t i, unsigned line, const char *v)
 {
 	if (!valid_fqdn(v)) {
-		bad(p, i, line, v, "is not a fully qualified domain name");
+		bad(p, i, line, v, _("is not a fully qualified domain name"));
 		return -EINVAL;
 	}
 	set_str(p, i, fqdn_dup(v));
@@ -665,7 +667,7 @@ static int conv_selector(struct parser *p, size_t i, unsigned line, const char *
 	size_t n = strlen(v);
 
 	if (n > 63 || check_labels(v, n, NULL) < 1) {
-		bad(p, i, line, v, "is not a DKIM selector (letters, digits, inner hyphens and dots)");
+		bad(p, i, line, v, _("is not a DKIM selector (letters, digits, inner hyphens and dots)"));
 		return -EINVAL;
 	}
 	set_str(p, i, lower_dup(v, n));
@@ -706,7 +708,7 @@ static int conv_hostport(struct parser *p, size_t i, unsigned line, const char *
 	}
 	return 0;
 bad:
-	bad(p, i, line, v, "is not HOST:PORT (a host name, IPv4 address or [IPv6] address, and a port 1-65535)");
+	bad(p, i, line, v, _("is not HOST:PORT (a host name, IPv4 address or [IPv6] address, and a port 1-65535)"));
 	return -EINVAL;
 }
 
@@ -782,18 +784,18 @@ static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 			if (valid_service(tok))
 				item = xstrdup(tok);
 			else
-				bad_item(p, i, line, tok, "is not a firewalld service name (lowercase letters, digits, hyphens)");
+				bad_item(p, i, line, tok, _("is not a firewalld service name (lowercase letters, digits, hyphens)"));
 			break;
 		case K_DOMAINS:
 			if (valid_fqdn(tok))
 				item = fqdn_dup(tok);
 			else
-				bad_item(p, i, line, tok, "is not a domain name");
+				bad_item(p, i, line, tok, _("is not a domain name"));
 			break;
 		case K_BOOLEANS:
 			item = boolean_item(tok);
 			if (!item)
-				bad_item(p, i, line, tok, "is not NAME=on or NAME=off");
+				bad_item(p, i, line, tok, _("is not NAME=on or NAME=off"));
 			break;
 		default:
 			break;
@@ -810,7 +812,7 @@ static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 				if (strncmp(out.v[k], item, nl) == 0) {
 					dup = 1;
 					if (strcmp(out.v[k], item) != 0) {
-						add_error(p, line, "%s sets %.*s both on and off, e.g. %s",
+						add_error(p, line, _("%s sets %.*s both on and off, e.g. %s"),
 							  keys[i].name, (int)(nl - 1), item, keys[i].example);
 						r = -EINVAL;
 					}
@@ -825,7 +827,7 @@ static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 	}
 	free(text);
 	if (r == 0 && out.n > MAX_ITEMS) {
-		add_error(p, line, "%s has %zu items, more than the %d allowed, e.g. %s", keys[i].name, out.n,
+		add_error(p, line, _("%s has %zu items, more than the %d allowed, e.g. %s"), keys[i].name, out.n,
 			  MAX_ITEMS, keys[i].example);
 		r = -EINVAL;
 	}
@@ -844,7 +846,7 @@ static int convert(struct parser *p, size_t i, unsigned line, const char *v)
 	if (!*v && (impl[i].kind == K_FQDN || impl[i].kind == K_IPV4 || impl[i].kind == K_SELECTOR ||
 		    impl[i].kind == K_DKIM_BITS || impl[i].kind == K_ENUM || impl[i].kind == K_RECIPIENT ||
 		    impl[i].kind == K_INT || impl[i].kind == K_DURATION || impl[i].kind == K_HOSTPORT)) {
-		add_error(p, line, "%s is empty, e.g. %s = %s", keys[i].name, keys[i].name, keys[i].example);
+		add_error(p, line, _("%s is empty, e.g. %s = %s"), keys[i].name, keys[i].name, keys[i].example);
 		return -EINVAL;
 	}
 	switch (impl[i].kind) {
@@ -904,7 +906,7 @@ static int check_text(struct parser *p, unsigned lineno, const char *s, size_t n
 	size_t k = 0;
 
 	if (memchr(s, '\0', n)) {
-		add_error(p, lineno, "line contains a NUL byte; the configuration must be plain text");
+		add_error(p, lineno, _("line contains a NUL byte; the configuration must be plain text"));
 		return -EINVAL;
 	}
 	while (k < n) {
@@ -912,12 +914,12 @@ static int check_text(struct parser *p, unsigned lineno, const char *s, size_t n
 		size_t l;
 
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			add_error(p, lineno, "line contains control character 0x%02x; the configuration must be plain text", c);
+			add_error(p, lineno, _("line contains control character 0x%02x; the configuration must be plain text"), c);
 			return -EINVAL;
 		}
 		l = utf8_len((const unsigned char *)s + k, n - k);
 		if (l == 0) {
-			add_error(p, lineno, "line is not valid UTF-8 text (byte 0x%02x); the configuration must be plain text", c);
+			add_error(p, lineno, _("line is not valid UTF-8 text (byte 0x%02x); the configuration must be plain text"), c);
 			return -EINVAL;
 		}
 		k += l;
@@ -939,9 +941,9 @@ static void unknown_key(struct parser *p, unsigned lineno, const char *key)
 		}
 	}
 	if (best != (size_t)-1 && (bestd <= 2 || bestd <= len / 3) && bestd < len)
-		add_error(p, lineno, "unknown key %s (did you mean \"%s\"?)", k, keys[best].name);
+		add_error(p, lineno, _("unknown key %s (did you mean \"%s\"?)"), k, keys[best].name);
 	else
-		add_error(p, lineno, "unknown key %s (the keys are listed in mailstage.conf(5))", k);
+		add_error(p, lineno, _("unknown key %s (the keys are listed in mailstage.conf(5))"), k);
 	free(lower);
 	free(k);
 }
@@ -954,7 +956,7 @@ static void parse_line(struct parser *p, unsigned lineno, const char *s, size_t 
 	if (n > 0 && s[n - 1] == '\r')
 		n--;		/* CRLF files (edited on Windows) are fine */
 	if (n > MAX_LINE) {
-		add_error(p, lineno, "line is %zu bytes long, more than the %d allowed", n, MAX_LINE);
+		add_error(p, lineno, _("line is %zu bytes long, more than the %d allowed"), n, MAX_LINE);
 		return;
 	}
 	if (check_text(p, lineno, s, n) < 0)
@@ -975,10 +977,10 @@ static void parse_line(struct parser *p, unsigned lineno, const char *s, size_t 
 		{
 			char *l = shown(line);
 			if (i < NKEYS)
-				add_error(p, lineno, "line %s has no \"=\", e.g. %s = %s", l, keys[i].name,
+				add_error(p, lineno, _("line %s has no \"=\", e.g. %s = %s"), l, keys[i].name,
 					  keys[i].example);
 			else
-				add_error(p, lineno, "line %s has no \"=\"; lines are \"key = value\", e.g. %s = %s", l,
+				add_error(p, lineno, _("line %s has no \"=\"; lines are \"key = value\", e.g. %s = %s"), l,
 					  keys[0].name, keys[0].example);
 			free(l);
 		}
@@ -988,7 +990,7 @@ static void parse_line(struct parser *p, unsigned lineno, const char *s, size_t 
 	key = strip(line);
 	value = strip(eq + 1);
 	if (!*key) {
-		add_error(p, lineno, "no key before \"=\", e.g. %s = %s", keys[0].name, keys[0].example);
+		add_error(p, lineno, _("no key before \"=\", e.g. %s = %s"), keys[0].name, keys[0].example);
 		goto out;
 	}
 	for (i = 0; i < NKEYS; i++)
@@ -999,7 +1001,7 @@ static void parse_line(struct parser *p, unsigned lineno, const char *s, size_t 
 		goto out;
 	}
 	if (p->value[i]) {
-		add_error(p, lineno, "duplicate key \"%s\" (already set on line %u); keep one of the two lines",
+		add_error(p, lineno, _("duplicate key \"%s\" (already set on line %u); keep one of the two lines"),
 			  key, p->line[i]);
 		goto out;
 	}
@@ -1020,7 +1022,7 @@ static void cross_checks(struct parser *p)
 	if (!c->tls_cert != !c->tls_key && !p->failed[KI_tls_cert] && !p->failed[KI_tls_key]) {
 		size_t set = c->tls_cert ? KI_tls_cert : KI_tls_key;
 		size_t unset = c->tls_cert ? KI_tls_key : KI_tls_cert;
-		add_error(p, p->line[set], "%s is set but %s is not; set both or neither, e.g. %s = %s",
+		add_error(p, p->line[set], _("%s is set but %s is not; set both or neither, e.g. %s = %s"),
 			  keys[set].name, keys[unset].name, keys[unset].name, keys[unset].example);
 	}
 
@@ -1031,8 +1033,8 @@ static void cross_checks(struct parser *p)
 	    (p->line[KI_mailbox_size_limit] || p->line[KI_message_size_limit])) {
 		unsigned l = p->line[KI_mailbox_size_limit] ? p->line[KI_mailbox_size_limit]
 							   : p->line[KI_message_size_limit];
-		add_error(p, l, "mailbox_size_limit %ld is smaller than message_size_limit %ld; "
-			  "Postfix will not start, e.g. mailbox_size_limit = %ld or 0",
+		add_error(p, l, _("mailbox_size_limit %ld is smaller than message_size_limit %ld; "
+			  "Postfix will not start, e.g. mailbox_size_limit = %ld or 0"),
 			  c->mailbox_size_limit, c->message_size_limit,
 			  c->message_size_limit ? 5 * c->message_size_limit : 0L);
 	}
@@ -1043,8 +1045,8 @@ static void cross_checks(struct parser *p)
 		unsigned l = p->line[KI_initial_destination_concurrency]
 				     ? p->line[KI_initial_destination_concurrency]
 				     : p->line[KI_default_destination_concurrency_limit];
-		add_error(p, l, "initial_destination_concurrency %ld is more than default_destination_concurrency_limit %ld, "
-			  "e.g. initial_destination_concurrency = %ld",
+		add_error(p, l, _("initial_destination_concurrency %ld is more than default_destination_concurrency_limit %ld, "
+			  "e.g. initial_destination_concurrency = %ld"),
 			  c->initial_destination_concurrency, c->default_destination_concurrency_limit,
 			  c->default_destination_concurrency_limit < 2 ? c->default_destination_concurrency_limit : 2L);
 	}
@@ -1072,7 +1074,7 @@ int config_parse(const char *text, size_t len, const char *display_name, struct 
 		len = 0;
 	}
 	if (len > MAX_FILE) {
-		add_error(&p, 0, "file is %zu bytes, more than the %d allowed; is it the right file?", len, MAX_FILE);
+		add_error(&p, 0, _("file is %zu bytes, more than the %d allowed; is it the right file?"), len, MAX_FILE);
 		r = -EINVAL;
 		goto out;
 	}
@@ -1094,7 +1096,7 @@ int config_parse(const char *text, size_t len, const char *display_name, struct 
 			if (convert(&p, i, p.line[i], p.value[i]) < 0)
 				p.failed[i] = 1;
 		} else if (!keys[i].default_value) {
-			add_error(&p, 0, "required key \"%s\" is missing, e.g. %s = %s", keys[i].name, keys[i].name,
+			add_error(&p, 0, _("required key \"%s\" is missing, e.g. %s = %s"), keys[i].name, keys[i].name,
 				  keys[i].example);
 		} else if (keys[i].default_value[0] != '<') {
 			(void)convert(&p, i, 0, keys[i].default_value);
@@ -1128,7 +1130,7 @@ int config_load(const char *file, const char *display_name, struct config *cfg, 
 		display_name = file;
 	r = read_whole_file(file, &data, &len);
 	if (r < 0) {
-		char *m = xasprintf("cannot read %s: %s", display_name, strerror(-r));
+		char *m = xasprintf(_("cannot read %s: %s"), display_name, strerror(-r));
 		cfg->path = xstrdup(display_name);
 		if (errors)
 			strv_push(errors, m);

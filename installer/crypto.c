@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "i18n.h"
 #include "crypto.h"
 #include "util.h"
 
@@ -112,19 +113,19 @@ static EVP_PKEY *load_key(const char *pem, size_t len, char **why)
 	if (pk)
 		return pk;
 	if (!pem || len == 0)
-		set_why(why, "not a PEM private key (empty)");
+		set_why(why, _("not a PEM private key (empty)"));
 	else if (contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
 		 contains(pem, len, "Proc-Type: 4,ENCRYPTED"))
-		set_why(why, "encrypted private key, a key without a passphrase is required");
+		set_why(why, _("encrypted private key, a key without a passphrase is required"));
 	else if (contains(pem, len, "-----BEGIN CERTIFICATE-----"))
-		set_why(why, "a certificate, not a PEM private key");
+		set_why(why, _("a certificate, not a PEM private key"));
 	else if (contains(pem, len, "-----BEGIN PUBLIC KEY-----") ||
 		 contains(pem, len, "-----BEGIN RSA PUBLIC KEY-----"))
-		set_why(why, "a public key, not a PEM private key");
+		set_why(why, _("a public key, not a PEM private key"));
 	else if (contains(pem, len, "PRIVATE KEY-----"))
-		set_why(why, "damaged or unsupported PEM private key");
+		set_why(why, _("damaged or unsupported PEM private key"));
 	else
-		set_why(why, "not a PEM private key");
+		set_why(why, _("not a PEM private key"));
 	return NULL;
 }
 
@@ -138,11 +139,11 @@ static const char *rsa_problem(EVP_PKEY *pk, char *tmp, size_t tmplen)
 		return NULL;
 	switch (id) {
 	case EVP_PKEY_EC:
-		return "EC key, an RSA key is required";
+		return _("EC key, an RSA key is required");
 	case EVP_PKEY_DSA:
-		return "DSA key, an RSA key is required";
+		return _("DSA key, an RSA key is required");
 	case EVP_PKEY_DH:
-		return "DH key, an RSA key is required";
+		return _("DH key, an RSA key is required");
 	default:
 		break;
 	}
@@ -521,7 +522,7 @@ int crypto_cert_check(const char *cert_pem, size_t certlen, const char *key_pem,
 	if (bio)
 		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
 	if (!x) {
-		set_why(why, "not a PEM certificate");
+		set_why(why, _("not a PEM certificate"));
 		goto out;
 	}
 	now_asn1 = ASN1_TIME_set(NULL, now);
@@ -531,7 +532,7 @@ int crypto_cert_check(const char *cert_pem, size_t certlen, const char *key_pem,
 	}
 	if (asn1_time_offset(now_asn1, X509_get_notAfter(x), &until_end) < 0 ||
 	    asn1_time_offset(now_asn1, X509_get_notBefore(x), &until_start) < 0) {
-		set_why(why, "certificate has an unreadable validity period");
+		set_why(why, _("certificate has an unreadable validity period"));
 		goto out;
 	}
 	if (not_after)
@@ -539,34 +540,34 @@ int crypto_cert_check(const char *cert_pem, size_t certlen, const char *key_pem,
 
 	pk = load_key(key_pem, keylen, &keywhy);
 	if (!pk) {
-		set_why(why, "key: %s", keywhy);
+		set_why(why, _("key: %s"), keywhy);
 		goto out;
 	}
 	problem = rsa_problem(pk, tmp, sizeof(tmp));
 	if (problem) {
-		set_why(why, "key: %s", problem);
+		set_why(why, _("key: %s"), problem);
 		goto out;
 	}
 	if (X509_check_private_key(x, pk) != 1) {
-		set_why(why, "certificate does not belong to this key (public keys differ)");
+		set_why(why, _("certificate does not belong to this key (public keys differ)"));
 		goto out;
 	}
 	if (!hostname || !*hostname) {
-		set_why(why, "no hostname to check the certificate against");
+		set_why(why, _("no hostname to check the certificate against"));
 		goto out;
 	}
 	if (!cert_matches_host(x, hostname, &names)) {
-		set_why(why, "certificate is not for %s (it names %s)", hostname, names);
+		set_why(why, _("certificate is not for %s (it names %s)"), hostname, names);
 		goto out;
 	}
 	if (until_start > 0) {
 		fmt_time((time_t)(now + until_start), when, sizeof(when));
-		set_why(why, "certificate is not valid before %s", when);
+		set_why(why, _("certificate is not valid before %s"), when);
 		goto out;
 	}
 	if (until_end <= 0) {
 		fmt_time((time_t)(now + until_end), when, sizeof(when));
-		set_why(why, "certificate expired on %s", when);
+		set_why(why, _("certificate expired on %s"), when);
 		goto out;
 	}
 	r = 0;

@@ -6,6 +6,7 @@
  * before the mutation starts.  Undo restores prior states newest first and
  * is idempotent, so a crashed or half-undone run can always be undone again.
  */
+#include "i18n.h"
 #include "journal.h"
 #include "lazylib.h"
 #include "exec.h"
@@ -57,7 +58,7 @@ int state_open(struct state *st, struct root *r, int flags, char **why)
 		return 0;	/* read-only use (plan, status): create nothing */
 	rc = mkdir_p(st->dir, 0700);
 	if (rc < 0) {
-		*why = xasprintf("cannot create %s: %s", st->dir, strerror(-rc));
+		*why = xasprintf(_("cannot create %s: %s"), st->dir, strerror(-rc));
 		return rc;
 	}
 	sub = xasprintf("%s/runs", st->dir);
@@ -69,7 +70,7 @@ int state_open(struct state *st, struct root *r, int flags, char **why)
 		rc = -errno;
 	free(sub);
 	if (rc < 0) {
-		*why = xasprintf("cannot create the state directories in %s: %s", st->dir, strerror(-rc));
+		*why = xasprintf(_("cannot create the state directories in %s: %s"), st->dir, strerror(-rc));
 		return rc;
 	}
 	if (!(flags & STATE_LOCK))
@@ -78,7 +79,7 @@ int state_open(struct state *st, struct root *r, int flags, char **why)
 	st->lock_fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lock_fd < 0) {
 		rc = -errno;
-		*why = xasprintf("cannot open %s: %s", sub, strerror(errno));
+		*why = xasprintf(_("cannot open %s: %s"), sub, strerror(errno));
 		goto out;
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -86,7 +87,7 @@ int state_open(struct state *st, struct root *r, int flags, char **why)
 		ssize_t n = pread(st->lock_fd, pid, sizeof(pid) - 1, 0);
 		rc = -EBUSY;
 		pid[n > 0 ? n : 0] = 0;
-		*why = xasprintf("another mailstage run (pid %s) holds %s; wait for it to finish",
+		*why = xasprintf(_("another mailstage run (pid %s) holds %s; wait for it to finish"),
 				 *strip(pid) ? strip(pid) : "?", sub);
 		close(st->lock_fd);
 		st->lock_fd = -1;
@@ -264,7 +265,7 @@ static int open_archive(struct journal *j)
 	struct stat sb;
 
 	if (lazy_archive(&why) < 0) {
-		msg_error("backup archive: %s", why);
+		msg_error(_("backup archive: %s"), why);
 		free(why);
 		return -ENOENT;
 	}
@@ -285,7 +286,7 @@ static int open_archive(struct journal *j)
 	if (!j->ar || archive_write_set_format_pax_restricted(j->ar) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(j->ar, 0) != ARCHIVE_OK ||
 	    archive_write_open_fd(j->ar, j->ar_fd) != ARCHIVE_OK) {
-		msg_error("backup archive: %s", j->ar ? archive_error_string(j->ar) : "out of memory");
+		msg_error(_("backup archive: %s"), j->ar ? archive_error_string(j->ar) : _("out of memory"));
 		return -EIO;
 	}
 	return 0;
@@ -320,7 +321,7 @@ int journal_backup(struct journal *j, const char *host, unsigned seq)
 	e = archive_entry_new();
 	archive_entry_copy_sourcepath(e, host);
 	if (archive_read_disk_entry_from_file(rd, e, -1, &sb) != ARCHIVE_OK) {
-		msg_error("backup of %s: %s", host, archive_error_string(rd));
+		msg_error(_("backup of %s: %s"), host, archive_error_string(rd));
 		r = -EIO;
 		goto out;
 	}
@@ -330,7 +331,7 @@ int journal_backup(struct journal *j, const char *host, unsigned seq)
 	if (archive_write_header(j->ar, e) != ARCHIVE_OK ||
 	    (len && archive_write_data(j->ar, data, len) != (ssize_t)len) ||
 	    archive_write_finish_entry(j->ar) != ARCHIVE_OK) {
-		msg_error("backup of %s: %s", host, archive_error_string(j->ar));
+		msg_error(_("backup of %s: %s"), host, archive_error_string(j->ar));
 		r = -EIO;
 		goto out;
 	}
@@ -550,7 +551,7 @@ static int restore_entry(struct state *st, unsigned no, const char *arname, unsi
 	}
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, arpath, 10240) != ARCHIVE_OK) {
-		msg_error("cannot open backup %s: %s", arpath, archive_error_string(a));
+		msg_error(_("cannot open backup %s: %s"), arpath, archive_error_string(a));
 		r = -EIO;
 		goto out;
 	}
@@ -596,7 +597,7 @@ static int restore_entry(struct state *st, unsigned no, const char *arname, unsi
 		break;
 	}
 	if (r == -ENOENT)
-		msg_error("backup entry %u of %s is missing from %s", seq, host, arpath);
+		msg_error(_("backup entry %u of %s is missing from %s"), seq, host, arpath);
 out:
 	if (data.data)
 		memset(data.data, 0, data.len);
@@ -615,7 +616,7 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 	int r = 0;
 
 	if (path && root_path(st->root, path, &host, &why) < 0) {
-		msg_error("undo: %s", why);
+		msg_error(_("undo: %s"), why);
 		r = -EPERM;
 		goto out;
 	}
@@ -658,10 +659,10 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 		char *type = record_field(l, "type"), *undo = record_field(l, "undo"), *awhy = NULL;
 		const struct action_type *t = type ? action_type_by_name(type) : NULL;
 		if (!t) {
-			msg_error("undo: unknown action type \"%s\" in the journal", type ? type : "");
+			msg_error(_("undo: unknown action type \"%s\" in the journal"), type ? type : "");
 			r = -EINVAL;
 		} else if ((r = t->undo(st->root, undo ? undo : "", &awhy)) < 0) {
-			msg_error("undo of %s (%s) failed: %s", type, undo ? undo : "", awhy ? awhy : strerror(-r));
+			msg_error(_("undo of %s (%s) failed: %s"), type, undo ? undo : "", awhy ? awhy : strerror(-r));
 		}
 		free(awhy);
 		free(type);
@@ -674,7 +675,7 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 			r = exec_run(argv, NULL, 300000, &res);
 			if (r == 0 && res.exit_code != 0) {
 				char *disp = argv_display(argv);
-				msg_error("undo command `%s` failed (exit %d): %s", disp, res.exit_code,
+				msg_error(_("undo command `%s` failed (exit %d): %s"), disp, res.exit_code,
 					  res.out.data);
 				free(disp);
 				r = -EIO;
@@ -685,7 +686,7 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 		free(undo);
 	}
 	if (r < 0 && path)
-		msg_error("undo of %s failed: %s", path, strerror(-r));
+		msg_error(_("undo of %s failed: %s"), path, strerror(-r));
 out:
 	free(path);
 	free(prior);
@@ -718,7 +719,7 @@ int journal_undo(struct state *st, unsigned no, unsigned *undone)
 	*undone = 0;
 	r = read_journal(st, no, &lines);
 	if (r < 0) {
-		msg_error("cannot read the journal of run %u: %s", no, strerror(-r));
+		msg_error(_("cannot read the journal of run %u: %s"), no, strerror(-r));
 		return r;
 	}
 	/* Newest first; actions marked undo_last in a second pass, after every file is back. */

@@ -2,6 +2,7 @@
  * lazylib.c - dlopen() libarchive and libcurl on first use (see lazylib.h).
  */
 #define LAZYLIB_IMPLEMENTATION
+#include "i18n.h"
 #include "lazylib.h"
 #include "util.h"
 
@@ -20,7 +21,7 @@ static int resolve(void *h, const char *name, void **slot, char **why)
 {
 	void *p = dlsym(h, name);
 	if (!p) {
-		*why = xasprintf("%s lacks %s", name[0] == 'c' ? LAZY_CURL_SONAME : LAZY_ARCHIVE_SONAME, name);
+		*why = xasprintf(_("%s lacks %s"), name[0] == 'c' ? LAZY_CURL_SONAME : LAZY_ARCHIVE_SONAME, name);
 		return -ENOENT;
 	}
 	*slot = p;
@@ -34,7 +35,7 @@ static int load(const char *soname, void **handle, char **why)
 	*handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 	if (!*handle) {
 		const char *e = dlerror();
-		*why = xasprintf("cannot load %s (%s): install the %s package", soname, e ? e : "not found",
+		*why = xasprintf(_("cannot load %s (%s): install the %s package"), soname, e ? e : _("not found"),
 				 strncmp(soname, "libcurl", 7) == 0 ? "libcurl" : "libarchive");
 		return -ENOENT;
 	}

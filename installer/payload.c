@@ -4,6 +4,7 @@
  * libarchive straight from memory; a file under the data directory with the
  * same name replaces the embedded copy.
  */
+#include "i18n.h"
 #include "lazylib.h"
 #include <errno.h>
 #include <stdint.h>
@@ -61,7 +62,7 @@ static int open_embedded(struct archive **out)
 	char *why = NULL;
 
 	if (lazy_archive(&why) < 0) {
-		msg_error("embedded payload: %s", why);
+		msg_error(_("embedded payload: %s"), why);
 		free(why);
 		return -ENOENT;
 	}
@@ -72,8 +73,8 @@ static int open_embedded(struct archive **out)
 	/* libarchive 3.1 takes a non-const pointer; it only reads. */
 	if (archive_read_open_memory(a, (void *)mailstage_payload_tar, mailstage_payload_tar_len) !=
 	    ARCHIVE_OK) {
-		msg_error("embedded payload: %s (the binary is damaged; rebuild or reinstall mailstage)",
-			  archive_error_string(a) ? archive_error_string(a) : "unreadable");
+		msg_error(_("embedded payload: %s (the binary is damaged; rebuild or reinstall mailstage)"),
+			  archive_error_string(a) ? archive_error_string(a) : _("unreadable"));
 		archive_read_free(a);
 		return -EIO;
 	}
@@ -90,14 +91,14 @@ static int read_member(struct archive *a, struct archive_entry *e, const char *n
 	size_t off = 0;
 
 	if (size < 0 || size > MAX_MEMBER) {
-		msg_error("embedded payload: %s has a bad size", name);
+		msg_error(_("embedded payload: %s has a bad size"), name);
 		return -EIO;
 	}
 	p = xmalloc((size_t)size + 1);
 	while (off < (size_t)size) {
 		got = archive_read_data(a, p + off, (size_t)size - off);
 		if (got <= 0) {
-			msg_error("embedded payload: %s: %s", name,
+			msg_error(_("embedded payload: %s: %s"), name,
 				  got < 0 && archive_error_string(a) ? archive_error_string(a) : "truncated");
 			free(p);
 			return -EIO;
@@ -127,7 +128,7 @@ static int get_embedded(const char *name, char **data, size_t *len)
 		goto out;
 	}
 	if (ar != ARCHIVE_EOF) {
-		msg_error("embedded payload: %s", archive_error_string(a) ? archive_error_string(a) : "unreadable");
+		msg_error(_("embedded payload: %s"), archive_error_string(a) ? archive_error_string(a) : _("unreadable"));
 		r = -EIO;
 	}
 out:
@@ -151,7 +152,7 @@ int payload_get(const char *name, char **data, size_t *len, int *overridden)
 		if (r == 0 && overridden)
 			*overridden = 1;
 		if (r < 0)
-			msg_error("%s: %s (fix its permissions or remove it to use the built-in copy)", path,
+			msg_error(_("%s: %s (fix its permissions or remove it to use the built-in copy)"), path,
 				  strerror(-r));
 		goto out;
 	}
@@ -176,7 +177,7 @@ int payload_list(struct strv *names)
 		archive_read_data_skip(a);
 	}
 	if (ar != ARCHIVE_EOF) {
-		msg_error("embedded payload: %s", archive_error_string(a) ? archive_error_string(a) : "unreadable");
+		msg_error(_("embedded payload: %s"), archive_error_string(a) ? archive_error_string(a) : _("unreadable"));
 		r = -EIO;
 	}
 	archive_read_free(a);
@@ -193,7 +194,7 @@ static int make_parents(const char *dir, const char *name)
 		*s = '\0';
 		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
 			r = -errno;
-			msg_error("cannot create directory %s: %s", p, strerror(errno));
+			msg_error(_("cannot create directory %s: %s"), p, strerror(errno));
 			goto out;
 		}
 		*s = '/';
@@ -214,7 +215,7 @@ int payload_extract(const char *dir)
 	meta.mode = 0644;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		r = -errno;
-		msg_error("cannot create directory %s: %s", dir, strerror(errno));
+		msg_error(_("cannot create directory %s: %s"), dir, strerror(errno));
 		goto out;
 	}
 	r = payload_list(&names);
@@ -228,7 +229,7 @@ int payload_extract(const char *dir)
 		r = payload_get(names.v[i], &data, &len, &over);
 		if (r < 0) {
 			if (r == -ENOENT || r == -EINVAL)
-				msg_error("payload file %s: %s", names.v[i], strerror(-r));
+				msg_error(_("payload file %s: %s"), names.v[i], strerror(-r));
 			goto out;
 		}
 		r = make_parents(dir, names.v[i]);
@@ -240,16 +241,16 @@ int payload_extract(const char *dir)
 		temp = atomic_tempname(host);
 		r = atomic_replace(host, temp, data, len, &meta, NULL, NULL);
 		if (r < 0)
-			msg_error("cannot write %s: %s", host, strerror(-r));
+			msg_error(_("cannot write %s: %s"), host, strerror(-r));
 		else
-			msg_verbose("wrote %s (%s)", host, over ? "from the data directory" : "built in");
+			msg_verbose(_("wrote %s (%s)"), host, over ? _("from the data directory") : _("built in"));
 		free(temp);
 		free(host);
 		free(data);
 		if (r < 0)
 			goto out;
 	}
-	msg_info("wrote %zu payload file%s under %s", names.n, names.n == 1 ? "" : "s", dir);
+	msg_info(ngettext("wrote %zu payload file under %s", "wrote %zu payload files under %s", names.n), names.n, dir);
 out:
 	strv_free(&names);
 	return r;

@@ -1,6 +1,7 @@
 /*
  * profile.c - the platform profiles, as data, and os-release detection.
  */
+#include "i18n.h"
 #include "profile.h"
 #include "util.h"
 
@@ -179,8 +180,8 @@ int profile_detect(const char *os_release, const struct profile **out, char **wh
 			p = &el9;
 	}
 	if (!p) {
-		*why = xasprintf("unsupported OS: %s (ID=%s VERSION_ID=%s); supported: CentOS/RHEL 7, "
-				 "AlmaLinux/Rocky/RHEL 8 and 9, Debian 12 (use --profile NAME to override)",
+		*why = xasprintf(_("unsupported OS: %s (ID=%s VERSION_ID=%s); supported: CentOS/RHEL 7, "
+				 "AlmaLinux/Rocky/RHEL 8 and 9, Debian 12 (use --profile NAME to override)"),
 				 pretty ? pretty : "unknown", id ? id : "?", ver ? ver : "?");
 		r = -ENOTSUP;
 		goto out;

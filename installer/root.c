@@ -4,6 +4,7 @@
  * Sanity check at the trust boundary: every path a stage names goes through
  * root_path() before any system call touches it.
  */
+#include "i18n.h"
 #include "root.h"
 #include "util.h"
 
@@ -23,7 +24,7 @@ int root_init(struct root *r, const char *dir, char **why)
 	canon = realpath(dir, NULL);
 	if (!canon) {
 		int e = errno;
-		*why = xasprintf("--root %s: %s", dir, strerror(e));
+		*why = xasprintf(_("--root %s: %s"), dir, strerror(e));
 		return -e;
 	}
 	if (strcmp(canon, "/") == 0) {
@@ -33,7 +34,7 @@ int root_init(struct root *r, const char *dir, char **why)
 	} else {
 		struct stat st;
 		if (stat(canon, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			*why = xasprintf("--root %s: not a directory", dir);
+			*why = xasprintf(_("--root %s: not a directory"), dir);
 			free(canon);
 			return -ENOTDIR;
 		}
@@ -96,11 +97,11 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 
 	*host = NULL;
 	if (!path || path[0] != '/') {
-		*why = xasprintf("path \"%s\" is not absolute", path ? path : "");
+		*why = xasprintf(_("path \"%s\" is not absolute"), path ? path : "");
 		return -EPERM;
 	}
 	if (push_components(&todo, path, 0) < 0) {
-		*why = xasprintf("path \"%s\" contains \"..\"", path);
+		*why = xasprintf(_("path \"%s\" contains \"..\""), path);
 		rc = -EPERM;
 		goto out;
 	}
@@ -123,7 +124,7 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 		tl = readlink(probe, target, sizeof(target) - 1);
 		free(probe);
 		if (tl < 0 || ++links > 40) {
-			*why = xasprintf("path \"%s\": too many or unreadable symlinks", path);
+			*why = xasprintf(_("path \"%s\": too many or unreadable symlinks"), path);
 			rc = -ELOOP;
 			goto out;
 		}
@@ -140,7 +141,7 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 				strv_free(&done);
 			}
 			if (push_components(&done, target, 1) < 0) {
-				*why = xasprintf("path \"%s\": symlink to \"%s\" points outside the root",
+				*why = xasprintf(_("path \"%s\": symlink to \"%s\" points outside the root"),
 						 path, target);
 				strv_free(&rest);
 				rc = -EPERM;

@@ -1,6 +1,7 @@
 /*
  * util.c - memory, growable buffers and small string helpers.
  */
+#include "i18n.h"
 #include "util.h"
 #include "msg.h"
 
@@ -14,7 +15,7 @@
 
 static void oom(void)
 {
-	msg_fatal(EX_OSERR, "out of memory");
+	msg_fatal(EX_OSERR, _("out of memory"));
 }
 
 void *xmalloc(size_t n)
