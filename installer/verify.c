@@ -5,6 +5,7 @@
  * a warning with its reason, never a hang.
  */
 #include "verify.h"
+#include "i18n.h"
 #include "crypto.h"
 #include "dkimconf.h"
 #include "dnsq.h"
@@ -148,7 +149,7 @@ int spf_authorises(const char *record, const char *addr, const char *const *a_ad
 			   strncasecmp(t, "exists:", 7) == 0) {
 			unsure = 1;
 			if (!*why)
-				*why = xasprintf("\"%s\" is not followed by this check", t);
+				*why = xasprintf(_("\"%s\" is not followed by this check"), t);
 		}
 	}
 	free(copy);
@@ -212,23 +213,23 @@ static void check_services(struct run *r, struct report *rp)
 	size_t i;
 
 	if (!systemd_host()) {
-		add(rp, "local", ST_WARN, "services", "postfix, opendkim and the SASL service active and enabled",
-		    "run verify on the booted server", "not a systemd host: service states cannot be read");
+		add(rp, "local", ST_WARN, _("services"), _("postfix, opendkim and the SASL service active and enabled"),
+		    _("run verify on the booted server"), _("not a systemd host: service states cannot be read"));
 		return;
 	}
 	if (exec_run(act, NULL, 10000, &ra) < 0 || exec_run(en, NULL, 10000, &re) < 0) {
-		add(rp, "local", ST_FAIL, "services", "systemctl", "install systemd", "systemctl could not run");
+		add(rp, "local", ST_FAIL, _("services"), _("systemctl"), _("install systemd"), _("systemctl could not run"));
 		return;
 	}
 	{
 		char *as = ra.out.data, *es = re.out.data, *sa = NULL, *se = NULL;
 		for (i = 0; i < 3; i++) {
 			char *a = strtok_r(i ? NULL : as, "\n", &sa), *e = strtok_r(i ? NULL : es, "\n", &se);
-			char *name = xasprintf("service %s", units[i]), *fix = xasprintf("systemctl enable --now %s",
+			char *name = xasprintf(_("service %s"), units[i]), *fix = xasprintf(_("systemctl enable --now %s"),
 											     units[i]);
 			int good = a && e && strcmp(a, "active") == 0 &&
 			    (strcmp(e, "enabled") == 0 || strcmp(e, "static") == 0);
-			add(rp, "local", good ? ST_OK : ST_FAIL, name, "active, enabled", fix, "%s, %s",
+			add(rp, "local", good ? ST_OK : ST_FAIL, name, _("active, enabled"), fix, "%s, %s",
 			    a ? a : "unknown", e ? e : "unknown");
 			free(name);
 			free(fix);
@@ -246,14 +247,14 @@ static void check_postfix(struct run *r, struct report *rp)
 	int rc = exec_run(argv, NULL, 30000, &res);
 
 	if (rc < 0)
-		add(rp, "local", ST_FAIL, "postfix check", "no warnings", "install postfix (mailstage apply)",
-		    "postfix is not installed");
+		add(rp, "local", ST_FAIL, _("postfix check"), _("no warnings"), _("install postfix (mailstage apply)"),
+		    _("postfix is not installed"));
 	else if (res.exit_code != 0 || res.out.len)
-		add(rp, "local", res.exit_code ? ST_FAIL : ST_WARN, "postfix check", "no warnings",
-		    "read the messages and run mailstage apply", "exit %d: %s", res.exit_code,
+		add(rp, "local", res.exit_code ? ST_FAIL : ST_WARN, _("postfix check"), _("no warnings"),
+		    _("read the messages and run mailstage apply"), _("exit %d: %s"), res.exit_code,
 		    res.out.len ? strip(res.out.data) : "(no output)");
 	else
-		add(rp, "local", ST_OK, "postfix check", "no warnings", NULL, "clean");
+		add(rp, "local", ST_OK, _("postfix check"), _("no warnings"), NULL, _("clean"));
 	buf_free(&res.out);
 	free(cdir);
 }
@@ -287,13 +288,13 @@ static int port_listening(unsigned port)
 static void check_ports(struct report *rp)
 {
 	static const unsigned ports[] = { 25, 465, 587 };
-	static const char *const what[] = { "smtp", "smtps (submission over TLS)", "submission" };
+	static const char *const what[] = { "smtp", N_("smtps (submission over TLS)"), "submission" };
 	size_t i;
 	for (i = 0; i < 3; i++) {
-		char *name = xasprintf("port %u listening", ports[i]);
+		char *name = xasprintf(_("port %u listening"), ports[i]);
 		int l = port_listening(ports[i]);
-		add(rp, "local", l ? ST_OK : ST_FAIL, name, what[i], "run mailstage apply, then systemctl restart postfix",
-		    "%s", l ? "listening" : "nothing listens");
+		add(rp, "local", l ? ST_OK : ST_FAIL, name, _(what[i]), _("run mailstage apply, then systemctl restart postfix"),
+		    "%s", l ? _("listening") : _("nothing listens"));
 		free(name);
 	}
 }
@@ -338,7 +339,7 @@ static int connect_host(const char *host, const char *port, int timeout_ms, char
 	hints.ai_socktype = SOCK_STREAM;
 	g = getaddrinfo(host, port, &hints, &ai);
 	if (g != 0) {
-		*why = xasprintf("cannot resolve %s: %s", host, gai_strerror(g));
+		*why = xasprintf(_("cannot resolve %s: %s"), host, gai_strerror(g));
 		return -ENOENT;
 	}
 	for (a = ai; a; a = a->ai_next) {
@@ -362,21 +363,21 @@ static void check_milter(struct run *r, struct report *rp)
 	int fd = -1;
 
 	if (read_whole_file(host, &conf, NULL) < 0 || dkimconf_parse(conf, strlen(conf), &dc, &err) < 0) {
-		add(rp, "local", ST_FAIL, "milter", "OpenDKIM answering on its socket", "run mailstage apply",
-		    "cannot read %s", r->prof->opendkim_conf);
+		add(rp, "local", ST_FAIL, _("milter"), _("OpenDKIM answering on its socket"), _("run mailstage apply"),
+		    _("cannot read %s"), r->prof->opendkim_conf);
 		goto out;
 	}
 	sock = dkimconf_get(dc, "Socket");
 	if (!sock || sscanf(sock, "inet:%15[0-9]@%255s", port, addr) < 1) {
-		add(rp, "local", ST_WARN, "milter", "inet:PORT@HOST socket", "run mailstage apply",
-		    "socket \"%s\" is not an inet socket; not probed", sock ? sock : "(unset)");
+		add(rp, "local", ST_WARN, _("milter"), _("inet:PORT@HOST socket"), _("run mailstage apply"),
+		    _("socket \"%s\" is not an inet socket; not probed"), sock ? sock : "(unset)");
 		goto out;
 	}
 	if (strcmp(addr, "localhost") == 0)
 		strcpy(addr, "127.0.0.1");
 	fd = connect_host(addr, port, 3000, &why);
 	if (fd < 0) {
-		add(rp, "local", ST_FAIL, "milter", "OpenDKIM answering on its socket", "systemctl restart opendkim",
+		add(rp, "local", ST_FAIL, _("milter"), _("OpenDKIM answering on its socket"), _("systemctl restart opendkim"),
 		    "%s", why);
 		goto out;
 	}
@@ -389,12 +390,12 @@ static void check_milter(struct run *r, struct report *rp)
 		if (write_all(fd, pkt, sizeof(pkt)) == 0 && poll(&pf, 1, 3000) > 0)
 			n = read(fd, resp, sizeof(resp));
 		if (n == 5 && resp[4] == 'O')
-			add(rp, "local", ST_OK, "milter", "OpenDKIM answering on its socket", NULL,
-			    "milter negotiation answered on %s:%s", addr, port);
+			add(rp, "local", ST_OK, _("milter"), _("OpenDKIM answering on its socket"), NULL,
+			    _("milter negotiation answered on %s:%s"), addr, port);
 		else
-			add(rp, "local", ST_FAIL, "milter", "OpenDKIM answering on its socket",
-			    "systemctl restart opendkim and read its log", "%s:%s accepts connections but does not speak "
-			    "the milter protocol", addr, port);
+			add(rp, "local", ST_FAIL, _("milter"), _("OpenDKIM answering on its socket"),
+			    _("systemctl restart opendkim and read its log"), _("%s:%s accepts connections but does not speak "
+			    "the milter protocol"), addr, port);
 	}
 out:
 	if (fd >= 0)
@@ -418,7 +419,7 @@ static void check_dkim_key(struct run *r, struct report *rp, char **pub)
 
 	*pub = NULL;
 	if (stat(kh, &sb) < 0 || read_whole_file(kh, &key, &kl) < 0 || crypto_key_info(key, kl, &bits, &why) < 0) {
-		add(rp, "local", ST_FAIL, "DKIM key", "a readable RSA key", "run mailstage apply", "%s: %s", kp,
+		add(rp, "local", ST_FAIL, _("DKIM key"), _("a readable RSA key"), _("run mailstage apply"), "%s: %s", kp,
 		    why ? why : "missing or unreadable");
 		goto out;
 	}
@@ -426,18 +427,18 @@ static void check_dkim_key(struct run *r, struct report *rp, char **pub)
 	g = root_group_name(&r->root, sb.st_gid);
 	if ((sb.st_mode & 007) || ((sb.st_mode & 070) && strcmp(g, r->prof->opendkim_group) != 0) ||
 	    (strcmp(u, r->prof->opendkim_user) != 0 && strcmp(u, "root") != 0))
-		add(rp, "local", ST_FAIL, "DKIM key permissions", "readable by opendkim only (opendkim 0600)",
-		    "run mailstage apply", "%s is %04o %s:%s", kp, (unsigned)(sb.st_mode & 07777), u, g);
+		add(rp, "local", ST_FAIL, _("DKIM key permissions"), _("readable by opendkim only (opendkim 0600)"),
+		    _("run mailstage apply"), _("%s is %04o %s:%s"), kp, (unsigned)(sb.st_mode & 07777), u, g);
 	else
-		add(rp, "local", ST_OK, "DKIM key permissions", "readable by opendkim only", NULL, "%04o %s:%s, %d bits",
+		add(rp, "local", ST_OK, _("DKIM key permissions"), _("readable by opendkim only"), NULL, _("%04o %s:%s, %d bits"),
 		    (unsigned)(sb.st_mode & 07777), u, g, bits);
 	crypto_dkim_public(key, kl, pub);
 	if (read_whole_file(rh, &rec, NULL) == 0)
 		rec_p = dkim_p_of(rec);
 	if (*pub && rec_p && strcmp(*pub, rec_p) == 0)
-		add(rp, "local", ST_OK, "DKIM key matches record", "SELECTOR.txt holds this key", NULL, "%s", rp_);
+		add(rp, "local", ST_OK, _("DKIM key matches record"), _("SELECTOR.txt holds this key"), NULL, "%s", rp_);
 	else
-		add(rp, "local", ST_FAIL, "DKIM key matches record", "SELECTOR.txt holds this key", "run mailstage apply",
+		add(rp, "local", ST_FAIL, _("DKIM key matches record"), _("SELECTOR.txt holds this key"), _("run mailstage apply"),
 		    "%s %s", rp_, rec ? "holds another key" : "is missing");
 out:
 	if (key)
@@ -462,15 +463,15 @@ static void check_tls(struct run *r, struct report *rp)
 	time_t na = 0;
 
 	if (read_whole_file(ch, &cert, &cl) < 0 || read_whole_file(kh, &key, &kl) < 0) {
-		add(rp, "local", ST_FAIL, "TLS certificate", "certificate and key for the hostname", "run mailstage apply",
-		    "%s or %s cannot be read", cp, kp);
+		add(rp, "local", ST_FAIL, _("TLS certificate"), _("certificate and key for the hostname"), _("run mailstage apply"),
+		    _("%s or %s cannot be read"), cp, kp);
 	} else if (crypto_cert_check(cert, cl, key, kl, r->cfg.hostname, &na, &why) < 0) {
-		add(rp, "local", ST_FAIL, "TLS certificate", "valid for the hostname, matching its key",
-		    "replace the certificate (or remove tls_cert/tls_key and run mailstage apply)", "%s: %s", cp, why);
+		add(rp, "local", ST_FAIL, _("TLS certificate"), _("valid for the hostname, matching its key"),
+		    _("replace the certificate (or remove tls_cert/tls_key and run mailstage apply)"), "%s: %s", cp, why);
 	} else {
 		long days = (long)((na - time(NULL)) / 86400);
-		add(rp, "local", days < 30 ? ST_WARN : ST_OK, "TLS certificate", "valid for 30 days or more",
-		    "renew the certificate", "%s: valid for %s, expires in %ld days", cp, r->cfg.hostname, days);
+		add(rp, "local", days < 30 ? ST_WARN : ST_OK, _("TLS certificate"), _("valid for 30 days or more"),
+		    _("renew the certificate"), _("%s: valid for %s, expires in %ld days"), cp, r->cfg.hostname, days);
 	}
 	if (key)
 		crypto_free_secret(key, kl);
@@ -491,7 +492,7 @@ static void check_queue(struct report *rp)
 	int n = 0;
 
 	if (exec_run(argv, NULL, 15000, &res) < 0 || res.exit_code != 0) {
-		add(rp, "local", ST_WARN, "mail queue", "readable", "start postfix", "postqueue could not read the queue%s%s",
+		add(rp, "local", ST_WARN, _("mail queue"), _("readable"), _("start postfix"), _("postqueue could not read the queue%s%s"),
 		    res.out.data ? ": " : "", res.out.data ? strip(res.out.data) : "");
 		buf_free(&res.out);
 		return;
@@ -509,10 +510,10 @@ static void check_queue(struct report *rp)
 		}
 	}
 	if (n == 0)
-		add(rp, "local", ST_OK, "mail queue", "empty", NULL, "empty");
+		add(rp, "local", ST_OK, _("mail queue"), _("empty"), NULL, _("empty"));
 	else
-		add(rp, "local", ST_WARN, "mail queue", "empty", "read the reason; `postqueue -f` retries",
-		    "%d message%s, oldest %s%s%s", n, n == 1 ? "" : "s", oldest ? oldest : "?", reason ? ", last reason " : "",
+		add(rp, "local", ST_WARN, _("mail queue"), _("empty"), _("read the reason; `postqueue -f` retries"),
+		    ngettext("%d message, oldest %s%s%s", "%d messages, oldest %s%s%s", n), n, oldest ? oldest : "?", reason ? _(", last reason ") : "",
 		    reason ? reason : "");
 	free(oldest);
 	free(reason);
@@ -524,10 +525,10 @@ static void check_drift(struct run *r, struct report *rp)
 	struct strv pending = { 0 };
 	int rc = run_pending(r, &pending);
 	if (pending.n == 0 && rc == 0)
-		add(rp, "local", ST_OK, "managed settings", "as mailstage set them", NULL, "no drift");
+		add(rp, "local", ST_OK, _("managed settings"), _("as mailstage set them"), NULL, _("no drift"));
 	else
-		add(rp, "local", ST_WARN, "managed settings", "as mailstage set them",
-		    "run mailstage plan to see the diff, mailstage apply to repair it", "%zu pending: %s%s", pending.n,
+		add(rp, "local", ST_WARN, _("managed settings"), _("as mailstage set them"),
+		    _("run mailstage plan to see the diff, mailstage apply to repair it"), _("%zu pending: %s%s"), pending.n,
 		    pending.n ? pending.v[0] : "", pending.n > 1 ? ", ..." : "");
 	strv_free(&pending);
 }
@@ -538,7 +539,7 @@ static void dns_fail(struct report *rp, const char *name, const char *expected, 
 		     const char *why)
 {
 	add(rp, "dns", rc == -ETIMEDOUT ? ST_WARN : ST_FAIL, name, expected, fix, "%s",
-	    rc == -ENOENT ? "no such record" : why ? why : "lookup failed");
+	    rc == -ENOENT ? _("no such record") : why ? why : "lookup failed");
 }
 
 static int has(const struct strv *s, const char *v)
@@ -556,7 +557,7 @@ static void check_addr(struct report *rp, const struct dnsq *q, const char *host
 	struct strv got = { 0 };
 	char *why = NULL, *name = xasprintf("%s %s", t == DNSQ_A ? "A" : "AAAA", host), *fix;
 	int rc = dnsq_lookup(q, host, t, &got, &why);
-	fix = xasprintf("publish %s %s %s", host, t == DNSQ_A ? "A" : "AAAA", want);
+	fix = xasprintf(_("publish %s %s %s"), host, t == DNSQ_A ? "A" : "AAAA", want);
 	if (rc < 0) {
 		dns_fail(rp, name, want, fix, rc, why);
 	} else {
@@ -601,7 +602,7 @@ static void check_spf(struct run *r, struct report *rp, const struct dnsq *q)
 	struct strv txt = { 0 }, spf = { 0 }, addrs = { 0 };
 	char *why = NULL, *want = xasprintf("v=spf1 ip4:%s%s%s %s", r->cfg.ipv4, r->cfg.ipv6 ? " ip6:" : "",
 					    r->cfg.ipv6 ? r->cfg.ipv6 : "", r->cfg.spf_policy);
-	char *fix = xasprintf("publish one TXT record for %s: \"%s\"", r->cfg.domain, want);
+	char *fix = xasprintf(_("publish one TXT record for %s: \"%s\""), r->cfg.domain, want);
 	const char *ips[2] = { r->cfg.ipv4, r->cfg.ipv6 };
 	size_t i;
 	int rc = dnsq_lookup(q, r->cfg.domain, DNSQ_TXT, &txt, &why);
@@ -615,10 +616,10 @@ static void check_spf(struct run *r, struct report *rp, const struct dnsq *q)
 	}
 	if (spf.n != 1) {
 		if (spf.n)
-			add(rp, "dns", ST_FAIL, "SPF", "exactly one v=spf1 record", fix, "%zu SPF records (a receiver "
-			    "treats that as a permanent error)", spf.n);
+			add(rp, "dns", ST_FAIL, _("SPF"), _("exactly one v=spf1 record"), fix, _("%zu SPF records (a receiver "
+			    "treats that as a permanent error)"), spf.n);
 		else
-			add(rp, "dns", ST_FAIL, "SPF", "exactly one v=spf1 record", fix, "no SPF record");
+			add(rp, "dns", ST_FAIL, _("SPF"), _("exactly one v=spf1 record"), fix, _("no SPF record"));
 		goto out;
 	}
 	domain_addrs(q, r->cfg.domain, &addrs);
@@ -628,9 +629,9 @@ static void check_spf(struct run *r, struct report *rp, const struct dnsq *q)
 		if (!ips[i])
 			continue;
 		a = spf_authorises(spf.v[0], ips[i], (const char *const *)addrs.v, &w2);
-		name = xasprintf("SPF authorises %s", ips[i]);
+		name = xasprintf(_("SPF authorises %s"), ips[i]);
 		add(rp, "dns", a == 1 ? ST_OK : a == 0 ? ST_FAIL : ST_WARN, name, want,
-		    i ? "add ip6:ADDRESS to the SPF record: Postfix sends over IPv6 to receivers with an IPv6 MX" : fix,
+		    i ? _("add ip6:ADDRESS to the SPF record: Postfix sends over IPv6 to receivers with an IPv6 MX") : fix,
 		    "%s%s%s", spf.v[0], w2 ? "; " : "", w2 ? w2 : "");
 		free(name);
 		free(w2);
@@ -648,23 +649,23 @@ static void check_dkim_dns(struct run *r, struct report *rp, const struct dnsq *
 {
 	struct strv txt = { 0 };
 	char *name = xasprintf("%s._domainkey.%s", r->cfg.dkim_selector, r->cfg.domain), *why = NULL, *live = NULL;
-	char *fix = xasprintf("publish the TXT record from `mailstage dns` (%s)", name);
+	char *fix = xasprintf(_("publish the TXT record from `mailstage dns` (%s)"), name);
 	int rc = dnsq_lookup(q, name, DNSQ_TXT, &txt, &why);
 	size_t i;
 
 	if (rc < 0) {
-		dns_fail(rp, "DKIM record", "the key's record", fix, rc, why);
+		dns_fail(rp, _("DKIM record"), _("the key's record"), fix, rc, why);
 		goto out;
 	}
 	for (i = 0; i < txt.n && !live; i++)
 		live = dkim_p_of(txt.v[i]);
 	if (!pub)
-		add(rp, "dns", ST_WARN, "DKIM record", "the key's record", "run mailstage apply", "%s present, but there "
-		    "is no local key to compare it with", name);
+		add(rp, "dns", ST_WARN, _("DKIM record"), _("the key's record"), _("run mailstage apply"), _("%s present, but there "
+		    "is no local key to compare it with"), name);
 	else if (live && strcmp(live, pub) == 0)
-		add(rp, "dns", ST_OK, "DKIM record", "the key's record", NULL, "%s matches the key", name);
+		add(rp, "dns", ST_OK, _("DKIM record"), _("the key's record"), NULL, _("%s matches the key"), name);
 	else
-		add(rp, "dns", ST_FAIL, "DKIM record", "the key's record", fix, "%s %s", name,
+		add(rp, "dns", ST_FAIL, _("DKIM record"), _("the key's record"), fix, "%s %s", name,
 		    live ? "holds another key (p= differs)" : "has no p= value");
 out:
 	strv_free(&txt);
@@ -678,7 +679,7 @@ static void check_dmarc(struct run *r, struct report *rp, const struct dnsq *q)
 {
 	struct strv txt = { 0 };
 	char *name = xasprintf("_dmarc.%s", r->cfg.domain), *why = NULL;
-	char *fix = xasprintf("publish the DMARC TXT record from `mailstage dns` (%s)", name);
+	char *fix = xasprintf(_("publish the DMARC TXT record from `mailstage dns` (%s)"), name);
 	const char *rec = NULL;
 	int rc = dnsq_lookup(q, name, DNSQ_TXT, &txt, &why), n = 0;
 	size_t i;
@@ -687,18 +688,18 @@ static void check_dmarc(struct run *r, struct report *rp, const struct dnsq *q)
 		if (strncasecmp(txt.v[i], "v=DMARC1", 8) == 0)
 			rec = txt.v[i], n++;
 	if (rc < 0 && rc != -ENOENT)
-		dns_fail(rp, "DMARC record", "v=DMARC1; p=...", fix, rc, why);
+		dns_fail(rp, _("DMARC record"), _("v=DMARC1; p=..."), fix, rc, why);
 	else if (n != 1)
-		add(rp, "dns", ST_FAIL, "DMARC record", "exactly one v=DMARC1 record", fix, "%d DMARC records at %s", n, name);
+		add(rp, "dns", ST_FAIL, _("DMARC record"), _("exactly one v=DMARC1 record"), fix, _("%d DMARC records at %s"), n, name);
 	else {
 		const char *p = strstr(rec, "p=");
 		while (p && p > rec && p[-1] != ';' && p[-1] != ' ')
 			p = strstr(p + 2, "p=");
 		if (!p || !(strncmp(p + 2, "none", 4) == 0 || strncmp(p + 2, "quarantine", 10) == 0 ||
 			    strncmp(p + 2, "reject", 6) == 0))
-			add(rp, "dns", ST_FAIL, "DMARC record", "p=none|quarantine|reject", fix, "%s", rec);
+			add(rp, "dns", ST_FAIL, _("DMARC record"), _("p=none|quarantine|reject"), fix, "%s", rec);
 		else
-			add(rp, "dns", ST_OK, "DMARC record", "v=DMARC1 with a valid p=", NULL, "%s", rec);
+			add(rp, "dns", ST_OK, _("DMARC record"), _("v=DMARC1 with a valid p="), NULL, "%s", rec);
 	}
 	strv_free(&txt);
 	free(name);
@@ -710,7 +711,7 @@ static void check_mx(struct run *r, struct report *rp, const struct dnsq *q)
 {
 	struct strv mx = { 0 };
 	char *why = NULL, *want = xasprintf("10 %s", r->cfg.hostname);
-	char *fix = xasprintf("publish %s MX 10 %s", r->cfg.domain, r->cfg.hostname);
+	char *fix = xasprintf(_("publish %s MX 10 %s"), r->cfg.domain, r->cfg.hostname);
 	int rc = dnsq_lookup(q, r->cfg.domain, DNSQ_MX, &mx, &why), found = 0;
 	size_t i;
 
@@ -723,7 +724,7 @@ static void check_mx(struct run *r, struct report *rp, const struct dnsq *q)
 		dns_fail(rp, "MX", want, fix, rc, why);
 	else {
 		char *j = strv_join(&mx, ", ");
-		add(rp, "dns", found ? ST_OK : ST_WARN, "MX", want, fix, "%s", j);
+		add(rp, "dns", found ? ST_OK : ST_WARN, _("MX"), want, fix, "%s", j);
 		free(j);
 	}
 	strv_free(&mx);
@@ -736,8 +737,8 @@ static void check_ptr(struct run *r, struct report *rp, const struct dnsq *q, co
 {
 	struct strv ptr = { 0 }, fwd = { 0 };
 	char *rev = dnsq_reverse_name(ip), *why = NULL, *name = xasprintf("PTR %s", ip);
-	const char *fix = "set the reverse DNS (PTR) of the address to the hostname in the Sakura VPS control panel "
-			  "(the A record must exist first)";
+	const char *fix = _("set the reverse DNS (PTR) of the address to the hostname in the Sakura VPS control panel "
+			    "(the A record must exist first)");
 	int rc = rev ? dnsq_lookup(q, rev, DNSQ_PTR, &ptr, &why) : -EINVAL;
 
 	if (rc < 0)
@@ -771,11 +772,11 @@ static void check_port25(struct run *r, struct report *rp, int timeout_s)
 	fd = connect_host(host, colon ? colon + 1 : "25", timeout_s * 1000, &why);
 	if (fd >= 0) {
 		close(fd);
-		add(rp, "network", ST_OK, "outbound port 25", "reachable", NULL, "connected to %s", r->cfg.port25_probe);
+		add(rp, "network", ST_OK, _("outbound port 25"), _("reachable"), NULL, _("connected to %s"), r->cfg.port25_probe);
 	} else {
-		add(rp, "network", ST_WARN, "outbound port 25", "reachable",
-		    "ask the provider to lift the port 25 block (Sakura VPS: the control panel or the API's "
-		    "outbound_port_25_blocking)", "%s", why);
+		add(rp, "network", ST_WARN, _("outbound port 25"), _("reachable"),
+		    _("ask the provider to lift the port 25 block (Sakura VPS: the control panel or the API's "
+		    "outbound_port_25_blocking)"), "%s", why);
 	}
 	free(why);
 }
@@ -785,7 +786,7 @@ static void check_rbl(struct run *r, struct report *rp, const struct dnsq *q)
 	size_t i;
 	for (i = 0; i < r->cfg.rbl.n; i++) {
 		unsigned char b[4];
-		char *name, *why = NULL, *label = xasprintf("%s blocklist", r->cfg.rbl.v[i]);
+		char *name, *why = NULL, *label = xasprintf(_("%s blocklist"), r->cfg.rbl.v[i]);
 		struct strv got = { 0 };
 		int rc;
 		if (inet_pton(AF_INET, r->cfg.ipv4, b) != 1) {
@@ -795,15 +796,15 @@ static void check_rbl(struct run *r, struct report *rp, const struct dnsq *q)
 		name = xasprintf("%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0], r->cfg.rbl.v[i]);
 		rc = dnsq_lookup(q, name, DNSQ_A, &got, &why);
 		if (rc == -ENOENT)
-			add(rp, "network", ST_OK, label, "not listed", NULL, "%s not listed", r->cfg.ipv4);
+			add(rp, "network", ST_OK, label, _("not listed"), NULL, _("%s not listed"), r->cfg.ipv4);
 		else if (rc < 0)
-			add(rp, "network", ST_WARN, label, "not listed", "retry later", "%s", why ? why : "lookup failed");
+			add(rp, "network", ST_WARN, label, _("not listed"), _("retry later"), "%s", why ? why : _("lookup failed"));
 		else if (str_starts_with(got.v[0], "127.255.255."))
-			add(rp, "network", ST_WARN, label, "not listed", "query the blocklist through your own resolver",
-			    "the blocklist refused the query (%s)", got.v[0]);
+			add(rp, "network", ST_WARN, label, _("not listed"), _("query the blocklist through your own resolver"),
+			    _("the blocklist refused the query (%s)"), got.v[0]);
 		else
-			add(rp, "network", ST_WARN, label, "not listed", "request delisting at the blocklist's web site",
-			    "%s is listed (%s)", r->cfg.ipv4, got.v[0]);
+			add(rp, "network", ST_WARN, label, _("not listed"), _("request delisting at the blocklist's web site"),
+			    _("%s is listed (%s)"), r->cfg.ipv4, got.v[0]);
 		strv_free(&got);
 		free(why);
 		free(name);
@@ -866,7 +867,7 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 		free(text);
 	}
 	if (user && pass && lazy_curl(&lazy_why) < 0) {
-		add(rp, "mail", ST_FAIL, "test message", "accepted on 587 with STARTTLS and AUTH", "install libcurl",
+		add(rp, "mail", ST_FAIL, _("test message"), _("accepted on 587 with STARTTLS and AUTH"), _("install libcurl"),
 		    "%s", lazy_why);
 	} else if (user && pass) {
 		CURL *c = curl_easy_init();
@@ -892,16 +893,16 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		cr = curl_easy_perform(c);
 		if (cr != CURLE_OK) {
-			add(rp, "mail", ST_FAIL, "test message", "accepted on 587 with STARTTLS and AUTH",
-			    "check the SASL service and `journalctl -u postfix`", "%s", curl_easy_strerror(cr));
+			add(rp, "mail", ST_FAIL, _("test message"), _("accepted on 587 with STARTTLS and AUTH"),
+			    _("check the SASL service and `journalctl -u postfix`"), "%s", curl_easy_strerror(cr));
 		} else {
 			const char *q = lg.in.data ? strstr(lg.in.data, "queued as ") : NULL;
 			if (q) {
 				size_t l = strcspn(q + 10, "\r\n ");
 				qid = xstrndup(q + 10, l);
 			}
-			add(rp, "mail", ST_OK, "test message", "accepted on 587 with STARTTLS and AUTH", NULL,
-			    "queued as %s", qid ? qid : "?");
+			add(rp, "mail", ST_OK, _("test message"), _("accepted on 587 with STARTTLS and AUTH"), NULL,
+			    _("queued as %s"), qid ? qid : "?");
 		}
 		curl_slist_free_all(rcpt);
 		curl_easy_cleanup(c);
@@ -910,10 +911,10 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 		char *argv[] = { "sendmail", "-oi", "-f", from, (char *)v->send_test, NULL };
 		struct exec_result res;
 		if (exec_run(argv, msg, 30000, &res) < 0 || res.exit_code != 0)
-			add(rp, "mail", ST_FAIL, "test message", "accepted by sendmail", "read `journalctl -u postfix`",
-			    "sendmail failed%s%s", res.out.data ? ": " : "", res.out.data ? res.out.data : "");
+			add(rp, "mail", ST_FAIL, _("test message"), _("accepted by sendmail"), _("read `journalctl -u postfix`"),
+			    _("sendmail failed%s%s"), res.out.data ? ": " : "", res.out.data ? res.out.data : "");
 		else
-			add(rp, "mail", ST_OK, "test message", "accepted by sendmail", NULL, "submitted, Message-ID <%s>", msgid);
+			add(rp, "mail", ST_OK, _("test message"), _("accepted by sendmail"), NULL, _("submitted, Message-ID <%s>"), msgid);
 		buf_free(&res.out);
 	}
 	/* Did Postfix log the DKIM signature for it?  Ask the journal, then the classic log files. */
@@ -962,10 +963,10 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 			if (!signed_)
 				sleep(1);
 		}
-		add(rp, "mail", signed_ ? ST_OK : ST_WARN, "DKIM signature logged", "DKIM-Signature field added",
-		    "check that OpenDKIM runs in Mode sv and that smtpd_milters points at it", "%s",
-		    signed_ ? "OpenDKIM signed the test message" : qid ? "no DKIM line in the log for it yet" :
-								     "the queue id was not found in the log");
+		add(rp, "mail", signed_ ? ST_OK : ST_WARN, _("DKIM signature logged"), _("DKIM-Signature field added"),
+		    _("check that OpenDKIM runs in Mode sv and that smtpd_milters points at it"), "%s",
+		    signed_ ? _("OpenDKIM signed the test message") : qid ? _("no DKIM line in the log for it yet") :
+								     _("the queue id was not found in the log"));
 	}
 	free(qid);
 	free(lazy_why);
@@ -979,6 +980,17 @@ static void send_test(struct run *r, struct report *rp, const struct verify_opts
 }
 
 /* ---- the report ---- */
+
+/* The group headings of the text report, translated (JSON keeps the names). */
+static const char *group_title(const char *g)
+{
+	static const char *const titles[] = { N_("local"), N_("dns"), N_("network"), N_("mail") };
+	size_t i;
+	for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+		if (strcmp(g, titles[i]) == 0)
+			return _(titles[i]);
+	return g;
+}
 
 static void print_report(const struct report *rp, int json, int show_expected)
 {
@@ -1014,20 +1026,20 @@ static void print_report(const struct report *rp, int json, int show_expected)
 	for (i = 0; i < rp->n; i++) {
 		const struct check *c = &rp->v[i];
 		if (!group || strcmp(group, c->group) != 0)
-			printf("%s%s\n", group ? "\n" : "", c->group);
+			printf("%s%s\n", group ? "\n" : "", group_title(c->group));
 		group = c->group;
 		printf("  %-4s  %-28s %s%s\n", c->st == ST_OK ? "ok" : c->st == ST_WARN ? "WARN" : "FAIL", c->name,
-		       show_expected ? "found: " : "", c->seen);
+		       show_expected ? _("found: ") : "", c->seen);
 		if (c->st != ST_OK || show_expected) {
 			if (*c->expected)
-				printf("        %-28s expected: %s\n", "", c->expected);
+				printf(_("        %-28s expected: %s\n"), "", c->expected);
 			if (*c->fix)
-				printf("        %-28s fix: %s\n", "", c->fix);
+				printf(_("        %-28s fix: %s\n"), "", c->fix);
 		}
 	}
 	for (i = 0; i < rp->notes.n; i++)
-		printf("%snote: %s\n", i ? "" : "\n", rp->notes.v[i]);
-	printf("\n%zu ok, %zu warnings, %zu failed\n", counts[0], counts[1], counts[2]);
+		printf(_("%snote: %s\n"), i ? "" : "\n", rp->notes.v[i]);
+	printf(_("\n%zu ok, %zu warnings, %zu failed\n"), counts[0], counts[1], counts[2]);
 }
 
 int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
@@ -1071,8 +1083,8 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	if (!v->dns_only) {
 		check_port25(&r, &rp, q.timeout_s);
 		check_rbl(&r, &rp, &q);
-		strv_push(&rp.notes, "Sakura VPS: when the control panel's packet filter is enabled, it must also "
-				     "allow TCP 25, 465 and 587; it is outside the server and this check cannot see it.");
+		strv_push(&rp.notes, _("Sakura VPS: when the control panel's packet filter is enabled, it must also "
+				       "allow TCP 25, 465 and 587; it is outside the server and this check cannot see it."));
 		if (v->send_test)
 			send_test(&r, &rp, v);
 	}
