@@ -2,6 +2,7 @@
  * dnsq.c - bounded DNS lookups: libresolv (system resolver or one given
  * server, one attempt with a timeout) or DNS-over-HTTPS JSON via libcurl.
  */
+#include "i18n.h"
 #include "dnsq.h"
 #include "lazylib.h"
 
@@ -140,12 +141,12 @@ static int lookup_res(const struct dnsq *q, const char *name, enum dnsq_type typ
 			r = -ENOENT;
 			break;
 		case TRY_AGAIN:
-			*why = xasprintf("no answer from %s within %d s", q->server ? q->server : "the system resolver",
+			*why = xasprintf(_("no answer from %s within %d s"), q->server ? q->server : _("the system resolver"),
 					 rs.retrans);
 			r = -ETIMEDOUT;
 			break;
 		default:
-			*why = xasprintf("lookup failed (%s)", hstrerror(rs.res_h_errno));
+			*why = xasprintf(_("lookup failed (%s)"), hstrerror(rs.res_h_errno));
 			r = -EIO;
 		}
 	} else {
@@ -237,13 +238,13 @@ static int lookup_doh(const struct dnsq *q, const char *name, enum dnsq_type typ
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	cr = curl_easy_perform(c);
 	if (cr != CURLE_OK) {
-		*why = xasprintf("DNS-over-HTTPS %s: %s", q->doh_url, curl_easy_strerror(cr));
+		*why = xasprintf(_("DNS-over-HTTPS %s: %s"), q->doh_url, curl_easy_strerror(cr));
 		r = cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200 || !body.data) {
-		*why = xasprintf("DNS-over-HTTPS %s answered HTTP %ld", q->doh_url, code);
+		*why = xasprintf(_("DNS-over-HTTPS %s answered HTTP %ld"), q->doh_url, code);
 		r = -EIO;
 		goto out;
 	}
