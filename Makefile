@@ -168,7 +168,8 @@ $(B)/gen/payload_tar.o: build/gen/payload_tar.c installer/payload.h
 # overrides the embedded copy.
 UNITDIR       ?= /usr/lib/systemd/system
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
-install-data:
+install-data: mo
+	install -D -m 0644 build/locale/ja/LC_MESSAGES/mailstage.mo $(DESTDIR)$(LOCALEDIR)/ja/LC_MESSAGES/mailstage.mo
 	install -D -m 0644 payload/units/mailstage-converge.timer $(DESTDIR)$(UNITDIR)/mailstage-converge.timer
 	sed 's,/usr/sbin/mailstage,$(SBINDIR)/mailstage,g' payload/units/mailstage-converge.service >build/mailstage-converge.service
 	install -D -m 0644 build/mailstage-converge.service $(DESTDIR)$(UNITDIR)/mailstage-converge.service

@@ -71,6 +71,7 @@ lrwxrwxrwx root:root f=a /usr/lib/.build-id/XX/ID
 -rw-r--r-- root:root f= /usr/lib/systemd/system/mailstage-converge.timer
 -rwxr-xr-x root:root f= /usr/sbin/mailstage
 -rw-r--r-- root:root f= /usr/share/bash-completion/completions/mailstage
+-rw-r--r-- root:root f= /usr/share/locale/ja/LC_MESSAGES/mailstage.mo
 drwxr-xr-x root:root f= /usr/share/mailstage
 -rw-r--r-- root:root f= /usr/share/mailstage/mailstage.conf.example
 -rw-r--r-- root:root f=d /usr/share/man/man5/mailstage.conf.5.gz
