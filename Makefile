@@ -77,7 +77,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Everything the tests need, built once.
-test-build: mailstage $(B)/mailstage-test $(UNIT_BIN)
+test-build: mailstage $(B)/mailstage-test $(UNIT_BIN) mo
 
 check: test-build
 	MAILSTAGE_BUILD=$(B) tests/run-all
@@ -210,10 +210,11 @@ rpm: dist
 # `make mo` compiles po/ja.po (msgfmt -c checks the printf formats) into
 # build/locale, where MAILSTAGE_LOCALEDIR=build/locale finds it uninstalled.
 POT_SRC = $(sort $(wildcard installer/*.c steps/*.c))
+POT_OUT ?= po/mailstage.pot
 pot:
 	xgettext --language=C --keyword=_ --keyword=N_ --keyword=ngettext:1,2 --from-code=UTF-8 \
 	  --add-comments=TRANSLATORS: --package-name=mailstage --package-version=$(VERSION) \
-	  --msgid-bugs-address=root@localhost --no-location --sort-output -o po/mailstage.pot $(POT_SRC)
+	  --msgid-bugs-address=root@localhost --no-location --sort-output -o $(POT_OUT) $(POT_SRC)
 build/locale/ja/LC_MESSAGES/mailstage.mo: po/ja.po
 	@mkdir -p $(dir $@)
 	msgfmt -c -o $@.tmp po/ja.po

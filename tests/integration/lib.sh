@@ -1,5 +1,7 @@
 # tests/integration/lib.sh - shared helpers for the integration scripts (sourced).
 set -eu
+# English messages in every test (golden outputs); 82-i18n sets its own locale.
+export LC_ALL=C
 : "${MAILSTAGE_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${MAILSTAGE_BUILD:=build/std}"
 : "${MAILSTAGE_BIN:=$MAILSTAGE_SRC/mailstage}"
