@@ -29,6 +29,33 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *package, char 
 	return -ENOENT;
 }
 
+int mc_check_packaged(struct ctx *c, const char *path, const char *package, mc_edit_fn edit, char **want,
+		      size_t *wantlen)
+{
+	char *old = NULL, *err = NULL;
+	size_t oldlen = 0;
+	int r = mc_read_packaged(c, path, package, &old, &oldlen);
+
+	*want = NULL;
+	*wantlen = 0;
+	if (r != 0)
+		goto out;
+	r = edit(c->cfg, c->prof, old, oldlen, want, wantlen, &err);
+	if (r < 0) {
+		r = mc_parse_error(c, path, err);
+		goto out;
+	}
+	r = mc_want_edit(c, path, *want, *wantlen, "root", "root", 0644);
+out:
+	if (r < 0) {
+		free(*want);
+		*want = NULL;
+	}
+	free(old);
+	free(err);
+	return r;
+}
+
 int mc_want_edit(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
 		 const char *group, mode_t mode)
 {

@@ -22,6 +22,19 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *package, char 
  * gets the given ones. */
 int mc_want_edit(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
 		 const char *group, mode_t mode);
+/* An editor of a packaged file: the wanted text from the current one, or -EINVAL with *err. */
+typedef int (*mc_edit_fn)(const struct config *cfg, const struct profile *p, const char *in, size_t len,
+			  char **out, size_t *outlen, char **err);
+/*
+ * The check of a packaged configuration file edited in place (main.cf,
+ * master.cf, opendkim.conf): read it (mc_read_packaged), edit it, and want
+ * the result root:root 0644 (mc_want_edit).  0 with the wanted text in
+ * *want (caller frees); 1 when the file is absent during a plan (nothing
+ * to compare yet, *want NULL); negative on failure (parse errors named
+ * with file and line, nothing wanted).
+ */
+int mc_check_packaged(struct ctx *c, const char *path, const char *package, mc_edit_fn edit, char **want,
+		      size_t *wantlen);
 /* stage_fail() for an editor's parse error "line N: reason": "PATH:N: reason ..." */
 int mc_parse_error(struct ctx *c, const char *path, const char *err);
 /* Is prog (e.g. "postalias") in exec_run()'s PATH on this host? */

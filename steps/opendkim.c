@@ -185,21 +185,15 @@ static int check(struct ctx *c)
 {
 	const struct profile *p = c->prof;
 	const char *conf = p->opendkim_conf, *grp = p->opendkim_group;
-	char *old = NULL, *want = NULL, *err = NULL, *path = NULL, *data = NULL;
-	size_t oldlen = 0, wantlen = 0;
-	int r = mc_read_packaged(c, conf, "opendkim", &old, &oldlen);
+	char *want = NULL, *path = NULL, *data = NULL;
+	size_t wantlen = 0;
+	int r = mc_check_packaged(c, conf, "opendkim", opendkim_conf_edit, &want, &wantlen);
 
 	if (r != 0) {
 		r = r > 0 ? 0 : r;
 		goto out;
 	}
-	r = opendkim_conf_edit(c->cfg, p, old, oldlen, &want, &wantlen, &err);
-	if (r < 0) {
-		r = mc_parse_error(c, conf, err);
-		goto out;
-	}
-	if ((r = mc_want_edit(c, conf, want, wantlen, "root", "root", 0644)) < 0 ||
-	    (r = check_defaults(c)) < 0 || (r = check_unit_override(c)) < 0)
+	if ((r = check_defaults(c)) < 0 || (r = check_unit_override(c)) < 0)
 		goto out;
 	/* the directory the dkim-keys stage keeps (root:opendkim 0750) */
 	if ((r = want_dir_exists(c, p->opendkim_dir, "root", grp, 0750)) < 0)
@@ -220,9 +214,7 @@ static int check(struct ctx *c)
 	data = opendkim_trustedhosts(c->cfg);
 	r = want_file(c, path, data, strlen(data), "root", grp, 0640);
 out:
-	free(old);
 	free(want);
-	free(err);
 	free(path);
 	free(data);
 	return r;

@@ -143,26 +143,13 @@ out:
 
 static int check(struct ctx *c)
 {
-	char *path = xasprintf("%s/master.cf", c->prof->postfix_dir), *old = NULL, *want = NULL, *err = NULL;
-	size_t oldlen = 0, wantlen = 0;
-	int r = mc_read_packaged(c, path, "postfix", &old, &oldlen);
+	char *path = xasprintf("%s/master.cf", c->prof->postfix_dir), *want = NULL;
+	size_t wantlen = 0;
+	int r = mc_check_packaged(c, path, "postfix", postfix_master_edit, &want, &wantlen);
 
-	if (r != 0) {
-		r = r > 0 ? 0 : r;
-		goto out;
-	}
-	r = postfix_master_edit(c->cfg, c->prof, old, oldlen, &want, &wantlen, &err);
-	if (r < 0) {
-		r = mc_parse_error(c, path, err);
-		goto out;
-	}
-	r = mc_want_edit(c, path, want, wantlen, "root", "root", 0644);
-out:
 	free(path);
-	free(old);
 	free(want);
-	free(err);
-	return r;
+	return r > 0 ? 0 : r;
 }
 
 const struct stage stage_postfix_master = {
