@@ -240,6 +240,14 @@ out:
 	return rc;
 }
 
+/* Owner (when root: an unprivileged --root run cannot give files away) and mode of a path. */
+static int set_owner_mode(struct run *r, const char *host, const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0)
+		return fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
+	return 0;
+}
+
 int prim_mkdir(struct run *r, const char *path, const char *owner, const char *group, mode_t mode)
 {
 	char *host = NULL, *ep = NULL;
@@ -264,10 +272,9 @@ int prim_mkdir(struct run *r, const char *path, const char *owner, const char *g
 		rc = fail(r, -errno, _("cannot create directory %s: %s"), path, strerror(errno));
 		goto out;
 	}
-	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0) {
-		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
+	rc = set_owner_mode(r, host, path, uid, gid, mode);
+	if (rc < 0)
 		goto out;
-	}
 	fsync_parent(host);
 	file_done(r, seq, path);
 out:
@@ -302,10 +309,9 @@ int prim_set_attr(struct run *r, const char *path, const char *owner, const char
 			  (unsigned long)sb.st_uid, (unsigned long)sb.st_gid, (unsigned)(sb.st_mode & 07777));
 	if (rc < 0)
 		goto out;
-	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0) {
-		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
+	rc = set_owner_mode(r, host, path, uid, gid, mode);
+	if (rc < 0)
 		goto out;
-	}
 	file_done(r, seq, path);
 out:
 	free(host);
