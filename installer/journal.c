@@ -24,62 +24,153 @@
 #include <time.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *path, mode_t mode)
+/*
+ * Sanity check at the trust boundary.  mailstage runs as root and replays
+ * its journal as root, so the state directory is used only when nobody but
+ * root could have written it, as OpenSSH's StrictModes and doas judge their
+ * files: each component of /var/lib/mailstage/{runs,checkpoints} inside the
+ * root is opened one at a time, relative to its parent and never through a
+ * symlink (O_NOFOLLOW), and must be a directory owned by root that neither
+ * group nor others can write.  Once the chain holds, no one else can replace
+ * anything below it, so the paths built from st->dir stay what was checked.
+ * A run directory and its journal are checked the same way when read.
+ */
+static int untrusted(struct stat *sb, int want_dir)
 {
-	char *p = xstrdup(path), *s;
+	return (want_dir ? !S_ISDIR(sb->st_mode) : !S_ISREG(sb->st_mode)) || sb->st_uid != 0 ||
+	    (sb->st_mode & 022);
+}
+
+static int refuse_unsafe(const char *shown, struct stat *sb, int want_dir, char **why)
+{
+	if (want_dir && !S_ISDIR(sb->st_mode))
+		*why = xasprintf(_("%s is not a directory (a symlink or another file): mailstage keeps its "
+				   "journal there and replays it as root; move it away and run again"), shown);
+	else if (!want_dir && !S_ISREG(sb->st_mode))
+		*why = xasprintf(_("%s is not a regular file: the state directory has been tampered with; "
+				   "move it away and run again"), shown);
+	else
+		*why = xasprintf(_("%s is owned by uid %ld with mode %04o: the state directory must be owned "
+				   "by root and writable by no one else (mailstage replays its journal as root); "
+				   "check who changed it, then `chown root:root %s && chmod go-w %s`, or move it "
+				   "away, and run again"), shown, (long)sb->st_uid, (unsigned)(sb->st_mode & 07777),
+				 shown, shown);
+	return -EPERM;
+}
+
+/*
+ * Open the directory `name` below dfd (creating it with mode when create),
+ * never through a symlink, and check it: 0 and *fd, -ENOENT (absent, not
+ * created), -EPERM with *why (unsafe), or -errno with *why.
+ */
+static int open_trusted_dir(int dfd, const char *name, const char *shown, mode_t mode, int create, int *fd,
+			    char **why)
+{
+	struct stat sb;
 	int r = 0;
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+
+	*fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST) {
 			r = -errno;
-			goto out;
+			*why = xasprintf(_("cannot create %s: %s"), shown, strerror(errno));
+			return r;
 		}
-		*s = '/';
+		*fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
+	if (*fd < 0) {
 		r = -errno;
+		if (r == -ENOENT)
+			return r;
+		if ((r == -ELOOP || r == -ENOTDIR) && fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			return refuse_unsafe(shown, &sb, 1, why);
+		*why = xasprintf(_("cannot open %s: %s"), shown, strerror(-r));
+		return r;
+	}
+	if (fstat(*fd, &sb) < 0)
+		r = -errno, *why = xasprintf(_("cannot open %s: %s"), shown, strerror(errno));
+	else if (untrusted(&sb, 1))
+		r = refuse_unsafe(shown, &sb, 1, why);
+	if (r < 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+/* The chain root/var/lib/mailstage and its runs/ and checkpoints/: 0, -ENOENT (not there, !create), -errno. */
+static int state_trust(struct state *st, int create, char **why)
+{
+	static const char *const chain[] = { "var", "lib", "mailstage" };
+	static const char *const subs[] = { "runs", "checkpoints" };
+	const char *top = *st->root->dir ? st->root->dir : "/";
+	char *shown = xstrdup(st->root->dir), *s;
+	int dfd, fd, r = 0;
+	size_t i;
+
+	dfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		*why = xasprintf(_("cannot open %s: %s"), top, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
+		s = xasprintf("%s/%s", shown, chain[i]);
+		free(shown);
+		shown = s;
+		r = open_trusted_dir(dfd, chain[i], shown, i < 2 ? 0755 : 0700, create, &fd, why);
+		if (r < 0)
+			goto out;
+		close(dfd);
+		dfd = fd;
+	}
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		s = xasprintf("%s/%s", shown, subs[i]);
+		r = open_trusted_dir(dfd, subs[i], s, 0700, create, &fd, why);
+		free(s);
+		if (r < 0)
+			goto out;
+		close(fd);
+	}
 out:
-	free(p);
+	if (dfd >= 0)
+		close(dfd);
+	free(shown);
 	return r;
 }
 
 int state_open(struct state *st, struct root *r, int flags, char **why)
 {
-	char *sub;
+	char *sub = NULL;
+	struct stat sb;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	st->root = r;
 	st->lock_fd = -1;
 	st->dir = xasprintf("%s/var/lib/mailstage", r->dir);
-	if (!(flags & STATE_CREATE))
-		return 0;	/* read-only use (plan, status): create nothing */
-	rc = mkdir_p(st->dir, 0700);
-	if (rc < 0) {
-		*why = xasprintf(_("cannot create %s: %s"), st->dir, strerror(-rc));
-		return rc;
-	}
-	sub = xasprintf("%s/runs", st->dir);
-	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
-	free(sub);
-	sub = xasprintf("%s/checkpoints", st->dir);
-	if (rc == 0 && mkdir(sub, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
-	free(sub);
-	if (rc < 0) {
-		*why = xasprintf(_("cannot create the state directories in %s: %s"), st->dir, strerror(-rc));
-		return rc;
-	}
-	if (!(flags & STATE_LOCK))
+	/* Read-only use (status) creates nothing: an absent directory is an empty state. */
+	rc = state_trust(st, flags & STATE_CREATE, why);
+	if (rc == -ENOENT && !(flags & STATE_CREATE))
 		return 0;
+	if (rc < 0 || !(flags & STATE_LOCK))
+		return rc;
 	sub = xasprintf("%s/lock", st->dir);
-	st->lock_fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	st->lock_fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (st->lock_fd < 0) {
 		rc = -errno;
 		*why = xasprintf(_("cannot open %s: %s"), sub, strerror(errno));
+		goto out;
+	}
+	if (fstat(st->lock_fd, &sb) < 0) {
+		rc = -errno;
+		*why = xasprintf(_("cannot open %s: %s"), sub, strerror(errno));
+	} else if (untrusted(&sb, 0)) {
+		rc = refuse_unsafe(sub, &sb, 0, why);
+	}
+	if (rc < 0) {
+		close(st->lock_fd);
+		st->lock_fd = -1;
 		goto out;
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -219,9 +310,11 @@ int journal_begin(struct state *st, struct journal *j, const char *cmd, const ch
 	return r;
 }
 
+static int read_journal_text(struct state *st, unsigned no, char **text, char **why);
+
 int journal_resume(struct state *st, struct journal *j, unsigned no)
 {
-	char *jpath;
+	char *why = NULL;
 	char *text = NULL;
 	int r;
 	char *line, *save = NULL;
@@ -231,11 +324,12 @@ int journal_resume(struct state *st, struct journal *j, unsigned no)
 	j->fd = j->ar_fd = -1;
 	j->run_no = no;
 	j->run_dir = xasprintf("%s/runs/%u", st->dir, no);
-	jpath = xasprintf("%s/journal", j->run_dir);
-	r = read_whole_file(jpath, &text, NULL);
-	free(jpath);
-	if (r < 0)
+	r = read_journal_text(st, no, &text, &why);
+	if (r < 0) {
+		msg_error("%s", why);
+		free(why);
 		return r;
+	}
 	/* Continue numbering after the highest sequence number already used. */
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *seq = record_field(line, "seq"), *temp = record_field(line, "temp");
@@ -243,11 +337,11 @@ int journal_resume(struct state *st, struct journal *j, unsigned no)
 			j->seq = (unsigned)strtoul(seq, NULL, 10);
 		/* A temporary file the crash left behind is removed (after a rename it is gone). */
 		if (temp) {
-			char *th = NULL, *why = NULL;
-			if (root_path(st->root, temp, &th, &why) == 0)
+			char *th = NULL, *twhy = NULL;
+			if (root_path(st->root, temp, &th, &twhy) == 0)
 				unlink(th);
 			free(th);
-			free(why);
+			free(twhy);
 		}
 		free(seq);
 		free(temp);
@@ -375,11 +469,85 @@ void journal_close(struct journal *j)
 
 /* ---- reading runs ---- */
 
-static int read_journal(struct state *st, unsigned no, struct strv *lines)
+#define JOURNAL_MAX (64u << 20)	/* far beyond any real run: a bigger file is not ours */
+
+/*
+ * The journal of run `no`, read only when its run directory and the file
+ * are as mailstage made them (root's, writable by no one else, no symlink,
+ * a regular file of sane size).  -EPERM: *why says what is wrong.
+ */
+static int read_journal_text(struct state *st, unsigned no, char **text, char **why)
 {
-	char *path = xasprintf("%s/runs/%u/journal", st->dir, no), *text = NULL, *line, *save = NULL;
-	int r = read_whole_file(path, &text, NULL);
-	free(path);
+	char *runs = xasprintf("%s/runs", st->dir), *name = xasprintf("%u", no);
+	char *shown = xasprintf("%s/%u", runs, no), *jshown = xasprintf("%s/journal", shown);
+	int rfd = -1, dfd = -1, fd = -1, r;
+	struct stat sb;
+
+	*text = NULL;
+	rfd = open(runs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0) {
+		r = -errno;
+		*why = xasprintf(_("cannot open %s: %s"), runs, strerror(errno));
+		goto out;
+	}
+	r = open_trusted_dir(rfd, name, shown, 0700, 0, &dfd, why);
+	if (r < 0) {
+		if (r == -ENOENT)
+			*why = xasprintf(_("cannot open %s: %s"), shown, strerror(ENOENT));
+		goto out;
+	}
+	fd = openat(dfd, "journal", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if ((r == -ELOOP) && fstatat(dfd, "journal", &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			r = refuse_unsafe(jshown, &sb, 0, why);
+		else
+			*why = xasprintf(_("cannot open %s: %s"), jshown, strerror(-r));
+		goto out;
+	}
+	if (fstat(fd, &sb) < 0) {
+		r = -errno;
+		*why = xasprintf(_("cannot open %s: %s"), jshown, strerror(errno));
+		goto out;
+	}
+	if (untrusted(&sb, 0)) {
+		r = refuse_unsafe(jshown, &sb, 0, why);
+		goto out;
+	}
+	if (sb.st_nlink != 1) {
+		r = -EPERM;
+		*why = xasprintf(_("%s has %lu hard links, and mailstage makes it with one: the state directory "
+				   "has been tampered with; move it away and run again"), jshown,
+				 (unsigned long)sb.st_nlink);
+		goto out;
+	}
+	r = read_fd_whole(fd, JOURNAL_MAX, text, NULL);
+	if (r < 0) {
+		*why = r == -EFBIG ? xasprintf(_("%s is larger than any run writes (%u MiB): the state "
+						 "directory has been tampered with; move it away and run again"),
+					       jshown, JOURNAL_MAX >> 20)
+				   : xasprintf(_("cannot read %s: %s"), jshown, strerror(-r));
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (rfd >= 0)
+		close(rfd);
+	free(runs);
+	free(name);
+	free(shown);
+	free(jshown);
+	return r;
+}
+
+static int read_journal(struct state *st, unsigned no, struct strv *lines, char **why)
+{
+	char *text = NULL, *line, *save = NULL;
+	int r = read_journal_text(st, no, &text, why);
 	if (r < 0)
 		return r;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -438,8 +606,21 @@ int state_runs(struct state *st, struct runinfo **v, size_t *n)
 		struct strv lines = { 0 };
 		char *stage = NULL;
 
-		if (read_journal(st, nos[i], &lines) < 0)
-			continue;
+		char *why = NULL;
+		int rr = read_journal(st, nos[i], &lines, &why);
+		if (rr == -EPERM || rr == -EFBIG) {
+			msg_error("%s", why);
+			free(why);
+			strv_free(&lines);
+			free(nos);
+			runinfo_free(*v, *n);
+			*v = NULL;
+			*n = 0;
+			return -EPERM;
+		}
+		free(why);
+		if (rr < 0)
+			continue;	/* a run directory whose journal was never created */
 		(*n)++;
 		ri->no = nos[i];
 		ri->status = xstrdup("interrupted");
@@ -713,13 +894,14 @@ int journal_undo(struct state *st, unsigned no, unsigned *undone)
 	struct strv lines = { 0 };
 	size_t k;
 	int errors = 0, r, pass;
-	char *jpath;
+	char *jpath, *why = NULL;
 	int fd;
 
 	*undone = 0;
-	r = read_journal(st, no, &lines);
+	r = read_journal(st, no, &lines, &why);
 	if (r < 0) {
-		msg_error(_("cannot read the journal of run %u: %s"), no, strerror(-r));
+		msg_error("%s", why);
+		free(why);
 		return r;
 	}
 	/* Newest first; actions marked undo_last in a second pass, after every file is back. */

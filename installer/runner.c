@@ -374,12 +374,17 @@ out:
 
 /* ---- apply ---- */
 
+/* 1 and *no: an interrupted run; 0: none; -EPERM: the state cannot be trusted (said). */
 static int find_interrupted(struct state *st, unsigned *no)
 {
 	struct runinfo *v;
 	size_t n, i;
+	int r;
 	*no = 0;
-	if (state_runs(st, &v, &n) < 0)
+	r = state_runs(st, &v, &n);
+	if (r == -EPERM)
+		return r;
+	if (r < 0)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].status, "interrupted") == 0 && !v[i].rolled_back)
@@ -395,7 +400,7 @@ static int lock_state(struct run *r)
 	if (rc < 0) {
 		msg_error("%s", why);
 		free(why);
-		return rc == -EBUSY ? EXIT_TEMPFAIL : EXIT_IOERR;
+		return rc == -EBUSY ? EXIT_TEMPFAIL : rc == -EPERM ? EXIT_NOPERM : EXIT_IOERR;
 	}
 	return EXIT_OK;
 }
@@ -476,7 +481,7 @@ int cmd_apply(const struct run_opts *o)
 	struct run r;
 	size_t idx = 0, total, nchanged = 0;
 	unsigned interrupted;
-	int rc = run_setup(&r, o, "apply", 1);
+	int rc = run_setup(&r, o, "apply", 1), intr;
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -485,7 +490,12 @@ int cmd_apply(const struct run_opts *o)
 	rc = lock_state(&r);
 	if (rc != EXIT_OK)
 		goto out;
-	if (find_interrupted(&r.st, &interrupted)) {
+	intr = find_interrupted(&r.st, &interrupted);
+	if (intr < 0) {
+		rc = EXIT_NOPERM;
+		goto out;
+	}
+	if (intr) {
 		if (!o->resume) {
 			msg_error(_("run %u was interrupted before it finished; run `mailstage rollback` to undo "
 				  "it or `mailstage apply --resume` to finish it"), interrupted);
@@ -580,7 +590,10 @@ int cmd_rollback(const struct run_opts *o, const char *which)
 	rc = lock_state(&r);
 	if (rc != EXIT_OK)
 		goto out;
-	state_runs(&r.st, &v, &n);
+	if (state_runs(&r.st, &v, &n) == -EPERM) {
+		rc = EXIT_NOPERM;
+		goto out;
+	}
 	if (which) {
 		char *end;
 		unsigned long no = strtoul(which, &end, 10);
@@ -682,8 +695,15 @@ int cmd_status(const struct run_opts *o)
 
 	if (rc != EXIT_OK)
 		goto out;
-	state_open(&r.st, &r.root, 0, &why);
-	state_runs(&r.st, &v, &n);
+	if (state_open(&r.st, &r.root, 0, &why) < 0) {
+		msg_error("%s", why);
+		rc = EXIT_NOPERM;
+		goto out;
+	}
+	if (state_runs(&r.st, &v, &n) == -EPERM) {
+		rc = EXIT_NOPERM;
+		goto out;
+	}
 	if (o->json)
 		printf("{\"runs\":[");
 	else

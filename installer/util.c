@@ -148,35 +148,43 @@ void strv_free(struct strv *s)
 	s->n = s->cap = 0;
 }
 
-int read_whole_file(const char *path, char **data, size_t *len)
+int read_fd_whole(int fd, size_t max, char **data, size_t *len)
 {
 	struct buf b = { 0 };
 	char chunk[65536];
-	int fd, r = 0;
 	ssize_t n;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			r = -errno;
-			goto out;
+			buf_free(&b);
+			return -errno;
 		}
 		if (n == 0)
 			break;
+		if (max && b.len + (size_t)n > max) {
+			buf_free(&b);
+			return -EFBIG;
+		}
 		buf_append(&b, chunk, (size_t)n);
 	}
 	if (len)
 		*len = b.len;
 	*data = buf_steal(&b);
-out:
+	return 0;
+}
+
+int read_whole_file(const char *path, char **data, size_t *len)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = read_fd_whole(fd, 0, data, len);
 	close(fd);
-	if (r < 0)
-		buf_free(&b);
 	return r;
 }
 

@@ -44,6 +44,8 @@ void strv_free(struct strv *s);
 
 /* Read a whole file by host path. 0, or -errno. *data is NUL-terminated. */
 int read_whole_file(const char *path, char **data, size_t *len);
+/* The rest of fd (at most max bytes when max != 0, else -EFBIG), NUL-terminated. */
+int read_fd_whole(int fd, size_t max, char **data, size_t *len);
 /* Write all bytes to fd, retrying short writes and EINTR. 0 or -errno. */
 int write_all(int fd, const void *p, size_t n);
 /* Fill buf with n bytes from /dev/urandom (glibc 2.17 has no getrandom). */
