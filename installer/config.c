@@ -1119,6 +1119,8 @@ out:
 	return r;
 }
 
+#define CONFIG_MAX (1u << 20)
+
 int config_load(const char *file, const char *display_name, struct config *cfg, struct strv *errors)
 {
 	char *data = NULL;
@@ -1128,9 +1130,13 @@ int config_load(const char *file, const char *display_name, struct config *cfg, 
 	memset(cfg, 0, sizeof(*cfg));
 	if (!display_name)
 		display_name = file;
-	r = read_whole_file(file, &data, &len);
+	/* One message for anything that is not a plain file of sane size (a FIFO never blocks). */
+	r = read_regular_file(file, CONFIG_MAX, &data, &len);
 	if (r < 0) {
-		char *m = xasprintf(_("cannot read %s: %s"), display_name, strerror(-r));
+		char *m = r == -EINVAL ? xasprintf(_("%s is not a regular file"), display_name)
+			: r == -EFBIG ? xasprintf(_("%s is larger than %u KiB: not a mailstage.conf"), display_name,
+						  CONFIG_MAX >> 10)
+			: xasprintf(_("cannot read %s: %s"), display_name, strerror(-r));
 		cfg->path = xstrdup(display_name);
 		if (errors)
 			strv_push(errors, m);

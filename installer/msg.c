@@ -15,10 +15,28 @@ int msg_verbosity = MSG_NORMAL;
 const char *msg_progname = "mailstage";
 int msg_journal_enabled = 1;
 
+/*
+ * Messages quote what they read from the target (os-release, config lines,
+ * file names): a terminal control byte in there is shown as \xHH, never
+ * sent to the terminal.  Newline and tab stay (multi-line tool output).
+ */
+static void put_escaped(const char *s, FILE *f)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
 static void vsay(const char *prefix, const char *fmt, va_list ap)
 {
 	char *s = xvasprintf(fmt, ap);
-	fprintf(stderr, "%s%s\n", prefix, s);
+	fputs(prefix, stderr);
+	put_escaped(s, stderr);
+	fputc('\n', stderr);
 	free(s);
 }
 

@@ -81,14 +81,31 @@ static int hook_written(const char *phase, void *arg)
 	return hook(h->r, "before-rename", h->path);
 }
 
+/* Why the target's /etc/passwd or /etc/group could not be read (root_read()'s refusals). */
+static const char *db_why(int rc)
+{
+	switch (rc) {
+	case -EPERM: return _("it is a symlink pointing outside the root");
+	case -EINVAL: return _("it is not a regular file (a FIFO, device or dangling link)");
+	case -EFBIG: return _("it is far too large to be one");
+	case -EBADMSG: return _("the entry for that name has a user or group id that is not a number");
+	case -ENXIO: return _("there is no such file (an absolute symlink is followed inside the root)");
+	default: return strerror(-rc);
+	}
+}
+
 int prim_ids(struct run *r, const char *owner, const char *group, uid_t *uid, gid_t *gid)
 {
 	gid_t pg;
 	int rc = root_user(&r->root, owner, uid, &pg);
+	if (rc < 0 && rc != -ENOENT)
+		return fail(r, rc, _("cannot read %s/etc/passwd of the target: %s"), r->root.dir, db_why(rc));
 	if (rc < 0)
-		return fail(r, rc, _("user \"%s\" does not exist in %s/etc/passwd of the target%s"), owner,
-			    r->root.dir, rc == -ENOENT ? _(" (is its package installed?)") : "");
+		return fail(r, rc, _("user \"%s\" does not exist in %s/etc/passwd of the target (is its package "
+				     "installed?)"), owner, r->root.dir);
 	rc = root_group(&r->root, group, gid);
+	if (rc < 0 && rc != -ENOENT)
+		return fail(r, rc, _("cannot read %s/etc/group of the target: %s"), r->root.dir, db_why(rc));
 	if (rc < 0)
 		return fail(r, rc, _("group \"%s\" does not exist in %s/etc/group of the target"), group,
 			    r->root.dir);

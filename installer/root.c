@@ -165,16 +165,85 @@ out:
 	return rc;
 }
 
+int root_resolve(const struct root *r, const char *path, char **host, char **why)
+{
+	char *cur = xstrdup(path);
+	int links = 0, rc;
+
+	for (;;) {
+		char target[PATH_MAX], *next;
+		struct strv stack = { 0 };
+		struct stat st;
+		ssize_t tl;
+
+		rc = root_path(r, cur, host, why);
+		if (rc < 0 || lstat(*host, &st) < 0 || !S_ISLNK(st.st_mode))
+			break;
+		tl = readlink(*host, target, sizeof(target) - 1);
+		if (tl < 0 || ++links > 40) {
+			*why = xasprintf(_("path \"%s\": too many or unreadable symlinks"), path);
+			rc = -ELOOP;
+			break;
+		}
+		target[tl] = 0;
+		/* A relative target is relative to the directory the link really is in. */
+		if (target[0] == '/') {
+			next = xstrdup(target);
+		} else {
+			const char *real = *host + strlen(r->dir), *slash = strrchr(real, '/');
+			next = xasprintf("%.*s/%s", (int)(slash - real), real, target);
+		}
+		free(*host);
+		*host = NULL;
+		if (push_components(&stack, next, 1) < 0) {
+			*why = xasprintf(_("path \"%s\": symlink to \"%s\" points outside the root"), path, target);
+			strv_free(&stack);
+			free(next);
+			rc = -EPERM;
+			break;
+		}
+		free(cur);
+		cur = join_stack("", &stack, stack.n);
+		strv_free(&stack);
+		free(next);
+	}
+	if (rc < 0) {
+		free(*host);
+		*host = NULL;
+	}
+	free(cur);
+	return rc;
+}
+
+int root_read(const struct root *r, const char *path, size_t max, char **data, size_t *len, char **why)
+{
+	char *host = NULL;
+	int rc = root_resolve(r, path, &host, why);
+
+	if (rc < 0)
+		return rc;
+	rc = read_regular_file(host, max, data, len);
+	if (rc == -EINVAL)
+		*why = xasprintf(_("%s is not a regular file"), path);
+	else if (rc == -EFBIG)
+		*why = xasprintf(_("%s is larger than %zu KiB: not a file this could be"), path, max >> 10);
+	else if (rc < 0)
+		*why = xasprintf(_("cannot read %s: %s"), path, strerror(-rc));
+	free(host);
+	return rc;
+}
+
+#define ROOT_DB_MAX (16u << 20)	/* /etc/passwd, /etc/group */
+
 static int load_db(const struct root *r, const char *file, char **cache)
 {
-	char *host;
+	char *why = NULL;
 	int rc;
 	if (*cache)
 		return 0;
-	host = xasprintf("%s%s", r->dir, file);
-	rc = read_whole_file(host, cache, NULL);
-	free(host);
-	return rc;
+	rc = root_read(r, file, ROOT_DB_MAX, cache, NULL, &why);
+	free(why);
+	return rc == -ENOENT ? -ENXIO : rc;	/* the file itself is missing, not a name in it */
 }
 
 /* Find "name:" (or field 3 == id when name is NULL) in a colon database; returns the line. */
@@ -214,6 +283,17 @@ static const char *db_find(const char *db, const char *name, long id, char **fie
 	return NULL;
 }
 
+/* A uid/gid field: decimal digits only, below 2^32 - 1. */
+static int parse_id(const char *s, unsigned long *out)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return *end || errno || *out >= 0xffffffffUL ? -EINVAL : 0;
+}
+
 static void free_fields(char **f, int n)
 {
 	int i;
@@ -224,14 +304,20 @@ static void free_fields(char **f, int n)
 int root_user(struct root *r, const char *name, uid_t *uid, gid_t *gid)
 {
 	char *f[4] = { 0 };
+	unsigned long id, gid_;
 	int rc = load_db(r, "/etc/passwd", &r->passwd);
 	if (rc < 0)
 		return rc;
 	if (!db_find(r->passwd, name, 0, f, 4))
 		return -ENOENT;
-	*uid = (uid_t)strtoul(f[2], NULL, 10);
+	/* "opendkim:x::" must not become uid 0: an id that is not a number is a broken entry. */
+	if (parse_id(f[2], &id) < 0 || parse_id(f[3], &gid_) < 0) {
+		free_fields(f, 4);
+		return -EBADMSG;
+	}
+	*uid = (uid_t)id;
 	if (gid)
-		*gid = (gid_t)strtoul(f[3], NULL, 10);
+		*gid = (gid_t)gid_;
 	free_fields(f, 4);
 	return 0;
 }
@@ -239,12 +325,17 @@ int root_user(struct root *r, const char *name, uid_t *uid, gid_t *gid)
 int root_group(struct root *r, const char *name, gid_t *gid)
 {
 	char *f[3] = { 0 };
+	unsigned long id;
 	int rc = load_db(r, "/etc/group", &r->group);
 	if (rc < 0)
 		return rc;
 	if (!db_find(r->group, name, 0, f, 3))
 		return -ENOENT;
-	*gid = (gid_t)strtoul(f[2], NULL, 10);
+	if (parse_id(f[2], &id) < 0) {
+		free_fields(f, 3);
+		return -EBADMSG;
+	}
+	*gid = (gid_t)id;
 	free_fields(f, 3);
 	return 0;
 }

@@ -27,7 +27,23 @@ void root_free(struct root *r);
  */
 int root_path(const struct root *r, const char *path, char **host, char **why);
 
-/* 0, -ENOENT (no such user/group in the target), or -errno reading the file. */
+/*
+ * For reading: root_path(), and a symlink as the last component is followed
+ * too, inside the root (certbot's live/ -> ../../archive/, os-release ->
+ * ../usr/lib/os-release); one whose target climbs out is refused (-EPERM).
+ */
+int root_resolve(const struct root *r, const char *path, char **host, char **why);
+/*
+ * Read a file of the target: root_resolve(), then only a regular file
+ * (a FIFO or device never blocks or is read: -EINVAL), at most max bytes
+ * (-EFBIG).  *why says which, naming path.
+ */
+int root_read(const struct root *r, const char *path, size_t max, char **data, size_t *len, char **why);
+
+/*
+ * 0, -ENOENT (no such user/group in the target), -EBADMSG (its entry has an
+ * id that is not a number), -ENXIO (the target has no such file), or root_read()'s -EPERM/-EINVAL/-EFBIG or -errno reading it.
+ */
 int root_user(struct root *r, const char *name, uid_t *uid, gid_t *gid);
 int root_group(struct root *r, const char *name, gid_t *gid);
 /* Names for display: the target's name for the id, or the number. Caller frees. */

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define OS_RELEASE_MAX (64u << 10)	/* os-release is a few hundred bytes */
+
 /* ---- set-up shared by every command ---- */
 
 void run_free(struct run *r)
@@ -36,7 +38,7 @@ void run_free(struct run *r)
 int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need_config)
 {
 	struct strv errors = { 0 };
-	char *why = NULL, *conf = NULL, *osr = NULL, *osr_host = NULL;
+	char *why = NULL, *conf = NULL, *osr = NULL;
 	size_t i;
 	int rc = EXIT_OK;
 
@@ -82,16 +84,23 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 			goto out;
 		}
 	} else {
-		osr_host = xasprintf("%s/etc/os-release", r->root.dir);
-		if (read_whole_file(osr_host, &osr, NULL) < 0) {
-			free(osr_host);
-			osr_host = xasprintf("%s/usr/lib/os-release", r->root.dir);
-			if (read_whole_file(osr_host, &osr, NULL) < 0) {
-				msg_error(_("cannot tell the OS: no /etc/os-release or /usr/lib/os-release in %s; "
-					  "use --profile el7|el8|el9|debian12"), *r->root.dir ? r->root.dir : "/");
-				rc = EXIT_CONFIG;
-				goto out;
-			}
+		/* The target's own os-release, read inside the root: a FIFO or a link out is refused. */
+		int orc = root_read(&r->root, "/etc/os-release", OS_RELEASE_MAX, &osr, NULL, &why);
+		if (orc == -ENOENT) {
+			free(why);
+			why = NULL;
+			orc = root_read(&r->root, "/usr/lib/os-release", OS_RELEASE_MAX, &osr, NULL, &why);
+		}
+		if (orc == -ENOENT) {
+			msg_error(_("cannot tell the OS: no /etc/os-release or /usr/lib/os-release in %s; "
+				  "use --profile el7|el8|el9|debian12"), *r->root.dir ? r->root.dir : "/");
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+		if (orc < 0) {
+			msg_error(_("cannot tell the OS: %s; use --profile el7|el8|el9|debian12"), why);
+			rc = EXIT_CONFIG;
+			goto out;
 		}
 		if (profile_detect(osr, &r->prof, &why) < 0) {
 			msg_error("%s", why);
@@ -100,7 +109,17 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 		}
 	}
 	/* Configuration: -c FILE as given, else inside the root. */
-	conf = o->config ? xstrdup(o->config) : xasprintf("%s/etc/mailstage/mailstage.conf", r->root.dir);
+	/* (a symlink given with -c is the caller's own choice; the root's is followed inside the root only) */
+	if (o->config)
+		conf = realpath(o->config, NULL);
+	if (o->config && !conf)
+		conf = xstrdup(o->config);
+	if (!o->config && root_resolve(&r->root, "/etc/mailstage/mailstage.conf", &conf, &why) < 0) {
+		msg_error("%s", why);
+		msg_error(_("configuration not valid: nothing was changed"));
+		rc = EXIT_CONFIG;
+		goto out;
+	}
 	{
 		const char *disp = o->config ? o->config : "/etc/mailstage/mailstage.conf";
 		int cr = config_load(conf, disp, &r->cfg, &errors);
@@ -120,7 +139,6 @@ out:
 	free(why);
 	free(conf);
 	free(osr);
-	free(osr_host);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,24 @@ int read_fd_whole(int fd, size_t max, char **data, size_t *len)
 		*len = b.len;
 	*data = buf_steal(&b);
 	return 0;
+}
+
+int read_regular_file(const char *path, size_t max, char **data, size_t *len)
+{
+	struct stat sb;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : -errno;
+	if (fstat(fd, &sb) < 0)
+		r = -errno;
+	else if (!S_ISREG(sb.st_mode))
+		r = -EINVAL;
+	else
+		r = read_fd_whole(fd, max, data, len);
+	close(fd);
+	return r;
 }
 
 int read_whole_file(const char *path, char **data, size_t *len)

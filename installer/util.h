@@ -44,6 +44,12 @@ void strv_free(struct strv *s);
 
 /* Read a whole file by host path. 0, or -errno. *data is NUL-terminated. */
 int read_whole_file(const char *path, char **data, size_t *len);
+/*
+ * A regular file only, never through a symlink as its last component: a
+ * FIFO, device or symlink is -EINVAL without blocking; at most max bytes
+ * (0: no cap) else -EFBIG.
+ */
+int read_regular_file(const char *path, size_t max, char **data, size_t *len);
 /* The rest of fd (at most max bytes when max != 0, else -EFBIG), NUL-terminated. */
 int read_fd_whole(int fd, size_t max, char **data, size_t *len);
 /* Write all bytes to fd, retrying short writes and EINTR. 0 or -errno. */
