@@ -67,15 +67,23 @@ static const char *const usage_text[] = {
 	N_("State and backups live in /var/lib/mailstage. See mailstage(8) and mailstage.conf(5).\n"),
 };
 
-static void split_list(struct strv *v, const char *arg)
+static void usage_error(const char *fmt, const char *arg) ATTR_PRINTF(1, 0) ATTR_NORETURN;
+
+/*
+ * --only/--skip STAGE,...  A list that names no stage ("", ",", " ": a
+ * script's empty variable) is a usage error, never "every stage".
+ */
+static void split_list(struct strv *v, const char *opt, const char *arg)
 {
 	char *copy = xstrdup(arg), *save = NULL, *w;
+	size_t before = v->n;
 	for (w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save))
 		strv_push(v, w);
 	free(copy);
+	if (v->n == before)
+		usage_error(_("%s names no stage; give STAGE,... (`mailstage stages` lists them)"), opt);
 }
 
-static void usage_error(const char *fmt, const char *arg) ATTR_PRINTF(1, 0) ATTR_NORETURN;
 static void usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "mailstage: ");
@@ -123,8 +131,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': o.config = optarg; break;
 		case OPT_ROOT: o.root = optarg; break;
-		case OPT_ONLY: split_list(&o.only, optarg); break;
-		case OPT_SKIP: split_list(&o.skip, optarg); break;
+		case OPT_ONLY: split_list(&o.only, "--only", optarg); break;
+		case OPT_SKIP: split_list(&o.skip, "--skip", optarg); break;
 		case OPT_JSON: o.json = 1; break;
 		case OPT_PROFILE: o.profile = optarg; break;
 		case OPT_RESUME: o.resume = 1; break;

@@ -92,3 +92,17 @@ rm -f "$T/full/filler"
 snapshot "$T/full/r" | diff "$T/before" - || die "full disk: root differs after the failed run"
 sed "s/^/    /" "$T/err"
 ok "full disk: exit $rc, root as before"
+
+# --only/--skip that name no stage (a script's empty variable) are usage errors, never "all stages".
+rm -rf "$T/e" && mkroot "$T/e" debian12
+snapshot "$T/e" >"$T/before"
+for opt in --only --skip; do
+	for v in '' ',' ' ' ' , '; do
+		rc=0
+		ms --root "$T/e" "$opt" "$v" apply >"$T/out" 2>"$T/err" || rc=$?
+		[ $rc = 64 ] || { cat "$T/err"; die "$opt '$v': exit $rc, expected 64"; }
+		grep -q -- "$opt names no stage" "$T/err" || { cat "$T/err"; die "$opt '$v': no clear message"; }
+	done
+done
+snapshot "$T/e" | diff "$T/before" - || die "an empty --only/--skip changed the root"
+ok "empty --only/--skip: usage error 64, nothing changed"
