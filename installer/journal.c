@@ -310,6 +310,67 @@ int journal_begin(struct state *st, struct journal *j, const char *cmd, const ch
 	return r;
 }
 
+/*
+ * Sanity checks on journal fields (the journal is read back as root):
+ * a temp= is only ever the temporary name atomic_tempname() gives path
+ * (DIR/.BASE.mailstage-XXXXXXXXXXXX beside it), and an ar= only a backup
+ * archive of the run's own directory (backup-N.tar).
+ */
+static int valid_temp(const char *path, const char *temp)
+{
+	const char *base, *suffix;
+	size_t dl, bl, i;
+
+	if (!path || !temp || path[0] != '/' || !(base = strrchr(path, '/')))
+		return 0;
+	dl = (size_t)(base - path);	/* "/etc/postfix" of "/etc/postfix/main.cf" */
+	base++;
+	bl = strlen(base);
+	if (!bl || strncmp(temp, path, dl) != 0 || strncmp(temp + dl, "/.", 2) != 0 ||
+	    strncmp(temp + dl + 2, base, bl) != 0 || strncmp(temp + dl + 2 + bl, ".mailstage-", 11) != 0)
+		return 0;
+	suffix = temp + dl + 2 + bl + 11;
+	for (i = 0; suffix[i]; i++)
+		if (!((suffix[i] >= 'a' && suffix[i] <= 'z') || (suffix[i] >= '0' && suffix[i] <= '9')))
+			return 0;
+	return i == 12;
+}
+
+static int valid_ar(const char *ar)
+{
+	size_t i = 7;
+	if (!ar || strncmp(ar, "backup-", 7) != 0)
+		return 0;
+	while (ar[i] >= '0' && ar[i] <= '9')
+		i++;
+	return i > 7 && i <= 16 && strcmp(ar + i, ".tar") == 0;
+}
+
+/* Remove a temporary file a crash left behind, when the record's temp= is one. */
+static void remove_stale_temp(struct state *st, const char *line)
+{
+	char *path = record_field(line, "path"), *temp = record_field(line, "temp"), *th = NULL, *why = NULL;
+	char *ph = NULL;
+
+	/* The temporary file is made beside the file as resolved in the root (directory symlinks followed). */
+	if (temp && path && root_path(st->root, path, &ph, &why) == 0) {
+		free(path);
+		path = xstrdup(ph + strlen(st->root->dir));
+	}
+	free(why);
+	why = NULL;
+	if (temp && !valid_temp(path, temp))
+		msg_warn(_("journal record names %s as the temporary file of %s, which mailstage never "
+			   "makes: left alone"), temp, path ? path : "?");
+	else if (temp && root_path(st->root, temp, &th, &why) == 0)
+		unlink(th);
+	free(th);
+	free(ph);
+	free(why);
+	free(path);
+	free(temp);
+}
+
 static int read_journal_text(struct state *st, unsigned no, char **text, char **why);
 
 int journal_resume(struct state *st, struct journal *j, unsigned no)
@@ -332,19 +393,12 @@ int journal_resume(struct state *st, struct journal *j, unsigned no)
 	}
 	/* Continue numbering after the highest sequence number already used. */
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *seq = record_field(line, "seq"), *temp = record_field(line, "temp");
+		char *seq = record_field(line, "seq");
 		if (seq && strtoul(seq, NULL, 10) > j->seq)
 			j->seq = (unsigned)strtoul(seq, NULL, 10);
 		/* A temporary file the crash left behind is removed (after a rename it is gone). */
-		if (temp) {
-			char *th = NULL, *twhy = NULL;
-			if (root_path(st->root, temp, &th, &twhy) == 0)
-				unlink(th);
-			free(th);
-			free(twhy);
-		}
+		remove_stale_temp(st, line);
 		free(seq);
-		free(temp);
 	}
 	free(text);
 	r = open_journal_file(j, 0);
@@ -599,7 +653,8 @@ int state_runs(struct state *st, struct runinfo **v, size_t *n)
 		nos[cnt++] = (unsigned)no;
 	}
 	closedir(d);
-	qsort(nos, cnt, sizeof(*nos), cmp_uint);
+	if (cnt)	/* qsort(NULL, 0) is undefined behaviour */
+		qsort(nos, cnt, sizeof(*nos), cmp_uint);
 	*v = xcalloc(cnt ? cnt : 1, sizeof(**v));
 	for (i = 0; i < cnt; i++) {
 		struct runinfo *ri = &(*v)[*n];
@@ -802,21 +857,20 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 		goto out;
 	}
 	if (record_kind(l, "file") || record_kind(l, "remove")) {
-		char *temp = record_field(l, "temp");
-		if (temp) {
-			char *th = NULL, *tw = NULL;
-			if (root_path(st->root, temp, &th, &tw) == 0)
-				unlink(th);
-			free(th);
-			free(tw);
-			free(temp);
-		}
+		remove_stale_temp(st, l);
 		if (prior && strcmp(prior, "absent") == 0) {
 			if (unlink(host) < 0 && errno != ENOENT)
 				r = -errno;
 		} else {
 			char *ar = record_field(l, "ar"), *seq = record_field(l, "seq");
-			r = restore_entry(st, no, ar ? ar : "?", seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
+			if (!valid_ar(ar)) {
+				msg_error(_("undo: the journal names \"%s\" as the backup of %s, which is not a "
+					    "backup archive of this run (backup-N.tar): the state directory has been "
+					    "tampered with"), ar ? ar : "", path);
+				r = -EPERM;
+			} else {
+				r = restore_entry(st, no, ar, seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
+			}
 			free(ar);
 			free(seq);
 		}

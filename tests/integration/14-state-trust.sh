@@ -103,3 +103,25 @@ ms "${SCRATCH[@]}" --root "$T/r" -q apply 2>/dev/null || die "apply on a fresh r
 ms "${SCRATCH[@]}" --root "$T/r" -q apply 2>/dev/null || die "second apply refused its own state directory"
 ms --root "$T/r" -q rollback || die "rollback refused its own state directory"
 ok "own state directory: created 0700 root, accepted by apply and rollback"
+
+# Defense in depth, inside a trusted (root-only) state directory: the journal's own fields are
+# checked before they are acted on.  A temp= that is not the temporary name mailstage gives the
+# file is left alone (measured: it deleted any file of the root); an ar= that is not backup-N.tar
+# is refused (measured: ar=../../../../etc/passwd was opened as a tar).
+rm -rf "$T/r"
+tests/lib/mkroot "$T/r" debian12
+mkdir -p -m 0700 "$T/r/$S/runs/1" "$T/r/$S/checkpoints"
+chmod 0700 "$T/r/$S" "$T/r/$S/runs"
+cp "$T/r/etc/passwd" "$T/passwd.orig"
+printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\nfile seq=1 path=/etc/postfix/main.cf temp=/etc/passwd prior=backup ar=../../../../etc/passwd\n' \
+	>"$T/r/$S/runs/1/journal"
+chmod 0600 "$T/r/$S/runs/1/journal"
+rc=0
+ms --root "$T/r" rollback >"$T/out" 2>"$T/err" || rc=$?
+[ $rc = 1 ] || { cat "$T/err"; die "tampered journal fields: rollback exited $rc, expected 1"; }
+grep -q 'names /etc/passwd as the temporary file of /etc/postfix/main.cf, which mailstage never makes' "$T/err" ||
+	{ cat "$T/err"; die "planted temp= not reported"; }
+grep -q 'names "../../../../etc/passwd" as the backup of /etc/postfix/main.cf, which is not a backup archive' "$T/err" ||
+	{ cat "$T/err"; die "planted ar= not refused"; }
+cmp -s "$T/passwd.orig" "$T/r/etc/passwd" || die "the planted temp= removed /etc/passwd"
+ok "planted temp= and ar= fields: not acted on (rollback exits 1, /etc/passwd intact)"
