@@ -123,12 +123,20 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 	{
 		const char *disp = o->config ? o->config : "/etc/mailstage/mailstage.conf";
 		int cr = config_load(conf, disp, &r->cfg, &errors);
+		if (cr == -ENOENT && !o->config) {
+			/* One step that works installed or from a source checkout: the
+			 * example is in the binary's payload (DATADIR has it only after
+			 * make install). */
+			msg_error(_("%s does not exist (nothing was changed): write the example with `mailstage "
+				    "payload --extract mailstage-payload`, then `install -D -m 0644 "
+				    "mailstage-payload/mailstage.conf.example %s` and set hostname, domain and ipv4 "
+				    "in it"), conf, conf);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
 		if (cr < 0) {
 			for (i = 0; i < errors.n; i++)
 				msg_error("%s", errors.v[i]);
-			if (cr == -ENOENT && !o->config)
-				msg_error(_("create it from the example: cp %s/mailstage.conf.example %s"),
-					  MAILSTAGE_DATADIR, disp);
 			msg_error(_("configuration not valid: nothing was changed"));
 			rc = EXIT_CONFIG;
 			goto out;

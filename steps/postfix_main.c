@@ -12,10 +12,18 @@
  *     trusts the provider's whole subnet: an open relay for neighbours);
  *   - inet_protocols = ipv4 when no IPv6 address is configured (the SPF
  *     record then lists every address Postfix can send from);
- *   - TLS protocol lists that Postfix 2.10 accepts, smtpd_tls_protocols too
- *     (the mandatory ones alone do nothing at security level may), AUTH only
- *     after STARTTLS, the current *_helo_hostname restriction names;
- *   - SASL with a backend (type cyrus, path smtpd: the sasl stage's file);
+ *   - TLS protocol lists that Postfix 2.10 accepts.  Postfix's smtpd uses
+ *     smtpd_tls_mandatory_protocols when TLS is enforced (security level
+ *     encrypt, or wrapper mode) and smtpd_tls_protocols otherwise: so port 25
+ *     (level may, opportunistic) excludes only SSLv2/SSLv3 (a peer refused
+ *     TLS 1.0 there sends in plaintext instead), and submission/smtps, which
+ *     master.cf sets to encrypt/wrapper mode, get TLS 1.2 and later.  AUTH
+ *     only after STARTTLS, the current *_helo_hostname restriction names;
+ *   - SASL with a backend (type cyrus, path smtpd: the sasl stage's file),
+ *     but not enabled here: smtpd_sasl_auth_enable = no (the guide's yes
+ *     offered AUTH on port 25 too), master.cf enables it on submission and
+ *     smtps only;
+ *   - VRFY disabled (no address harvesting on port 25);
  *   - a parameter the profile's Postfix does not know is never written;
  *   - the DMARC report address gets an alias when its domain is local
  *     (else reports bounce "User unknown"), and the alias database is
@@ -35,7 +43,9 @@
 #include <sys/stat.h>
 
 #define MILTER "inet:127.0.0.1:8891"
-#define TLS_PROTOCOLS "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"	/* every token known to 2.10 */
+/* Every token known to 2.10 (TLSv1.2, TLSv1.3 or >=TLSv1.2 would disable its TLS). */
+#define TLS_PROTOCOLS_MAY "!SSLv2, !SSLv3"			/* port 25: opportunistic */
+#define TLS_PROTOCOLS_MANDATORY "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"	/* 587, 465: TLS 1.2+ */
 
 /* Every managed parameter with the first Postfix version that knows it. */
 static const struct pf_param params[] = {
@@ -69,6 +79,7 @@ static const struct pf_param params[] = {
 	{ "smtpd_sasl_security_options", 0, 0 },
 	{ "broken_sasl_auth_clients", 0, 0 },
 	/* restrictions */
+	{ "disable_vrfy_command", 0, 0 },
 	{ "smtpd_relay_restrictions", 210, 0 },
 	{ "smtpd_recipient_restrictions", 0, 0 },
 	/* the guide's limits and queue lifetimes */
@@ -131,15 +142,19 @@ char *postfix_main_value(const struct config *cfg, const struct profile *p, cons
 		return tls_key_path(cfg, p);
 	if (IS("smtpd_tls_security_level") || IS("smtp_tls_security_level"))
 		return xstrdup("may");
-	if (IS("smtpd_tls_protocols") || IS("smtpd_tls_mandatory_protocols"))
-		return xstrdup(TLS_PROTOCOLS);
+	if (IS("smtpd_tls_protocols"))
+		return xstrdup(TLS_PROTOCOLS_MAY);
+	if (IS("smtpd_tls_mandatory_protocols"))
+		return xstrdup(TLS_PROTOCOLS_MANDATORY);
 	if (IS("smtpd_tls_mandatory_ciphers"))
 		return xstrdup("high");
 	if (IS("smtpd_tls_exclude_ciphers"))
 		return xstrdup("aNULL, eNULL, EXPORT, DES, RC4, MD5, PSK, aECDH, EDH-DSS-DES-CBC3-SHA, "
 			       "EDH-RSA-DES-CBC3-SHA, KRB5-DES, CBC3-SHA");
-	if (IS("smtpd_tls_auth_only") || IS("smtpd_sasl_auth_enable") || IS("broken_sasl_auth_clients"))
+	if (IS("smtpd_tls_auth_only") || IS("broken_sasl_auth_clients") || IS("disable_vrfy_command"))
 		return xstrdup("yes");
+	if (IS("smtpd_sasl_auth_enable"))
+		return xstrdup("no");	/* on 25; master.cf turns it on for submission and smtps */
 	if (IS("smtp_tls_loglevel"))
 		return xstrdup("1");
 	if (IS("smtpd_sasl_type"))

@@ -13,7 +13,11 @@
  *     required) and `smtps inet` (465, TLS wrapper mode) are enabled with
  *     SASL on, AUTH only over TLS, and only authenticated clients accepted;
  *     their fields (chroot...) are copied from the smtp inet entry, so they
- *     match the platform.
+ *     match the platform.  TLS being enforced there (encrypt, wrapper mode),
+ *     Postfix applies main.cf's smtpd_tls_mandatory_protocols (TLS 1.2+);
+ *   - SASL is enabled only on those two: main.cf says
+ *     smtpd_sasl_auth_enable = no, and an `-o smtpd_sasl_auth_enable=yes`
+ *     found on the smtp inet entry (port 25) is turned to no.
  * Options are written as `-o name=value` (no `{ }`: Postfix 2.10).  Comments
  * and the other services are left as they are.
  */
@@ -25,6 +29,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* submission and smtps: the options after syslog_name (smtps adds the wrapper mode). */
 static const char *const client_opts[] = {
@@ -128,6 +133,15 @@ int postfix_master_edit(const struct config *cfg, const struct profile *p, const
 	lim[3] = xasprintf("smtpd_error_sleep_time=%s", cfg->smtpd_error_sleep_time);
 	for (i = 0; i < 4 && r == 0; i++)
 		r = ensure_option(mf, "smtp", lim[i], err);
+	if (r == 0) {
+		/* No AUTH on port 25: only an explicit override there is corrected. */
+		const char *sasl = NULL;
+		r = mastercf_get_option(mf, "smtp", "inet", "smtpd_sasl_auth_enable", &sasl);
+		if (r == 0 && sasl && strcasecmp(sasl, "no") != 0)
+			r = ensure_option(mf, "smtp", "smtpd_sasl_auth_enable=no", err);
+		else if (r < 0)
+			*err = xasprintf(_("cannot repair the `smtp inet` service: %s"), strerror(-r));
+	}
 	if (r == 0)
 		r = ensure_client_service(mf, "submission", NULL, err);
 	if (r == 0)

@@ -43,6 +43,7 @@ broken_sasl_auth_clients = yes
 compatibility_level = 3.6
 default_destination_concurrency_limit = 5
 default_destination_rate_delay = 1s
+disable_vrfy_command = yes
 inet_interfaces = all
 inet_protocols = ipv4
 initial_destination_concurrency = 2
@@ -69,7 +70,7 @@ smtpd_client_message_rate_limit = 30
 smtpd_milters = inet:127.0.0.1:8891
 smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname, reject_non_fqdn_sender, reject_non_fqdn_recipient, reject_unknown_sender_domain, reject_unknown_recipient_domain, reject_rbl_client zen.spamhaus.org
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-smtpd_sasl_auth_enable = yes
+smtpd_sasl_auth_enable = no
 smtpd_sasl_path = smtpd
 smtpd_sasl_security_options = noanonymous
 smtpd_sasl_type = cyrus
@@ -79,7 +80,7 @@ smtpd_tls_exclude_ciphers = aNULL, eNULL, EXPORT, DES, RC4, MD5, PSK, aECDH, EDH
 smtpd_tls_key_file = /etc/ssl/private/mail.example.com.key
 smtpd_tls_mandatory_ciphers = high
 smtpd_tls_mandatory_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1
-smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1
+smtpd_tls_protocols = !SSLv2, !SSLv3
 smtpd_tls_security_level = may
 EOF
 diff -u "$T/want" "$T/pc" || die "postconf -n differs from the managed values"
@@ -121,7 +122,12 @@ done
 for s in smtp submission smtps; do
 	[ "$(postconf -c "$R/etc/postfix" -Fh "$s/inet/chroot")" = y ] || die "$s inet is not chrooted as Debian's smtp is"
 done
-ok "postconf -M/-P/-F: one smtp inet with the limits; submission and smtps, TLS required, SASL, chroot y"
+# SASL on 587/465 only: port 25 (smtp inet) has no override, so main.cf's no applies there
+grep -q '^smtp/inet/smtpd_sasl_auth_enable' "$T/P" && die "smtp inet (port 25) overrides smtpd_sasl_auth_enable"
+# TLS required on 587/465 (Postfix then uses smtpd_tls_mandatory_protocols: TLS 1.2+), opportunistic on 25
+grep -qxF 'smtps/inet/smtpd_tls_security_level = encrypt' "$T/P" || die "smtps: TLS level not encrypt"
+grep -q '^smtp/inet/smtpd_tls_' "$T/P" && die "smtp inet (port 25) overrides a TLS setting"
+ok "postconf -M/-P/-F: one smtp inet with the limits; submission and smtps, TLS required, SASL, chroot y; no SASL on 25"
 
 # --- opendkim accepts its configuration (paths rewritten into the root, see the header)
 mkdir -p "$T/dk"
@@ -181,11 +187,18 @@ postconf -c "$G/etc/postfix" -n >"$T/gpc" 2>"$T/gerr"
 [ ! -s "$T/gerr" ] || { cat "$T/gerr"; die "postconf warned on the corrected guide config"; }
 grep -q 'reject_invalid_hostname\|reject_non_fqdn_hostname' "$T/gpc" && die "guide: deprecated restriction names left"
 grep -qx 'smtpd_milters = inet:127.0.0.1:8891' "$T/gpc" || die "guide: milter not wired"
-grep -qx 'smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1' "$T/gpc" || die "guide: smtpd_tls_protocols"
+grep -qx 'smtpd_tls_protocols = !SSLv2, !SSLv3' "$T/gpc" || die "guide: smtpd_tls_protocols"
+grep -qx 'smtpd_tls_mandatory_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1' "$T/gpc" ||
+	die "guide: smtpd_tls_mandatory_protocols (its !SSLv2, !SSLv3 left TLS 1.0 on 587/465)"
+# the guide's smtpd_sasl_auth_enable = yes offered AUTH on port 25: now no, yes on 587/465 only
+grep -qx 'smtpd_sasl_auth_enable = no' "$T/gpc" || die "guide: smtpd_sasl_auth_enable still enabled globally"
+[ "$(grep -c '^smtpd_sasl_auth_enable *=' "$G/etc/postfix/main.cf")" = 1 ] || die "guide: smtpd_sasl_auth_enable defined twice"
+[ "$(postconf -c "$G/etc/postfix" -Ph submission/inet/smtpd_sasl_auth_enable)" = yes ] || die "guide: no SASL on 587"
+grep -qx 'disable_vrfy_command = yes' "$T/gpc" || die "guide: VRFY not disabled"
 out=$(pfcheck "$G/etc/postfix") || die "postfix check failed on the corrected guide config: $out"
 [ -z "$out" ] || die "postfix check warned on the corrected guide config: $out"
 grep -q '^#mailstage: KeyFile' "$G/etc/opendkim.conf" || die "guide: single-key KeyFile left active"
-ok "the guide's literal config corrected: one smtp inet (chroot y), milter, helo names, protocols; postfix check clean"
+ok "the guide's literal config corrected: one smtp inet (chroot y), milter, helo names, protocols, SASL off on 25, no VRFY; postfix check clean"
 
 # --- an unparsable master.cf: FILE:LINE, and the root exactly as before
 B=$T/b

@@ -36,14 +36,15 @@ mynetworks = 127.0.0.0/8 [::1]/128
 smtpd_tls_cert_file = /etc/pki/tls/certs/mail.example.com.crt
 smtpd_tls_key_file = /etc/pki/tls/private/mail.example.com.key
 smtpd_tls_security_level = may
-smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1
+smtpd_tls_protocols = !SSLv2, !SSLv3
 smtpd_tls_mandatory_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1
 smtpd_tls_auth_only = yes
-smtpd_sasl_auth_enable = yes
+smtpd_sasl_auth_enable = no
 smtpd_sasl_type = cyrus
 smtpd_sasl_path = smtpd
 smtpd_sasl_security_options = noanonymous
 broken_sasl_auth_clients = yes
+disable_vrfy_command = yes
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname, reject_non_fqdn_sender, reject_non_fqdn_recipient, reject_unknown_sender_domain, reject_unknown_recipient_domain, reject_rbl_client zen.spamhaus.org
 smtpd_client_connection_rate_limit = 10
@@ -70,7 +71,7 @@ EOF
 	# the package's other lines are untouched: without the managed parameters'
 	# lines (and their disabled copies), the file is the packaged one
 	managed='myhostname|mydomain|myorigin|inet_interfaces|inet_protocols|mydestination|mynetworks|compatibility_level'
-	managed+='|smtpd_tls_[a-z_]+|smtp_tls_security_level|smtp_tls_loglevel|smtpd_sasl_[a-z_]+|broken_sasl_auth_clients'
+	managed+='|smtpd_tls_[a-z_]+|smtp_tls_security_level|smtp_tls_loglevel|smtpd_sasl_[a-z_]+|broken_sasl_auth_clients|disable_vrfy_command'
 	managed+='|smtpd_relay_restrictions|smtpd_recipient_restrictions|smtpd_client_[a-z_]+_limit|initial_destination_concurrency'
 	managed+='|default_destination_[a-z_]+|message_size_limit|mailbox_size_limit|[a-z_]*queue_lifetime|[a-z_]*milters|milter_default_action'
 	diff <(grep -vE "^(#mailstage: )?($managed) *=" "$T/main.cf.orig") <(grep -vE "^(#mailstage: )?($managed) *=" "$M") ||
@@ -80,6 +81,13 @@ EOF
 	[ "$(postconf -c "$R/etc/postfix" -Fh submission/inet/chroot 2>/dev/null)" = n ] ||
 		die "$profile: submission not copied from EL's unchrooted smtp"
 	[ "$(postconf -c "$R/etc/postfix" -Ph smtps/inet/smtpd_tls_wrappermode 2>/dev/null)" = yes ] || die "$profile: smtps"
+	# SASL only on submission and smtps (main.cf says no: no AUTH on 25)
+	for s in submission smtps; do
+		[ "$(postconf -c "$R/etc/postfix" -Ph "$s/inet/smtpd_sasl_auth_enable" 2>/dev/null)" = yes ] ||
+			die "$profile: SASL not enabled on $s"
+	done
+	[ -z "$(postconf -c "$R/etc/postfix" -Ph smtp/inet/smtpd_sasl_auth_enable 2>/dev/null)" ] ||
+		die "$profile: smtp inet (port 25) overrides smtpd_sasl_auth_enable"
 	if grep -q -- '-o {' "$R/etc/postfix/master.cf"; then die "$profile: { } option syntax (3.0+) in master.cf"; fi
 	# SASL and OpenDKIM
 	grep -qx 'MECH=pam' "$R/etc/sysconfig/saslauthd" || die "$profile: MECH"

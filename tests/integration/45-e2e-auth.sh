@@ -18,7 +18,10 @@
 #   - negatives: with the DKIM record removed from the zone, the receiver's
 #     DKIM verdict is no longer pass and verify fails on the DKIM record;
 #     an unauthenticated outside client cannot relay (25 and 587); 587 does
-#     not offer AUTH before STARTTLS.
+#     not offer AUTH before STARTTLS;
+#   - port 25 hardening (E8): no AUTH on 25 even after STARTTLS, VRFY refused
+#     (502 5.5.1), TLS 1.0/1.1 accepted on 25 but refused on 587 and 465
+#     (see that section for the OpenSSL 3 security level).
 # Not here: EL7 (Postfix 2.10, EPEL's OpenDKIM with libresolv): no CentOS 7
 # host can run here; the el7 configuration is checked by the golden plans.
 . "$(dirname "$0")/lib.sh"
@@ -115,6 +118,22 @@ grep -Eq '^(rcpt|mail|refused) 1: 5[0-9][0-9] ' "$T/relay587.out" || die "587 ac
 grep '^ehlo-before-tls:' "$T/relay587.out" | grep -qw AUTH && die "587 offered AUTH before STARTTLS to the outsider"
 ok "outsider: relay refused on 25 ($(sed -n 's/^rcpt 1: //p' "$T/relay.out")) and on 587 ($(grep -Eo '^(rcpt|mail|refused) 1: .*' "$T/relay587.out" | cut -d' ' -f3-))"
 
+# Port 25 (E8): no AUTH there even after STARTTLS (SASL is enabled on 587 and
+# 465 only; 587 offers it after STARTTLS, checked above), and VRFY refused.
+rc=0
+e2e_submit outsider --starttls $E2E_SRV4 mallory@example.net victim@example.org >"$T/tls25.out" 2>&1 || rc=$?
+grep -q '^ehlo: 250 ' "$T/tls25.out" || die "no EHLO answer after STARTTLS on 25: $(cat "$T/tls25.out")"
+grep '^ehlo:' "$T/tls25.out" | grep -qw AUTH && die "25 offers AUTH after STARTTLS: $(grep '^ehlo:' "$T/tls25.out")"
+grep '^ehlo-before-tls:' "$T/tls25.out" | grep -qw AUTH && die "25 offers AUTH before STARTTLS"
+mn_in outsider "$MN_PY" -c 'import smtplib, sys
+s = smtplib.SMTP(sys.argv[1], 25, local_hostname="outsider.example.net", timeout=30)
+s.ehlo()
+code, msg = s.verify("root")
+print(code, msg.decode())
+s.quit()' $E2E_SRV4 >"$T/vrfy.out" 2>&1 || die "VRFY session on 25 failed: $(cat "$T/vrfy.out")"
+grep -qx '502 5.5.1 VRFY command is disabled' "$T/vrfy.out" || die "VRFY on 25 is not refused: $(cat "$T/vrfy.out")"
+ok "25: no AUTH after STARTTLS ($(sed -n 's/^ehlo: 250 //p' "$T/tls25.out")); VRFY: $(cat "$T/vrfy.out")"
+
 # The DKIM record removed from the zone: the receiver no longer passes DKIM,
 # and verify names the DNS mismatch.
 e2e_zone_drop_dkim
@@ -133,4 +152,57 @@ grep -E '^  (ok|WARN|FAIL) +DKIM record' -A2 "$E2E_DIR/verify.out"
 grep -Eq '^  FAIL +DKIM record +no such record' "$E2E_DIR/verify.out" || die "verify does not fail on the DKIM record"
 [ "$(grep -c '^  FAIL' "$E2E_DIR/verify.out")" = 1 ] || die "verify fails on more than the DKIM record: $(grep FAIL "$E2E_DIR/verify.out")"
 ok "without the DKIM record: receiver $(e2e_verdict "$f" | cut -d' ' -f2), verify FAIL on the DKIM record (exit 1)"
+
+# ---- TLS protocol versions per port (E8) ----
+# Port 25 is opportunistic TLS: a peer that offers only TLS 1.0 or 1.1 must
+# still get TLS there (refused, it would send in plaintext); 587 and 465
+# require TLS and get TLS 1.2+ (Postfix uses smtpd_tls_mandatory_protocols
+# where TLS is enforced: security level encrypt, wrapper mode).
+# This machine's OpenSSL 3 refuses TLS < 1.2 below security level 0 by
+# itself, on either end (EL7's OpenSSL 1.0.2, the case E8 is about, does
+# not): so the client asks for @SECLEVEL=0, and the sender's Postfix gets
+# :@SECLEVEL=0 appended to its two cipher lists (tls_medium_cipherlist for
+# 25, tls_high_cipherlist for 587/465 with smtpd_tls_mandatory_ciphers =
+# high; test-only, parameters mailstage does not manage) and is restarted.
+# What then decides is the protocol lists mailstage wrote: 587 and 465 must
+# refuse with a protocol_version alert (a refusal for the security level is
+# an internal_error alert and would prove nothing).  Last in the test: the
+# sender runs with the lowered security level from here on.
+pc() { postconf -c "$E2E_ROOT/etc/postfix" "$@"; }
+pc -e "tls_medium_cipherlist=$(pc -dh tls_medium_cipherlist):@SECLEVEL=0" \
+	"tls_high_cipherlist=$(pc -dh tls_high_cipherlist):@SECLEVEL=0"
+mn_in srv postfix stop >/dev/null 2>&1 || die "the sender's Postfix did not stop"
+for i in $(seq 1 100); do
+	mn_in srv postfix status >/dev/null 2>&1 || break
+	sleep 0.1
+done
+mn_in srv postfix start >/dev/null 2>&1 || die "the sender's Postfix did not start again: $(tail -5 "$MN_DIR/srv/syslog")"
+mn_wait_port srv 25 && mn_wait_port srv 587 && mn_wait_port srv 465 || die "the sender's Postfix is not listening again"
+tlsv() {	# tlsv PORT -tls1|-tls1_1|-tls1_2: openssl s_client's transcript, from the client host
+	local port=$1 v=$2 st=()
+	[ "$port" = 465 ] || st=(-starttls smtp)
+	mn_in client timeout 30 openssl s_client -connect "$E2E_SRV4:$port" "${st[@]}" "$v" \
+		-cipher 'DEFAULT:@SECLEVEL=0' -servername mail.example.com </dev/null 2>&1 || true
+}
+# s_client's session block names the protocol (TLSv1 is 1.0); its "New, X, Cipher
+# is Y" line names the cipher's version, not the session's.  A failed handshake
+# says "New, (NONE), Cipher is (NONE)" and Cipher 0000.
+declare -A TLSV=([-tls1]=TLSv1 [-tls1_1]=TLSv1.1 [-tls1_2]=TLSv1.2)
+tls_ok() { grep -qx "    Protocol  : $2" "$1" && grep -Eq '^    Cipher    : [A-Z]' "$1" && ! grep -q '^New, (NONE)' "$1"; }
+for v in -tls1 -tls1_1 -tls1_2; do
+	tlsv 25 "$v" >"$T/tls.out"
+	tls_ok "$T/tls.out" "${TLSV[$v]}" ||
+		die "25 refuses ${TLSV[$v]} (an old peer would send in plaintext): $(grep -Ei 'alert|error|^New' "$T/tls.out")"
+done
+for port in 587 465; do
+	for v in -tls1 -tls1_1; do
+		tlsv $port "$v" >"$T/tls.out"
+		tls_ok "$T/tls.out" "${TLSV[$v]}" && die "$port accepts ${TLSV[$v]}"
+		grep -q 'alert protocol version' "$T/tls.out" ||
+			die "$port: ${TLSV[$v]} not refused for its protocol version: $(grep -Ei 'alert|error|^New' "$T/tls.out")"
+	done
+	tlsv $port -tls1_2 >"$T/tls.out"
+	tls_ok "$T/tls.out" TLSv1.2 || die "$port refuses TLS 1.2: $(grep -Ei 'alert|error|^New' "$T/tls.out")"
+done
+ok "TLS: 25 accepts TLS 1.0, 1.1 and 1.2 (opportunistic); 587 and 465 refuse 1.0 and 1.1 (protocol version alert), accept 1.2"
 exit 0

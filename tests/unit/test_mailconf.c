@@ -90,8 +90,12 @@ static void test_main_versions(void **state)
 			assert_int_equal(maincf_count(mc, pp->name), 1);
 	}
 	assert_null(maincf_get(mc, "compatibility_level"));
-	assert_string_equal(maincf_get(mc, "smtpd_tls_protocols"), "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1");
+	/* port 25 opportunistic: only SSL excluded; 587/465 (mandatory): TLS 1.2+ */
+	assert_string_equal(maincf_get(mc, "smtpd_tls_protocols"), "!SSLv2, !SSLv3");
 	assert_string_equal(maincf_get(mc, "smtpd_tls_mandatory_protocols"), "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1");
+	/* SASL only where master.cf enables it (submission, smtps); no VRFY */
+	assert_string_equal(maincf_get(mc, "smtpd_sasl_auth_enable"), "no");
+	assert_string_equal(maincf_get(mc, "disable_vrfy_command"), "yes");
 	assert_null(strstr(out, "TLSv1.2"));	/* unknown to 2.10: it would disable TLS */
 	assert_null(strstr(out, "reject_invalid_hostname"));
 	assert_string_equal(maincf_get(mc, "smtpd_milters"), "inet:127.0.0.1:8891");
@@ -213,6 +217,21 @@ static void test_master(void **state)
 	assert_int_equal(mastercf_get_option(mf, "smtps", "inet", "smtpd_client_restrictions", &v), 0);
 	assert_string_equal(v, "permit_sasl_authenticated,reject");
 	assert_null(strstr(out, "-o {"));	/* no Postfix 3 grouping */
+	assert_int_equal(mastercf_get_option(mf, "smtp", "inet", "smtpd_sasl_auth_enable", &v), 0);
+	assert_null(v);	/* not written on a packaged entry that does not set it */
+	mastercf_free(mf);
+	free(out);
+	free(in);
+	/* SASL stays off on port 25: main.cf says no, submission and smtps say yes */
+	in = xstrdup("smtp inet n - y - - smtpd\n  -o smtpd_sasl_auth_enable=yes\n");
+	out = edit_ok(postfix_master_edit, &cfg, deb, in, strlen(in), &ol);
+	assert_int_equal(mastercf_parse(out, ol, &mf, &err), 0);
+	assert_int_equal(mastercf_get_option(mf, "smtp", "inet", "smtpd_sasl_auth_enable", &v), 0);
+	assert_string_equal(v, "no");	/* a hand-set yes on 25 is turned off */
+	assert_int_equal(mastercf_get_option(mf, "submission", "inet", "smtpd_sasl_auth_enable", &v), 0);
+	assert_string_equal(v, "yes");
+	assert_int_equal(mastercf_get_option(mf, "smtps", "inet", "smtpd_sasl_auth_enable", &v), 0);
+	assert_string_equal(v, "yes");
 	mastercf_free(mf);
 	free(out);
 	free(in);
