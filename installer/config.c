@@ -340,6 +340,23 @@ static int is_atext(int c)
 	return isalnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~-", c));
 }
 
+/*
+ * An address that is RFC-valid can still be something else where mailstage
+ * writes it: in /etc/aliases a leading | is a command, a leading / a file,
+ * :include: a list, and in main.cf # starts a comment.  The local part of
+ * an address key may hold letters, digits and . _ + = - only.
+ */
+static int unsafe_local(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	const char *q;
+
+	for (q = s; *q && (!at || q < at); q++)
+		if (!isalnum((unsigned char)*q) && !strchr("._+=-", *q))
+			return 1;
+	return 0;
+}
+
 /* local@domain, dot-atom local part. */
 static int valid_email(const char *s)
 {
@@ -620,6 +637,10 @@ static int conv_enum(struct parser *p, size_t i, unsigned line, const char *v)
 	return -EINVAL;
 }
 
+#define UNSAFE_LOCAL_MSG _("is not a plain address: its local part may hold letters, digits and . _ + = - " \
+			  "only (a | / : # there would make it a command, file, include or comment " \
+			  "where mailstage writes it)")
+
 static int conv_email(struct parser *p, size_t i, unsigned line, const char *v)
 {
 	const char *a = v;
@@ -638,12 +659,20 @@ static int conv_email(struct parser *p, size_t i, unsigned line, const char *v)
 		bad(p, i, line, v, _("is not an email address (local@domain)"));
 		return -EINVAL;
 	}
+	if (unsafe_local(a)) {
+		bad(p, i, line, v, UNSAFE_LOCAL_MSG);
+		return -EINVAL;
+	}
 	set_str(p, i, email_dup(a));
 	return 0;
 }
 
 static int conv_recipient(struct parser *p, size_t i, unsigned line, const char *v)
 {
+	if (strchr(v, '@') && valid_email(v) && unsafe_local(v)) {
+		bad(p, i, line, v, UNSAFE_LOCAL_MSG);
+		return -EINVAL;
+	}
 	if (strchr(v, '@') ? valid_email(v) : valid_username(v)) {
 		set_str(p, i, strchr(v, '@') ? email_dup(v) : xstrdup(v));
 		return 0;

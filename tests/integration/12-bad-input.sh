@@ -106,3 +106,24 @@ for opt in --only --skip; do
 done
 snapshot "$T/e" | diff "$T/before" - || die "an empty --only/--skip changed the root"
 ok "empty --only/--skip: usage error 64, nothing changed"
+
+# Address-typed keys take addresses only: no pipe, file, include or comment destination
+# (measured: a pipe and a file path were accepted and written to /etc/aliases).
+rm -rf "$T/a" && mkroot "$T/a" debian12
+snapshot "$T/a" >"$T/before"
+while read -r key val; do
+	printf 'hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n%s = %s\n' "$key" "$val" \
+		>"$T/a/etc/mailstage/mailstage.conf"
+	snapshot "$T/a" >"$T/before"
+	expect_msg 78 "/etc/mailstage/mailstage.conf:4: $key" ms --root "$T/a" "${SCRATCH[@]}" apply
+	grep -qF -e 'its local part may hold letters, digits and . _ + = - only' -e 'is not a local user name or an email address' "$T/err" || { cat "$T/err"; die "$key = $val: no fix named"; }
+	snapshot "$T/a" | diff "$T/before" - || die "$key = $val: the root changed"
+done <<'CASES'
+dmarc_alias_to |touch${IFS}/tmp/x&@example.com
+dmarc_alias_to /var/spool/mail/evil@example.com
+dmarc_alias_to :include:/etc/evil@example.com
+dmarc_rua #dmarc@example.com
+dmarc_rua mailto:|cmd@example.com
+dmarc_ruf a/b@example.com
+CASES
+ok "pipe, file, include and comment destinations in address keys: 78, nothing changed"
