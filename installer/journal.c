@@ -499,6 +499,23 @@ out:
 	return r;
 }
 
+int journal_close_interrupted(struct state *st, unsigned no, unsigned changes)
+{
+	char *jp = xasprintf("%s/runs/%u/journal", st->dir, no);
+	char *rec = xasprintf("end status=interrupted changes=%u time=%ld\n", changes, (long)time(NULL));
+	int fd = open(jp, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), r = 0;
+
+	if (fd < 0)
+		r = -errno;
+	else if ((r = write_all(fd, rec, strlen(rec))) == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(jp);
+	free(rec);
+	return r;
+}
+
 int journal_end(struct journal *j, const char *status)
 {
 	return journal_record(j, 1, "end status=%s changes=%u time=%ld", status, j->changes,

@@ -83,6 +83,8 @@ int journal_record(struct journal *j, int durable, const char *fmt, ...) ATTR_PR
 /* Save the current state of host path (a regular file) as backup entry `seq`. */
 int journal_backup(struct journal *j, const char *host, unsigned seq);
 int journal_end(struct journal *j, const char *status);
+/* Close run `no`, found interrupted, with an end record (status=interrupted): it blocks no later run. */
+int journal_close_interrupted(struct state *st, unsigned no, unsigned changes);
 void journal_close(struct journal *j);
 
 /*

@@ -400,7 +400,12 @@ out:
 
 /* ---- apply ---- */
 
-/* 1 and *no: an interrupted run; 0: none; -EPERM: the state cannot be trusted (said). */
+/*
+ * 1 and *no: an interrupted run; 0: none; -EPERM: the state cannot be
+ * trusted (said).  An interrupted run that recorded no change (a crash or
+ * a full disk before its first one) has nothing to undo or finish: it is
+ * closed here, so it blocks nothing.
+ */
 static int find_interrupted(struct state *st, unsigned *no)
 {
 	struct runinfo *v;
@@ -412,9 +417,15 @@ static int find_interrupted(struct state *st, unsigned *no)
 		return r;
 	if (r < 0)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i].status, "interrupted") == 0 && !v[i].rolled_back)
-			*no = v[i].no;
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].status, "interrupted") != 0 || v[i].rolled_back)
+			continue;
+		if (v[i].changes == 0 && journal_close_interrupted(st, v[i].no, 0) == 0) {
+			msg_info(_("run %u was interrupted before it changed anything: closed"), v[i].no);
+			continue;
+		}
+		*no = v[i].no;
+	}
 	runinfo_free(v, n);
 	return *no != 0;
 }
@@ -543,6 +554,11 @@ int cmd_apply(const struct run_opts *o)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!*s) {
+		/* A resumed run whose remaining work was done already still gets its end record. */
+		if (!r.jopen && r.resume_no) {
+			r.stage = NULL;
+			(void)run_journal(&r);
+		}
 		if (r.jopen)
 			journal_end(&r.j, "ok");
 		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -661,17 +677,7 @@ int cmd_rollback(const struct run_opts *o, const char *which)
 	}
 	if (strcmp(target->status, "interrupted") == 0) {
 		/* Close the interrupted journal so it no longer blocks apply. */
-		char *jp = xasprintf("%s/runs/%u/journal", r.st.dir, target->no), *rec;
-		FILE *f = fopen(jp, "a");
-		rec = xasprintf("end status=interrupted changes=%u time=%ld\n", target->changes, (long)time(NULL));
-		if (f) {
-			fputs(rec, f);
-			fflush(f);
-			fsync(fileno(f));
-			fclose(f);
-		}
-		free(rec);
-		free(jp);
+		(void)journal_close_interrupted(&r.st, target->no, target->changes);
 	}
 	if (journal_undo(&r.st, target->no, &undone) < 0) {
 		msg_error(_("rollback of run %u was incomplete (see above); fix the cause and run "

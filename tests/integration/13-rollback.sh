@@ -36,3 +36,30 @@ ms --root "$T/r" status | grep -q 'dkim-keys *no checkpoint' || die "checkpoint 
 ms --root "$T/r" rollback 2>&1 | grep -q 'nothing to roll back' || die "a third rollback found something"
 expect_rc 64 ms --root "$T/r" rollback 99
 ok "runs undone newest first; original root back byte for byte"
+
+# Recovery advice that always works (issue 10).
+# A run interrupted before its first change record (a crash or a full disk right after "begin")
+# has nothing to undo: the next apply closes it instead of refusing with 75 forever.
+rm -rf "$T/z" && mkroot "$T/z" debian12
+ms "${SCRATCH[@]}" --root "$T/z" -q apply 2>/dev/null
+j=$T/z/var/lib/mailstage/runs/2/journal
+mkdir -m 0700 "$(dirname "$j")"
+printf 'begin run=2 cmd=apply time=1 pid=1 profile=debian12\n' >"$j"
+chmod 0600 "$j"
+ms --root "$T/z" status | grep -Eq '^ +2 .* interrupted' || die "setup: run 2 not interrupted"
+ms "${SCRATCH[@]}" --root "$T/z" apply >"$T/out" 2>"$T/err" || { cat "$T/err"; die "apply refused after a run with no changes"; }
+grep -q 'run 2 was interrupted before it changed anything: closed' "$T/err" || { cat "$T/err"; die "the empty run was not closed"; }
+tail -n 1 "$j" | grep -q '^end status=interrupted changes=0 ' || die "no end record on the empty run"
+ms "${SCRATCH[@]}" --root "$T/z" -q apply 2>/dev/null || die "a later apply is still blocked"
+ok "interrupted run without changes: closed by the next apply, nothing blocked"
+
+# An interrupted run whose work is all done: apply --resume finishes it AND records its end.
+rm -rf "$T/z" && mkroot "$T/z" debian12
+ms "${SCRATCH[@]}" --root "$T/z" -q apply 2>/dev/null
+j=$T/z/var/lib/mailstage/runs/1/journal
+sed -i '/^end /d' "$j"
+expect_rc 75 ms "${SCRATCH[@]}" --root "$T/z" -q apply
+ms "${SCRATCH[@]}" --root "$T/z" -q apply --resume 2>"$T/err" || { cat "$T/err"; die "resume failed"; }
+tail -n 1 "$j" | grep -q '^end status=ok ' || { tail -n 3 "$j"; die "resume did not write the end record"; }
+ms "${SCRATCH[@]}" --root "$T/z" -q apply 2>"$T/err" || { cat "$T/err"; die "apply after the resume still refused"; }
+ok "apply --resume of a finished run writes its end record; the next apply is not blocked"
