@@ -20,6 +20,8 @@ extern const struct action_type action_service;
 /* packages.c: the package manager's argv (yum/dnf -y [--installroot=DIR] VERB WORDS; apt-get
  * non-interactive), NULL-terminated, caller frees each string and the vector. */
 char **packages_command(enum pkg_tool t, const char *root_dir, const char *verb, const char *words);
+/* services.c: value of KEY= in a block of `systemctl show` output ("" when absent). */
+char *services_show_value(const char *block, size_t len, const char *key);
 /* The newest transaction ID in `yum history list` / `dnf history list` output (0: none). */
 unsigned long packages_history_last(const char *text);
 extern const struct stage stage_preflight;
