@@ -50,7 +50,9 @@ static const struct profile el7 = {
 	EL_COMMON,
 	.repo_dir = "/etc/yum.repos.d", .repo_releasever = "7",
 	.repo_eol_file = "/etc/yum.repos.d/CentOS-Base.repo",
-	.repo_eol_baseurl = "http://vault.centos.org/7.9.2009",
+	/* https: the vault answers plain http with a 301 to https at times, and EL7's yum fails on it */
+	.repo_eol_baseurl = "https://vault.centos.org/7.9.2009",
+	.repo_eol_altarch = "https://vault.centos.org/altarch/7.9.2009",
 	.epel_file = "/etc/yum.repos.d/epel.repo",
 	.epel_baseurl = "https://dl.fedoraproject.org/pub/archive/epel/7",
 	.epel_gpgkey = "https://dl.fedoraproject.org/pub/archive/epel/RPM-GPG-KEY-EPEL-7",

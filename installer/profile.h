@@ -52,9 +52,10 @@ struct profile {
 	const char *repo_dir;		/* /etc/yum.repos.d */
 	const char *repo_releasever;	/* $releasever when probing: "7" */
 	const char *repo_eol_file;	/* el7: /etc/yum.repos.d/CentOS-Base.repo, moved to the vault when unreachable */
-	const char *repo_eol_baseurl;	/* http://vault.centos.org/7.9.2009 */
+	const char *repo_eol_baseurl;	/* https://vault.centos.org/7.9.2009 (x86_64) */
+	const char *repo_eol_altarch;	/* https://vault.centos.org/altarch/7.9.2009 (every other $basearch) */
 	const char *epel_file;		/* /etc/yum.repos.d/epel.repo */
-	const char *epel_baseurl;	/* el7: the Fedora archive (written only with the vault fix) */
+	const char *epel_baseurl;	/* el7: the Fedora archive (epel.repo moved there whatever CentOS-Base does) */
 	const char *epel_metalink;	/* el8/el9: written when no [epel] repository is enabled */
 	const char *epel_gpgkey;
 	const char *epel_version;	/* "7", "8", "9" */
