@@ -48,6 +48,8 @@ static const struct profile el7 = {
 	.name = "el7", .description = "CentOS 7 / RHEL 7",
 	.pkg_tool = PKG_YUM, .packages = pkgs_el7, .postfix_version = 210,
 	EL_COMMON,
+	/* RHEL 7's libsemanage 2.5 keeps the store in /etc/selinux/TYPE/active */
+	.selinux_store_root = "/etc/selinux",
 	.repo_dir = "/etc/yum.repos.d", .repo_releasever = "7",
 	.repo_eol_file = "/etc/yum.repos.d/CentOS-Base.repo",
 	/* https: the vault answers plain http with a 301 to https at times, and EL7's yum fails on it */
@@ -62,6 +64,7 @@ static const struct profile el8 = {
 	.name = "el8", .description = "AlmaLinux / Rocky / RHEL 8",
 	.pkg_tool = PKG_DNF, .packages = pkgs_el8, .postfix_version = 305,
 	EL_COMMON,
+	.selinux_store_root = "/var/lib/selinux",
 	.repo_dir = "/etc/yum.repos.d", .repo_releasever = "8",
 	.epel_file = "/etc/yum.repos.d/epel.repo",
 	.epel_metalink = "https://mirrors.fedoraproject.org/metalink?repo=epel-8&arch=$basearch",
@@ -72,6 +75,7 @@ static const struct profile el9 = {
 	.name = "el9", .description = "AlmaLinux / Rocky / RHEL 9",
 	.pkg_tool = PKG_DNF, .packages = pkgs_el9, .postfix_version = 305,
 	EL_COMMON,
+	.selinux_store_root = "/var/lib/selinux",
 	.repo_dir = "/etc/yum.repos.d", .repo_releasever = "9",
 	.epel_file = "/etc/yum.repos.d/epel.repo",
 	.epel_metalink = "https://mirrors.fedoraproject.org/metalink?repo=epel-9&arch=$basearch",
@@ -104,6 +108,7 @@ static const struct profile debian12 = {
 	.opendkim_user = "opendkim",
 	.opendkim_group = "opendkim",
 	.tls_key_group = "root",
+	.selinux_store_root = "/var/lib/selinux",
 	.svc_postfix = "postfix",
 	.svc_opendkim = "opendkim",
 	.svc_sasl = "saslauthd",

@@ -48,6 +48,10 @@ struct profile {
 	const char *svc_opendkim;
 	const char *svc_sasl;
 
+	/* SELinux policy store root when semanage.conf sets no store-root: libsemanage's default
+	 * (/var/lib/selinux from 2.4 upstream; EL7's patched 2.5 keeps /etc/selinux) */
+	const char *selinux_store_root;
+
 	/* repositories (stage repos); repo_dir NULL: nothing to do (Debian) */
 	const char *repo_dir;		/* /etc/yum.repos.d */
 	const char *repo_releasever;	/* $releasever when probing: "7" */
