@@ -263,7 +263,8 @@ static char *expand_vars(const char *s, const char *releasever, const char *base
 {
 	struct { const char *var, *val; } vars[] = {
 		{ "$releasever", releasever }, { "$basearch", basearch }, { "$arch", basearch },
-		{ "$infra", "stock" }, { "$contentdir", "centos" },
+		/* CentOS 7 keeps x86_64 under centos/, every other architecture under altarch/ */
+		{ "$infra", "stock" }, { "$contentdir", strcmp(basearch, "x86_64") == 0 ? "centos" : "altarch" },
 	};
 	struct buf b = { 0 };
 	while (*s) {

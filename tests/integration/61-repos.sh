@@ -226,6 +226,17 @@ for d in os updates extras centosplus; do
 done
 grep -qx 'baseurl=https://dl.fedoraproject.org/pub/archive/epel/7/$basearch' "$RA/etc/yum.repos.d/epel.repo" || die "aarch64: epel.repo"
 ok "aarch64 target (ELF header of its rpm): CentOS-Base moved to https://vault.centos.org/altarch/7.9.2009"
+# An answering aarch64 mirror is probed with the target's $basearch and
+# $contentdir (altarch), not this machine's: kept.
+mkdir -p "$W/altarch/7/os/aarch64/repodata"
+cp "$W/centos/7/os/x86_64/repodata/repomd.xml" "$W/altarch/7/os/aarch64/repodata/"
+printf '[base]\nname=CentOS-$releasever - Base\nbaseurl=http://127.0.0.1:%s/$contentdir/$releasever/os/$basearch/\ngpgcheck=1\n' $port \
+	>"$RA/etc/yum.repos.d/CentOS-Base.repo"
+cp "$RA/etc/yum.repos.d/CentOS-Base.repo" "$T/base-a"
+ms --root "$RA" --only repos apply >/dev/null
+grep -q '"GET /altarch/7/os/aarch64/repodata/repomd.xml' "$T/http.log" || die "aarch64: not probed as altarch/aarch64"
+cmp "$T/base-a" "$RA/etc/yum.repos.d/CentOS-Base.repo" || die "aarch64: an answering mirror was replaced"
+ok "aarch64: an answering mirror is probed at \$contentdir/\$basearch = altarch/aarch64 and kept"
 
 # 4c. RHEL 7 (no CentOS-Base.repo): EPEL 7 is still moved to the archive.
 RR=$T/rhel7
