@@ -11,7 +11,9 @@
  * or .../altarch/7.9.2009/... when the target is not x86_64: mirrorlist=
  * lines commented out, baseurl= set).  A file already moved to the vault is
  * not probed again.  https: plain http answers with a 301 to https at times,
- * and EL7's yum fails on it ("HTTPS Error 301").
+ * and EL7's yum fails on it ("HTTPS Error 301"), so the probe does not follow
+ * an http URL to https either: such a repository (an http vault) counts as
+ * unreachable and is moved to the https vault.
  * EPEL 7 moved to the Fedora archive whatever CentOS-Base does: epel.repo
  * is checked on its own, every time.  Its [epel], [epel-debuginfo] and
  * [epel-source] sections that still use a metalink/mirror list or the old
@@ -191,6 +193,13 @@ static int fetch(const char *url, struct buf *body, char **why)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, PROBE_TOTAL_S);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	/* An http URL that redirects to https fails as it does for EL7's yum ("HTTPS Error 301"). */
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85 deprecates the bitmask option for its _STR form */
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, str_starts_with(url, "https://") ? "https" : "http,ftp");
+#else
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, str_starts_with(url, "https://") ? (long)CURLPROTO_HTTPS
+										      : (long)(CURLPROTO_HTTP | CURLPROTO_FTP));
+#endif
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "mailstage/" MAILSTAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
@@ -198,6 +207,10 @@ static int fetch(const char *url, struct buf *body, char **why)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
 	rc = curl_easy_perform(h);
 	curl_easy_cleanup(h);
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL && str_starts_with(url, "http://")) {
+		*why = xasprintf(_("%s redirects to https, which EL7's yum does not follow (\"HTTPS Error 301\")"), url);
+		return -EHOSTUNREACH;
+	}
 	if (rc != CURLE_OK) {
 		*why = xasprintf("%s: %s", url, err[0] ? err : curl_easy_strerror(rc));
 		return -EHOSTUNREACH;

@@ -26,10 +26,24 @@ done
 mkdir -p "$W/notrepo/repodata" && echo '<html>captive portal</html>' >"$W/notrepo/repodata/repomd.xml"
 python3 -m http.server --bind 127.0.0.1 --directory "$W" $port >"$T/http.log" 2>&1 &
 srv=$!
-trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true; rm -rf "$T"' EXIT
-for i in $(seq 1 100); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
-	sleep 0.1
+# An http vault that answers with a 301 to https, as vault.centos.org does at times.
+python3 -c '
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(301)
+        self.send_header("Location", "https://127.0.0.1:18443" + self.path)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", 18081), H).serve_forever()' &
+srv2=$!
+trap 'kill $srv $srv2 2>/dev/null; wait $srv $srv2 2>/dev/null || true; rm -rf "$T"' EXIT
+for p in $port 18081; do
+	for i in $(seq 1 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 1)" 2>/dev/null && break
+		sleep 0.1
+	done
 done
 
 # The stock CentOS 7.9 /etc/yum.repos.d/CentOS-Base.repo (centos-release-7-9.2009).
@@ -195,6 +209,22 @@ diff -u "$T/before" "$T/after" || die "rollback: root differs"
 stock_base | cmp - "$base" || die "rollback: CentOS-Base.repo not byte-identical"
 [ ! -e "$epel" ] || die "rollback: epel.repo left behind"
 ok "rollback: CentOS-Base.repo byte-identical, epel.repo removed"
+
+# 3b. A CentOS-Base.repo on a plain-http vault that redirects to https: EL7's
+#     yum fails on that 301, so it counts as unreachable and moves to https.
+RH=$T/el7-http
+mkroot "$RH" el7
+mkdir -p "$RH/etc/yum.repos.d"
+elf_header "$RH/usr/bin/rpm" 62
+stock_base | sed 's|^mirrorlist=.*repo=\([a-z]*\)&.*|baseurl=http://127.0.0.1:18081/7.9.2009/\1/$basearch/|' \
+	>"$RH/etc/yum.repos.d/CentOS-Base.repo"
+grep -q '^baseurl=http://127.0.0.1:18081/7.9.2009/os/' "$RH/etc/yum.repos.d/CentOS-Base.repo" || die "test setup: http vault"
+rc=0; ms --root "$RH" --only repos plan >"$T/plan-h" 2>&1 || rc=$?
+[ $rc -eq 2 ] || { cat "$T/plan-h"; die "http vault redirecting to https: plan exited $rc, expected 2"; }
+grep -q "redirects to https, which EL7's yum does not follow" "$T/plan-h" || { cat "$T/plan-h"; die "http vault: reason"; }
+ms --root "$RH" --only repos apply >/dev/null
+grep -qx 'baseurl=https://vault.centos.org/7.9.2009/os/$basearch/' "$RH/etc/yum.repos.d/CentOS-Base.repo" || die "http vault: not moved to https"
+ok "a plain-http vault that 301s to https counts as unreachable (as for EL7's yum): moved to https"
 
 # 4. An installed epel.repo (epel-release, dead metalink) next to a vault
 #    CentOS-Base is moved to the archive too; a section on a mirror of one's
