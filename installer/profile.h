@@ -48,13 +48,18 @@ struct profile {
 	const char *svc_opendkim;
 	const char *svc_sasl;
 
+	/* SELinux policy store root when semanage.conf sets no store-root: libsemanage's default
+	 * (/var/lib/selinux from 2.4 upstream; EL7's patched 2.5 keeps /etc/selinux) */
+	const char *selinux_store_root;
+
 	/* repositories (stage repos); repo_dir NULL: nothing to do (Debian) */
 	const char *repo_dir;		/* /etc/yum.repos.d */
 	const char *repo_releasever;	/* $releasever when probing: "7" */
 	const char *repo_eol_file;	/* el7: /etc/yum.repos.d/CentOS-Base.repo, moved to the vault when unreachable */
-	const char *repo_eol_baseurl;	/* http://vault.centos.org/7.9.2009 */
+	const char *repo_eol_baseurl;	/* https://vault.centos.org/7.9.2009 (x86_64) */
+	const char *repo_eol_altarch;	/* https://vault.centos.org/altarch/7.9.2009 (every other $basearch) */
 	const char *epel_file;		/* /etc/yum.repos.d/epel.repo */
-	const char *epel_baseurl;	/* el7: the Fedora archive (written only with the vault fix) */
+	const char *epel_baseurl;	/* el7: the Fedora archive (epel.repo moved there whatever CentOS-Base does) */
 	const char *epel_metalink;	/* el8/el9: written when no [epel] repository is enabled */
 	const char *epel_gpgkey;
 	const char *epel_version;	/* "7", "8", "9" */

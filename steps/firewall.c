@@ -20,7 +20,14 @@
  * Service names are checked against the service definitions firewalld loads
  * (/usr/lib/firewalld/services/NAME.xml, /etc/firewalld/services/NAME.xml)
  * without running anything, so preflight refuses an unknown name (exit 78)
- * before any stage changes the host.
+ * before any stage changes the host.  A default service that only newer
+ * firewalld defines gets its own message: smtp-submission (587) exists
+ * since firewalld 0.4.4, so a CentOS 7 box never updated past 7.3 (0.4.3)
+ * lacks it; the refusal names the missing definition and both fixes (`yum
+ * update firewalld`, or open 587/tcp by hand and drop the name).  There is
+ * deliberately no fallback to opening the port: the configuration names
+ * services, checks and undo work on services, and a port opened beside a
+ * service that a later firewalld update brings would stay behind.
  *
  * firewalld belongs to the running host: with --root other than "/" the
  * stage only reports.  The zone is DefaultZone= of firewalld.conf ("public").
@@ -92,6 +99,13 @@ static char *closest_service(struct ctx *c, const char *name)
 	return best;
 }
 
+/* Services older firewalld lacks: the name, the version that added it, its port. */
+static const struct {
+	const char *name, *since, *port;
+} late_services[] = {
+	{ "smtp-submission", "0.4.4", "587/tcp" },	/* firewalld commit 069c5717 */
+};
+
 int firewall_services_known(struct ctx *c, char **why)
 {
 	size_t i;
@@ -102,10 +116,23 @@ int firewall_services_known(struct ctx *c, char **why)
 		const char *s = c->cfg->firewall_services.v[i];
 		char *f = service_file(c, s), *best;
 		const char *cf = c->cfg->path ? c->cfg->path : _("the configuration");
+		size_t k;
 		if (f) {
 			free(f);
 			continue;
 		}
+		for (k = 0; k < ARRAY_SIZE(late_services); k++)
+			if (strcmp(s, late_services[k].name) == 0) {
+				*why = xasprintf(_("firewall_services: this firewalld has no service definition \"%s\" "
+						   "(%s/%s.xml): firewalld has it since %s, and CentOS 7 before 7.4 ships "
+						   "an older one; update it with `yum update firewalld` (after `mailstage "
+						   "apply --only repos` when the CentOS mirrors no longer answer), or open "
+						   "%s yourself (`firewall-cmd --permanent --add-port=%s; firewall-cmd "
+						   "--reload`) and remove %s from firewall_services in %s"),
+						 s, svc_dirs[1], s, late_services[k].since, late_services[k].port,
+						 late_services[k].port, s, cf);
+				return -EINVAL;
+			}
 		best = closest_service(c, s);
 		if (best)
 			*why = xasprintf(_("firewall_services: firewalld has no service \"%s\"; did you mean \"%s\"? "

@@ -7,10 +7,23 @@
  * The enabled repositories of CentOS-Base.repo are probed with libcurl
  * (their repodata/repomd.xml, through the mirror list when there is one;
  * bounded timeouts); when one is unreachable the file is rewritten to the
- * vault (http://vault.centos.org/7.9.2009/{os,updates,extras}/$basearch/:
- * mirrorlist= lines commented out, baseurl= set) and EPEL 7 is taken from
- * the Fedora archive (epel.repo written, or its metalink replaced).  A file
- * already moved to the vault is not probed again.
+ * vault (https://vault.centos.org/7.9.2009/{os,updates,extras}/$basearch/,
+ * or .../altarch/7.9.2009/... when the target is not x86_64: mirrorlist=
+ * lines commented out, baseurl= set).  A file already moved to the vault is
+ * not probed again.  https: plain http answers with a 301 to https at times,
+ * and EL7's yum fails on it ("HTTPS Error 301"), so the probe does not follow
+ * an http URL to https either: such a repository (an http vault) counts as
+ * unreachable and is moved to the https vault.
+ * EPEL 7 moved to the Fedora archive whatever CentOS-Base does: epel.repo
+ * is checked on its own, every time.  Its [epel], [epel-debuginfo] and
+ * [epel-source] sections that still use a metalink/mirror list or the old
+ * /pub/epel/7 tree (the stock file of epel-release) are moved to
+ * /pub/archive/epel/7/{$basearch,$basearch/debug,SRPMS}; a section with a
+ * baseurl elsewhere (a local mirror) is left alone; a missing epel.repo is
+ * written (epel-release installed later keeps it and leaves .rpmnew).
+ * The target's architecture ($basearch) is read from the ELF header of its
+ * own programs (/usr/bin/rpm, else /usr/bin/bash: the same on the host and
+ * on a --root target, whatever the profile), else this machine's uname.
  * EL8/EL9 (epel_metalink): an enabled [epel] repository is wanted (epel.repo
  * written when none is found); EL9 also wants the [crb] repository enabled
  * (opendkim's dependencies), by editing its enabled= line as
@@ -27,7 +40,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #define PROBE_CONNECT_S 5L
 #define PROBE_TOTAL_S 15L
@@ -178,6 +193,13 @@ static int fetch(const char *url, struct buf *body, char **why)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, PROBE_TOTAL_S);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	/* An http URL that redirects to https fails as it does for EL7's yum ("HTTPS Error 301"). */
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85 deprecates the bitmask option for its _STR form */
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, str_starts_with(url, "https://") ? "https" : "http,ftp");
+#else
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, str_starts_with(url, "https://") ? (long)CURLPROTO_HTTPS
+										      : (long)(CURLPROTO_HTTP | CURLPROTO_FTP));
+#endif
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "mailstage/" MAILSTAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
@@ -185,6 +207,10 @@ static int fetch(const char *url, struct buf *body, char **why)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
 	rc = curl_easy_perform(h);
 	curl_easy_cleanup(h);
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL && str_starts_with(url, "http://")) {
+		*why = xasprintf(_("%s redirects to https, which EL7's yum does not follow (\"HTTPS Error 301\")"), url);
+		return -EHOSTUNREACH;
+	}
 	if (rc != CURLE_OK) {
 		*why = xasprintf("%s: %s", url, err[0] ? err : curl_easy_strerror(rc));
 		return -EHOSTUNREACH;
@@ -192,14 +218,66 @@ static int fetch(const char *url, struct buf *body, char **why)
 	return 0;
 }
 
-/* Replace yum variables in a URL. */
-static char *expand_vars(const char *s, const char *releasever)
+/*
+ * yum's $basearch of an ELF header (the first 20 bytes at least), or NULL:
+ * e_machine (offset 18, in the file's byte order) and, for POWER, the byte
+ * order (ppc64 / ppc64le).
+ */
+const char *repos_elf_basearch(const unsigned char *h, size_t len)
 {
+	unsigned m;
+	if (len < 20 || memcmp(h, "\177ELF", 4) != 0 || (h[5] != 1 && h[5] != 2))
+		return NULL;
+	m = h[5] == 1 ? (unsigned)h[18] | (unsigned)h[19] << 8 : (unsigned)h[19] | (unsigned)h[18] << 8;
+	switch (m) {
+	case 62: return "x86_64";		/* EM_X86_64 */
+	case 3: return "i386";			/* EM_386 (i686 userland) */
+	case 183: return "aarch64";		/* EM_AARCH64 */
+	case 21: return h[5] == 1 ? "ppc64le" : "ppc64";	/* EM_PPC64 */
+	case 40: return "armhfp";		/* EM_ARM */
+	case 22: return "s390x";		/* EM_S390 */
+	default: return NULL;
+	}
+}
+
+/* $basearch of the target: its own programs say what it runs; else this machine's uname. */
+static char *target_basearch(struct ctx *c)
+{
+	static const char *const progs[] = { "/usr/bin/rpm", "/usr/bin/bash" };
 	struct utsname u;
-	const char *basearch = uname(&u) == 0 ? u.machine : "x86_64";
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(progs); i++) {
+		unsigned char h[64];
+		char *host = NULL, *why = NULL;
+		const char *a = NULL;
+		ssize_t n = -1;
+		int fd = -1;
+		if (root_path(c->root, progs[i], &host, &why) == 0)
+			fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, h, sizeof(h));
+			close(fd);
+		}
+		if (n > 0)
+			a = repos_elf_basearch(h, (size_t)n);
+		free(host);
+		free(why);
+		if (a)
+			return xstrdup(a);
+	}
+	if (uname(&u) == 0)
+		return xstrdup(strcmp(u.machine, "i686") == 0 ? "i386" : u.machine);
+	return xstrdup("x86_64");
+}
+
+/* Replace yum variables in a URL. */
+static char *expand_vars(const char *s, const char *releasever, const char *basearch)
+{
 	struct { const char *var, *val; } vars[] = {
 		{ "$releasever", releasever }, { "$basearch", basearch }, { "$arch", basearch },
-		{ "$infra", "stock" }, { "$contentdir", "centos" },
+		/* CentOS 7 keeps x86_64 under centos/, every other architecture under altarch/ */
+		{ "$infra", "stock" }, { "$contentdir", strcmp(basearch, "x86_64") == 0 ? "centos" : "altarch" },
 	};
 	struct buf b = { 0 };
 	while (*s) {
@@ -303,7 +381,7 @@ static int enabled(const char *text, const char *section)
 }
 
 /* Probe every enabled repository of a .repo text: 0 when all answer, else -EHOSTUNREACH and *why. */
-static int repos_probe(const char *text, const char *releasever, char **why)
+static int repos_probe(const char *text, const char *releasever, const char *basearch, char **why)
 {
 	struct strv sv = { 0 };
 	size_t i;
@@ -321,10 +399,10 @@ static int repos_probe(const char *text, const char *releasever, char **why)
 			ml = section_value(text, sv.v[i], "metalink");
 		if (base && *base) {
 			base[strcspn(base, " \t,")] = 0;	/* the first of several URLs */
-			url = expand_vars(base, releasever);
+			url = expand_vars(base, releasever, basearch);
 			r = probe_base(url, why);
 		} else if (ml && *ml) {
-			url = expand_vars(ml, releasever);
+			url = expand_vars(ml, releasever, basearch);
 			r = probe_mirrorlist(url, why);
 		} else {
 			url = NULL;
@@ -346,23 +424,58 @@ static int repos_probe(const char *text, const char *releasever, char **why)
 
 static const char *const comment_keys[] = { "mirrorlist", "metalink", NULL };
 
-/* EPEL's .repo: the existing one moved to the archive, or a new one. */
+static int has_section(const char *text, const char *section)
+{
+	struct strv sv = { 0 };
+	size_t i;
+	int found = 0;
+	sections(text, &sv);
+	for (i = 0; i < sv.n; i++)
+		found |= strcmp(sv.v[i], section) == 0;
+	strv_free(&sv);
+	return found;
+}
+
+/* Does this section of epel.repo still point where EPEL 7 no longer is? */
+static int epel_section_stale(const char *text, const char *section)
+{
+	char *base = section_value(text, section, "baseurl"), *ml = section_value(text, section, "metalink");
+	int stale;
+	if (!ml)
+		ml = section_value(text, section, "mirrorlist");
+	/* metalink/mirror list (the stock file), no source at all, or the old tree;
+	 * /pub/archive/epel/ is not /pub/epel/, and a mirror of one's own is kept. */
+	stale = (ml && *ml) || !base || !*base || strstr(base, "fedoraproject.org/pub/epel/") != NULL;
+	free(base);
+	free(ml);
+	return stale;
+}
+
+/*
+ * EPEL's .repo: the existing one with its stale sections moved to the archive
+ * (EL7), or a new one.
+ */
 static char *epel_text(struct ctx *c, const char *existing)
 {
 	const struct profile *p = c->prof;
 	if (p->epel_baseurl) {
 		char *b = xasprintf("%s/$basearch", p->epel_baseurl), *d = xasprintf("%s/$basearch/debug", p->epel_baseurl);
-		char *s = xasprintf("%s/source/tree", p->epel_baseurl), *out;
-		struct repo_edit e[] = {
+		char *s = xasprintf("%s/SRPMS", p->epel_baseurl), *out;
+		struct repo_edit all[] = {
 			{ "epel", "baseurl", b }, { "epel-debuginfo", "baseurl", d }, { "epel-source", "baseurl", s },
-		};
-		if (existing)
-			out = repo_rewrite(existing, e, ARRAY_SIZE(e), comment_keys);
-		else
+		}, e[3];
+		size_t i, n = 0;
+		if (existing) {
+			for (i = 0; i < ARRAY_SIZE(all); i++)
+				if (has_section(existing, all[i].section) && epel_section_stale(existing, all[i].section))
+					e[n++] = all[i];
+			out = repo_rewrite(existing, e, n, comment_keys);
+		} else {
 			out = xasprintf("# EPEL %s from the Fedora archive (written by mailstage: EPEL %s is past "
 					"its end of life)\n[epel]\nname=Extra Packages for Enterprise Linux %s - "
 					"$basearch\nbaseurl=%s\nenabled=1\ngpgcheck=1\ngpgkey=%s\n", p->epel_version,
 					p->epel_version, p->epel_version, b, p->epel_gpgkey);
+		}
 		free(b);
 		free(d);
 		free(s);
@@ -378,10 +491,17 @@ static int want_text(struct ctx *c, const char *path, const char *text)
 	return want_file(c, path, text, strlen(text), "root", "root", 0644);
 }
 
-static int check_el7(struct ctx *c)
+/*
+ * CentOS-Base.repo: moved to the vault when its repositories do not answer.
+ * 0 (nothing to do, or the file is wanted), or a refusal.
+ */
+static int check_centos_base(struct ctx *c, const char *basearch)
 {
 	const struct profile *p = c->prof;
-	char *base = NULL, *fixed = NULL, *epel = NULL, *want_epel = NULL, *why = NULL;
+	/* x86_64 is under /7.9.2009/, every other architecture under /altarch/7.9.2009/. */
+	const char *vault = strcmp(basearch, "x86_64") == 0 || !p->repo_eol_altarch ? p->repo_eol_baseurl
+										       : p->repo_eol_altarch;
+	char *base = NULL, *fixed = NULL, *why = NULL;
 	char *urls[4] = { 0 };
 	size_t len, i;
 	int r;
@@ -392,13 +512,13 @@ static int check_el7(struct ctx *c)
 
 	r = read_target(c, p->repo_eol_file, &base, &len);
 	if (r == -ENOENT) {
-		stage_note(c, _("no %s: the repositories are left as they are"), p->repo_eol_file);
+		stage_note(c, _("no %s: the CentOS repositories are left as they are"), p->repo_eol_file);
 		return 0;
 	}
 	if (r < 0)
 		return r;
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		urls[i] = xasprintf("%s/%s/$basearch/", p->repo_eol_baseurl, dirs[i][1]);
+		urls[i] = xasprintf("%s/%s/$basearch/", vault, dirs[i][1]);
 		e[i].section = dirs[i][0];
 		e[i].key = "baseurl";
 		e[i].value = urls[i];
@@ -410,26 +530,47 @@ static int check_el7(struct ctx *c)
 			r = stage_refuse(c, EXIT_UNAVAILABLE, _("repos: %s"), why);
 			goto out;
 		}
-		if (repos_probe(base, p->repo_releasever, &why) == 0)
+		if (repos_probe(base, p->repo_releasever, basearch, &why) == 0)
 			goto out;
 		stage_note(c, _("the configured CentOS repositories do not answer (%s): CentOS 7 is past its end "
-			   "of life; moving them to %s"), why, p->repo_eol_baseurl);
-		if ((r = want_text(c, p->repo_eol_file, fixed)) < 0)
-			goto out;
+			   "of life; moving them to %s (%s)"), why, vault, basearch);
+		r = want_text(c, p->repo_eol_file, fixed);
 	}
-	r = read_target(c, p->epel_file, &epel, &len);
-	if (r < 0 && r != -ENOENT)
-		goto out;
-	want_epel = epel_text(c, r == 0 ? epel : NULL);
-	r = want_text(c, p->epel_file, want_epel);
 out:
 	for (i = 0; i < ARRAY_SIZE(urls); i++)
 		free(urls[i]);
 	free(base);
 	free(fixed);
+	free(why);
+	return r;
+}
+
+static int check_el7(struct ctx *c)
+{
+	const struct profile *p = c->prof;
+	char *epel = NULL, *want_epel = NULL, *basearch = target_basearch(c);
+	size_t len;
+	int r = 0;
+
+	if (!target_exists(c, p->repo_dir)) {
+		stage_note(c, _("no %s: not a yum system, the repositories are left as they are"), p->repo_dir);
+		goto out;
+	}
+	if ((r = check_centos_base(c, basearch)) < 0)
+		goto out;
+	/* EPEL 7 is in the archive whether or not CentOS-Base answers. */
+	r = read_target(c, p->epel_file, &epel, &len);
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	want_epel = epel_text(c, r == 0 ? epel : NULL);
+	if (r == 0 && strcmp(want_epel, epel) != 0)
+		stage_note(c, _("EPEL %s is no longer on the Fedora mirrors (its metalink does not serve it): "
+			   "%s moved to %s"), p->epel_version, p->epel_file, p->epel_baseurl);
+	r = want_text(c, p->epel_file, want_epel);
+out:
+	free(basearch);
 	free(epel);
 	free(want_epel);
-	free(why);
 	return r;
 }
 
@@ -463,18 +604,6 @@ static void repo_files(struct ctx *c, struct strv *paths, struct strv *texts)
 	strv_free(&names);
 	free(host);
 	free(why);
-}
-
-static int has_section(const char *text, const char *section)
-{
-	struct strv sv = { 0 };
-	size_t i;
-	int found = 0;
-	sections(text, &sv);
-	for (i = 0; i < sv.n; i++)
-		found |= strcmp(sv.v[i], section) == 0;
-	strv_free(&sv);
-	return found;
 }
 
 /* EL8/EL9: an enabled [epel] (and [crb] on EL9). */
@@ -531,7 +660,7 @@ static int check(struct ctx *c)
 
 const struct stage stage_repos = {
 	.name = "repos",
-	.summary = N_("EL7: CentOS-Base to the vault and EPEL 7 from the Fedora archive when the repositories "
-		   "do not answer; EL8/9: EPEL (and CRB on EL9) enabled; Debian: nothing"),
+	.summary = N_("EL7: CentOS-Base to the vault when its repositories do not answer, EPEL 7 from the "
+		   "Fedora archive; EL8/9: EPEL (and CRB on EL9) enabled; Debian: nothing"),
 	.check = check,
 };

@@ -1,8 +1,10 @@
 /*
  * selinux.c - stage "selinux": the configured SELinux booleans, set
  * persistently and at runtime through libsemanage as `setsebool -P` does,
- * and the default file contexts of the files mailstage writes (keys
- * dkim_milter_private_key_t, Postfix configuration postfix_etc_t).
+ * and the default file contexts of the files mailstage writes: whatever
+ * selabel_lookup() in the target's file_contexts says, never a type written
+ * here (Debian's refpolicy gives the DKIM keys dkim_milter_private_key_t;
+ * EL's policy has no such path in its built milter module: etc_t).
  *
  * Booleans (typed action "selinux-boolean"): handle_create, is_managed,
  * connect, begin_transaction, bool_create/set_name/set_value/key_extract,
@@ -20,7 +22,11 @@
  * Where the policy is:
  *   --root /      the host: skipped (with a note) unless SELinux is enabled
  *   --root DIR    DIR/etc/selinux/config (SELINUX=, SELINUXTYPE=) and the store
- *                 DIR/var/lib/selinux/TYPE; runtime booleans are not touched
+ *                 DIR/STORE-ROOT/TYPE/active; runtime booleans are not touched
+ * STORE-ROOT is store-root= of (ROOT)/etc/selinux/semanage.conf when it sets
+ * one, else the profile's default: libsemanage keeps the store in
+ * /var/lib/selinux from 2.4 upstream (Debian, EL8+), but RHEL 7 patches its
+ * libsemanage 2.5 to keep /etc/selinux/TYPE/active.
  * Test seams (environment, read only here):
  *   MAILSTAGE_SEMANAGE_ROOT      root of the policy store and its config
  *                                (semanage_set_root), instead of --root
@@ -80,13 +86,49 @@ static char *config_value(const char *text, const char *key)
 }
 
 /*
+ * store-root= of a semanage.conf text, outside its [NAME] ... [end] blocks
+ * (as libsemanage's conf-parse.y reads it), or NULL when it sets none.
+ */
+char *selinux_conf_store_root(const char *text)
+{
+	const char *p = text;
+	int block = 0;
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		if (len && *p == '[')
+			block = !(len >= 5 && strncmp(p, "[end]", 5) == 0);
+		else if (!block && len > 10 && strncmp(p, "store-root", 10) == 0) {
+			const char *v = p + 10, *end = p + len;
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < end && *v == '=') {
+				size_t vl;
+				v++;
+				while (v < end && (*v == ' ' || *v == '\t'))
+					v++;
+				vl = strcspn(v, " \t\r\n#");
+				if (v + vl > end)
+					vl = (size_t)(end - v);
+				if (vl)
+					return xstrndup(v, vl);
+			}
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
  * Find the policy to work on: 1 with *p filled, 0 when SELinux is disabled
  * (*why says how), -errno on errors.
  */
-static int sepolicy_find(const struct root *root, struct sepolicy *p, char **why)
+static int sepolicy_find(const struct root *root, const struct profile *prof, struct sepolicy *p, char **why)
 {
 	const char *env = getenv("MAILSTAGE_SEMANAGE_ROOT"), *fc = getenv("MAILSTAGE_SELINUX_FCONTEXTS");
-	char *cfgpath = NULL, *text = NULL, *mode = NULL, *store = NULL;
+	char *cfgpath = NULL, *text = NULL, *mode = NULL, *store = NULL, *conf = NULL, *ctext = NULL, *sr = NULL;
 	struct stat sb;
 	int r = 0;
 
@@ -117,9 +159,18 @@ static int sepolicy_find(const struct root *root, struct sepolicy *p, char **why
 		free(p->type);
 		p->type = xstrdup("targeted");
 	}
-	store = xasprintf("%s/var/lib/selinux/%s", p->store_root, p->type);
+	conf = xasprintf("%s/etc/selinux/semanage.conf", p->store_root);
+	if (read_whole_file(conf, &ctext, NULL) == 0)
+		sr = selinux_conf_store_root(ctext);
+	store = xasprintf("%s%s/%s/active", p->store_root,
+			  sr ? sr : prof->selinux_store_root ? prof->selinux_store_root : "/var/lib/selinux", p->type);
 	if (stat(store, &sb) < 0) {
-		*why = xasprintf(_("SELINUX=%s but there is no policy store %s"), mode, store);
+		if (sr)
+			*why = xasprintf(_("SELINUX=%s but there is no policy store %s (store-root = %s in %s)"), mode,
+					 store, sr, conf);
+		else
+			*why = xasprintf(_("SELINUX=%s but there is no policy store %s (the %s default; %s sets no "
+					 "store-root)"), mode, store, prof->name, conf);
 		goto out;
 	}
 	p->fcontexts = fc && *fc ? xstrdup(fc)
@@ -132,6 +183,9 @@ out:
 	free(text);
 	free(mode);
 	free(store);
+	free(conf);
+	free(ctext);
+	free(sr);
 	return r;
 }
 
@@ -301,7 +355,7 @@ static int bool_prepare(struct ctx *c, const char *arg, char **undo)
 	char *why = NULL, *name = NULL;
 	int value, local = -1, active = -1, r;
 
-	r = sepolicy_find(c->root, &p, &why);
+	r = sepolicy_find(c->root, c->prof, &p, &why);
 	if (r <= 0) {
 		stage_fail(c, _("SELinux boolean %s: %s"), arg, why ? why : _("no policy"));
 		r = r < 0 ? r : -ENOENT;
@@ -335,7 +389,7 @@ static int bool_apply(struct ctx *c, const char *arg)
 	char *why = NULL, *name = NULL;
 	int value, r;
 
-	r = sepolicy_find(c->root, &p, &why);
+	r = sepolicy_find(c->root, c->prof, &p, &why);
 	if (r <= 0) {
 		r = r < 0 ? r : -ENOENT;
 		goto out;
@@ -596,7 +650,7 @@ static int check(struct ctx *c)
 	semanage_handle_t *sh = NULL;
 	char *why = NULL;
 	size_t i;
-	int r = sepolicy_find(c->root, &pol, &why);
+	int r = sepolicy_find(c->root, c->prof, &pol, &why);
 
 	if (r <= 0) {
 		if (r == 0)

@@ -5,7 +5,8 @@
  *
  * Check: ONE `systemctl show -p Id,LoadState,ActiveState,UnitFileState`
  * call for all units (systemctl, not sd-bus: EL7's libsystemd 219 has
- * none).  Each unit that is not enabled, not active or due a restart is one
+ * none).  Only options and verbs systemd 219 (EL7) has are used: `show`
+ * output is parsed as NAME=value lines (`show --value` is 230+).  Each unit that is not enabled, not active or due a restart is one
  * typed action "service"; prepare() journals the unit's enablement and
  * activity before, undo() returns it to them (disable, stop).
  *
@@ -18,6 +19,11 @@
  * the run restarted is restarted again, so it runs on its restored
  * configuration; a unit the run enabled or started goes back to disabled or
  * stopped; a unit whose package the same rollback removed is left alone.
+ *
+ * Test seam (test builds only, MAILSTAGE_TEST_HOOKS): MAILSTAGE_TEST_SYSTEMCTL
+ * names a program run instead of systemctl, and the root counts as a
+ * running system (tests/integration/53-services-el7.sh: a systemd 219
+ * stand-in that accepts only 219's options and verbs).
  */
 #include "i18n.h"
 #include "steps.h"
@@ -67,9 +73,24 @@ static int is_restarted(const char *unit)
 	return 0;
 }
 
+/* The program: systemctl, or the test build's stand-in. */
+static const char *systemctl_prog(void)
+{
+#ifdef MAILSTAGE_TEST_HOOKS
+	const char *t = getenv("MAILSTAGE_TEST_SYSTEMCTL");
+	if (t && *t)
+		return t;
+#endif
+	return "systemctl";
+}
+
 /* Is there a running service manager for this root? */
 static int online(const struct root *root)
 {
+#ifdef MAILSTAGE_TEST_HOOKS
+	if (strcmp(systemctl_prog(), "systemctl") != 0)
+		return 1;
+#endif
 	return !*root->dir && access("/run/systemd/system", F_OK) == 0;
 }
 
@@ -84,16 +105,19 @@ static int enabled_ok(const char *s)
 	       strcmp(s, "alias") == 0 || strcmp(s, "indirect") == 0 || strcmp(s, "generated") == 0;
 }
 
-/* systemctl [--root=DIR] ARGS... ; 0 when it ran (see res), -errno otherwise. */
-static int systemctl(const char *root_dir, int force_offline, int timeout_ms, struct exec_result *res, ...)
+/*
+ * systemctl [--root=DIR] ARGS... ; 0 when it ran (see res), -errno otherwise.
+ * --root only offline: online, the root is the running system ("/").
+ */
+static int systemctl(const char *root_dir, int offline, int timeout_ms, struct exec_result *res, ...)
 {
 	struct strv a = { 0 };
 	const char *w;
 	va_list ap;
 	int r;
 
-	strv_push(&a, "systemctl");
-	if (*root_dir || force_offline) {
+	strv_push(&a, systemctl_prog());
+	if (offline) {
 		char *o = xasprintf("--root=%s", *root_dir ? root_dir : "/");
 		strv_push(&a, o);
 		free(o);
@@ -115,7 +139,7 @@ static int systemctl_v(const char *root_dir, int offline, int timeout_ms, struct
 	size_t i;
 	int r;
 
-	strv_push(&a, "systemctl");
+	strv_push(&a, systemctl_prog());
 	if (offline) {
 		char *o = xasprintf("--root=%s", *root_dir ? root_dir : "/");
 		strv_push(&a, o);
@@ -132,8 +156,11 @@ static int systemctl_v(const char *root_dir, int offline, int timeout_ms, struct
 	return r;
 }
 
-/* Value of "KEY=" in a block of `systemctl show` output. */
-static char *show_value(const char *block, size_t len, const char *key)
+/*
+ * Value of "KEY=" in a block of `systemctl show` output ("" when absent).
+ * systemd 219 has no `show --value`: its output is always NAME=value lines.
+ */
+char *services_show_value(const char *block, size_t len, const char *key)
 {
 	size_t kl = strlen(key);
 	const char *p = block, *end = block + len;
@@ -203,9 +230,9 @@ static int read_states(const struct root *root, char *const *units, size_t n, st
 		for (i = 0; i < n && p < end; i++) {
 			const char *sep = strstr(p, "\n\n");
 			size_t bl = sep ? (size_t)(sep - p) + 1 : (size_t)(end - p);
-			s[i].load = show_value(p, bl, "LoadState");
-			s[i].active = show_value(p, bl, "ActiveState");
-			s[i].enabled = show_value(p, bl, "UnitFileState");
+			s[i].load = services_show_value(p, bl, "LoadState");
+			s[i].active = services_show_value(p, bl, "ActiveState");
+			s[i].enabled = services_show_value(p, bl, "UnitFileState");
 			if (strcmp(s[i].load, "not-found") == 0) {
 				free(s[i].enabled);
 				s[i].enabled = xstrdup("not-found");
@@ -339,8 +366,16 @@ out:
 static int unit_gone(const struct root *root, const char *unit)
 {
 	struct exec_result res = { 0 };
-	int gone = systemctl(root->dir, 0, SYSTEMCTL_TIMEOUT_MS, &res, "show", "-p", "LoadState", "--value", unit,
-			     NULL) == 0 && res.out.data && strncmp(res.out.data, "not-found", 9) == 0;
+	char *load = NULL;
+	int gone = 0;
+
+	/* `show -p LoadState` prints "LoadState=not-found" (no --value before systemd 230). */
+	if (systemctl(root->dir, 0, SYSTEMCTL_TIMEOUT_MS, &res, "show", "-p", "LoadState", unit, NULL) == 0 &&
+	    res.exit_code == 0 && res.out.data) {
+		load = services_show_value(res.out.data, res.out.len, "LoadState");
+		gone = strcmp(load, "not-found") == 0;
+	}
+	free(load);
 	buf_free(&res.out);
 	return gone;
 }

@@ -20,6 +20,12 @@ extern const struct action_type action_service;
 /* packages.c: the package manager's argv (yum/dnf -y [--installroot=DIR] VERB WORDS; apt-get
  * non-interactive), NULL-terminated, caller frees each string and the vector. */
 char **packages_command(enum pkg_tool t, const char *root_dir, const char *verb, const char *words);
+/* services.c: value of KEY= in a block of `systemctl show` output ("" when absent). */
+char *services_show_value(const char *block, size_t len, const char *key);
+/* repos.c: yum's $basearch of an ELF header (x86_64, aarch64, ppc64le, ...), or NULL. */
+const char *repos_elf_basearch(const unsigned char *h, size_t len);
+/* selinux.c: store-root= of a semanage.conf text (outside [NAME]...[end] blocks), or NULL. */
+char *selinux_conf_store_root(const char *text);
 /* The newest transaction ID in `yum history list` / `dnf history list` output (0: none). */
 unsigned long packages_history_last(const char *text);
 extern const struct stage stage_preflight;

@@ -97,6 +97,22 @@ EOF
 	grep -qx 'UserID	opendkim:opendkim' "$R/etc/opendkim.conf" || die "$profile: UserID"
 	grep -qx '#mailstage: KeyFile	/etc/opendkim/keys/default.private' "$R/etc/opendkim.conf" ||
 		die "$profile: EPEL's KeyFile (a key that does not exist) left active"
+	# EPEL 7's packaged text (opendkim 2.11.0-0.1.el7, tests/data/el7/opendkim.conf):
+	# its examples are written "# KeyTable<TAB>..." (hash, space); each table line
+	# goes right after its example, once; the package's other active lines
+	# (SendReports, SoftwareHeader, MinimumKeyBits, OversignHeaders) and its
+	# "##" comments and DEPRECATED block stay as they are.
+	D=$R/etc/opendkim.conf
+	for k in KeyTable SigningTable InternalHosts ExternalIgnoreList; do
+		[ "$(grep -c "^$k	" "$D")" = 1 ] || die "$profile: $k is not set exactly once"
+		grep -A1 "^# $k	" "$D" | tail -n 1 | grep -q "^$k	" || die "$profile: $k not next to its \"# $k\" example"
+	done
+	for l in 'SendReports	yes' 'SoftwareHeader	yes' 'MinimumKeyBits	1024' 'OversignHeaders	From' 'Canonicalization	relaxed/relaxed'; do
+		[ "$(grep -cx "$l" "$D")" = 1 ] || die "$profile: \"$l\" is not there exactly once"
+	done
+	dk='Mode|Selector|KeyFile|KeyTable|SigningTable|InternalHosts|ExternalIgnoreList|Socket|UserID|Canonicalization|OversignHeaders'
+	diff <(grep -vE "^(#mailstage: )?($dk)	" "$MAILSTAGE_SRC/tests/data/el7/opendkim.conf") <(grep -vE "^(#mailstage: )?($dk)	" "$D") ||
+		die "$profile: opendkim.conf lines outside the managed options changed"
 	gid=$(awk -F: '$1 == "opendkim" {print $3}' "$R/etc/group")	# the target's, not this host's
 	[ "$(stat -c '%a %u:%g' "$R/etc/opendkim/KeyTable")" = "640 0:$gid" ] || die "$profile: KeyTable not root:opendkim 0640"
 	[ "$(postalias -q dmarc "hash:$R/etc/aliases")" = root ] || die "$profile: dmarc alias"

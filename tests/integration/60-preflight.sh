@@ -85,6 +85,34 @@ grep -q "only [0-9]* MB free" "$T/small.out" || die "free space message"
 diff -u "$T/small.before" "$T/small.after" || die "the root changed despite the refusal"
 ok "50 MB free: apply refused with 74, nothing written"
 
+# firewalld older than 0.4.4 (CentOS 7 never updated past 7.3: 0.4.3) has no
+# smtp-submission service: refused before anything changes, naming the
+# missing definition and the fixes.  The service directory is written here
+# with the definitions that firewalld 0.4.3 does have (smtp, smtps, ssh);
+# firewalld 0.4.3 itself cannot run on this machine.
+F=$T/fw043
+mkroot "$F" el7
+mkdir -p "$F/usr/sbin" "$F/usr/lib/firewalld/services"
+printf '#!/usr/bin/python -Es\n# firewalld 0.4.3 (stand-in: only its presence is read)\n' >"$F/usr/sbin/firewalld"
+for s in smtp:25 smtps:465 ssh:22; do
+	printf '<?xml version="1.0" encoding="utf-8"?>\n<service>\n  <short>%s</short>\n  <port protocol="tcp" port="%s"/>\n</service>\n' \
+		"${s%:*}" "${s#*:}" >"$F/usr/lib/firewalld/services/${s%:*}.xml"
+done
+snapshot "$F" >"$T/fw.before"
+rc=0; ms --root "$F" apply >"$T/fw043.out" 2>&1 || rc=$?
+cat "$T/fw043.out"
+[ $rc -eq 78 ] || die "firewalld without smtp-submission: exit $rc, expected 78"
+grep -q 'this firewalld has no service definition "smtp-submission" (/usr/lib/firewalld/services/smtp-submission.xml): firewalld has it since 0.4.4' "$T/fw043.out" ||
+	die "the missing definition is not named"
+grep -q 'yum update firewalld' "$T/fw043.out" && grep -q 'firewall-cmd --permanent --add-port=587/tcp' "$T/fw043.out" ||
+	die "the fixes (yum update firewalld, port 587/tcp) are not named"
+grep -q 'did you mean' "$T/fw043.out" && die "a did-you-mean guess instead of the firewalld version"
+snapshot "$F" | diff -u "$T/fw.before" - || die "the root changed despite the refusal"
+# With the definition present (firewalld >= 0.4.4) preflight passes.
+cp "$F/usr/lib/firewalld/services/smtp.xml" "$F/usr/lib/firewalld/services/smtp-submission.xml"
+expect_rc 0 ms --root "$F" --only preflight plan
+ok "firewalld < 0.4.4 (no smtp-submission.xml): refused with 78 naming the definition, yum update firewalld and 587/tcp; nothing changed"
+
 # Not root: refused (77) unless --root is the user's own directory.
 if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 	P=$(mktemp -d /tmp/mailstage-pf.XXXXXX)

@@ -268,6 +268,19 @@ static void test_opendkim(void **state)
 	assert_non_null(strstr(out, "\nKeyTable\t/etc/opendkim/KeyTable\n"));
 	assert_non_null(strstr(out, "SigningTable\trefile:/etc/opendkim/SigningTable\n"));
 	assert_non_null(strstr(out, "UserID\topendkim:opendkim\n"));
+	/* EPEL 7's opendkim 2.11.0-0.1 text: examples "# KeyTable" (hash, space), each set
+	 * right after its example; the package's OversignHeaders From is not added twice;
+	 * its SendReports/SoftwareHeader/MinimumKeyBits lines stay. */
+	assert_non_null(strstr(out, "\n# KeyTable\t/etc/opendkim/KeyTable\nKeyTable\t/etc/opendkim/KeyTable\n"));
+	assert_non_null(strstr(out, "\n# InternalHosts\trefile:/etc/opendkim/TrustedHosts\n"
+				    "InternalHosts\trefile:/etc/opendkim/TrustedHosts\n"));
+	t = strstr(out, "\nOversignHeaders\tFrom\n");
+	assert_non_null(t);
+	assert_null(strstr(t + 1, "\nOversignHeaders"));
+	assert_non_null(strstr(out, "\nSendReports\tyes\n"));
+	assert_non_null(strstr(out, "\nSoftwareHeader\tyes\n"));
+	assert_non_null(strstr(out, "\nMinimumKeyBits\t1024\n"));
+	assert_non_null(strstr(out, "\n## DEPRECATED CONFIGURATION OPTIONS\n"));
 	free(out);
 	free(in);
 	t = opendkim_keytable(&cfg, el7);
