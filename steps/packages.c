@@ -674,6 +674,38 @@ out:
 	return r;
 }
 
+/*
+ * After an install: success is what the package database says, not the exit
+ * code (EL7's yum skips a name it does not find and exits 0).  0, or the
+ * failure in c->run->error naming the packages still missing.
+ */
+static int installed_all(struct ctx *c, const char *arg, const char *disp, const char *output)
+{
+	struct strv w = { 0 };
+	char *missing = NULL, *why = NULL;
+	int r;
+
+	split_words(arg, &w);
+	r = missing_packages(c->prof->pkg_tool, c->root->dir, w.v, w.n, &missing, &why);
+	if (r < 0) {
+		c->run->error = why;
+		why = NULL;
+		goto out;
+	}
+	if (*missing) {
+		c->run->error = xasprintf(_("`%s` exited 0, but %s still not installed: the enabled repositories "
+					    "do not have them; enable the repository that has them (or correct "
+					    "the name) and run again; its output ends:\n%s"), disp, missing,
+					  tail_of(output, 3000));
+		r = -ENOENT;
+	}
+out:
+	free(missing);
+	free(why);
+	strv_free(&w);
+	return r;
+}
+
 static int pkg_apply(struct ctx *c, const char *arg)
 {
 	enum pkg_tool t = c->prof->pkg_tool;
@@ -704,26 +736,7 @@ static int pkg_apply(struct ctx *c, const char *arg)
 		r = -EIO;
 		goto out;
 	}
-	/* Success is what the package database says, not the exit code (EL7's yum skips unknown names). */
-	{
-		struct strv w = { 0 };
-		char *missing = NULL, *why = NULL;
-		split_words(arg, &w);
-		r = missing_packages(t, c->root->dir, w.v, w.n, &missing, &why);
-		if (r < 0)
-			c->run->error = why, why = NULL;
-		else if (*missing) {
-			c->run->error = xasprintf(_("`%s` exited 0, but %s still not installed: the enabled "
-						    "repositories do not have them; enable the repository that "
-						    "has them (or correct the name) and run again; its output "
-						    "ends:\n%s"), disp, missing,
-						  tail_of(res.out.data ? res.out.data : "", 3000));
-			r = -ENOENT;
-		}
-		free(missing);
-		free(why);
-		strv_free(&w);
-	}
+	r = installed_all(c, arg, disp, res.out.data ? res.out.data : "");
 out:
 	buf_free(&res.out);
 	free(disp);
