@@ -23,6 +23,13 @@ static const char *const pkgs_debian12[] = {
 	"postfix", "opendkim", "opendkim-tools", "sasl2-bin", "bsd-mailx", NULL
 };
 
+/* postfix's debconf questions (its templates file): the answers an "Internet Site" install needs */
+static const struct pkg_preseed preseed_debian12[] = {
+	{ "postfix", "postfix/main_mailer_type", "select", "Internet Site" },
+	{ "postfix", "postfix/mailname", "string", PRESEED_HOSTNAME },
+	{ NULL, NULL, NULL, NULL },
+};
+
 #define EL_COMMON \
 	.postfix_dir = "/etc/postfix", \
 	.aliases = "/etc/aliases", \
@@ -86,7 +93,9 @@ static const struct profile el9 = {
 static const struct profile debian12 = {
 	.name = "debian12", .description = "Debian 12 (bookworm)",
 	.pkg_tool = PKG_APT, .packages = pkgs_debian12, .postfix_version = 307,
+	.preseed = preseed_debian12,
 	.postfix_dir = "/etc/postfix",
+	.postfix_main_template = "/usr/share/postfix/main.cf.debian",
 	.aliases = "/etc/aliases",
 	.opendkim_conf = "/etc/opendkim.conf",
 	.opendkim_dir = "/etc/opendkim",

@@ -8,15 +8,33 @@
 
 enum pkg_tool { PKG_YUM, PKG_DNF, PKG_APT };
 
+/*
+ * A debconf answer given before the packages are installed, so their
+ * maintainer scripts ask nothing and do the same on every host
+ * (debconf-set-selections: "package question type value").  The value
+ * PRESEED_HOSTNAME stands for the configured hostname.
+ */
+struct pkg_preseed {
+	const char *package;		/* preseeded only when this one is about to be installed */
+	const char *question;		/* postfix/main_mailer_type */
+	const char *type;		/* select, string, boolean */
+	const char *value;
+};
+#define PRESEED_HOSTNAME "@hostname@"
+
 struct profile {
 	const char *name;		/* el7, el8, el9, debian12 */
 	const char *description;	/* "CentOS 7 / RHEL 7" */
 	enum pkg_tool pkg_tool;
 	const char *const *packages;	/* NULL-terminated */
 	int postfix_version;		/* major*100+minor of the packaged Postfix: 210, 305, 370 */
+	const struct pkg_preseed *preseed;	/* debconf answers, {NULL} terminated; NULL: none (no debconf) */
 
 	/* paths inside the target */
 	const char *postfix_dir;	/* /etc/postfix */
+	/* the package's template of main.cf, used when main.cf is absent (Debian's postinst leaves
+	 * none after "No configuration"); NULL: the package always ships main.cf (EL) */
+	const char *postfix_main_template;
 	const char *aliases;		/* /etc/aliases */
 	const char *opendkim_conf;	/* /etc/opendkim.conf */
 	const char *opendkim_dir;	/* /etc/opendkim */

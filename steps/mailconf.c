@@ -6,6 +6,7 @@
 #include "i18n.h"
 #include "mailconf.h"
 #include "runner.h"
+#include "steps.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,11 +15,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int mc_read_packaged(struct ctx *c, const char *path, const char *package, char **data, size_t *len)
+/* The command that puts a package's files back (a missing conffile too). */
+static char *reinstall_command(const struct profile *p, const char *package)
 {
-	int r = read_target(c, path, data, len);
+	if (p->pkg_tool == PKG_APT)
+		return xasprintf("apt-get install --reinstall -o Dpkg::Options::=--force-confmiss %s", package);
+	return xasprintf("%s reinstall %s", p->pkg_tool == PKG_YUM ? "yum" : "dnf", package);
+}
+
+int mc_read_packaged(struct ctx *c, const char *path, const char *tmpl, const char *package, char **data,
+		     size_t *len)
+{
+	char *fix = NULL;
+	int r = read_target(c, path, data, len), installed;
+
 	if (r != -ENOENT)
 		return r;
+	/* Installed without a configuration (Debian's "No configuration"): start from the package's template. */
+	if (tmpl && (r = read_target(c, tmpl, data, len)) != -ENOENT) {
+		if (r == 0)
+			stage_note(c, _("%s does not exist (package %s installed without a configuration): it is "
+				   "made from the package's template %s"), path, package, tmpl);
+		return r;
+	}
+	installed = packages_installed(c->prof, c->root->dir, package);
+	if (installed > 0) {
+		fix = reinstall_command(c->prof, package);
+		if (tmpl)
+			stage_fail(c, _("%s does not exist, nor the package's template %s, although the package %s "
+				   "is installed: restore its files with `%s` and run again"), path, tmpl,
+				   package, fix);
+		else
+			stage_fail(c, _("%s does not exist although the package %s, which ships it, is installed: "
+				   "restore it with `%s` and run again"), path, package, fix);
+		free(fix);
+		return -ENOENT;
+	}
 	if (c->run->dry) {
 		stage_note(c, _("%s does not exist yet (package %s, installed by the packages stage): its "
 			   "changes are shown once it is installed"), path, package);
@@ -29,12 +61,12 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *package, char 
 	return -ENOENT;
 }
 
-int mc_check_packaged(struct ctx *c, const char *path, const char *package, mc_edit_fn edit, char **want,
-		      size_t *wantlen)
+int mc_check_packaged(struct ctx *c, const char *path, const char *tmpl, const char *package, mc_edit_fn edit,
+		      char **want, size_t *wantlen)
 {
 	char *old = NULL, *err = NULL;
 	size_t oldlen = 0;
-	int r = mc_read_packaged(c, path, package, &old, &oldlen);
+	int r = mc_read_packaged(c, path, tmpl, package, &old, &oldlen);
 
 	*want = NULL;
 	*wantlen = 0;

@@ -13,11 +13,15 @@
 
 /*
  * Read a file the distribution's package installs (main.cf, opendkim.conf).
- * 0 with *data; 1 when it is absent during a plan (a note says the packages
- * stage installs it: nothing to compare yet); -ENOENT when it is absent
- * during an apply (stage_fail: the package is missing); other -errno.
+ * 0 with *data; when it is absent, the package's template tmpl (NULL: none)
+ * if that exists (a note says so; the file is then created).  Else 1 when
+ * it is absent during a plan and the package is not installed (a note says
+ * the packages stage installs it: nothing to compare yet); -ENOENT with
+ * stage_fail when it is absent during an apply, or the package is installed
+ * without it (the message gives the command that restores it); other -errno.
  */
-int mc_read_packaged(struct ctx *c, const char *path, const char *package, char **data, size_t *len);
+int mc_read_packaged(struct ctx *c, const char *path, const char *tmpl, const char *package, char **data,
+		     size_t *len);
 /* want_file() keeping an existing file's owner, group and mode; a new file
  * gets the given ones. */
 int mc_want_edit(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
@@ -27,14 +31,15 @@ typedef int (*mc_edit_fn)(const struct config *cfg, const struct profile *p, con
 			  char **out, size_t *outlen, char **err);
 /*
  * The check of a packaged configuration file edited in place (main.cf,
- * master.cf, opendkim.conf): read it (mc_read_packaged), edit it, and want
+ * master.cf, opendkim.conf): read it (mc_read_packaged, tmpl: the package's
+ * template when the file is absent, or NULL), edit it, and want
  * the result root:root 0644 (mc_want_edit).  0 with the wanted text in
  * *want (caller frees); 1 when the file is absent during a plan (nothing
  * to compare yet, *want NULL); negative on failure (parse errors named
  * with file and line, nothing wanted).
  */
-int mc_check_packaged(struct ctx *c, const char *path, const char *package, mc_edit_fn edit, char **want,
-		      size_t *wantlen);
+int mc_check_packaged(struct ctx *c, const char *path, const char *tmpl, const char *package, mc_edit_fn edit,
+		      char **want, size_t *wantlen);
 /* stage_fail() for an editor's parse error "line N: reason": "PATH:N: reason ..." */
 int mc_parse_error(struct ctx *c, const char *path, const char *err);
 /* Is prog (e.g. "postalias") in exec_run()'s PATH on this host? */

@@ -187,7 +187,7 @@ static int check(struct ctx *c)
 	const char *conf = p->opendkim_conf, *grp = p->opendkim_group;
 	char *want = NULL, *path = NULL, *data = NULL;
 	size_t wantlen = 0;
-	int r = mc_check_packaged(c, conf, "opendkim", opendkim_conf_edit, &want, &wantlen);
+	int r = mc_check_packaged(c, conf, NULL, "opendkim", opendkim_conf_edit, &want, &wantlen);
 
 	if (r != 0) {
 		r = r > 0 ? 0 : r;

@@ -43,6 +43,8 @@
 #include <sys/stat.h>
 
 #define MILTER "inet:127.0.0.1:8891"
+/* A new /etc/aliases: what postfix's postinst writes when there is none (RFC 5321 wants a postmaster) */
+#define ALIASES_NEW "# See man 5 aliases for format\npostmaster:    root\n"
 /* Every token known to 2.10 (TLSv1.2, TLSv1.3 or >=TLSv1.2 would disable its TLS). */
 #define TLS_PROTOCOLS_MAY "!SSLv2, !SSLv3"			/* port 25: opportunistic */
 #define TLS_PROTOCOLS_MANDATORY "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"	/* 587, 465: TLS 1.2+ */
@@ -361,7 +363,9 @@ static int check_aliases(struct ctx *c, const char *maincf_text, size_t maincf_l
 	r = read_target(c, ap, &old, &oldlen);
 	if (r < 0 && r != -ENOENT)
 		goto out;
-	r = postfix_aliases_edit(c->cfg, old ? old : "", oldlen, &want, &wantlen, &err);
+	/* Absent (removed by hand, or not made yet): start as postfix's postinst does when there is none. */
+	r = postfix_aliases_edit(c->cfg, old ? old : ALIASES_NEW, old ? oldlen : strlen(ALIASES_NEW), &want,
+				 &wantlen, &err);
 	if (r < 0) {
 		r = mc_parse_error(c, ap, err);
 		goto out;
@@ -412,7 +416,8 @@ static int check(struct ctx *c)
 {
 	char *path = xasprintf("%s/main.cf", c->prof->postfix_dir), *want = NULL;
 	size_t wantlen = 0;
-	int r = mc_check_packaged(c, path, "postfix", postfix_main_edit, &want, &wantlen);
+	int r = mc_check_packaged(c, path, c->prof->postfix_main_template, "postfix", postfix_main_edit, &want,
+				  &wantlen);
 
 	if (r == 0)
 		r = check_aliases(c, want, wantlen);

@@ -159,7 +159,7 @@ static int check(struct ctx *c)
 {
 	char *path = xasprintf("%s/master.cf", c->prof->postfix_dir), *want = NULL;
 	size_t wantlen = 0;
-	int r = mc_check_packaged(c, path, "postfix", postfix_master_edit, &want, &wantlen);
+	int r = mc_check_packaged(c, path, NULL, "postfix", postfix_master_edit, &want, &wantlen);
 
 	free(path);
 	free(want);

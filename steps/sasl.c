@@ -166,7 +166,7 @@ static int check(struct ctx *c)
 	free(want);
 	old = want = NULL;
 	/* saslauthd's defaults, from its package */
-	r = mc_read_packaged(c, p->saslauthd_defaults, p->sasl_package, &old, &oldlen);
+	r = mc_read_packaged(c, p->saslauthd_defaults, NULL, p->sasl_package, &old, &oldlen);
 	if (r < 0)
 		goto out;
 	if (r == 0) {

@@ -7,6 +7,8 @@
 
 #include "stage.h"
 
+#include <time.h>
+
 extern const struct stage stage_tls;
 extern const struct stage stage_dkim_keys;
 extern const struct stage stage_opendkim;
@@ -28,6 +30,21 @@ const char *repos_elf_basearch(const unsigned char *h, size_t len);
 char *selinux_conf_store_root(const char *text);
 /* The newest transaction ID in `yum history list` / `dnf history list` output (0: none). */
 unsigned long packages_history_last(const char *text);
+/* Age in seconds of apt's package lists in root_dir ("" = "/"): the newest of the lists, their
+ * directory and apt's update stamp; -1 when there are no lists at all. */
+long packages_apt_lists_age(const char *root_dir, time_t now);
+/* debconf-set-selections input: the profile's answers for those of `words` (space-separated
+ * package names) that have some, the hostname in place of PRESEED_HOSTNAME ("" when none). */
+char *packages_preseed_text(const struct profile *p, const char *hostname, const char *words);
+/* The names a transaction installed, from `yum|dnf history info ID` ("Packages Altered":
+ * Install, yum's Dep-Install), appended to out. */
+void packages_history_installed(const char *info, struct strv *out);
+/* What a `yum|dnf history undo ID --assumeno` output would remove or refuses for, that is not
+ * in ours (packages installed since that depend on ours: yum's "Removing for dependencies",
+ * dnf's "problem with installed package"), appended to out by name. */
+void packages_undo_others(const char *text, const struct strv *ours, struct strv *out);
+/* Is pkg installed in root_dir? 1 yes, 0 no, negative when the query cannot run. */
+int packages_installed(const struct profile *p, const char *root_dir, const char *pkg);
 extern const struct stage stage_preflight;
 extern const struct stage stage_firewall;
 extern const struct action_type action_firewalld_service;

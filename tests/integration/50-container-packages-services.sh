@@ -5,8 +5,8 @@
 # network), booted with --volatile=overlay so each boot starts clean.
 #
 # Proves, for the debian12 profile:
-#  - a fresh apply installs postfix, opendkim, opendkim-tools, sasl2-bin,
-#    bsd-mailx for real and leaves postfix, opendkim, saslauthd enabled and
+#  - a fresh apply (package lists never fetched: mailstage refreshes them)
+#    installs postfix, opendkim, opendkim-tools, sasl2-bin, bsd-mailx for real and leaves postfix, opendkim, saslauthd enabled and
 #    active; the services touched by the run's files are restarted (handlers);
 #  - a second apply changes nothing and restarts nothing (InvocationIDs);
 #  - drift (opendkim stopped): plan lists exactly that, apply repairs only it;
@@ -45,8 +45,7 @@ boot() {
 	ct_start "${PARTIAL_BIND[@]}"
 	ct_in mkdir -p /etc/mailstage
 	ct_in sh -c 'cat >/etc/mailstage/mailstage.conf' <"$MAILSTAGE_SRC/payload/mailstage.conf"
-	ct_in apt-get update -q >/dev/null 2>&1 || die "apt-get update from /srv/repo failed"
-}
+	}
 # mailstage inside the container (the host-built binaries, bind-mounted).
 cms() { ct_in /opt/mailstage/mailstage "$@"; }
 installed() {	# prints the wanted packages dpkg has installed

@@ -12,8 +12,17 @@
 # package that was there before; a failure injected in a later stage rolls
 # the installation back; a package missing from the repository fails with
 # dnf's message and installs nothing.
-# EL7's yum cannot run here (it is not packaged for Debian): the yum argv is
-# covered by tests/unit/test_packages.c.
+# EL7 facts, with the nearest real thing (EL7's yum cannot run here: it is not
+# packaged for Debian; its argv, checked against yum 3.4.3's options, and its
+# `history undo` output are covered by tests/unit/test_packages.c):
+#  - E3: yum skips a name it cannot find and exits 0.  dnf does the same with
+#    strict=False in the root's dnf.conf: the install "succeeds", and
+#    mailstage's `rpm -q` afterwards must fail the apply (exit 3) naming the
+#    missing package and roll the partial install back.
+#  - E5: `history undo` of the run would also remove (yum) or refuse for (dnf)
+#    a package installed later that depends on the run's: rollback refuses,
+#    naming it, and leaves both installed; once it is gone, rollback removes
+#    the run's packages.
 . "$(dirname "$0")/lib.sh"
 # A command failing under set -e says which (instead of a silent exit 1).
 trap 'echo "FAIL: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' ERR
@@ -47,6 +56,7 @@ for n in postfix mailx s-nail cyrus-sasl cyrus-sasl-plain epel-release opendkim-
 	build_rpm $n
 done
 build_rpm opendkim libopendkim
+build_rpm site-dkim opendkim	# installed later, depends on what a run installed
 build_rpm test-release "" "system-release, system-release(releasever) = 9"
 mkdir -p "$T/repo"
 cp "$T"/rpmbuild/RPMS/noarch/*.rpm "$T/repo/"
@@ -126,6 +136,36 @@ grep -q "opendkim-tools" "$T/apply" && grep -qi "no match for argument\|unable t
 [ "$(installed "$R")" = "postfix test-release " ] || die "something was installed: $(installed "$R")"
 ok "a package missing from the repository: exit 3, dnf's message shown, nothing installed"
 
+
+# E3: a package manager that exits 0 although a name does not exist (EL7's
+# yum; here dnf with strict=False, read from the root's own dnf.conf).
+R=$T/root-skip
+newroot "$R" el9 "$T/repo-partial"
+mkdir -p "$R/etc/dnf"
+printf '[main]\nstrict=False\n' >"$R/etc/dnf/dnf.conf"
+rc=0; dnf -y -q --installroot="$R" install mailstage-no-such-package >"$T/dnf-skip" 2>&1 || rc=$?
+[ $rc = 0 ] || die "dnf with strict=False did not skip a missing name (exit $rc): $(cat "$T/dnf-skip")"
+expect_rc 3 ms --root "$R" --only packages apply >"$T/apply" 2>&1
+grep -q "exited 0, but opendkim-tools still not installed" "$T/apply" ||
+	die "an install that skipped a name is not a failure naming it: $(cat "$T/apply")"
+[ "$(installed "$R")" = "postfix test-release " ] || die "the partial install was not rolled back: $(installed "$R")"
+ok "E3: dnf skipped opendkim-tools and exited 0; rpm -q afterwards failed the apply naming it (exit 3), the partial install rolled back"
+
+# E5: a package installed after the run that depends on the run's packages.
+R=$T/root-dep
+newroot "$R" el9 "$T/repo"
+expect_rc 0 ms --root "$R" --only packages apply >"$T/apply" 2>&1
+dnf -y -q --installroot="$R" install site-dkim >"$T/dnf.log" 2>&1 || { cat "$T/dnf.log"; die "installing site-dkim failed"; }
+with=$(installed "$R")
+case $with in *" opendkim "*site-dkim*) ;; *) die "opendkim and site-dkim not both installed: $with" ;; esac
+expect_rc 1 ms --root "$R" rollback >"$T/rb" 2>&1
+grep -q "would also remove site-dkim" "$T/rb" || die "rollback does not name the dependent package: $(cat "$T/rb")"
+[ "$(installed "$R")" = "$with" ] || die "rollback removed packages although site-dkim depends on them: $(installed "$R")"
+ok "E5: rollback refuses (exit 1) naming site-dkim, installed later and depending on opendkim; everything stays installed"
+dnf -y -q --installroot="$R" remove site-dkim >"$T/dnf.log" 2>&1 || { cat "$T/dnf.log"; die "removing site-dkim failed"; }
+expect_rc 0 ms --root "$R" rollback >"$T/rb" 2>&1 || { cat "$T/rb"; die "rollback without the dependent failed"; }
+[ "$(installed "$R")" = "postfix test-release " ] || die "after the rollback: $(installed "$R")"
+ok "E5: without it, rollback removes the run's packages (opendkim, libopendkim, ...), postfix kept"
 
 # EL7: yum is not on this machine, so the stage refuses clearly (exit 69)
 # before anything changes; `rpm -q` against the root still decides what is missing.

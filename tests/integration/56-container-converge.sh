@@ -26,7 +26,6 @@ ct_image
 ct_start
 ct_in mkdir -p /etc/mailstage
 ct_in sh -c 'cat >/etc/mailstage/mailstage.conf' <"$MAILSTAGE_SRC/payload/mailstage.conf"
-ct_in apt-get update -q >/dev/null 2>&1 || die "apt-get update from /srv/repo failed"
 ct_in ln -s /opt/mailstage/mailstage /usr/sbin/mailstage
 ct_in mailstage payload --extract /root/payload 2>/dev/null
 for u in mailstage-converge.service mailstage-converge.timer; do
