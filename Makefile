@@ -3,6 +3,9 @@
 #   make                 build ./mailstage
 #   make check           unit tests (cmocka) and integration tests
 #   make check SANITIZE=1  the same, built with AddressSanitizer + UBSan
+#   make test            every tier (check, unit under ASan+UBSan, valgrind, fuzz),
+#                        hermetic (tests/tiers inside tests/hermetic); one closing
+#                        line "N passed, N failed" over all of them
 #   make bench           benchmark figures (no timing is asserted anywhere; as root,
 #                        also a no-op apply on a converged systemd container)
 #   make demo            the main job end to end: receivers judge its mail SPF/DKIM/DMARC pass (root)
@@ -21,9 +24,14 @@ PKGS       = libcurl libarchive libsystemd libselinux libsemanage libcrypto
 # libcurl and libarchive are dlopen()ed on first use (installer/lazylib.h):
 # pkg-config gives their headers; they are not linked.
 PKGS_LINKED = libsystemd libselinux libsemanage libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS_LINKED)) -ldl
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# Recursive (=), not :=: pkg-config runs only when a compile or link command
+# is expanded, never when the Makefile is read, so `make demo`/`make test` on
+# a host without the -dev packages installs them (tests/deps) before anything
+# asks pkg-config (tests/integration/80-docs.sh checks it stays quiet).
+# Each is computed once, on first use (the $(eval) turns it into a simple variable).
+PKG_CFLAGS  = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $$(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS    = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS_LINKED)) -ldl)$(PKG_LIBS)
+CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka))$(CMOCKA_LIBS)
 
 WARN       = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= -O2 -g
@@ -75,6 +83,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(TLIB_
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+unit-build: $(UNIT_BIN)
 
 # Everything the tests need, built once.
 test-build: mailstage $(B)/mailstage-test $(UNIT_BIN) mo
@@ -93,6 +102,11 @@ bench: mailstage
 
 # The README's two commands.  Each installs what it needs with apt-get first
 # (tests/deps), then builds in a sub-make (pkg-config must see the libraries).
+# `make test`: tests/tiers runs every tier (check, sanitize, valgrind, fuzz),
+# each even after one failed, and closes with one "N passed, N failed" line
+# over all of them; tests/hermetic runs it where this machine's mail
+# configuration (/etc/postfix, /etc/aliases, ...) is masked.  The install
+# stays outside the mask (package scripts write /etc).
 demo:
 	tests/deps demo
 	$(MAKE) mailstage
@@ -100,11 +114,7 @@ demo:
 
 test:
 	tests/deps test
-	$(MAKE) test-build
-	$(MAKE) check
-	$(MAKE) unit SANITIZE=1
-	$(MAKE) check-valgrind
-	$(MAKE) fuzz-ci FUZZ_SECONDS=$(FUZZ_SECONDS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/hermetic tests/tiers
 
 # Integration runs under valgrind (errors and definite leaks fail).
 check-valgrind: test-build
@@ -119,7 +129,7 @@ install: mailstage install-data
 clean:
 	rm -rf build mailstage
 
-.PHONY: all unit check check-e2e check-valgrind test-build bench demo test install clean
+.PHONY: all unit unit-build check check-e2e check-valgrind test-build bench demo test install clean
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_NAME.c, corpus tests/fuzz/corpus/NAME.
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.

@@ -17,7 +17,7 @@ complete() {	# host-path of a changed file: is it whole?
 	*/etc/postfix/main.cf) postconf -c "${1%/main.cf}" -h mydomain | grep -qx example.com ;;
 	*/etc/postfix/master.cf) postconf -c "${1%/master.cf}" -M submission/inet | grep -q smtpd ;;
 	*/etc/aliases) grep -q '^dmarc: root$' "$1" ;;
-	*/etc/aliases.db) postalias -q dmarc "hash:${1%.db}" | grep -qx root ;;
+	*/etc/aliases.db) postalias -c "${1%/aliases.db}/postfix" -q dmarc "hash:${1%.db}" | grep -qx root ;;
 	*/etc/opendkim.conf) grep -Eq '^Mode[[:space:]]+sv$' "$1" && grep -q '^ExternalIgnoreList' "$1" ;;
 	*/etc/opendkim/KeyTable|*/etc/opendkim/SigningTable|*/etc/opendkim/TrustedHosts| \
 	*/etc/default/opendkim|*/etc/default/saslauthd|*/etc/sysconfig/saslauthd|*/smtpd.conf| \

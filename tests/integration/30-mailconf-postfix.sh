@@ -7,7 +7,8 @@
 #  - `postfix check` on that configuration prints no warning.  postfix check
 #    needs a queue and data directory it may create and own: the test copies
 #    ROOT/etc/postfix to a temporary config_directory whose queue_directory
-#    and data_directory point into $T.  Postfix prints warnings on stderr
+#    and data_directory point into $T (meta_directory too, with Postfix's
+#    package files from tests/lib/pfmeta).  Postfix prints warnings on stderr
 #    only when it is a terminal (else only to syslog), so it runs under
 #    script(1); a control run first shows that a warning is seen;
 #  - `postconf -M`/`-P`/`-F`: one smtp inet, submission and smtps, with the
@@ -92,7 +93,8 @@ pfcheck() {	# pfcheck CONFIGDIR: postfix check's output (empty when clean); fail
 	rm -rf "$T/pf"
 	mkdir -p "$T/pf/spool" "$T/pf/data"
 	cp -a "$d" "$T/pf/etc"
-	postconf -c "$T/pf/etc" -e "queue_directory=$T/pf/spool" "data_directory=$T/pf/data"
+	"$MAILSTAGE_SRC/tests/lib/pfmeta" "$T/pf/etc"	# Postfix's package files, not this machine's /etc/postfix
+	postconf -c "$T/pf/etc" -e "queue_directory=$T/pf/spool" "data_directory=$T/pf/data" "meta_directory=$T/pf/etc"
 	[ "${2:-}" = control ] || chown postfix "$T/pf/data"
 	script -qec "postfix -c $T/pf/etc check" /dev/null | tr -d '\r'
 }
@@ -142,8 +144,8 @@ rm -f "$R/etc/opendkim/KeyTable.test"
 ok "opendkim -n accepts opendkim.conf (Mode sv, KeyTable, SigningTable)"
 
 # --- DMARC alias through the database postalias built
-[ "$(postalias -q dmarc "hash:$R/etc/aliases")" = root ] || die "dmarc alias not in $R/etc/aliases.db"
-[ "$(postalias -q postmaster "hash:$R/etc/aliases")" = root ] || die "postmaster alias lost"
+[ "$(postalias -c "$R/etc/postfix" -q dmarc "hash:$R/etc/aliases")" = root ] || die "dmarc alias not in $R/etc/aliases.db"
+[ "$(postalias -c "$R/etc/postfix" -q postmaster "hash:$R/etc/aliases")" = root ] || die "postmaster alias lost"
 ok "DMARC report alias in the alias database"
 
 # --- the defaults files as the init scripts read them

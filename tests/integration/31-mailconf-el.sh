@@ -115,7 +115,7 @@ EOF
 		die "$profile: opendkim.conf lines outside the managed options changed"
 	gid=$(awk -F: '$1 == "opendkim" {print $3}' "$R/etc/group")	# the target's, not this host's
 	[ "$(stat -c '%a %u:%g' "$R/etc/opendkim/KeyTable")" = "640 0:$gid" ] || die "$profile: KeyTable not root:opendkim 0640"
-	[ "$(postalias -q dmarc "hash:$R/etc/aliases")" = root ] || die "$profile: dmarc alias"
+	[ "$(postalias -c "$R/etc/postfix" -q dmarc "hash:$R/etc/aliases")" = root ] || die "$profile: dmarc alias"
 	ms "${ONLY[@]}" --root "$R" apply 2>"$T/err" >/dev/null
 	grep -Eq "apply: 0 of [0-9]+ stages changed" "$T/err" || { cat "$T/err"; die "$profile: second apply changed something"; }
 	ok "$profile: main.cf exact for Postfix $( [ "$profile" = el7 ] && echo 2.10 || echo 3.5 ), master.cf, SASL, OpenDKIM; idempotent"

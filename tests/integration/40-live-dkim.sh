@@ -36,15 +36,16 @@ done
 now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
-# ---- the root: a Debian 12 target whose users and Postfix support files
-# are this machine's (the daemons run from this machine's binaries) ----
+# ---- the root: a Debian 12 target whose users are this machine's (the
+# daemons run from this machine's binaries) ----
 R=$T/root
 t0=$(now)
 mkroot "$R" debian12
 cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
-# postfix-files, dynamicmaps.cf, ... as installed here; main.cf and master.cf
-# stay the packaged defaults mkroot put there.
-cp -an /etc/postfix/. "$R/etc/postfix/"
+# Postfix's package files (postfix-files, dynamicmaps.cf, ...: tests/lib/pfmeta,
+# never this machine's /etc/postfix); main.cf and master.cf stay the packaged
+# defaults mkroot put there.
+"$MAILSTAGE_SRC/tests/lib/pfmeta" "$R/etc/postfix"
 # rbl empty: this closed network has no blocklist to ask (every other value is the default).
 cat >"$R/etc/mailstage/mailstage.conf" <<'EOF'
 hostname = mail.example.com

@@ -78,11 +78,12 @@ e2e_need() {
 _e2e_sender_root() {
 	local R=$E2E_DIR/root
 	"$MN_SRC/tests/lib/mkroot" "$R" debian12 >/dev/null
-	# The daemons run from this machine's binaries: its users and Postfix
-	# support files (postfix-files, dynamicmaps.cf); main.cf and master.cf
-	# stay the packaged defaults mkroot put there.
-	cp /etc/passwd /etc/group /etc/gshadow /etc/shadow "$R/etc/"
-	cp -an /etc/postfix/. "$R/etc/postfix/"
+	# The daemons run from this machine's binaries: its users, and Postfix's
+	# package files (postfix-files, dynamicmaps.cf: tests/lib/pfmeta, never
+	# this machine's /etc/postfix); main.cf and master.cf stay the packaged
+	# defaults mkroot put there.
+	cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
+	"$MN_SRC/tests/lib/pfmeta" "$R/etc/postfix"
 	# Dual-stack; port25_probe is a receiver in the test network, rbl empty
 	# (no blocklist is reachable here).
 	cat >"$R/etc/mailstage/mailstage.conf" <<-EOF
@@ -130,9 +131,8 @@ _e2e_rx() {
 	local h=$1 dom=$2 mx=$3 addr=$4 d=$MN_DIR/$1 c
 	c=$d/conf
 	mkdir -p "$c/postfix" "$d/spool" "$d/lib-postfix" "$d/mail/vhosts"
-	# Postfix's support files as installed here, the packaged master.cf, our main.cf.
-	cp -a /etc/postfix/. "$c/postfix/"
-	rm -f "$c/postfix/main.cf" "$c/postfix/sasl/smtpd.conf"
+	# Postfix's package files (tests/lib/pfmeta), the packaged master.cf, our main.cf.
+	"$MN_SRC/tests/lib/pfmeta" "$c/postfix"
 	cp /usr/share/postfix/master.cf.dist "$c/postfix/master.cf"
 	cat >>"$c/postfix/master.cf" <<-EOF
 	policyd-spf  unix  -       n       n       -       0       spawn

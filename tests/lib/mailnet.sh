@@ -7,7 +7,9 @@
 # 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32 (on-link, so every host
 # reaches every other without a router), and lo up.  Each host also gets a
 # private mount namespace, held by one `sleep` process, with:
-#   /etc   an overlay (tmpfs upper): the test may change it, the host's is untouched
+#   /etc   an overlay (tmpfs upper): the test may change it, the host's is untouched;
+#          whatever is mounted under /etc stays mounted there (tests/hermetic's
+#          masks of this machine's mail configuration)
 #   /dev   an overlay too, with /dev/log served by tests/lib/mn-syslog.py into
 #          $MN_DIR/NAME/syslog (OpenDKIM, saslauthd and Postfix log there)
 #   /run   a private tmpfs
@@ -101,8 +103,23 @@ mn_host() {
 		set -e
 		d=$1
 		mount -t tmpfs -o mode=0755 mailnet "$d/ovl"
-		mkdir -p "$d/ovl/etc.u" "$d/ovl/etc.w" "$d/ovl/dev.u" "$d/ovl/dev.w"
+		mkdir -p "$d/ovl/etc.u" "$d/ovl/etc.w" "$d/ovl/dev.u" "$d/ovl/dev.w" "$d/ovl/keep"
+		# What is mounted under /etc (the masks of tests/hermetic, the hosts
+		# file of a container) stays on top of the overlay, which alone
+		# would show the files beneath those mounts.
+		keep=() i=0
+		mounts=$(cut -d" " -f5 /proc/self/mountinfo)
+		for m in $mounts; do
+			case $m in /etc/resolv.conf|*\\*) continue ;; /etc/?*) ;; *) continue ;; esac
+			if [ -d "$m" ]; then mkdir "$d/ovl/keep/$i"; else : >"$d/ovl/keep/$i"; fi
+			mount --bind "$m" "$d/ovl/keep/$i"
+			keep+=("$m")
+			i=$((i + 1))
+		done
 		mount -t overlay overlay -o lowerdir=/etc,upperdir="$d/ovl/etc.u",workdir="$d/ovl/etc.w" /etc
+		for i in "${!keep[@]}"; do
+			mount --bind "$d/ovl/keep/$i" "${keep[$i]}"
+		done
 		mount -t overlay overlay -o lowerdir=/dev,upperdir="$d/ovl/dev.u",workdir="$d/ovl/dev.w" /dev
 		mount -t tmpfs -o mode=0755 mailnet-run /run
 		rm -f /etc/resolv.conf
