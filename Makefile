@@ -116,6 +116,12 @@ test:
 	tests/deps test
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/hermetic tests/tiers
 
+# `make test-fresh`: the same `make test` from a clone of HEAD on a pristine
+# debootstrap'd Debian 12 (tests/hosts/fresh-suite; root, about 45 min):
+# the proof that nothing leans on this machine.  Not part of `make test`.
+test-fresh:
+	tests/hosts/fresh-suite HEAD -- test
+
 # Integration runs under valgrind (errors and definite leaks fail).
 check-valgrind: test-build
 	VALGRIND=1 TESTS='2*' MAILSTAGE_BUILD=$(B) tests/run-all
@@ -129,7 +135,7 @@ install: mailstage install-data
 clean:
 	rm -rf build mailstage
 
-.PHONY: all unit unit-build check check-e2e check-valgrind test-build bench demo test install clean
+.PHONY: test-fresh all unit unit-build check check-e2e check-valgrind test-build bench demo test install clean
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_NAME.c, corpus tests/fuzz/corpus/NAME.
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.
