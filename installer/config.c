@@ -23,6 +23,7 @@
 
 #define MAX_LINE	4096		/* bytes, without the line end */
 #define MAX_FILE	(1024 * 1024)	/* a configuration file is a few KiB */
+#define BINARY_LINES	3		/* more lines than this not text: a binary file */
 #define MAX_ERRORS	50		/* shown; more are counted */
 #define MAX_ITEMS	64		/* per list */
 #define DAY		(24L * 3600)
@@ -926,29 +927,44 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Plain text: no NUL, no control characters but tab, valid UTF-8. */
-static int check_text(struct parser *p, unsigned lineno, const char *s, size_t n)
+/* What keeps a line from being plain text: 0 none, else TEXT_NUL, TEXT_CONTROL or TEXT_UTF8 with *byte. */
+enum { TEXT_OK, TEXT_NUL, TEXT_CONTROL, TEXT_UTF8 };
+static int text_problem(const char *s, size_t n, unsigned char *byte)
 {
 	size_t k = 0;
 
-	if (memchr(s, '\0', n)) {
-		add_error(p, lineno, _("line contains a NUL byte; the configuration must be plain text"));
-		return -EINVAL;
-	}
+	if (memchr(s, '\0', n))
+		return TEXT_NUL;
 	while (k < n) {
 		unsigned char c = (unsigned char)s[k];
 		size_t l;
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			add_error(p, lineno, _("line contains control character 0x%02x; the configuration must be plain text"), c);
-			return -EINVAL;
-		}
+		*byte = c;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return TEXT_CONTROL;
 		l = utf8_len((const unsigned char *)s + k, n - k);
-		if (l == 0) {
-			add_error(p, lineno, _("line is not valid UTF-8 text (byte 0x%02x); the configuration must be plain text"), c);
-			return -EINVAL;
-		}
+		if (l == 0)
+			return TEXT_UTF8;
 		k += l;
+	}
+	return TEXT_OK;
+}
+
+/* Plain text: no NUL, no control characters but tab, valid UTF-8. */
+static int check_text(struct parser *p, unsigned lineno, const char *s, size_t n)
+{
+	unsigned char c = 0;
+
+	switch (text_problem(s, n, &c)) {
+	case TEXT_NUL:
+		add_error(p, lineno, _("line contains a NUL byte; the configuration must be plain text"));
+		return -EINVAL;
+	case TEXT_CONTROL:
+		add_error(p, lineno, _("line contains control character 0x%02x; the configuration must be plain text"), c);
+		return -EINVAL;
+	case TEXT_UTF8:
+		add_error(p, lineno, _("line is not valid UTF-8 text (byte 0x%02x); the configuration must be plain text"), c);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -1109,6 +1125,33 @@ int config_parse(const char *text, size_t len, const char *display_name, struct 
 	end = text + len;
 	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;		/* byte order mark from some editors */
+	/*
+	 * A binary file (a key, an archive, a disk image copied over it) gets one
+	 * message, not one per line: more than BINARY_LINES lines that are not
+	 * text, and it is not a mailstage.conf at all.
+	 */
+	{
+		const char *q = s;
+		unsigned l = 0, bad = 0, first = 0;
+		unsigned char c;
+		while (q < end) {
+			const char *nl = memchr(q, '\n', (size_t)(end - q)), *le = nl ? nl : end;
+			size_t n = (size_t)(le - q);
+			l++;
+			if (n && q[n - 1] == '\r')
+				n--;
+			if (text_problem(q, n, &c) != TEXT_OK && !bad++)
+				first = l;
+			q = nl ? nl + 1 : end;
+		}
+		if (bad > BINARY_LINES) {
+			add_error(&p, first, _("this is not a text file: %u lines hold NUL, control or non-UTF-8 bytes, "
+					       "the first here (mailstage.conf is \"key = value\" lines, see "
+					       "mailstage.conf(5))"), bad);
+			r = -EINVAL;
+			goto out;
+		}
+	}
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *le = nl ? nl : end;
@@ -1145,8 +1188,6 @@ out:
 	return r;
 }
 
-#define CONFIG_MAX (1u << 20)
-
 int config_load(const char *file, const char *display_name, struct config *cfg, struct strv *errors)
 {
 	char *data = NULL;
@@ -1157,11 +1198,11 @@ int config_load(const char *file, const char *display_name, struct config *cfg, 
 	if (!display_name)
 		display_name = file;
 	/* One message for anything that is not a plain file of sane size (a FIFO never blocks). */
-	r = read_regular_file(file, CONFIG_MAX, &data, &len);
+	r = read_regular_file(file, MAX_FILE, &data, &len);
 	if (r < 0) {
 		char *m = r == -EINVAL ? xasprintf(_("%s is not a regular file"), display_name)
 			: r == -EFBIG ? xasprintf(_("%s is larger than %u KiB: not a mailstage.conf"), display_name,
-						  CONFIG_MAX >> 10)
+						  (unsigned)MAX_FILE >> 10)
 			: xasprintf(_("cannot read %s: %s"), display_name, strerror(-r));
 		cfg->path = xstrdup(display_name);
 		if (errors)

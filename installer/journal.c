@@ -371,6 +371,12 @@ static void remove_stale_temp(struct state *st, const char *line)
 	free(temp);
 }
 
+/* A stage name as the journal may carry it: letters, digits and '-' (it becomes a file name). */
+static int valid_stage_name(const char *s)
+{
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
+}
+
 static int read_journal_text(struct state *st, unsigned no, char **text, char **why);
 
 int journal_resume(struct state *st, struct journal *j, unsigned no)
@@ -787,6 +793,52 @@ static int lazy_archive_or_warn(void)
 }
 
 /* Restore backup entry `seq` of archive `ar` to host path. */
+/*
+ * Undo compares before it acts: a file that already is exactly what its
+ * backup holds (bytes, owner, mode, mtime, extended attributes) needs no
+ * restore, so undoing a change that never happened (an immutable directory,
+ * a failure before the rename) succeeds instead of failing.  An mtime the
+ * backup kept to the second only matches on its seconds.
+ */
+static int xattr_sets_equal(const struct xattr *a, size_t na, const struct xattr *b, size_t nb)
+{
+	size_t i, k;
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		for (k = 0; k < nb; k++)
+			if (strcmp(a[i].name, b[k].name) == 0)
+				break;
+		if (k == nb || a[i].size != b[k].size || memcmp(a[i].value, b[k].value, a[i].size) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int already_restored(const char *host, const struct buf *data, const struct file_meta *m)
+{
+	struct stat sb;
+	struct xattr *x = NULL;
+	size_t nx = 0, len = 0;
+	char *cur = NULL;
+	int same = 0;
+
+	if (lstat(host, &sb) < 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) != (m->mode & 07777) ||
+	    (m->set_owner && (sb.st_uid != m->uid || sb.st_gid != m->gid)) ||
+	    (m->has_mtime && (sb.st_mtim.tv_sec != m->mtime.tv_sec ||
+			      (m->mtime.tv_nsec && sb.st_mtim.tv_nsec != m->mtime.tv_nsec))))
+		return 0;
+	if (read_regular_file(host, 0, &cur, &len) < 0)
+		return 0;
+	if (len == data->len && (len == 0 || memcmp(cur, data->data, len) == 0) && xattrs_read(host, &x, &nx) == 0)
+		same = xattr_sets_equal(x, nx, m->xattrs, m->nxattrs);
+	xattrs_free(x, nx);
+	if (cur)
+		memset(cur, 0, len);
+	free(cur);
+	return same;
+}
+
 static int restore_entry(struct state *st, unsigned no, const char *arname, unsigned seq,
 			 const char *host)
 {
@@ -840,10 +892,12 @@ static int restore_entry(struct state *st, unsigned no, const char *arname, unsi
 			memcpy(x->value, xv, xs);
 			x->size = xs;
 		}
-		{
+		if (!data.data)
+			buf_append(&data, "", 0);
+		if (already_restored(host, &data, &m)) {
+			r = 0;
+		} else {
 			char *temp = atomic_tempname(host);
-			if (!data.data)
-				buf_append(&data, "", 0);
 			r = atomic_replace(host, temp, data.data, data.len, &m, NULL, NULL);
 			free(temp);
 		}
@@ -897,11 +951,18 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 	} else if (record_kind(l, "attr")) {
 		char *uid = record_field(l, "uid"), *gid = record_field(l, "gid"), *mode = record_field(l, "mode");
 		struct stat sb;
-		if (lstat(host, &sb) == 0) {
-			if (geteuid() == 0 && lchown(host, (uid_t)strtoul(uid, NULL, 10),
-						     (gid_t)strtoul(gid, NULL, 10)) < 0)
+		uid_t u = uid ? (uid_t)strtoul(uid, NULL, 10) : 0;
+		gid_t g = gid ? (gid_t)strtoul(gid, NULL, 10) : 0;
+		mode_t md = mode ? (mode_t)strtoul(mode, NULL, 8) & 07777 : 0;
+		if (!uid || !gid || !mode) {
+			msg_error(_("undo: unreadable attr record of %s"), path ? path : "?");
+			r = -EINVAL;
+		} else if (lstat(host, &sb) == 0 &&
+			   (sb.st_uid != u || sb.st_gid != g || (!S_ISLNK(sb.st_mode) && (sb.st_mode & 07777) != md))) {
+			/* Only what differs is put back: an attribute never changed needs nothing. */
+			if (geteuid() == 0 && (sb.st_uid != u || sb.st_gid != g) && lchown(host, u, g) < 0)
 				r = -errno;
-			if (r == 0 && !S_ISLNK(sb.st_mode) && chmod(host, (mode_t)strtoul(mode, NULL, 8)) < 0)
+			if (r == 0 && !S_ISLNK(sb.st_mode) && (sb.st_mode & 07777) != md && chmod(host, md) < 0)
 				r = -errno;
 		}
 		free(uid);
@@ -997,6 +1058,19 @@ int journal_undo(struct state *st, unsigned no, unsigned *undone)
 			errors++;
 		else
 			(*undone)++;
+	}
+	/* A stage this run recorded as converged is converged no more: its checkpoint goes, if still this run's. */
+	for (k = 0; k < lines.n; k++) {
+		char *stage = record_kind(lines.v[k], "checkpoint") ? record_field(lines.v[k], "stage") : NULL;
+		unsigned cp_run;
+		long cp_time;
+		if (stage && valid_stage_name(stage) && checkpoint_read(st, stage, &cp_run, &cp_time) == 0 &&
+		    cp_run == no) {
+			char *cp = xasprintf("%s/checkpoints/%s", st->dir, stage);
+			unlink(cp);
+			free(cp);
+		}
+		free(stage);
 	}
 	strv_free(&lines);
 	/* Record the outcome in the run's own journal (append-only). */

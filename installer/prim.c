@@ -15,6 +15,7 @@
 #include "stage.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,12 +258,39 @@ out:
 	return rc;
 }
 
-/* Owner (when root: an unprivileged --root run cannot give files away) and mode of a path. */
+/*
+ * Owner (when root: an unprivileged --root run cannot give files away) and
+ * mode of a regular file or directory, through one descriptor opened
+ * without following a symlink, so what was checked is what changes.  A
+ * regular file with more than one hard link is refused: the change would
+ * reach its other names, which may be outside the root.
+ */
 static int set_owner_mode(struct run *r, const char *host, const char *path, uid_t uid, gid_t gid, mode_t mode)
 {
-	if ((geteuid() == 0 && lchown(host, uid, gid) < 0) || chmod(host, mode & 07777) < 0)
+	struct stat sb;
+	int fd, rc = 0;
+
+	if (lstat(host, &sb) < 0)
 		return fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
-	return 0;
+	if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+		return fail(r, -EPERM, _("refusing to change owner/mode of %s: it is not a regular file or "
+					 "directory"), path);
+	fd = open(host, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
+	if (fstat(fd, &sb) < 0) {
+		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
+	} else if (S_ISREG(sb.st_mode) && sb.st_nlink > 1) {
+		rc = fail(r, -EPERM, _("refusing to change owner/mode of %s: it has %lu hard links, and the "
+				       "change would reach every other name of the file (one may be outside the "
+				       "root); replace it with a copy of its own (cp --preserve %s %s.new && "
+				       "mv %s.new %s), then run again"), path, (unsigned long)sb.st_nlink, path,
+			  path, path, path);
+	} else if ((geteuid() == 0 && fchown(fd, uid, gid) < 0) || fchmod(fd, mode & 07777) < 0) {
+		rc = fail(r, -errno, _("cannot set owner/mode of %s: %s"), path, strerror(errno));
+	}
+	close(fd);
+	return rc;
 }
 
 int prim_mkdir(struct run *r, const char *path, const char *owner, const char *group, mode_t mode)

@@ -184,6 +184,20 @@ static size_t count_lines(const char *s, size_t n)
 	return l + (n && s[n - 1] != '\n');
 }
 
+/*
+ * Files whose lines hold password hashes: a change to them is listed, its
+ * content never printed (plan's diff, --json).
+ */
+static int secret_path(const char *path)
+{
+	static const char *const secrets[] = { "/etc/shadow", "/etc/gshadow", NULL };
+	size_t i;
+	for (i = 0; secrets[i]; i++)
+		if (strcmp(path, secrets[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int want_file(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
 	      const char *group, mode_t mode)
 {
@@ -227,6 +241,7 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 	ch->oldlen = oldlen;
 	old = NULL;
 fill:
+	ch->secret = secret_path(path);
 	ch->data = xmalloc(len + 1);
 	memcpy(ch->data, data, len);
 	ch->data[len] = 0;

@@ -127,3 +127,12 @@ dmarc_rua mailto:|cmd@example.com
 dmarc_ruf a/b@example.com
 CASES
 ok "pipe, file, include and comment destinations in address keys: 78, nothing changed"
+
+# A binary file as mailstage.conf gets one message, not one per line (measured: 15-25 lines).
+rm -rf "$T/b" && mkroot "$T/b" debian12
+gzip -9n -c README.md >"$T/b/etc/mailstage/mailstage.conf"
+expect_msg 78 'this is not a text file:' ms --root "$T/b" plan
+[ "$(grep -c 'error:' "$T/err")" = 2 ] || { cat "$T/err"; die "binary config: not one message (plus the summary)"; }
+grep -q 'mailstage.conf:[0-9]*: this is not a text file: [0-9]* lines hold NUL, control or non-UTF-8 bytes' "$T/err" ||
+	{ cat "$T/err"; die "binary config: message lacks the file:line and what is wrong"; }
+ok "binary mailstage.conf: one message, 78"

@@ -63,3 +63,23 @@ ms "${SCRATCH[@]}" --root "$T/z" -q apply --resume 2>"$T/err" || { cat "$T/err";
 tail -n 1 "$j" | grep -q '^end status=ok ' || { tail -n 3 "$j"; die "resume did not write the end record"; }
 ms "${SCRATCH[@]}" --root "$T/z" -q apply 2>"$T/err" || { cat "$T/err"; die "apply after the resume still refused"; }
 ok "apply --resume of a finished run writes its end record; the next apply is not blocked"
+
+# Idempotent undo (issue 10): a failed apply whose later changes never happened (an immutable
+# DKIM key directory) undoes what did happen and skips what already matches - exit 3 "restored",
+# not 4 "incomplete" - and the stages it had recorded as converged lose their checkpoints.
+command -v chattr >/dev/null || die "chattr missing (e2fsprogs)"
+rm -rf "$T/i" && tests/lib/populate "$T/i" debian12
+kd=$T/i/etc/opendkim/keys/example.com
+trap 'chattr -R -i "$T/i" 2>/dev/null; rm -rf "$T"' EXIT
+chattr +i "$kd" || die "setup: chattr +i failed (file system without immutable support?)"
+snapshot "$T/i" >"$T/before"
+rc=0
+ms "${SCRATCH[@]}" --root "$T/i" apply >"$T/out" 2>"$T/err" || rc=$?
+[ $rc = 3 ] || { cat "$T/err"; die "immutable key directory: apply exited $rc, expected 3 (restored)"; }
+grep -q 'the system was restored' "$T/err" || { cat "$T/err"; die "no 'restored' message"; }
+snapshot "$T/i" | diff -u "$T/before" - || die "immutable key directory: the root differs after the rollback"
+ms --root "$T/i" status >"$T/status"
+if grep -q 'converged at .*(run 1)' "$T/status"; then cat "$T/status"; die "status shows checkpoints of the rolled-back run"; fi
+chattr -i "$kd"
+ms "${SCRATCH[@]}" --root "$T/i" -q apply 2>"$T/err" || { cat "$T/err"; die "apply after removing +i failed"; }
+ok "immutable key directory: failed apply restored (3), root identical, its checkpoints cleared"

@@ -127,3 +127,20 @@ grep -q 'etc/passwd of the target: the entry for that name has a user or group i
 	{ cat "$T/err"; die "empty uid: the message does not say so"; }
 snapshot "$T/r" | diff -u "$T/before" - || die "empty uid: the root changed"
 ok "passwd entry with an empty uid: refused (exit 3), nothing chowned"
+
+# A managed file that is a hard link to a file elsewhere: its owner and mode are not changed
+# (measured: the outside file's owner and mode were).  The outside name here is in $T, outside
+# the root, on the same file system.
+fresh
+mkdir -p "$T/r/etc/opendkim/keys/example.com"
+install -m 0644 tests/data/dkim-test.private "$T/outside-key"
+ln "$T/outside-key" "$T/r/etc/opendkim/keys/example.com/default.private"
+snapshot "$T/r" >"$T/before"
+rc=0
+run10 "$MAILSTAGE_BIN" --root "$T/r" "${SCRATCH[@]}" -q apply >"$T/out" 2>"$T/err" || rc=$?
+[ $rc = 3 ] || { cat "$T/err"; die "hard-linked key: apply exited $rc, expected 3"; }
+grep -q 'refusing to change owner/mode of /etc/opendkim/keys/example.com/default.private: it has 2 hard links' "$T/err" ||
+	{ cat "$T/err"; die "hard-linked key: no clear refusal"; }
+[ "$(stat -c '%a %u:%g' "$T/outside-key")" = "644 0:0" ] || die "the outside file was changed: $(stat -c '%a %u:%g' "$T/outside-key")"
+snapshot "$T/r" | diff -u "$T/before" - || die "hard-linked key: the root changed"
+ok "hard-linked key: owner/mode change refused (exit 3), the outside file untouched"
