@@ -408,17 +408,36 @@ out:
 	free(host);
 }
 
+/*
+ * A file of the target a check reads: inside the root only (a symlink is
+ * followed inside it, never out), a regular file of at most 1 MiB (a FIFO
+ * never blocks).  *host is where it resolved, for stat().
+ */
+#define CHECKED_FILE_MAX (1u << 20)
+static int target_file(struct run *r, const char *path, char **host, char **data, size_t *len, char **why)
+{
+	int rc = root_resolve(&r->root, path, host, why);
+	if (rc < 0)
+		return rc;
+	rc = read_regular_file(*host, CHECKED_FILE_MAX, data, len);
+	if (rc < 0)
+		*why = xasprintf(rc == -EINVAL ? _("%s is not a regular file") : _("cannot read %s: %s"), path,
+				 strerror(-rc));
+	return rc;
+}
+
 static void check_dkim_key(struct run *r, struct report *rp, char **pub)
 {
 	char *kp = dkim_key_path(&r->cfg, r->prof), *rp_ = dkim_record_path(&r->cfg, r->prof);
-	char *kh = xasprintf("%s%s", r->root.dir, kp), *rh = xasprintf("%s%s", r->root.dir, rp_);
+	char *kh = NULL, *rh = NULL;
 	char *key = NULL, *rec = NULL, *why = NULL, *rec_p = NULL, *u = NULL, *g = NULL;
 	size_t kl = 0;
 	struct stat sb;
 	int bits;
 
 	*pub = NULL;
-	if (stat(kh, &sb) < 0 || read_whole_file(kh, &key, &kl) < 0 || crypto_key_info(key, kl, &bits, &why) < 0) {
+	if (target_file(r, kp, &kh, &key, &kl, &why) < 0 || stat(kh, &sb) < 0 ||
+	    crypto_key_info(key, kl, &bits, &why) < 0) {
 		add(rp, "local", ST_FAIL, _("DKIM key"), _("a readable RSA key"), _("run mailstage apply"), "%s: %s", kp,
 		    why ? why : "missing or unreadable");
 		goto out;
@@ -433,7 +452,9 @@ static void check_dkim_key(struct run *r, struct report *rp, char **pub)
 		add(rp, "local", ST_OK, _("DKIM key permissions"), _("readable by opendkim only"), NULL, _("%04o %s:%s, %d bits"),
 		    (unsigned)(sb.st_mode & 07777), u, g, bits);
 	crypto_dkim_public(key, kl, pub);
-	if (read_whole_file(rh, &rec, NULL) == 0)
+	free(why);
+	why = NULL;
+	if (target_file(r, rp_, &rh, &rec, NULL, &why) == 0)
 		rec_p = dkim_p_of(rec);
 	if (*pub && rec_p && strcmp(*pub, rec_p) == 0)
 		add(rp, "local", ST_OK, _("DKIM key matches record"), _("SELECTOR.txt holds this key"), NULL, "%s", rp_);
@@ -457,12 +478,19 @@ out:
 static void check_tls(struct run *r, struct report *rp)
 {
 	char *cp = tls_cert_path(&r->cfg, r->prof), *kp = tls_key_path(&r->cfg, r->prof);
-	char *ch = xasprintf("%s%s", r->root.dir, cp), *kh = xasprintf("%s%s", r->root.dir, kp);
+	char *ch = NULL, *kh = NULL;
 	char *cert = NULL, *key = NULL, *why = NULL;
 	size_t cl = 0, kl = 0;
 	time_t na = 0;
 
-	if (read_whole_file(ch, &cert, &cl) < 0 || read_whole_file(kh, &key, &kl) < 0) {
+	int readable = target_file(r, cp, &ch, &cert, &cl, &why) == 0;
+
+	if (readable) {
+		free(why);
+		why = NULL;
+		readable = target_file(r, kp, &kh, &key, &kl, &why) == 0;
+	}
+	if (!readable) {
 		add(rp, "local", ST_FAIL, _("TLS certificate"), _("certificate and key for the hostname"), _("run mailstage apply"),
 		    _("%s or %s cannot be read"), cp, kp);
 	} else if (crypto_cert_check(cert, cl, key, kl, r->cfg.hostname, &na, &why) < 0) {

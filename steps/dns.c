@@ -447,6 +447,8 @@ out:
  * 0 with *p, or 0 with *p NULL and *missing saying why; -errno when a file
  * cannot be read for another reason (*missing says which).
  */
+#define KEY_FILE_MAX (1u << 20)	/* a PEM key or its record is a few KiB */
+
 static int dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
 		       char **missing)
 {
@@ -457,12 +459,13 @@ static int dkim_public(struct root *root, const struct config *cfg, const struct
 
 	*p = NULL;
 	*missing = NULL;
-	r = root_path(root, kp, &host, &why);
-	if (r < 0) {
-		*missing = xasprintf("%s: %s", kp, why);
+	/* Inside the root only, a regular file only: a key linked to one elsewhere is not published. */
+	r = root_read(root, kp, KEY_FILE_MAX, &data, &len, &why);
+	if (r == -EPERM || r == -EINVAL || r == -EFBIG) {
+		*missing = xasprintf("%s", why);
+		r = 0;
 		goto out;
 	}
-	r = read_whole_file(host, &data, &len);
 	if (r == 0) {
 		if (crypto_dkim_public(data, len, p) < 0)
 			*missing = xasprintf("the DKIM key %s is not a valid RSA key (mailstage apply replaces it)", kp);
@@ -483,7 +486,9 @@ static int dkim_public(struct root *root, const struct config *cfg, const struct
 	/* Not root: the public record file is world-readable. */
 	free(host);
 	host = NULL;
-	if (root_path(root, rp, &host, &why) == 0 && read_whole_file(host, &data, &len) == 0)
+	free(why);
+	why = NULL;
+	if (root_read(root, rp, KEY_FILE_MAX, &data, &len, &why) == 0)
 		*p = dns_p_from_record(data);
 	r = 0;
 	if (!*p)

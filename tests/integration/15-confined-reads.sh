@@ -144,3 +144,26 @@ grep -q 'refusing to change owner/mode of /etc/opendkim/keys/example.com/default
 [ "$(stat -c '%a %u:%g' "$T/outside-key")" = "644 0:0" ] || die "the outside file was changed: $(stat -c '%a %u:%g' "$T/outside-key")"
 snapshot "$T/r" | diff -u "$T/before" - || die "hard-linked key: the root changed"
 ok "hard-linked key: owner/mode change refused (exit 3), the outside file untouched"
+
+# The DKIM key a symlink to a key outside the root: its public half is not published by `dns`
+# (measured: it was, in the zone).
+fresh
+install -m 0600 tests/data/dkim-test.private "$T/outside.key"
+pub=$(openssl pkey -in "$T/outside.key" -pubout -outform DER 2>/dev/null | base64 -w0)
+[ -n "$pub" ] || die "setup: no public key"
+mkdir -p "$T/r/etc/opendkim/keys/example.com"
+for target in "$T/outside.key" "../../../../../../../../../..$T/outside.key"; do
+	ln -sfn "$target" "$T/r/etc/opendkim/keys/example.com/default.private"
+	rc=0
+	run10 "$MAILSTAGE_BIN" --root "$T/r" dns --format zone >"$T/out" 2>"$T/err" || rc=$?
+	[ $rc != 124 ] || die "dns hung"
+	if grep -q "${pub:0:60}" "$T/out" "$T/err"; then die "dns published the outside key's public half ($target)"; fi
+done
+grep -q 'points outside the root' "$T/out" "$T/err" || { cat "$T/out" "$T/err"; die "dns does not say the key points outside the root"; }
+rm "$T/r/etc/opendkim/keys/example.com/default.private"
+mkfifo "$T/r/etc/opendkim/keys/example.com/default.private"
+rc=0
+run10 "$MAILSTAGE_BIN" --root "$T/r" dns >"$T/out" 2>"$T/err" || rc=$?
+[ $rc != 124 ] || die "dns hung on a FIFO key"
+grep -q 'is not a regular file' "$T/out" "$T/err" || { cat "$T/out" "$T/err"; die "dns: FIFO key not named"; }
+ok "DKIM key linked out of the root or a FIFO: dns publishes nothing of it, never blocks"
