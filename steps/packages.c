@@ -186,6 +186,22 @@ static int in_strv(const struct strv *s, const char *w)
 	return 0;
 }
 
+/* Does the root have an rpm database: EL7/8's, EL9's, or Debian rpm's default (test roots)? */
+static int rpmdb_exists(const char *root_dir)
+{
+	static const char *const dbs[] = { "/var/lib/rpm", "/usr/lib/sysimage/rpm", "/root/.rpmdb", NULL };
+	size_t i;
+	for (i = 0; dbs[i]; i++) {
+		char *p = xasprintf("%s%s", root_dir, dbs[i]);
+		struct stat sb;
+		int there = lstat(p, &sb) == 0;
+		free(p);
+		if (there)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Which of pkgs are installed in the root: ONE dpkg-query or rpm call.
  * Fills *installed with the names found installed.  -ENOENT when the query
@@ -200,6 +216,13 @@ static int query_installed(enum pkg_tool t, const char *root_dir, char *const *p
 	size_t i, known = 0;
 	int r;
 
+	/*
+	 * rpm --root on a root without an rpm database creates one (on Debian
+	 * ROOT/root/.rpmdb, its default dbpath): plan must change nothing, and
+	 * no database means nothing is installed.
+	 */
+	if (t != PKG_APT && *root_dir && !rpmdb_exists(root_dir))
+		return 0;
 	if (t == PKG_APT) {
 		strv_push(&a, "dpkg-query");
 		if (*root_dir) {

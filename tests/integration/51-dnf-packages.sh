@@ -178,3 +178,14 @@ if ! command -v yum >/dev/null; then
 	grep -q "nothing was changed" "$T/apply" || die "el7 refusal does not say nothing changed"
 	ok "el7 without yum: exit 69, the missing packages named, nothing changed"
 fi
+
+# plan changes nothing, not even on a root without an rpm database: rpm --root there created one
+# (ROOT/root/.rpmdb, Debian rpm's default dbpath) - now no database means nothing installed.
+rm -rf "$T/nodb" && mkroot "$T/nodb" el7
+snapshot "$T/nodb" >"$T/before"
+find "$T/nodb" | sort >"$T/files-before"
+ms --root "$T/nodb" --only packages plan >"$T/out" 2>"$T/err" || true
+find "$T/nodb" | sort | diff "$T/files-before" - || die "plan created files in a root without an rpm database"
+snapshot "$T/nodb" | diff "$T/before" - || die "plan changed the root"
+grep -q 'postfix' "$T/err" || { cat "$T/err"; die "plan does not list postfix as missing"; }
+ok "plan on a root without an rpm database: nothing created, every package missing"
