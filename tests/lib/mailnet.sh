@@ -144,10 +144,13 @@ mn_host() {
 }
 
 # mn_in NAME CMD...: run CMD inside host NAME (network and mount namespaces).
+# -r keeps the holder's root: entering a mount namespace otherwise moves to
+# the namespace's own root, which in a chroot (tests/hosts/fresh-suite) is the
+# machine's real / - the host's files, not the test system's.
 mn_in() {
 	local name=$1
 	shift
-	nsenter -t "${MN_HOLDER[$name]}" -m -n -- "$@"
+	nsenter -t "${MN_HOLDER[$name]}" -m -n -r -- "$@"
 }
 
 # mn_bg NAME LOGFILE CMD...: start CMD inside host NAME in the background
