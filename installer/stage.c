@@ -294,6 +294,28 @@ out:
 	return r;
 }
 
+int want_not_writable_by_others(struct ctx *c, const char *path)
+{
+	char *host = NULL, *u = NULL, *g = NULL;
+	struct stat sb;
+	size_t i;
+	int r = host_of(c, path, &host);
+
+	if (r < 0 || lstat(host, &sb) < 0 || S_ISLNK(sb.st_mode) || !(sb.st_mode & 022))
+		goto out;
+	for (i = 0; i < c->nchanges; i++)
+		if (c->changes[i].path && strcmp(c->changes[i].path, path) == 0)
+			goto out;	/* already changing it (once per stage) */
+	u = root_user_name(c->root, sb.st_uid);
+	g = root_group_name(c->root, sb.st_gid);
+	r = want_attr(c, path, u, g, sb.st_mode & 07755);
+out:
+	free(host);
+	free(u);
+	free(g);
+	return r < 0 ? r : 0;
+}
+
 static int dir_common(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode,
 		      int exact)
 {

@@ -99,6 +99,12 @@ int want_new_file(struct ctx *c, const char *path, int (*produce)(struct ctx *, 
 		  const char *what, int secret, const char *owner, const char *group, mode_t mode);
 /* Want owner, group and mode on an existing file (content kept). */
 int want_attr(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode);
+/*
+ * Unsafe modes are drift: when path (file or directory) is writable by its
+ * group or others, want it without those bits, owner and group kept.  Once
+ * per path per stage; nothing when absent or a symlink.
+ */
+int want_not_writable_by_others(struct ctx *c, const char *path);
 /* Want a directory with exactly this owner, group and mode. */
 int want_dir(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode);
 /* Want a directory to exist; created with these when absent, left alone otherwise. */

@@ -498,8 +498,12 @@ static void check_tls(struct run *r, struct report *rp)
 		    _("replace the certificate (or remove tls_cert/tls_key and run mailstage apply)"), "%s: %s", cp, why);
 	} else {
 		long days = (long)((na - time(NULL)) / 86400);
+		struct stat sb;
 		add(rp, "local", days < 30 ? ST_WARN : ST_OK, _("TLS certificate"), _("valid for 30 days or more"),
 		    _("renew the certificate"), _("%s: valid for %s, expires in %ld days"), cp, r->cfg.hostname, days);
+		if (stat(kh, &sb) == 0 && (sb.st_mode & 027))
+			add(rp, "local", ST_FAIL, _("TLS key permissions"), _("readable by its owner and group only"),
+			    _("run mailstage apply"), _("%s is %04o"), kp, (unsigned)(sb.st_mode & 07777));
 	}
 	if (key)
 		crypto_free_secret(key, kl);

@@ -6,6 +6,7 @@
 #include "i18n.h"
 #include "mailconf.h"
 #include "runner.h"
+#include "atomic.h"
 #include "steps.h"
 
 #include <errno.h>
@@ -100,9 +101,16 @@ int mc_want_edit(struct ctx *c, const char *path, const char *data, size_t len, 
 		g = root_group_name(c->root, sb.st_gid);
 		owner = u;
 		group = g;
-		mode = sb.st_mode & 07777;
+		/* Owner and mode as found, but never writable by group or others (that is drift). */
+		mode = sb.st_mode & 07755;
 	}
 	r = want_file(c, path, data, len, owner, group, mode);
+	/* Nor its directory (/etc/postfix at 0777: anyone could replace main.cf). */
+	if (r == 0) {
+		char *dir = path_dirname(path);
+		r = want_not_writable_by_others(c, dir);
+		free(dir);
+	}
 	free(host);
 	free(why);
 	free(u);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define RENEW_DAYS 30
@@ -48,18 +49,27 @@ static int produce_cert(struct ctx *c, struct change *ch)
 	return r;
 }
 
-/* The administrator's own certificate: check it, never touch it. */
+/*
+ * The administrator's own certificate: check it, never replace it.  A
+ * symlink that stays inside the root (certbot's live/NAME/ -> ../../archive/)
+ * is followed there.  A key readable by others, or writable by its group, is
+ * drift: its mode is repaired (owner and group kept, on the file the link
+ * leads to), as a careful admin would.
+ */
+#define TLS_FILE_MAX (1u << 20)
 static int check_configured(struct ctx *c, const char *cp, const char *kp)
 {
-	char *cert = NULL, *key = NULL, *why = NULL;
+	char *cert = NULL, *key = NULL, *why = NULL, *khost = NULL, *u = NULL, *g = NULL;
 	size_t cl = 0, kl = 0;
+	struct stat sb;
 	time_t na = 0;
 	int r;
 
-	if ((r = read_target(c, cp, &cert, &cl)) < 0 || (r = read_target(c, kp, &key, &kl)) < 0) {
-		r = stage_fail(c, _("tls_cert/tls_key: %s cannot be read; fix the path in mailstage.conf or "
+	if ((r = root_read(c->root, cp, TLS_FILE_MAX, &cert, &cl, &why)) < 0 ||
+	    (r = root_read(c->root, kp, TLS_FILE_MAX, &key, &kl, &why)) < 0) {
+		r = stage_fail(c, _("tls_cert/tls_key: %s cannot be read (%s); fix the path in mailstage.conf or "
 			       "remove both keys to let mailstage make a self-signed certificate"),
-			       cert ? kp : cp);
+			       cert ? kp : cp, why);
 		goto out;
 	}
 	if (crypto_cert_check(cert, cl, key, kl, c->cfg->hostname, &na, &why) < 0) {
@@ -68,11 +78,24 @@ static int check_configured(struct ctx *c, const char *cp, const char *kp)
 	}
 	if (na < time(NULL) + RENEW_DAYS * 86400)
 		stage_note(c, _("certificate %s expires within %d days: renew it"), cp, RENEW_DAYS);
+	free(why);
+	why = NULL;
+	if (root_resolve(c->root, kp, &khost, &why) == 0 && lstat(khost, &sb) == 0 && (sb.st_mode & 027)) {
+		const char *real = khost + strlen(c->root->dir);
+		u = root_user_name(c->root, sb.st_uid);
+		g = root_group_name(c->root, sb.st_gid);
+		stage_note(c, _("TLS key %s is %04o: readable by others or writable by its group; it is made %04o"),
+			   real, (unsigned)(sb.st_mode & 07777), (unsigned)(sb.st_mode & 0740));
+		r = want_attr(c, real, u, g, sb.st_mode & 0740);
+	}
 out:
 	if (key)
 		crypto_free_secret(key, kl);
 	free(cert);
 	free(why);
+	free(khost);
+	free(u);
+	free(g);
 	return r;
 }
 
