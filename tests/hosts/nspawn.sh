@@ -78,7 +78,7 @@ ct_start() {
 		return 1
 	fi
 	for i in $(seq 1 300); do
-		nsenter -t $CT_LEADER -a test -S /run/systemd/private 2>/dev/null && break
+		nsenter -t $CT_LEADER -a -r -w test -S /run/systemd/private 2>/dev/null && break
 		sleep 0.1
 	done
 	state=$(ct_in timeout 120 systemctl is-system-running --wait 2>&1) || true
@@ -99,8 +99,12 @@ ct_host() {
 	ip netns exec "$CT_NS" "$@"
 }
 
+# -r -w: the container's root and cwd as its PID 1 has them.  nspawn enters
+# its root by MS_MOVE + chroot, so entering the mount namespace alone lands at
+# the namespace's real root - in a chroot (tests/hosts/fresh-suite) the
+# machine's own /, not the container.
 ct_in() {
-	nsenter -t "$CT_LEADER" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	nsenter -t "$CT_LEADER" -a -r -w env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root LANG=C.UTF-8 TERM=dumb "$@"
 }
 
@@ -108,7 +112,7 @@ ct_stop() {
 	local i
 	[ -n "$CT_PID" ] || return 0
 	if kill -0 $CT_PID 2>/dev/null; then
-		[ -n "$CT_LEADER" ] && timeout 20 nsenter -t $CT_LEADER -a systemctl poweroff >/dev/null 2>&1 || true
+		[ -n "$CT_LEADER" ] && timeout 20 nsenter -t $CT_LEADER -a -r -w systemctl poweroff >/dev/null 2>&1 || true
 		for i in $(seq 1 200); do
 			kill -0 $CT_PID 2>/dev/null || break
 			sleep 0.1
