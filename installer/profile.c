@@ -20,7 +20,7 @@ static const char *const pkgs_el9[] = {
 	"opendkim-tools", NULL
 };
 static const char *const pkgs_debian12[] = {
-	"postfix", "opendkim", "opendkim-tools", "sasl2-bin", "bsd-mailx", NULL
+	"postfix", "opendkim", "opendkim-tools", "sasl2-bin", "libsasl2-modules", "bsd-mailx", NULL
 };
 
 /* postfix's debconf questions (its templates file): the answers an "Internet Site" install needs */

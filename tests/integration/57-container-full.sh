@@ -38,7 +38,7 @@ trap 'echo "FAIL: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' ERR
 [ -x "$MAILSTAGE_BIN" ] || die "no $MAILSTAGE_BIN: run make"
 ct_image
 
-PKGS="postfix opendkim opendkim-tools sasl2-bin bsd-mailx"
+PKGS="postfix opendkim opendkim-tools sasl2-bin libsasl2-modules bsd-mailx"
 UNITS="saslauthd.service opendkim.service postfix.service"
 FW="smtp smtps smtp-submission"
 NSTAGES=$("$MAILSTAGE_BIN" stages | grep -c .)
@@ -127,11 +127,11 @@ ct_in systemctl stop listen587
 ok "before apply: a listener on 587 is filtered by firewalld from outside (EHOSTUNREACH; port 22 refused = reachable)"
 
 expect_rc 2 cms plan >"$T/plan0" 2>&1
-grep -q "install postfix opendkim opendkim-tools sasl2-bin bsd-mailx with apt-get" "$T/plan0" ||
+grep -q "install postfix opendkim opendkim-tools sasl2-bin libsasl2-modules bsd-mailx with apt-get" "$T/plan0" ||
 	die "fresh plan does not list the install: $(cat "$T/plan0")"
 rc=0; cms apply >"$T/apply1" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$T/apply1"; die "fresh apply exited $rc"; }
-[ "$(installed)" = "bsd-mailx opendkim opendkim-tools postfix sasl2-bin " ] || die "packages after apply: $(installed)"
+[ "$(installed)" = "bsd-mailx libsasl2-modules opendkim opendkim-tools postfix sasl2-bin " ] || die "packages after apply: $(installed)"
 [ "$(states)" = "saslauthd.service enabled active
 opendkim.service enabled active
 postfix.service enabled active" ] || die "units after apply: $(states)"

@@ -33,7 +33,7 @@ trap 'echo "FAIL: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' ERR
 [ -x "$MAILSTAGE_BIN" ] || die "no $MAILSTAGE_BIN: run make"
 ct_image
 
-PKGS="postfix opendkim opendkim-tools sasl2-bin bsd-mailx"
+PKGS="postfix opendkim opendkim-tools sasl2-bin libsasl2-modules bsd-mailx"
 UNITS="saslauthd.service opendkim.service postfix.service"
 NSTAGES=$("$MAILSTAGE_BIN" stages | grep -c .)
 
@@ -79,18 +79,24 @@ boot
 ct_in test ! -e /etc/postfix/main.cf || die "the image has /etc/postfix/main.cf"
 ct_in grep -qx 'deb \[trusted=yes\] file:/srv/repo ./' /etc/apt/sources.list || die "the image's apt source is not /srv/repo"
 expect_rc 2 cms plan >"$T/plan1" 2>&1
-grep -q "install postfix opendkim opendkim-tools sasl2-bin bsd-mailx with apt-get, after refreshing the package lists (there are none yet)" "$T/plan1" ||
+grep -q "install postfix opendkim opendkim-tools sasl2-bin libsasl2-modules bsd-mailx with apt-get, after refreshing the package lists (there are none yet)" "$T/plan1" ||
 	die "plan does not say the lists are refreshed: $(cat "$T/plan1")"
 rc=0; cms apply >"$T/apply1" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$T/apply1"; die "apply on a pristine host exited $rc"; }
 grep -q "refreshing the package lists (apt-get update)" "$T/apply1" || die "apply did not say it refreshed the lists"
 [ "$(lists)" -ge 1 ] || die "no package lists after apply"
-[ "$(installed)" = "bsd-mailx opendkim opendkim-tools postfix sasl2-bin " ] || die "packages after apply: $(installed)"
+[ "$(installed)" = "bsd-mailx libsasl2-modules opendkim opendkim-tools postfix sasl2-bin " ] || die "packages after apply: $(installed)"
 # The install was Debian's "Internet Site" with the configured hostname, asked nothing.
 ct_in debconf-show postfix >"$T/debconf1"
 grep -qx '\* postfix/main_mailer_type: Internet Site' "$T/debconf1" &&
 	grep -qx '\* postfix/mailname: mail.example.com' "$T/debconf1" || die "postfix's debconf answers: $(cat "$T/debconf1")"
 [ "$(ct_in cat /etc/mailname)" = mail.example.com ] || die "/etc/mailname: $(ct_in cat /etc/mailname)"
+# Submission needs the SASL mechanisms it offers: libsasl2-modules (PLAIN, LOGIN) is only a
+# Recommends of libsasl2-2, so a minimal host lacks it and smtpd stops at AUTH ("no SASL
+# authentication mechanisms": found on a fresh machine).
+ct_in saslpluginviewer -s >"$T/sasl1" 2>&1 || true
+grep -q 'Plugin "plain"' "$T/sasl1" && grep -q 'Plugin "login"' "$T/sasl1" ||
+	die "SASL PLAIN/LOGIN are not installed: $(cat "$T/sasl1")"
 b=$(serving "case 1")
 ok "pristine host, mailstage.conf only: plan says the lists are refreshed; apply refreshed, preseeded (Internet Site, mailname mail.example.com), installed $(installed)and converged: $(grep -o 'apply: .* changes' "$T/apply1"); units active; port 25: $b"
 converged "case 1"
@@ -110,7 +116,7 @@ expect_rc 2 cms plan >"$T/plan-new" 2>&1
 grep -qx "  install bsd-mailx with apt-get" "$T/plan-new" || die "plan with recent lists: $(grep install "$T/plan-new")"
 expect_rc 0 cms apply >"$T/apply-new" 2>&1 || { cat "$T/apply-new"; die "apply with recent lists failed"; }
 grep -q "refreshing the package lists" "$T/apply-new" && die "recent lists were refreshed: $(cat "$T/apply-new")"
-[ "$(installed)" = "bsd-mailx opendkim opendkim-tools postfix sasl2-bin " ] || die "packages: $(installed)"
+[ "$(installed)" = "bsd-mailx libsasl2-modules opendkim opendkim-tools postfix sasl2-bin " ] || die "packages: $(installed)"
 ok "lists 72 hours old: plan and apply refresh them before installing; lists just fetched: not refreshed"
 ct_stop
 
@@ -135,11 +141,11 @@ grep -qx "  create /etc/postfix/main.cf (0644 root:root, [0-9]* lines)" "$T/plan
 	grep -q "main.cf does not exist (package postfix installed without a configuration): it is made from the package's template /usr/share/postfix/main.cf.debian" "$T/plan2" ||
 	die "plan does not create main.cf from the template: $(cat "$T/plan2")"
 grep -qx "  create /etc/aliases (0644 root:root, 3 lines)" "$T/plan2" || die "plan does not create /etc/aliases: $(cat "$T/plan2")"
-grep -q "install opendkim opendkim-tools sasl2-bin bsd-mailx with apt-get, after refreshing the package lists (there are none yet)" "$T/plan2" ||
+grep -q "install opendkim opendkim-tools sasl2-bin libsasl2-modules bsd-mailx with apt-get, after refreshing the package lists (there are none yet)" "$T/plan2" ||
 	die "plan does not install the rest after a refresh: $(cat "$T/plan2")"
 rc=0; cms apply >"$T/apply2" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$T/apply2"; die "apply on a 'No configuration' postfix exited $rc"; }
-[ "$(installed)" = "bsd-mailx opendkim opendkim-tools postfix sasl2-bin " ] || die "packages after apply: $(installed)"
+[ "$(installed)" = "bsd-mailx libsasl2-modules opendkim opendkim-tools postfix sasl2-bin " ] || die "packages after apply: $(installed)"
 [ "$(ct_in postconf -h myhostname)" = mail.example.com ] && [ "$(ct_in postconf -h smtpd_milters)" = inet:127.0.0.1:8891 ] ||
 	die "main.cf is not mailstage's: $(ct_in postconf -n)"
 ct_in grep -q '^readme_directory = no$' /etc/postfix/main.cf || die "main.cf was not made from main.cf.debian"
@@ -173,7 +179,7 @@ rc=0; cms --only packages apply >"$T/apply3" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$T/apply3"; die "apply with lists that lack a package exited $rc"; }
 grep -q "apt does not know every package: refreshing the package lists once" "$T/apply3" ||
 	die "no refresh for the unknown package: $(cat "$T/apply3")"
-[ "$(installed)" = "bsd-mailx opendkim opendkim-tools postfix sasl2-bin " ] || die "packages: $(installed)"
+[ "$(installed)" = "bsd-mailx libsasl2-modules opendkim opendkim-tools postfix sasl2-bin " ] || die "packages: $(installed)"
 ok "recent lists without bsd-mailx: apt did not know it, the lists were refreshed once, everything installed"
 expect_rc 0 cms rollback >"$T/rb3" 2>&1 || { cat "$T/rb3"; die "rollback failed"; }
 [ -z "$(installed)" ] || die "rollback left packages: $(installed)"
@@ -187,7 +193,7 @@ rc=0; cms --only packages apply >"$T/apply4" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$T/apply4"; die "apply with lists naming a moved file exited $rc"; }
 grep -q "the mirror no longer has a package the lists name (404): refreshing the package lists once" "$T/apply4" ||
 	die "no refresh for the missing file: $(cat "$T/apply4")"
-[ "$(installed)" = "bsd-mailx opendkim opendkim-tools postfix sasl2-bin " ] || die "packages: $(installed)"
+[ "$(installed)" = "bsd-mailx libsasl2-modules opendkim opendkim-tools postfix sasl2-bin " ] || die "packages: $(installed)"
 # The undo was taken after the refresh: it purges every package the run installed.
 expect_rc 0 cms rollback >"$T/rb4" 2>&1 || { cat "$T/rb4"; die "rollback failed"; }
 [ -z "$(installed)" ] || die "rollback left packages: $(installed)"
