@@ -778,6 +778,17 @@ static int undo_fail(char **why, int r, const char *fmt, ...)
 	return r;
 }
 
+/* The undo refuses: removing ours would take `others` along (installed since, depending on ours). */
+static int refuse_dependents(const struct strv *others, char **why)
+{
+	char *list = join_words(others->v, others->n, " ");
+	int r = undo_fail(why, -EBUSY, _("removing the packages this run installed would also remove %s, "
+			  "installed since and depending on them; they are kept: remove them yourself "
+			  "if you want, then roll back again"), list);
+	free(list);
+	return r;
+}
+
 /* "name-[epoch:]version-release.arch" -> name (malloc'd). */
 static char *nevra_name(const char *s, size_t n)
 {
@@ -921,13 +932,8 @@ static int history_undo_others(enum pkg_tool t, const char *root_dir, unsigned l
 	if (r < 0)
 		goto out;
 	packages_undo_others(res.out.data ? res.out.data : "", &ours, &others);
-	if (others.n) {
-		char *list = join_words(others.v, others.n, " ");
-		r = undo_fail(why, -EBUSY, _("removing the packages this run installed would also remove %s, "
-			      "installed since and depending on them; they are kept: remove them yourself "
-			      "if you want, then roll back again"), list);
-		free(list);
-	}
+	if (others.n)
+		r = refuse_dependents(&others, why);
 out:
 	buf_free(&res.out);
 	strv_free(&ours);
@@ -969,13 +975,8 @@ static int apt_purge_others(const struct strv *a, const struct strv *ours, char 
 		if (!in_strv(ours, name) && !in_strv(&others, name))
 			strv_push(&others, name);
 	}
-	if (others.n) {
-		char *list = join_words(others.v, others.n, " ");
-		r = undo_fail(why, -EBUSY, _("removing the packages this run installed would also remove %s, "
-			      "installed since and depending on them; they are kept: remove them yourself "
-			      "if you want, then roll back again"), list);
-		free(list);
-	}
+	if (others.n)
+		r = refuse_dependents(&others, why);
 out:
 	buf_free(&res.out);
 	strv_free(&sim);
