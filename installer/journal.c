@@ -982,7 +982,12 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 		free(undo);
 	} else if (record_kind(l, "cmd")) {
 		char *undo = record_field(l, "undo");
-		if (undo && strcmp(undo, "-") != 0 && cmd_done) {
+		if (!undo || !*undo) {
+			/* A torn record (power loss mid-write): nothing to run, and it must not crash. */
+			msg_error(_("undo: a command record of the journal has no undo field (torn by a crash?); "
+				    "check what it ran by hand: %s"), l);
+			r = -EINVAL;
+		} else if (strcmp(undo, "-") != 0 && cmd_done) {
 			char **argv = split_argv(undo);
 			struct exec_result res;
 			r = exec_run(argv, NULL, 300000, &res);

@@ -83,3 +83,21 @@ if grep -q 'converged at .*(run 1)' "$T/status"; then cat "$T/status"; die "stat
 chattr -i "$kd"
 ms "${SCRATCH[@]}" --root "$T/i" -q apply 2>"$T/err" || { cat "$T/err"; die "apply after removing +i failed"; }
 ok "immutable key directory: failed apply restored (3), root identical, its checkpoints cleared"
+
+# Torn journal records (power loss mid-write) make rollback report them, never crash (measured:
+# SIGSEGV on `attr ... uid=0` without gid/mode and on `cmd ... undo=`).
+rm -rf "$T/t" && mkroot "$T/t" debian12
+mkdir -p -m 0700 "$T/t/var/lib/mailstage/runs/1" "$T/t/var/lib/mailstage/checkpoints"
+chmod 0700 "$T/t/var/lib/mailstage" "$T/t/var/lib/mailstage/runs"
+for torn in 'attr seq=1 path=/etc/postfix/main.cf uid=0' 'cmd seq=1 argv=/bin/true undo='; do
+	printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\n%s\ndone seq=1\n' "$torn" \
+		>"$T/t/var/lib/mailstage/runs/1/journal"
+	chmod 0600 "$T/t/var/lib/mailstage/runs/1/journal"
+	snapshot "$T/t" >"$T/before"
+	rc=0
+	ms --root "$T/t" rollback >"$T/out" 2>"$T/err" || rc=$?
+	[ $rc = 1 ] || { cat "$T/err"; die "torn record '$torn': rollback exited $rc, expected 1"; }
+	grep -q 'undo' "$T/err" || { cat "$T/err"; die "torn record '$torn': not reported"; }
+	snapshot "$T/t" | diff "$T/before" - || die "torn record '$torn': the root changed"
+done
+ok "torn journal records: rollback reports them (exit 1), no crash, nothing changed"
