@@ -442,6 +442,15 @@ static int lock_state(struct run *r)
 	return EXIT_OK;
 }
 
+/* A run that failed on a full disk: an I/O condition with its own exit code (74) and fix. */
+static int disk_full(int failure)
+{
+	if (failure != -ENOSPC && failure != -EDQUOT)
+		return 0;
+	msg_error(_("the file system is full (%s): free some space and run again"), strerror(-failure));
+	return 1;
+}
+
 /* One stage of an apply: check, apply when drifted, check again, checkpoint. */
 static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t total, size_t *nchanged)
 {
@@ -518,7 +527,7 @@ int cmd_apply(const struct run_opts *o)
 	struct run r;
 	size_t idx = 0, total, nchanged = 0;
 	unsigned interrupted;
-	int rc = run_setup(&r, o, "apply", 1), intr;
+	int rc = run_setup(&r, o, "apply", 1), intr, failure = 0;
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -549,7 +558,7 @@ int cmd_apply(const struct run_opts *o)
 		if (!stage_selected(o, (*s)->name))
 			continue;
 		idx++;
-		if (apply_stage(&r, *s, idx, total, &nchanged) < 0)
+		if ((failure = apply_stage(&r, *s, idx, total, &nchanged)) < 0)
 			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -582,6 +591,8 @@ int cmd_apply(const struct run_opts *o)
 	if (!r.jopen) {
 		msg_error(_("nothing was changed"));
 		rc = r.exit_code ? r.exit_code : EXIT_ROLLED_BACK;
+		if (disk_full(failure))
+			rc = EXIT_IOERR;
 		goto out;
 	}
 	{
@@ -593,6 +604,8 @@ int cmd_apply(const struct run_opts *o)
 			msg_error(ngettext("the system was restored: %u change of run %u undone",
 					   "the system was restored: %u changes of run %u undone", undone), undone, no);
 			rc = EXIT_ROLLED_BACK;
+			if (disk_full(failure))
+				rc = EXIT_IOERR;
 		} else {
 			msg_error(_("the restore of run %u was incomplete (see above); retry with "
 				  "`mailstage rollback %u`"), no, no);

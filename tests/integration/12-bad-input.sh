@@ -87,7 +87,10 @@ head -c $((avail - 12 * 1024)) /dev/zero >"$T/full/filler" 2>/dev/null || true
 rc=0
 ms --skip packages,services,preflight --root "$T/full/r" apply >"$T/out" 2>"$T/err" || rc=$?
 grep -q 'No space left on device' "$T/err" || { cat "$T/err"; die "ENOSPC not reported"; }
-case $rc in 3|74) ;; *) cat "$T/err"; die "full disk: exit $rc, expected 3 (restored) or 74 (I/O)" ;; esac
+[ $rc = 74 ] || { cat "$T/err"; die "full disk: exit $rc, expected 74 (I/O: restored, disk full)"; }
+grep -q 'the system was restored' "$T/err" || { cat "$T/err"; die "full disk: the restore is not reported"; }
+grep -q 'the file system is full (No space left on device): free some space and run again' "$T/err" ||
+	{ cat "$T/err"; die "full disk: the fix is not named"; }
 rm -f "$T/full/filler"
 snapshot "$T/full/r" | diff "$T/before" - || die "full disk: root differs after the failed run"
 sed "s/^/    /" "$T/err"
