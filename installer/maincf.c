@@ -60,6 +60,15 @@ void maincf_free(struct maincf *mc)
 	free(mc);
 }
 
+/* The value built in val (the parameter's line and its continuations) becomes param cur's. */
+static void set_value(struct maincf *mc, size_t cur, struct buf *val)
+{
+	if (cur == NO_PARAM)
+		return;
+	free(mc->params[cur].value);
+	mc->params[cur].value = buf_steal(val);
+}
+
 static int analyze(struct maincf *mc, char **err)
 {
 	size_t i, cap = 0, cur = NO_PARAM;
@@ -95,13 +104,10 @@ static int analyze(struct maincf *mc, char **err)
 			}
 			l->kind = L_CONT;
 			l->param = cur;
-			buf_free(&val);
-			buf_puts(&val, mc->params[cur].value);
+			/* Appended to the value being built (linear: 100k continuation lines stay fast). */
 			if (val.len)
 				buf_puts(&val, " ");
 			buf_append(&val, t + p, e - p);
-			free(mc->params[cur].value);
-			mc->params[cur].value = buf_steal(&val);
 			continue;
 		}
 		/* name [blanks] = [blanks] value [blanks] */
@@ -125,14 +131,17 @@ static int analyze(struct maincf *mc, char **err)
 			cap = cap ? 2 * cap : 32;
 			mc->params = xrealloc(mc->params, cap * sizeof(*mc->params));
 		}
+		set_value(mc, cur, &val);
 		cur = mc->nparams++;
 		mc->params[cur].name = xstrndup(t, q);
-		mc->params[cur].value = xstrndup(t + v, e > v ? e - v : 0);
+		mc->params[cur].value = NULL;
+		buf_append(&val, t + v, e > v ? e - v : 0);
 		mc->params[cur].line = i;
 		l->kind = L_PARAM;
 		l->param = cur;
 	}
 out:
+	set_value(mc, cur, &val);
 	buf_free(&val);
 	return r;
 }
