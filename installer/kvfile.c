@@ -138,9 +138,41 @@ complex:
 	return 1;
 }
 
+/*
+ * The shell quoting state at the end of a line that starts in state q: 0
+ * (none), '"' or '\'' (a quoted word goes on to the next line), or '\\' (a
+ * backslash-newline: the command goes on).  A # starting a word outside
+ * quotes ends the line's code.
+ */
+static char shell_quote_after(const char *s, size_t n, char q)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+		if (q == '\'') {
+			if (ch == '\'')
+				q = 0;
+		} else if (ch == '\\') {
+			if (i + 1 == n)
+				return q ? q : '\\';
+			i++;
+		} else if (q == '"') {
+			if (ch == '"')
+				q = 0;
+		} else if (ch == '"' || ch == '\'') {
+			q = ch;
+		} else if (ch == '#' && (i == 0 || tl_is_blank(s[i - 1]))) {
+			break;
+		}
+	}
+	return q;
+}
+
 static int analyze(struct kvfile *kv, char **err)
 {
-	size_t ln, last = NO_DEF;
+	size_t ln, last = NO_DEF, open_def = NO_DEF, open_line = 0;
+	char open_q = 0;
 
 	kv->lines = xcalloc(kv->tl.n, sizeof(*kv->lines));
 	for (ln = 1; ln <= kv->tl.n; ln++) {
@@ -149,6 +181,23 @@ static int analyze(struct kvfile *kv, char **err)
 		struct kv_line *l = &kv->lines[ln - 1];
 
 		l->def = NO_DEF;
+		/*
+		 * KV_SHELL: a line inside a quoted value (or after a backslash-newline)
+		 * belongs to the assignment above it, whatever it looks like: editing
+		 * that one replaces or disables all its lines; a "MECH=x" there is text.
+		 */
+		if (kv->style == KV_SHELL && open_q) {
+			l->kind = open_def == NO_DEF ? K_OPAQUE : K_CONT;
+			l->def = open_def;
+			if (open_def != NO_DEF) {
+				struct kv_def *d = &kv->defs[open_def];
+				char *j = xasprintf("%s\n%.*s", d->value, (int)c, s);
+				free(d->value);
+				d->value = j;
+			}
+			open_q = shell_quote_after(s, c, open_q == '\\' ? 0 : open_q);
+			continue;
+		}
 		for (i = 0; i < c && tl_is_blank(s[i]); i++)
 			;
 		if (i == c) {
@@ -167,6 +216,9 @@ static int analyze(struct kvfile *kv, char **err)
 			} else {
 				l->kind = K_OPAQUE;
 			}
+			open_q = shell_quote_after(s, c, 0);
+			open_def = l->def;
+			open_line = ln;
 		} else if (i > 0) {
 			struct kv_def *d;
 			char *j, *t;
@@ -203,6 +255,15 @@ static int analyze(struct kvfile *kv, char **err)
 			l->vstart = vs;
 			last = l->def = add_def(kv, xstrndup(s, ke), trim_dup(s + vs, c - vs), ln - 1);
 		}
+	}
+	if (open_q == '"' || open_q == '\'') {
+		*err = xasprintf("line %zu: the quoted value opened here is never closed", open_line);
+		return -EINVAL;
+	}
+	if (open_q == '\\') {	/* a line added at the end would continue it */
+		*err = xasprintf("line %zu: the file ends in a backslash-newline (the command goes on past the end)",
+				 kv->tl.n);
+		return -EINVAL;
 	}
 	return 0;
 }

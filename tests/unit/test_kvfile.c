@@ -143,6 +143,44 @@ static void test_errors(void **state)
 	assert_error(": v\n", 4, KV_COLON, "line 1: empty key before ':'");
 }
 
+/*
+ * Issue 10: a shell value quoted over several lines is one assignment.  A
+ * "MECH=x" inside another variable's quotes is text, never edited; setting
+ * a variable whose value spans lines replaces all of its lines (before: an
+ * unterminated quote was left); a quote never closed is refused.
+ */
+static void test_shell_multiline_quotes(void **state)
+{
+	struct kvfile *kv;
+	(void)state;
+	kv = parse_ok("FLAGS=\"-a\nMECH=x\"\nMECH=shadow\n", KV_SHELL);
+	assert_int_equal(kvfile_count(kv, "MECH"), 1);
+	assert_int_equal(kvfile_set(kv, "MECH", "pam"), 0);
+	assert_render(kv, "FLAGS=\"-a\nMECH=x\"\nMECH=pam\n");
+	kvfile_free(kv);
+
+	kv = parse_ok("MECH=\"shadow\n# still the value\n\"\nFLAGS=\n", KV_SHELL);
+	assert_int_equal(kvfile_set(kv, "MECH", "pam"), 0);
+	assert_render(kv, "MECH=pam\nFLAGS=\n");
+	kvfile_free(kv);
+
+	/* A later duplicate spanning lines is disabled line by line, so it stays a comment. */
+	kv = parse_ok("MECH=pam\nMECH='a\nb'\n", KV_SHELL);
+	assert_int_equal(kvfile_set(kv, "MECH", "pam"), 0);
+	assert_render(kv, "MECH=pam\n#mailstage: MECH='a\n#mailstage: b'\n");
+	kvfile_free(kv);
+
+	/* A backslash-newline continues the assignment; a '#' word ends the code. */
+	kv = parse_ok("OPTIONS=-a \\\nMECH=x\nA=1 # it's a comment\nMECH=y\n", KV_SHELL);
+	assert_int_equal(kvfile_count(kv, "MECH"), 1);
+	assert_string_equal(kvfile_get(kv, "MECH"), "y");
+	kvfile_free(kv);
+
+	assert_error("A=1\nB=\"open\nC=2\n", 15, KV_SHELL, "line 2: the quoted value opened here is never closed");
+	assert_error("A=1\nB=2 \\\n", 10, KV_SHELL,
+		     "line 2: the file ends in a backslash-newline (the command goes on past the end)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_shell_forms),
 		cmocka_unit_test(test_colon_aliases),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_shell_multiline_quotes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
