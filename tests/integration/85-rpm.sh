@@ -60,7 +60,9 @@ ok "rpmlint: 0 errors, 0 warnings beyond rpm/rpmlint.toml"
 rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} f=%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm1" |
 	# rpm >= 4.14 adds build-id links (EL8/9 do too, EL7 does not): one per ELF file.
 	sed -E 's,^(.*) /usr/lib/\.build-id/[0-9a-f]{2}/[0-9a-f]{38}$,\1 /usr/lib/.build-id/XX/ID,;
-		s,^(.*) /usr/lib/\.build-id/[0-9a-f]{2}$,\1 /usr/lib/.build-id/XX,' | sort -k4 >"$T/files"
+		s,^(.*) /usr/lib/\.build-id/[0-9a-f]{2}$,\1 /usr/lib/.build-id/XX,;
+		# %license: licenses/NAME-VERSION (rpm 4.11: EL7, Debian) or licenses/NAME (EL8/9)
+		s,/usr/share/licenses/mailstage-[^/]+,/usr/share/licenses/mailstage,' | sort -k4 >"$T/files"
 cat >"$T/want" <<'EOF'
 drwxr-xr-x root:root f= /etc/mailstage
 -rw-r----- root:root f=cn /etc/mailstage/mailstage.conf
@@ -76,6 +78,8 @@ drwxr-xr-x root:root f= /usr/share/mailstage
 -rw-r--r-- root:root f= /usr/share/mailstage/mailstage.conf.example
 -rw-r--r-- root:root f=d /usr/share/man/man5/mailstage.conf.5.gz
 -rw-r--r-- root:root f=d /usr/share/man/man8/mailstage.8.gz
+drwxr-xr-x root:root f= /usr/share/licenses/mailstage
+-rw-r--r-- root:root f=l /usr/share/licenses/mailstage/LICENSE
 drwx------ root:root f= /var/lib/mailstage
 EOF
 # Templates added under payload/ later go to /usr/share/mailstage as they are.
