@@ -72,8 +72,10 @@ static const char *const limit_names[] = {
 enum { PORT_SMTP, PORT_SUBMISSION, PORT_SMTPS, NPORTS };
 
 /* The canonical service name of each port, then the names and the number
- * an inet entry may use for it (as /etc/services spells them on EL7 and
- * Debian 12: 465 is "smtps" on both, "submissions" on Debian 12). */
+ * an inet entry may use for it: the names Postfix's packaged master.cf
+ * files use (465 is "smtps" in EL7's and up to Postfix 3.4, "submissions"
+ * in Debian 12's).  Other /etc/services aliases (Debian's "mail" for 25,
+ * "ssmtp" for 465) are not recognised. */
 static const char *const port_words[NPORTS][4] = {
 	{ "smtp", "25", NULL },
 	{ "submission", "587", NULL },
@@ -491,7 +493,7 @@ static int check(struct ctx *c)
 
 const struct stage stage_postfix_master = {
 	.name = "postfix-master",
-	.summary = N_("master.cf edited in place: the guide's limits on the one smtp service, submission (587) "
-		   "and smtps (465) with TLS required and SASL"),
+	.summary = N_("master.cf edited in place: the guide's limits on port 25's smtpd (behind postscreen too), "
+		   "submission (587) and smtps (465) with TLS required and SASL"),
 	.check = check,
 };
