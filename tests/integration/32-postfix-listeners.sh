@@ -19,9 +19,13 @@
 # postscreen's own postscreen_client_connection_count_limit follows main.cf,
 # 50), a second simultaneous connection from one client is refused with 421
 # by smtpd itself ("for service smtpd": the pass service), after the first
-# one went through postscreen to smtpd (PASS NEW, then smtpd's EHLO).  Before
-# the fix, master could not start with the bound root (a second, wildcard
-# smtp: EADDRINUSE), and with postscreen the limit sat on postscreen.
+# one went through postscreen to smtpd (PASS NEW, then smtpd's EHLO).
+# The bound host also runs another server on 192.0.2.11:25 (the usual reason
+# to bind Postfix to some addresses: another MTA or instance on the others).
+# Before the fix a wildcard smtp was added beside the bound entries and
+# master could not start there ("mail start in bound failed": the wildcard's
+# bind, EADDRINUSE; without the other server it listened on 0.0.0.0:25 too),
+# and with postscreen the limits sat on postscreen (postconf -P check).
 . "$(dirname "$0")/lib.sh"
 . "$MAILSTAGE_SRC/tests/lib/mailnet.sh"
 for p in postconf postfix script ss; do
@@ -138,6 +142,13 @@ mn_host ps 192.0.2.10 2001:db8::10
 mn_host bound 192.0.2.11 203.0.113.10 2001:db8::1
 mn_host psb 192.0.2.12 203.0.113.30 2001:db8::30
 mn_host outsider 198.51.100.21 2001:db8:0:1::21
+# another server on port 25 of the bound host's other address (no SO_REUSEADDR: a wildcard cannot bind beside it)
+mn_bg bound "$T/other25.log" "$MN_PY" -c 'import socket, time
+s = socket.socket()
+s.bind(("192.0.2.11", 25))
+s.listen(1)
+time.sleep(3600)'
+for _ in $(seq 1 100); do mn_in bound ss -Hltn 'sport = :25' | grep -q 192.0.2.11 && break; sleep 0.05; done
 for h in ps bound psb; do
 	mn_mail_start "$h" "$T/$h" || die "$h: the daemons did not start"
 	mn_in "$h" postfix status >/dev/null 2>&1 || die "$h: master is not running: $(mn_log "$h" | tail -5)"
@@ -145,7 +156,7 @@ done
 # listening sockets: "ADDR:PORT" of each, sorted
 listens() { mn_in "$1" ss -Hltn | awk '{print $4}' | grep -E ':(25|587|465)$' | sort | paste -sd' ' -; }
 want_ps="0.0.0.0:25 0.0.0.0:465 0.0.0.0:587 [::]:25 [::]:465 [::]:587"
-want_bound="0.0.0.0:465 192.0.2.11:587 203.0.113.10:25 [2001:db8::1]:25 [::]:465"
+want_bound="0.0.0.0:465 192.0.2.11:25 192.0.2.11:587 203.0.113.10:25 [2001:db8::1]:25 [::]:465"
 want_psb="0.0.0.0:465 0.0.0.0:587 203.0.113.30:25 [2001:db8::30]:25 [::]:465 [::]:587"
 for h in ps bound psb; do
 	want=want_$h
