@@ -763,18 +763,13 @@ out:
 	return r;
 }
 
-int mastercf_dedupe(struct mastercf *mf, const char *name, const char *type, int keep_last)
+/* Disable every entry of (name, type) except entry keep (NONE: all). */
+static int disable_but(struct mastercf *mf, const char *name, const char *type, size_t keep)
 {
-	struct work *w = NULL;
-	size_t i, keep = NONE, n = mastercf_count(mf, name, type);
-	int r = 0;
+	struct work *w = work_new(mf);
+	size_t i;
+	int r;
 
-	if (n <= 1)
-		goto out;
-	for (i = 0; i < mf->nsvcs; i++)
-		if (svc_is(&mf->svcs[i], name, type) && (keep == NONE || keep_last))
-			keep = i;
-	w = work_new(mf);
 	for (i = 0; i < mf->tl.n; i++) {
 		size_t s = mf->lines[i].svc;
 
@@ -784,9 +779,50 @@ int mastercf_dedupe(struct mastercf *mf, const char *name, const char *type, int
 		tl_put_disabled(&w->l[i].b, &mf->tl.v[i]);
 	}
 	r = work_commit(mf, w);
-out:
 	work_free(w);
 	return r;
+}
+
+int mastercf_dedupe(struct mastercf *mf, const char *name, const char *type, int keep_last)
+{
+	size_t i, keep = NONE;
+
+	if (mastercf_count(mf, name, type) <= 1)
+		return 0;
+	for (i = 0; i < mf->nsvcs; i++)
+		if (svc_is(&mf->svcs[i], name, type) && (keep == NONE || keep_last))
+			keep = i;
+	return disable_but(mf, name, type, keep);
+}
+
+int mastercf_disable(struct mastercf *mf, const char *name, const char *type)
+{
+	if (mastercf_count(mf, name, type) == 0)
+		return 0;
+	return disable_but(mf, name, type, NONE);
+}
+
+int mastercf_inet_endpoint(const char *service, char **host, char **port)
+{
+	const char *colon, *p;
+
+	*host = *port = NULL;
+	if (service[0] == '[') {
+		const char *close = strchr(service, ']');
+
+		if (!close || close[1] != ':' || close[2] == 0)
+			return -EINVAL;
+		*host = xstrndup(service + 1, (size_t)(close - service - 1));
+		*port = xstrdup(close + 2);
+		return 0;
+	}
+	colon = strrchr(service, ':');
+	p = colon ? colon + 1 : service;
+	if (*p == 0)
+		return -EINVAL;
+	*host = colon ? xstrndup(service, (size_t)(colon - service)) : xstrdup("");
+	*port = xstrdup(p);
+	return 0;
 }
 
 /* Is line i a commented-out entry "#name type f f f f f command ..."? */

@@ -97,6 +97,17 @@ int mastercf_add_service(struct mastercf *mf, const struct mastercf_new_service 
  * last (keep_last = 1).  0 also when there is at most one. */
 int mastercf_dedupe(struct mastercf *mf, const char *name, const char *type, int keep_last);
 
+/* Disable every entry of (name, type) (MASTERCF_DISABLED_PREFIX on each of
+ * its lines).  0 also when there is none. */
+int mastercf_disable(struct mastercf *mf, const char *name, const char *type);
+
+/* The endpoint of an inet service name as master(8) reads it (host_port()):
+ * "[2001:db8::1]:smtp" -> host "2001:db8::1", port "smtp"; "192.0.2.1:25"
+ * -> "192.0.2.1", "25"; "smtp" or ":smtp" -> host "" (every address of
+ * inet_interfaces), port "smtp".  0 with malloc'd *host and *port, or
+ * -EINVAL (an unclosed '[', text between ']' and ':', an empty port). */
+int mastercf_inet_endpoint(const char *service, char **host, char **port);
+
 /* Introspection: physical line i; *owner_index gets the index (0-based, in
  * file order) of the entry it belongs to, or (size_t)-1. */
 size_t mastercf_line_count(const struct mastercf *mf);

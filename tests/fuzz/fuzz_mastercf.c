@@ -9,15 +9,25 @@
  * and every comment is unchanged and other entries keep their words; then
  * unset_option() removes it; add_service() never creates a second entry for
  * an existing (service, type); dedupe() leaves one; every output parses
- * and round-trips.
+ * and round-trips.  mastercf_inet_endpoint() on each inet name gives a
+ * port with no ':' (unless bracketed) that is never empty.  The whole
+ * postfix-master stage edit (steps/postfix_master.c) either refuses with a
+ * message or gives text that parses, where no two inet entries on 25, 587
+ * or 465 share an endpoint, every port has a listener, a listener bound to
+ * an address never gets a wildcard entry beside it that the input did not
+ * have, and a second edit changes nothing.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "config.h"
+#include "mailconf.h"
 #include "mastercf.h"
+#include "profile.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,6 +89,94 @@ static int same_service(const struct mastercf_service *a, const struct mastercf_
 		if (strcmp(a->args[k], b->args[k]) != 0)
 			return 0;
 	return 1;
+}
+
+/* The managed port of an inet service name (0: 25, 1: 587, 2: 465, -1), its host in *host. */
+static int port_of(const char *name, char **host)
+{
+	static const char *const words[3][4] = { { "smtp", "25", NULL }, { "submission", "587", NULL },
+						 { "smtps", "submissions", "465", NULL } };
+	char *port = NULL;
+	int k = -1, i, j;
+
+	*host = NULL;
+	if (mastercf_inet_endpoint(name, host, &port) < 0)
+		return -1;
+	CHECK(port && *port);
+	for (i = 0; i < 3; i++)
+		for (j = 0; words[i][j]; j++)
+			if (strcasecmp(port, words[i][j]) == 0)
+				k = i;
+	free(port);
+	return k;
+}
+
+/* bit p of *bound / *wild: port p has an address-bound / a wildcard listener */
+static void listeners(const struct mastercf *mf, unsigned *bound, unsigned *wild, int unique)
+{
+	struct mastercf_service s, s2;
+	size_t i, j;
+
+	*bound = *wild = 0;
+	for (i = 0; mastercf_service_at(mf, i, &s) == 0; i++) {
+		char *h = NULL, *h2 = NULL;
+		int p;
+
+		if (strcmp(s.type, "inet") != 0 || (p = port_of(s.name, &h)) < 0) {
+			free(h);
+			continue;
+		}
+		if (*h)
+			*bound |= 1u << p;
+		else
+			*wild |= 1u << p;
+		for (j = i + 1; unique && mastercf_service_at(mf, j, &s2) == 0; j++) {
+			if (strcmp(s2.type, "inet") == 0 && port_of(s2.name, &h2) == p)
+				CHECK(strcasecmp(h, h2) != 0);
+			free(h2);
+			h2 = NULL;
+		}
+		free(h);
+	}
+}
+
+static void stage_edit(const uint8_t *data, size_t size)
+{
+	static const char conf[] = "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n";
+	const struct profile *p = profile_by_name(size && (data[0] & 2) ? "el7" : "debian12");
+	struct strv errors = { 0 };
+	struct mastercf *in = NULL, *out = NULL;
+	struct config cfg;
+	char *o1 = NULL, *o2 = NULL, *err = NULL;
+	size_t l1 = 0, l2 = 0;
+	unsigned bound0, wild0, bound, wild;
+
+	memset(&cfg, 0, sizeof(cfg));
+	CHECK(config_parse(conf, strlen(conf), "fuzz.conf", &cfg, &errors) == 0);
+	CHECK(mastercf_parse((const char *)data, size, &in, &err) == 0);
+	listeners(in, &bound0, &wild0, 0);
+	if (postfix_master_edit(&cfg, p, (const char *)data, size, &o1, &l1, &err) < 0) {
+		CHECK(err && *err);
+		CHECK(o1 == NULL);
+		goto out;
+	}
+	free(err);
+	err = NULL;
+	CHECK(mastercf_parse(o1, l1, &out, &err) == 0);
+	listeners(out, &bound, &wild, 1);
+	CHECK((bound | wild) == 7);
+	/* a wildcard beside a bound listener only when the input had one */
+	CHECK((bound & wild & ~wild0) == 0);
+	CHECK(postfix_master_edit(&cfg, p, o1, l1, &o2, &l2, &err) == 0);
+	CHECK(l1 == l2 && memcmp(o1, o2, l1) == 0);
+out:
+	free(o1);
+	free(o2);
+	free(err);
+	mastercf_free(in);
+	mastercf_free(out);
+	strv_free(&errors);
+	config_free(&cfg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -165,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(v && strcmp(v, "postfix/fuzz") == 0);
 	}
 	roundtrip(mf);
+	stage_edit(data, size);
 out:
 	buf_free(&before);
 	buf_free(&after);

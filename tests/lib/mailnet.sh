@@ -43,6 +43,7 @@ MN_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Debian's python3 (python3-dkim, python3-dnspython are its packages), never a PATH shim.
 MN_PY=/usr/bin/python3
 MN_ID=""
+MN_VETH=""
 MN_DIR=""
 MN_OWN_DIR=""
 MN_HOSTS=()
@@ -51,7 +52,9 @@ declare -A MN_HOLDER=()
 # mn_init [DIR]: the hub and its bridge; state under DIR (default: a new temp dir).
 mn_init() {
 	[ "$(id -u)" = 0 ] || { echo "mailnet: needs root" >&2; return 1; }
-	MN_ID=m$(printf '%04x' $(( ($$ ^ RANDOM) & 0xffff )))
+	# MN_PREFIX (optional, e.g. "ms-b-") goes before every namespace name
+	MN_VETH=m$(printf '%04x' $(( ($$ ^ RANDOM) & 0xffff )))
+	MN_ID=${MN_PREFIX:-}$MN_VETH
 	if [ -n "${1:-}" ]; then
 		MN_DIR=$1
 		mkdir -p "$MN_DIR"
@@ -77,12 +80,12 @@ mn_init() {
 mn_host() {
 	local name=$1 ns=$MN_ID-$1 a d=$MN_DIR/$1 pid i
 	shift
-	# the hub's end of the veth is "$MN_ID$name": at most 15 characters
+	# the hub's end of the veth is "$MN_VETH$name": at most 15 characters
 	[ ${#name} -le 10 ] && [ -n "$name" ] || { echo "mailnet: host name \"$name\" must be 1-10 characters" >&2; return 1; }
 	ip netns add "$ns"
 	MN_HOSTS+=("$name")
-	ip link add "$MN_ID$name" netns "$MN_ID-hub" type veth peer name eth0 netns "$ns"
-	ip -n "$MN_ID-hub" link set "$MN_ID$name" master br0 up
+	ip link add "$MN_VETH$name" netns "$MN_ID-hub" type veth peer name eth0 netns "$ns"
+	ip -n "$MN_ID-hub" link set "$MN_VETH$name" master br0 up
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link set eth0 up
 	for a in "$@"; do

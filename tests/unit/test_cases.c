@@ -29,6 +29,9 @@
  *                 add-service-fields NAME TYPE PRIV UNPRIV CHROOT WAKEUP MAXPROC COMMAND [WORD...]
  *                   (in WORD..., "-o NAME=VALUE" pairs become option lines,
  *                    other words go on the service line)
+ *                 postfix-master PROFILE   the postfix-master stage's whole edit
+ *                   (minimal mailstage.conf, limits at their defaults); fails
+ *                   the case when a second edit would change the output
  *
  * CASES_BLESS=1 writes a missing expected/error file from the actual result
  * (review it before committing).  CASES_DIR overrides tests/cases.
@@ -46,9 +49,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dkimconf.h"
+#include "mailconf.h"
 #include "maincf.h"
 #include "mastercf.h"
+#include "profile.h"
 #include "util.h"
 
 struct tcase {
@@ -114,7 +120,7 @@ static const char *rest_after(const char *line, size_t k)
 struct editor {
 	void *obj;
 	char *(*render)(const void *obj, size_t *len);
-	int (*apply)(void *obj, const char *line, char **why);	/* 0, <0 op failed, 1 check failed */
+	int (*apply)(void **obj, const char *line, char **why);	/* 0, <0 op failed, 1 check failed */
 };
 
 static int check_str(const char *what, const char *got, const char *want, char **why)
@@ -142,8 +148,9 @@ static char *r_maincf(const void *o, size_t *len)
 	return maincf_render(o, len);
 }
 
-static int a_maincf(void *o, const char *line, char **why)
+static int a_maincf(void **op, const char *line, char **why)
 {
+	void *o = *op;
 	char *copy = xstrdup(line), *w[4];
 	size_t n = words(copy, w, 3);
 	int r = -EINVAL;
@@ -169,8 +176,9 @@ static char *r_dkimconf(const void *o, size_t *len)
 	return dkimconf_render(o, len);
 }
 
-static int a_dkimconf(void *o, const char *line, char **why)
+static int a_dkimconf(void **op, const char *line, char **why)
 {
+	void *o = *op;
 	char *copy = xstrdup(line), *w[4];
 	size_t n = words(copy, w, 3);
 	int r = -EINVAL;
@@ -254,8 +262,57 @@ static int add_service(void *o, char **w, size_t n, int explicit_fields)
 	return r;
 }
 
-static int a_mastercf(void *o, const char *line, char **why)
+/* The postfix-master stage's whole edit (steps/postfix_master.c) with the
+ * minimal mailstage.conf (the limits at their defaults) for PROFILE; the
+ * object becomes its output.  A second edit of the output must change
+ * nothing (a second apply is a no-op): else the check fails. */
+static int stage_edit(void **op, const char *profile, char **why)
 {
+	static const char conf[] = "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n";
+	const struct profile *p = profile_by_name(profile);
+	struct strv errors = { 0 };
+	struct mastercf *next = NULL;
+	struct config cfg;
+	char *in, *out = NULL, *out2 = NULL, *err = NULL;
+	size_t ilen, olen = 0, olen2 = 0;
+	int r;
+
+	if (!p)
+		fail_msg("postfix-master: unknown profile %s", profile);
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_parse(conf, strlen(conf), "test.conf", &cfg, &errors) < 0)
+		fail_msg("postfix-master: config: %s", errors.n ? errors.v[0] : "?");
+	in = mastercf_render(*op, &ilen);
+	r = postfix_master_edit(&cfg, p, in, ilen, &out, &olen, &err);
+	if (r < 0) {
+		fprintf(stderr, "postfix-master: %s\n", err ? err : "?");
+		goto out;
+	}
+	r = postfix_master_edit(&cfg, p, out, olen, &out2, &olen2, &err);
+	if (r < 0)
+		fail_msg("postfix-master: the second edit failed: %s", err ? err : "?");
+	if (olen2 != olen || memcmp(out, out2, olen) != 0) {
+		*why = xasprintf("a second postfix-master edit changed the output:\n%s", out2);
+		r = 1;
+		goto out;
+	}
+	if (mastercf_parse(out, olen, &next, &err) < 0)
+		fail_msg("postfix-master: output does not parse: %s", err);
+	mastercf_free(*op);
+	*op = next;
+out:
+	free(in);
+	free(out);
+	free(out2);
+	free(err);
+	strv_free(&errors);
+	config_free(&cfg);
+	return r;
+}
+
+static int a_mastercf(void **op, const char *line, char **why)
+{
+	void *o = *op;
 	char *copy = xstrdup(line), *w[60], *eq;
 	size_t n = words(copy, w, 60);
 	const char *v = NULL;
@@ -287,6 +344,8 @@ static int a_mastercf(void *o, const char *line, char **why)
 		r = add_service(o, w, n, 0);
 	} else if (n >= 3 && strcmp(w[0], "add-service-fields") == 0) {
 		r = add_service(o, w, n, 1);
+	} else if (n == 2 && strcmp(w[0], "postfix-master") == 0) {
+		r = stage_edit(op, w[1], why);
 	} else {
 		fail_msg("bad mastercf edit: %s", line);
 	}
@@ -406,7 +465,7 @@ static void run_case(void **state)
 				;
 		}
 		before = ed.render(ed.obj, &blen);
-		r = ed.apply(ed.obj, line, &why);
+		r = ed.apply(&ed.obj, line, &why);
 		if (r == 1)
 			fail_msg("%s: check failed: %s: %s", c->name, line, why);
 		if (negate) {

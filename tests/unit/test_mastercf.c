@@ -127,6 +127,58 @@ static void test_add_dedupe(void **state)
 	mastercf_free(mf);
 }
 
+static void assert_endpoint(const char *service, const char *host, const char *port)
+{
+	char *h = NULL, *p = NULL;
+
+	if (!host) {
+		assert_int_equal(mastercf_inet_endpoint(service, &h, &p), -EINVAL);
+		assert_null(h);
+		assert_null(p);
+		return;
+	}
+	assert_int_equal(mastercf_inet_endpoint(service, &h, &p), 0);
+	assert_string_equal(h, host);
+	assert_string_equal(p, port);
+	free(h);
+	free(p);
+}
+
+static void test_inet_endpoint(void **state)
+{
+	(void)state;
+	assert_endpoint("smtp", "", "smtp");
+	assert_endpoint(":25", "", "25");
+	assert_endpoint("203.0.113.10:smtp", "203.0.113.10", "smtp");
+	assert_endpoint("localhost:587", "localhost", "587");
+	assert_endpoint("[2001:db8::1]:smtp", "2001:db8::1", "smtp");
+	assert_endpoint("[::1]:465", "::1", "465");
+	assert_endpoint("[2001:db8::1", NULL, NULL);
+	assert_endpoint("[2001:db8::1]smtp", NULL, NULL);
+	assert_endpoint("[2001:db8::1]:", NULL, NULL);
+	assert_endpoint("203.0.113.10:", NULL, NULL);
+}
+
+/* mastercf_disable comments out every entry of (name, type), nothing else */
+static void test_disable(void **state)
+{
+	struct mastercf *mf = parse_ok(SMTP "  -o a=1\n# keep\n25        inet  n - y - - smtpd\n"
+				       "  -o b=2\n" SMTP);
+
+	(void)state;
+	assert_int_equal(mastercf_disable(mf, "25", "inet"), 0);
+	assert_render(mf, SMTP "  -o a=1\n# keep\n" MASTERCF_DISABLED_PREFIX "25        inet  n - y - - smtpd\n"
+		      MASTERCF_DISABLED_PREFIX "  -o b=2\n" SMTP);
+	assert_int_equal(mastercf_count(mf, "25", "inet"), 0);
+	assert_int_equal(mastercf_disable(mf, "25", "inet"), 0);	/* none left: no change */
+	assert_int_equal(mastercf_disable(mf, "smtp", "inet"), 0);
+	assert_int_equal(mastercf_service_count(mf), 0);
+	assert_render(mf, MASTERCF_DISABLED_PREFIX SMTP MASTERCF_DISABLED_PREFIX "  -o a=1\n# keep\n"
+		      MASTERCF_DISABLED_PREFIX "25        inet  n - y - - smtpd\n"
+		      MASTERCF_DISABLED_PREFIX "  -o b=2\n" MASTERCF_DISABLED_PREFIX SMTP);
+	mastercf_free(mf);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -234,6 +286,12 @@ static void test_postconf_agrees(void **state)
 		"010-el7-packaged-submission/expected", "011-unset-option/expected",
 		"012-fields-on-continuation/expected", "013-set-field/expected",
 		"014-add-service-at-end/expected",
+		"030-postscreen-debian/input", "030-postscreen-debian/expected",
+		"031-postscreen-stale-limits/expected", "032-postscreen-no-pass/expected",
+		"033-bound-listener/expected", "034-bound-listeners-several/input",
+		"034-bound-listeners-several/expected", "035-postscreen-bound/expected",
+		"036-continuation-lines/input", "036-continuation-lines/expected",
+		"037-endpoint-duplicates/expected", "039-postscreen-el7-packaged/expected",
 	};
 	const char *postconf = tu_find_tool("postconf");
 	size_t i, opts = 0;
@@ -254,6 +312,8 @@ int main(void)
 		cmocka_unit_test(test_find_and_options),
 		cmocka_unit_test(test_add_dedupe),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_inet_endpoint),
+		cmocka_unit_test(test_disable),
 		cmocka_unit_test(test_postconf_agrees),
 	};
 
