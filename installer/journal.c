@@ -415,15 +415,11 @@ int journal_resume(struct state *st, struct journal *j, unsigned no)
 
 int journal_backup(struct journal *j, const char *host, unsigned seq)
 {
-	char *name;
 	int r;
 
 	if (!j->ar && (r = backup_open(j->run_dir, &j->segment, &j->ar_name, &j->ar, &j->ar_fd)) < 0)
 		return r;
-	name = xasprintf("%u%s", seq, host + strlen(j->st->root->dir));
-	r = backup_add(j->ar, j->ar_fd, host, name);
-	free(name);
-	return r;
+	return backup_add(j->ar, j->ar_fd, host, seq, host + strlen(j->st->root->dir));
 }
 
 int journal_close_interrupted(struct state *st, unsigned no, unsigned changes)
@@ -711,11 +707,31 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 		r = -EPERM;
 		goto out;
 	}
-	if (record_kind(l, "file") || record_kind(l, "remove")) {
-		remove_stale_temp(st, l);
-		if (prior && strcmp(prior, "absent") == 0) {
-			if (unlink(host) < 0 && errno != ENOENT)
-				r = -errno;
+	if (record_kind(l, "file") || record_kind(l, "remove") || record_kind(l, "dir") || record_kind(l, "attr")) {
+		/* What the path was before the change; prior_put_back compares before it acts. */
+		struct prior p;
+		memset(&p, 0, sizeof(p));
+		if (!record_kind(l, "attr") && !record_kind(l, "dir"))
+			remove_stale_temp(st, l);
+		if (record_kind(l, "dir")) {
+			p.kind = PRIOR_ABSENT_DIR;
+		} else if (record_kind(l, "attr")) {
+			char *uid = record_field(l, "uid"), *gid = record_field(l, "gid"), *mode = record_field(l, "mode");
+			p.kind = PRIOR_ATTR;
+			p.set_owner = geteuid() == 0;
+			if (!uid || !gid || !mode) {
+				msg_error(_("undo: unreadable attr record of %s"), path ? path : "?");
+				r = -EINVAL;
+			} else {
+				p.uid = (uid_t)strtoul(uid, NULL, 10);
+				p.gid = (gid_t)strtoul(gid, NULL, 10);
+				p.mode = (mode_t)strtoul(mode, NULL, 8) & 07777;
+			}
+			free(uid);
+			free(gid);
+			free(mode);
+		} else if (prior && strcmp(prior, "absent") == 0) {
+			p.kind = PRIOR_ABSENT;
 		} else {
 			char *ar = record_field(l, "ar"), *seq = record_field(l, "seq");
 			if (!valid_ar(ar)) {
@@ -725,35 +741,17 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 				r = -EPERM;
 			} else {
 				char *arpath = xasprintf("%s/runs/%u/%s", st->dir, no, ar);
-				r = backup_restore(arpath, seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
+				r = prior_load_backup(&p, arpath, seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
 				free(arpath);
 			}
 			free(ar);
 			free(seq);
 		}
-	} else if (record_kind(l, "dir")) {
-		if (rmdir(host) < 0 && errno != ENOENT)
-			r = -errno;
-	} else if (record_kind(l, "attr")) {
-		char *uid = record_field(l, "uid"), *gid = record_field(l, "gid"), *mode = record_field(l, "mode");
-		struct stat sb;
-		uid_t u = uid ? (uid_t)strtoul(uid, NULL, 10) : 0;
-		gid_t g = gid ? (gid_t)strtoul(gid, NULL, 10) : 0;
-		mode_t md = mode ? (mode_t)strtoul(mode, NULL, 8) & 07777 : 0;
-		if (!uid || !gid || !mode) {
-			msg_error(_("undo: unreadable attr record of %s"), path ? path : "?");
-			r = -EINVAL;
-		} else if (lstat(host, &sb) == 0 &&
-			   (sb.st_uid != u || sb.st_gid != g || (!S_ISLNK(sb.st_mode) && (sb.st_mode & 07777) != md))) {
-			/* Only what differs is put back: an attribute never changed needs nothing. */
-			if (geteuid() == 0 && (sb.st_uid != u || sb.st_gid != g) && lchown(host, u, g) < 0)
-				r = -errno;
-			if (r == 0 && !S_ISLNK(sb.st_mode) && (sb.st_mode & 07777) != md && chmod(host, md) < 0)
-				r = -errno;
-		}
-		free(uid);
-		free(gid);
-		free(mode);
+		if (r == 0 && !host)
+			r = -EINVAL;	/* a record without its path */
+		if (r == 0)
+			r = prior_put_back(host, &p);
+		prior_free(&p);
 	} else if (record_kind(l, "action")) {
 		char *type = record_field(l, "type"), *undo = record_field(l, "undo"), *awhy = NULL;
 		const struct action_type *t = type ? action_type_by_name(type) : NULL;
