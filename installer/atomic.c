@@ -42,6 +42,41 @@ char *atomic_tempname(const char *host)
 	return t;
 }
 
+/*
+ * Remove every xattr of a new file that m does not list: what it inherited
+ * from its directory (a default ACL becomes the file's access ACL).  A
+ * label the system does not let go (security.selinux) is left.
+ */
+static int drop_unlisted_xattrs(int fd, const struct file_meta *m)
+{
+	ssize_t ls = flistxattr(fd, NULL, 0);
+	char *names, *p;
+	size_t i;
+	int r = 0;
+
+	if (ls <= 0)
+		return ls < 0 && errno != ENOTSUP ? -errno : 0;
+	names = xmalloc((size_t)ls);
+	ls = flistxattr(fd, names, (size_t)ls);
+	if (ls < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (p = names; p < names + ls; p += strlen(p) + 1) {
+		for (i = 0; i < m->nxattrs; i++)
+			if (strcmp(m->xattrs[i].name, p) == 0)
+				break;
+		if (i == m->nxattrs && fremovexattr(fd, p) < 0 && errno != ENOTSUP && errno != EPERM &&
+		    errno != EACCES && errno != ENODATA) {
+			r = -errno;
+			goto out;
+		}
+	}
+out:
+	free(names);
+	return r;
+}
+
 int atomic_replace(const char *host, const char *temp, const void *data, size_t len,
 		   const struct file_meta *m, int (*hook)(const char *phase, void *arg), void *arg)
 {
@@ -57,16 +92,19 @@ int atomic_replace(const char *host, const char *temp, const void *data, size_t 
 		r = -errno;
 		goto out;
 	}
-	if (fchmod(fd, m->mode & 07777) < 0) {
-		r = -errno;
+	if (m->exact_xattrs && (r = drop_unlisted_xattrs(fd, m)) < 0)
 		goto out;
-	}
 	for (i = 0; i < m->nxattrs; i++) {
 		if (fsetxattr(fd, m->xattrs[i].name, m->xattrs[i].value, m->xattrs[i].size, 0) < 0 &&
 		    errno != ENOTSUP && errno != EPERM) {
 			r = -errno;
 			goto out;
 		}
+	}
+	/* The mode after the xattrs: an ACL copied with them must not widen it (chmod sets the ACL mask). */
+	if (fchmod(fd, m->mode & 07777) < 0) {
+		r = -errno;
+		goto out;
 	}
 	r = write_all(fd, data, len);
 	if (r < 0)
@@ -76,7 +114,7 @@ int atomic_replace(const char *host, const char *temp, const void *data, size_t 
 		goto out;
 	}
 	if (m->has_mtime) {
-		struct timespec ts[2] = { m->mtime, m->mtime };
+		struct timespec ts[2] = { m->has_atime ? m->atime : m->mtime, m->mtime };
 		(void)futimens(fd, ts);
 	}
 	if (hook) {

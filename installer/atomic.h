@@ -26,6 +26,9 @@ struct file_meta {
 	size_t nxattrs;
 	int has_mtime;
 	struct timespec mtime;
+	int has_atime;			/* else atime is set to mtime */
+	struct timespec atime;
+	int exact_xattrs;		/* 1: remove what the new file got besides xattrs (an inherited default ACL) */
 };
 
 /* "DIR/.BASE.mailstage-XXXXXXXXXXXX" with random X; the caller may journal it first. */

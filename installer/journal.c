@@ -8,7 +8,7 @@
  */
 #include "i18n.h"
 #include "journal.h"
-#include "lazylib.h"
+#include "backup.h"
 #include "exec.h"
 #include "msg.h"
 #include "stage.h"
@@ -413,96 +413,13 @@ int journal_resume(struct state *st, struct journal *j, unsigned no)
 	return journal_record(j, 1, "resume time=%ld pid=%ld", (long)time(NULL), (long)getpid());
 }
 
-static int open_archive(struct journal *j)
-{
-	char *path, *why = NULL;
-	struct stat sb;
-
-	if (lazy_archive(&why) < 0) {
-		msg_error(_("backup archive: %s"), why);
-		free(why);
-		return -ENOENT;
-	}
-
-	for (;; j->segment++) {
-		free(j->ar_name);
-		j->ar_name = xasprintf("backup-%u.tar", j->segment);
-		path = xasprintf("%s/%s", j->run_dir, j->ar_name);
-		if (stat(path, &sb) < 0)
-			break;
-		free(path);
-	}
-	j->ar_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	free(path);
-	if (j->ar_fd < 0)
-		return -errno;
-	j->ar = archive_write_new();
-	if (!j->ar || archive_write_set_format_pax_restricted(j->ar) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(j->ar, 0) != ARCHIVE_OK ||
-	    archive_write_open_fd(j->ar, j->ar_fd) != ARCHIVE_OK) {
-		msg_error(_("backup archive: %s"), j->ar ? archive_error_string(j->ar) : _("out of memory"));
-		return -EIO;
-	}
-	return 0;
-}
-
 int journal_backup(struct journal *j, const char *host, unsigned seq)
 {
-	struct archive *rd = NULL;
-	struct archive_entry *e = NULL;
-	char *data = NULL, *name = NULL;
-	size_t len = 0;
-	struct stat sb;
-	int fd = -1, r = 0;
+	int r;
 
-	if (!j->ar && (r = open_archive(j)) < 0)
+	if (!j->ar && (r = backup_open(j->run_dir, &j->segment, &j->ar_name, &j->ar, &j->ar_fd)) < 0)
 		return r;
-	fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		r = -EINVAL;
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	r = read_whole_file(host, &data, &len);
-	if (r < 0)
-		goto out;
-	rd = archive_read_disk_new();
-	e = archive_entry_new();
-	archive_entry_copy_sourcepath(e, host);
-	if (archive_read_disk_entry_from_file(rd, e, -1, &sb) != ARCHIVE_OK) {
-		msg_error(_("backup of %s: %s"), host, archive_error_string(rd));
-		r = -EIO;
-		goto out;
-	}
-	name = xasprintf("%u%s", seq, host + strlen(j->st->root->dir));
-	archive_entry_copy_pathname(e, name);
-	archive_entry_set_size(e, (int64_t)len);
-	if (archive_write_header(j->ar, e) != ARCHIVE_OK ||
-	    (len && archive_write_data(j->ar, data, len) != (ssize_t)len) ||
-	    archive_write_finish_entry(j->ar) != ARCHIVE_OK) {
-		msg_error(_("backup of %s: %s"), host, archive_error_string(j->ar));
-		r = -EIO;
-		goto out;
-	}
-	if (fsync(j->ar_fd) < 0)
-		r = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (e)
-		archive_entry_free(e);
-	if (rd)
-		archive_read_free(rd);
-	if (data)
-		memset(data, 0, len);	/* it may be a private key */
-	free(data);
-	free(name);
-	return r;
+	return backup_add(j->ar, j->ar_fd, host, seq, host + strlen(j->st->root->dir));
 }
 
 int journal_close_interrupted(struct state *st, unsigned no, unsigned changes)
@@ -530,10 +447,8 @@ int journal_end(struct journal *j, const char *status)
 
 void journal_close(struct journal *j)
 {
-	if (j->ar) {
-		archive_write_close(j->ar);
-		archive_write_free(j->ar);
-	}
+	if (j->ar)
+		backup_close(j->ar);
 	if (j->ar_fd >= 0)
 		close(j->ar_fd);
 	if (j->fd >= 0)
@@ -782,141 +697,6 @@ static void free_argv(char **v)
 	free(v);
 }
 
-static int lazy_archive_or_warn(void)
-{
-	char *why = NULL;
-	int r = lazy_archive(&why);
-	if (r < 0)
-		msg_error("%s", why);
-	free(why);
-	return r;
-}
-
-/* Restore backup entry `seq` of archive `ar` to host path. */
-/*
- * Undo compares before it acts: a file that already is exactly what its
- * backup holds (bytes, owner, mode, mtime, extended attributes) needs no
- * restore, so undoing a change that never happened (an immutable directory,
- * a failure before the rename) succeeds instead of failing.  An mtime the
- * backup kept to the second only matches on its seconds.
- */
-static int xattr_sets_equal(const struct xattr *a, size_t na, const struct xattr *b, size_t nb)
-{
-	size_t i, k;
-	if (na != nb)
-		return 0;
-	for (i = 0; i < na; i++) {
-		for (k = 0; k < nb; k++)
-			if (strcmp(a[i].name, b[k].name) == 0)
-				break;
-		if (k == nb || a[i].size != b[k].size || memcmp(a[i].value, b[k].value, a[i].size) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-static int already_restored(const char *host, const struct buf *data, const struct file_meta *m)
-{
-	struct stat sb;
-	struct xattr *x = NULL;
-	size_t nx = 0, len = 0;
-	char *cur = NULL;
-	int same = 0;
-
-	if (lstat(host, &sb) < 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) != (m->mode & 07777) ||
-	    (m->set_owner && (sb.st_uid != m->uid || sb.st_gid != m->gid)) ||
-	    (m->has_mtime && (sb.st_mtim.tv_sec != m->mtime.tv_sec ||
-			      (m->mtime.tv_nsec && sb.st_mtim.tv_nsec != m->mtime.tv_nsec))))
-		return 0;
-	if (read_regular_file(host, 0, &cur, &len) < 0)
-		return 0;
-	if (len == data->len && (len == 0 || memcmp(cur, data->data, len) == 0) && xattrs_read(host, &x, &nx) == 0)
-		same = xattr_sets_equal(x, nx, m->xattrs, m->nxattrs);
-	xattrs_free(x, nx);
-	if (cur)
-		memset(cur, 0, len);
-	free(cur);
-	return same;
-}
-
-static int restore_entry(struct state *st, unsigned no, const char *arname, unsigned seq,
-			 const char *host)
-{
-	char *arpath = xasprintf("%s/runs/%u/%s", st->dir, no, arname), *prefix = xasprintf("%u/", seq);
-	struct archive *a = lazy_archive_or_warn() == 0 ? archive_read_new() : NULL;
-	struct archive_entry *e;
-	struct file_meta m;
-	struct buf data = { 0 };
-	int r = -ENOENT;
-
-	memset(&m, 0, sizeof(m));
-	if (!a) {
-		r = -ENOENT;
-		goto out;
-	}
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, arpath, 10240) != ARCHIVE_OK) {
-		msg_error(_("cannot open backup %s: %s"), arpath, archive_error_string(a));
-		r = -EIO;
-		goto out;
-	}
-	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-		const char *xn;
-		const void *xv;
-		size_t xs;
-		char chunk[16384];
-		ssize_t got;
-
-		if (!str_starts_with(archive_entry_pathname(e), prefix))
-			continue;
-		while ((got = archive_read_data(a, chunk, sizeof(chunk))) > 0)
-			buf_append(&data, chunk, (size_t)got);
-		if (got < 0) {
-			r = -EIO;
-			goto out;
-		}
-		m.uid = (uid_t)archive_entry_uid(e);
-		m.gid = (gid_t)archive_entry_gid(e);
-		m.mode = archive_entry_perm(e);
-		m.set_owner = geteuid() == 0;
-		m.has_mtime = 1;
-		m.mtime.tv_sec = archive_entry_mtime(e);
-		m.mtime.tv_nsec = archive_entry_mtime_nsec(e);
-		archive_entry_xattr_reset(e);
-		while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK) {
-			struct xattr *x;
-			m.xattrs = xrealloc(m.xattrs, (m.nxattrs + 1) * sizeof(*m.xattrs));
-			x = &m.xattrs[m.nxattrs++];
-			x->name = xstrdup(xn);
-			x->value = xmalloc(xs + 1);
-			memcpy(x->value, xv, xs);
-			x->size = xs;
-		}
-		if (!data.data)
-			buf_append(&data, "", 0);
-		if (already_restored(host, &data, &m)) {
-			r = 0;
-		} else {
-			char *temp = atomic_tempname(host);
-			r = atomic_replace(host, temp, data.data, data.len, &m, NULL, NULL);
-			free(temp);
-		}
-		break;
-	}
-	if (r == -ENOENT)
-		msg_error(_("backup entry %u of %s is missing from %s"), seq, host, arpath);
-out:
-	if (data.data)
-		memset(data.data, 0, data.len);
-	buf_free(&data);
-	xattrs_free(m.xattrs, m.nxattrs);
-	if (a)
-		archive_read_free(a);
-	free(arpath);
-	free(prefix);
-	return r;
-}
-
 static int undo_record(struct state *st, unsigned no, const char *l, int cmd_done)
 {
 	char *path = record_field(l, "path"), *prior = record_field(l, "prior"), *host = NULL, *why = NULL;
@@ -927,11 +707,31 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 		r = -EPERM;
 		goto out;
 	}
-	if (record_kind(l, "file") || record_kind(l, "remove")) {
-		remove_stale_temp(st, l);
-		if (prior && strcmp(prior, "absent") == 0) {
-			if (unlink(host) < 0 && errno != ENOENT)
-				r = -errno;
+	if (record_kind(l, "file") || record_kind(l, "remove") || record_kind(l, "dir") || record_kind(l, "attr")) {
+		/* What the path was before the change; prior_put_back compares before it acts. */
+		struct prior p;
+		memset(&p, 0, sizeof(p));
+		if (!record_kind(l, "attr") && !record_kind(l, "dir"))
+			remove_stale_temp(st, l);
+		if (record_kind(l, "dir")) {
+			p.kind = PRIOR_ABSENT_DIR;
+		} else if (record_kind(l, "attr")) {
+			char *uid = record_field(l, "uid"), *gid = record_field(l, "gid"), *mode = record_field(l, "mode");
+			p.kind = PRIOR_ATTR;
+			p.set_owner = geteuid() == 0;
+			if (!uid || !gid || !mode) {
+				msg_error(_("undo: unreadable attr record of %s"), path ? path : "?");
+				r = -EINVAL;
+			} else {
+				p.uid = (uid_t)strtoul(uid, NULL, 10);
+				p.gid = (gid_t)strtoul(gid, NULL, 10);
+				p.mode = (mode_t)strtoul(mode, NULL, 8) & 07777;
+			}
+			free(uid);
+			free(gid);
+			free(mode);
+		} else if (prior && strcmp(prior, "absent") == 0) {
+			p.kind = PRIOR_ABSENT;
 		} else {
 			char *ar = record_field(l, "ar"), *seq = record_field(l, "seq");
 			if (!valid_ar(ar)) {
@@ -940,34 +740,18 @@ static int undo_record(struct state *st, unsigned no, const char *l, int cmd_don
 					    "tampered with"), ar ? ar : "", path);
 				r = -EPERM;
 			} else {
-				r = restore_entry(st, no, ar, seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
+				char *arpath = xasprintf("%s/runs/%u/%s", st->dir, no, ar);
+				r = prior_load_backup(&p, arpath, seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
+				free(arpath);
 			}
 			free(ar);
 			free(seq);
 		}
-	} else if (record_kind(l, "dir")) {
-		if (rmdir(host) < 0 && errno != ENOENT)
-			r = -errno;
-	} else if (record_kind(l, "attr")) {
-		char *uid = record_field(l, "uid"), *gid = record_field(l, "gid"), *mode = record_field(l, "mode");
-		struct stat sb;
-		uid_t u = uid ? (uid_t)strtoul(uid, NULL, 10) : 0;
-		gid_t g = gid ? (gid_t)strtoul(gid, NULL, 10) : 0;
-		mode_t md = mode ? (mode_t)strtoul(mode, NULL, 8) & 07777 : 0;
-		if (!uid || !gid || !mode) {
-			msg_error(_("undo: unreadable attr record of %s"), path ? path : "?");
-			r = -EINVAL;
-		} else if (lstat(host, &sb) == 0 &&
-			   (sb.st_uid != u || sb.st_gid != g || (!S_ISLNK(sb.st_mode) && (sb.st_mode & 07777) != md))) {
-			/* Only what differs is put back: an attribute never changed needs nothing. */
-			if (geteuid() == 0 && (sb.st_uid != u || sb.st_gid != g) && lchown(host, u, g) < 0)
-				r = -errno;
-			if (r == 0 && !S_ISLNK(sb.st_mode) && (sb.st_mode & 07777) != md && chmod(host, md) < 0)
-				r = -errno;
-		}
-		free(uid);
-		free(gid);
-		free(mode);
+		if (r == 0 && !host)
+			r = -EINVAL;	/* a record without its path */
+		if (r == 0)
+			r = prior_put_back(host, &p);
+		prior_free(&p);
 	} else if (record_kind(l, "action")) {
 		char *type = record_field(l, "type"), *undo = record_field(l, "undo"), *awhy = NULL;
 		const struct action_type *t = type ? action_type_by_name(type) : NULL;

@@ -6,7 +6,7 @@
  * Layout (under --root):
  *   /var/lib/mailstage/lock              flock()ed by the running process, holds its pid
  *   /var/lib/mailstage/runs/N/journal    one record per line, fsync'd before each mutation
- *   /var/lib/mailstage/runs/N/backup-S.tar  pax: prior bytes, mode, owner, xattrs (segment S)
+ *   /var/lib/mailstage/runs/N/backup-S.tar  pax: prior bytes, mode, owner, times, xattrs (segment S; backup.h)
  *   /var/lib/mailstage/checkpoints/STAGE written atomically after the stage converged
  *
  * Journal records ("key=value" fields, values percent-escaped):

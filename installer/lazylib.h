@@ -29,14 +29,14 @@ int lazy_curl(char **why);
 #define LAZY_ARCHIVE_FUNCS(X) \
 	X(archive_error_string) X(archive_read_free) X(archive_read_next_header) \
 	X(archive_read_support_format_tar) X(archive_read_new) X(archive_read_data) \
-	X(archive_entry_pathname) X(archive_entry_filetype) X(archive_write_set_format_pax_restricted) \
+	X(archive_entry_pathname) X(archive_entry_filetype) X(archive_write_set_format_pax) \
 	X(archive_write_set_bytes_per_block) X(archive_write_open_fd) X(archive_write_new) \
 	X(archive_write_header) X(archive_write_free) X(archive_write_finish_entry) X(archive_write_data) \
 	X(archive_write_close) X(archive_read_open_memory) X(archive_read_open_filename) \
-	X(archive_read_disk_new) X(archive_read_disk_entry_from_file) X(archive_read_data_skip) \
+	X(archive_entry_copy_stat) X(archive_entry_set_perm) X(archive_read_data_skip) \
 	X(archive_entry_xattr_reset) X(archive_entry_xattr_next) X(archive_entry_uid) X(archive_entry_size) \
 	X(archive_entry_set_size) X(archive_entry_perm) X(archive_entry_new) X(archive_entry_mtime_nsec) \
-	X(archive_entry_mtime) X(archive_entry_gid) X(archive_entry_free) X(archive_entry_copy_sourcepath) \
+	X(archive_entry_mtime) X(archive_entry_gid) X(archive_entry_free) \
 	X(archive_entry_copy_pathname)
 
 #define LAZY_CURL_FUNCS(X) \
@@ -60,7 +60,7 @@ LAZY_CURL_FUNCS(LAZY_DECLARE)
 #define archive_read_data (*lazy_archive_read_data)
 #define archive_entry_pathname (*lazy_archive_entry_pathname)
 #define archive_entry_filetype (*lazy_archive_entry_filetype)
-#define archive_write_set_format_pax_restricted (*lazy_archive_write_set_format_pax_restricted)
+#define archive_write_set_format_pax (*lazy_archive_write_set_format_pax)
 #define archive_write_set_bytes_per_block (*lazy_archive_write_set_bytes_per_block)
 #define archive_write_open_fd (*lazy_archive_write_open_fd)
 #define archive_write_new (*lazy_archive_write_new)
@@ -71,8 +71,8 @@ LAZY_CURL_FUNCS(LAZY_DECLARE)
 #define archive_write_close (*lazy_archive_write_close)
 #define archive_read_open_memory (*lazy_archive_read_open_memory)
 #define archive_read_open_filename (*lazy_archive_read_open_filename)
-#define archive_read_disk_new (*lazy_archive_read_disk_new)
-#define archive_read_disk_entry_from_file (*lazy_archive_read_disk_entry_from_file)
+#define archive_entry_copy_stat (*lazy_archive_entry_copy_stat)
+#define archive_entry_set_perm (*lazy_archive_entry_set_perm)
 #define archive_read_data_skip (*lazy_archive_read_data_skip)
 #define archive_entry_xattr_reset (*lazy_archive_entry_xattr_reset)
 #define archive_entry_xattr_next (*lazy_archive_entry_xattr_next)
@@ -85,7 +85,6 @@ LAZY_CURL_FUNCS(LAZY_DECLARE)
 #define archive_entry_mtime (*lazy_archive_entry_mtime)
 #define archive_entry_gid (*lazy_archive_entry_gid)
 #define archive_entry_free (*lazy_archive_entry_free)
-#define archive_entry_copy_sourcepath (*lazy_archive_entry_copy_sourcepath)
 #define archive_entry_copy_pathname (*lazy_archive_entry_copy_pathname)
 #define curl_easy_setopt (*lazy_curl_easy_setopt)
 #define curl_easy_strerror (*lazy_curl_easy_strerror)
