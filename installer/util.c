@@ -3,7 +3,6 @@
  */
 #include "i18n.h"
 #include "util.h"
-#include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +13,11 @@
 #include <unistd.h>
 #include <sysexits.h>
 
+/* Said here, not with msg_fatal(): util is the floor msg.c stands on. */
 static void oom(void)
 {
-	msg_fatal(EX_OSERR, _("out of memory"));
+	fprintf(stderr, "mailstage: %s\n", _("out of memory"));
+	exit(EX_OSERR);
 }
 
 void *xmalloc(size_t n)
