@@ -389,3 +389,22 @@ size_t levenshtein(const char *a, const char *b)
 	free(cur);
 	return r;
 }
+
+char *json_str(const char *s)
+{
+	struct buf b = { 0 };
+	const unsigned char *p;
+	buf_puts(&b, "\"");
+	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(&b, "\\%c", *p);
+		else if (*p == '\n')
+			buf_puts(&b, "\\n");
+		else if (*p < 0x20)
+			buf_printf(&b, "\\u%04x", *p);
+		else
+			buf_append(&b, p, 1);
+	}
+	buf_puts(&b, "\"");
+	return buf_steal(&b);
+}

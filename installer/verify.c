@@ -1085,7 +1085,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 
 	if (rc != EXIT_OK)
 		goto out;
-	r.dry = 1;
+	r.p.dry = 1;
 	if (!v->dns_only) {
 		check_services(&r, &rp);
 		check_postfix(&r, &rp);

@@ -172,3 +172,4 @@ const struct stage stage_postfix_master = {
 		   "and smtps (465) with TLS required and SASL"),
 	.check = check,
 };
+STAGE_REGISTER(stage_postfix_master);
