@@ -4,7 +4,7 @@
  * Parses options, then hands over to the runner.  Usage errors exit 64
  * before anything is read or changed.
  */
-#include "dns.h"
+#include "cmd_dns.h"
 #include "i18n.h"
 #include "msg.h"
 #include "payload.h"

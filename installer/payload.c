@@ -16,7 +16,7 @@
 #include "atomic.h"
 #include "msg.h"
 #include "payload.h"
-#include "runner.h"
+#include "exitcode.h"
 
 #define MAX_MEMBER	(16 * 1024 * 1024)	/* payload files are a few KiB */
 

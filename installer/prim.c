@@ -11,8 +11,6 @@
 #include "atomic.h"
 #include "journal.h"
 #include "msg.h"
-#include "runner.h"
-#include "stage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +22,49 @@
 #include <syslog.h>
 #include <unistd.h>
 
-static int fail(struct run *r, int err, const char *fmt, ...) ATTR_PRINTF(3, 4);
-static int fail(struct run *r, int err, const char *fmt, ...)
+int prim_journal(struct prim *r)
+{
+	int rc;
+	if (!r->jopen) {
+		rc = r->resume_no ? journal_resume(r->st, &r->j, r->resume_no)
+				  : journal_begin(r->st, &r->j, r->cmd, r->profile);
+		if (rc < 0)
+			return rc;
+		r->jopen = 1;
+		snprintf(r->run_id, sizeof(r->run_id), "%u", r->j.run_no);
+	}
+	if (r->stage && r->journaled_stage != r->stage) {
+		rc = journal_record(&r->j, 0, "stage name=%s", r->stage);
+		if (rc < 0)
+			return rc;
+		r->journaled_stage = r->stage;
+	}
+	return 0;
+}
+
+int run_changed(const struct prim *r, const char *path)
+{
+	size_t i, l = strlen(path);
+	for (i = 0; i < r->changed_paths.n; i++) {
+		const char *p = r->changed_paths.v[i];
+		if (strcmp(p, path) == 0 || (l && path[l - 1] == '/' && strncmp(p, path, l) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+void prim_free(struct prim *r)
+{
+	if (r->jopen)
+		journal_close(&r->j);
+	r->jopen = 0;
+	free(r->error);
+	r->error = NULL;
+	strv_free(&r->changed_paths);
+}
+
+static int fail(struct prim *r, int err, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static int fail(struct prim *r, int err, const char *fmt, ...)
 {
 	va_list ap;
 	free(r->error);
@@ -43,7 +82,7 @@ static int fail(struct run *r, int err, const char *fmt, ...)
  *   MAILSTAGE_HOOK_LOG=F  append "N point path" for every point to F
  */
 static unsigned hook_count;
-static int hook(struct run *r, const char *point, const char *path)
+static int hook(struct prim *r, const char *point, const char *path)
 {
 	const char *f = getenv("MAILSTAGE_FAIL_AT"), *c = getenv("MAILSTAGE_CRASH_AT");
 	const char *log = getenv("MAILSTAGE_HOOK_LOG");
@@ -63,7 +102,7 @@ static int hook(struct run *r, const char *point, const char *path)
 	return 0;
 }
 #else
-static int hook(struct run *r, const char *point, const char *path)
+static int hook(struct prim *r, const char *point, const char *path)
 {
 	(void)r, (void)point, (void)path;
 	return 0;
@@ -71,7 +110,7 @@ static int hook(struct run *r, const char *point, const char *path)
 #endif
 
 struct hook_arg {
-	struct run *r;
+	struct prim *r;
 	const char *path;
 };
 
@@ -95,54 +134,54 @@ static const char *db_why(int rc)
 	}
 }
 
-int prim_ids(struct run *r, const char *owner, const char *group, uid_t *uid, gid_t *gid)
+int prim_ids(struct prim *r, const char *owner, const char *group, uid_t *uid, gid_t *gid)
 {
 	gid_t pg;
-	int rc = root_user(&r->root, owner, uid, &pg);
+	int rc = root_user(r->root, owner, uid, &pg);
 	if (rc < 0 && rc != -ENOENT)
-		return fail(r, rc, _("cannot read %s/etc/passwd of the target: %s"), r->root.dir, db_why(rc));
+		return fail(r, rc, _("cannot read %s/etc/passwd of the target: %s"), r->root->dir, db_why(rc));
 	if (rc < 0)
 		return fail(r, rc, _("user \"%s\" does not exist in %s/etc/passwd of the target (is its package "
-				     "installed?)"), owner, r->root.dir);
-	rc = root_group(&r->root, group, gid);
+				     "installed?)"), owner, r->root->dir);
+	rc = root_group(r->root, group, gid);
 	if (rc < 0 && rc != -ENOENT)
-		return fail(r, rc, _("cannot read %s/etc/group of the target: %s"), r->root.dir, db_why(rc));
+		return fail(r, rc, _("cannot read %s/etc/group of the target: %s"), r->root->dir, db_why(rc));
 	if (rc < 0)
 		return fail(r, rc, _("group \"%s\" does not exist in %s/etc/group of the target"), group,
-			    r->root.dir);
+			    r->root->dir);
 	return 0;
 }
 
 /* Common prologue: resolve the path and make sure the journal is open. */
-static int prologue(struct run *r, const char *path, char **host)
+static int prologue(struct prim *r, const char *path, char **host)
 {
 	char *why = NULL;
 	int rc;
 
 	if (r->dry)
 		return fail(r, -EPERM, _("internal error: mutation of %s during plan"), path);
-	rc = root_path(&r->root, path, host, &why);
+	rc = root_path(r->root, path, host, &why);
 	if (rc < 0) {
 		fail(r, rc, _("refusing %s: %s"), path, why);
 		free(why);
 		return rc;
 	}
-	rc = run_journal(r);
+	rc = prim_journal(r);
 	if (rc < 0)
-		return fail(r, rc, _("cannot write the journal under %s: %s"), r->st.dir, strerror(-rc));
+		return fail(r, rc, _("cannot write the journal under %s: %s"), r->st->dir, strerror(-rc));
 	return 0;
 }
 
-static int jrec_fail(struct run *r, int rc)
+static int jrec_fail(struct prim *r, int rc)
 {
-	return fail(r, rc, _("cannot write the journal under %s: %s"), r->st.dir, strerror(-rc));
+	return fail(r, rc, _("cannot write the journal under %s: %s"), r->st->dir, strerror(-rc));
 }
 
 /* The write-ahead step of every primitive: journal the undo record
  * (durably), then pass mutation point `point` (what: its subject). */
-static int undo_first(struct run *r, const char *point, const char *what, const char *fmt, ...)
+static int undo_first(struct prim *r, const char *point, const char *what, const char *fmt, ...)
 	ATTR_PRINTF(4, 5);
-static int undo_first(struct run *r, const char *point, const char *what, const char *fmt, ...)
+static int undo_first(struct prim *r, const char *point, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 	char *rec;
@@ -174,7 +213,7 @@ static char *enc_argv(char *const argv[])
 	return buf_steal(&b);
 }
 
-static void note_changed(struct run *r, const char *path)
+static void note_changed(struct prim *r, const char *path)
 {
 	r->j.changes++;
 	if (path)
@@ -184,7 +223,7 @@ static void note_changed(struct run *r, const char *path)
 }
 
 /* A file primitive's change is complete: mark its journal entry done. */
-static void file_done(struct run *r, unsigned seq, const char *path)
+static void file_done(struct prim *r, unsigned seq, const char *path)
 {
 	journal_record(&r->j, 0, "done seq=%u", seq);
 	note_changed(r, path);
@@ -199,7 +238,7 @@ static void fsync_parent(const char *host)
 	free(dir);
 }
 
-int prim_write_file(struct run *r, const char *path, const void *data, size_t len, const char *owner,
+int prim_write_file(struct prim *r, const char *path, const void *data, size_t len, const char *owner,
 		    const char *group, mode_t mode)
 {
 	char *host = NULL, *temp = NULL, *ep = NULL, *et = NULL;
@@ -234,7 +273,7 @@ int prim_write_file(struct run *r, const char *path, const void *data, size_t le
 	}
 	temp = atomic_tempname(host);
 	ep = field_escape(path);
-	et = field_escape(temp + strlen(r->root.dir));
+	et = field_escape(temp + strlen(r->root->dir));
 	if (exists)
 		rc = undo_first(r, "write", path, "file seq=%u path=%s temp=%s prior=backup ar=%s", seq,
 				  ep, et, r->j.ar_name);
@@ -265,7 +304,7 @@ out:
  * regular file with more than one hard link is refused: the change would
  * reach its other names, which may be outside the root.
  */
-static int set_owner_mode(struct run *r, const char *host, const char *path, uid_t uid, gid_t gid, mode_t mode)
+static int set_owner_mode(struct prim *r, const char *host, const char *path, uid_t uid, gid_t gid, mode_t mode)
 {
 	struct stat sb;
 	int fd, rc = 0;
@@ -293,7 +332,7 @@ static int set_owner_mode(struct run *r, const char *host, const char *path, uid
 	return rc;
 }
 
-int prim_mkdir(struct run *r, const char *path, const char *owner, const char *group, mode_t mode)
+int prim_mkdir(struct prim *r, const char *path, const char *owner, const char *group, mode_t mode)
 {
 	char *host = NULL, *ep = NULL;
 	uid_t uid;
@@ -328,7 +367,7 @@ out:
 	return rc;
 }
 
-int prim_set_attr(struct run *r, const char *path, const char *owner, const char *group, mode_t mode)
+int prim_set_attr(struct prim *r, const char *path, const char *owner, const char *group, mode_t mode)
 {
 	char *host = NULL, *ep = NULL;
 	struct stat sb;
@@ -364,7 +403,7 @@ out:
 	return rc;
 }
 
-int prim_remove(struct run *r, const char *path)
+int prim_remove(struct prim *r, const char *path)
 {
 	char *host = NULL, *ep = NULL;
 	struct stat sb;
@@ -403,7 +442,7 @@ out:
 	return rc;
 }
 
-int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *const touches[],
+int prim_run(struct prim *r, char *const argv[], char *const undo_argv[], char *const touches[],
 	     int timeout_ms, struct exec_result *res)
 {
 	char *ea = NULL, *eu = NULL, *disp = argv_display(argv), *host = NULL;
@@ -419,7 +458,7 @@ int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *c
 	for (i = 0; touches && touches[i]; i++) {
 		char *th = NULL, *why = NULL, *et = field_escape(touches[i]);
 		struct stat sb;
-		if (root_path(&r->root, touches[i], &th, &why) < 0) {
+		if (root_path(r->root, touches[i], &th, &why) < 0) {
 			rc = fail(r, -EPERM, _("refusing %s: %s"), touches[i], why);
 		} else {
 			seq = ++r->j.seq;
@@ -473,8 +512,9 @@ out:
 	return rc;
 }
 
-int prim_action(struct run *r, struct ctx *c, const struct action_type *type, const char *arg,
-		const char *what)
+int prim_action(struct prim *r, const char *type, const char *arg, const char *what,
+		int (*prepare)(void *a, const char *arg, char **undo_arg), int (*apply)(void *a, const char *arg),
+		void *a)
 {
 	char *host = NULL, *undo = NULL, *ea = NULL, *eu = NULL;
 	unsigned seq;
@@ -483,7 +523,7 @@ int prim_action(struct run *r, struct ctx *c, const struct action_type *type, co
 	rc = prologue(r, "/", &host);
 	if (rc < 0)
 		goto out;
-	rc = type->prepare(c, arg, &undo);
+	rc = prepare(a, arg, &undo);
 	if (rc < 0) {
 		if (!r->error)
 			fail(r, rc, _("%s: cannot read the current state: %s"), what, strerror(-rc));
@@ -492,13 +532,13 @@ int prim_action(struct run *r, struct ctx *c, const struct action_type *type, co
 	seq = ++r->j.seq;
 	ea = field_escape(arg);
 	eu = field_escape(undo ? undo : "");
-	rc = undo_first(r, "action", what, "action seq=%u type=%s arg=%s undo=%s", seq, type->name, ea,
+	rc = undo_first(r, "action", what, "action seq=%u type=%s arg=%s undo=%s", seq, type, ea,
 			  eu);
 	if (rc < 0)
 		goto out;
 	free(r->error);
 	r->error = NULL;
-	rc = type->apply(c, arg);
+	rc = apply(a, arg);
 	if (rc < 0) {
 		if (!r->error)
 			fail(r, rc, _("%s failed: %s"), what, strerror(-rc));
@@ -506,7 +546,7 @@ int prim_action(struct run *r, struct ctx *c, const struct action_type *type, co
 	}
 	journal_record(&r->j, 1, "done seq=%u", seq);
 	r->j.changes++;
-	msg_journal(LOG_NOTICE, r->run_id, r->stage, type->name, NULL, "%s", what);
+	msg_journal(LOG_NOTICE, r->run_id, r->stage, type, NULL, "%s", what);
 out:
 	free(host);
 	free(undo);

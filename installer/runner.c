@@ -22,13 +22,10 @@
 
 void run_free(struct run *r)
 {
-	if (r->jopen)
-		journal_close(&r->j);
+	prim_free(&r->p);
 	state_close(&r->st);
 	config_free(&r->cfg);
 	root_free(&r->root);
-	free(r->error);
-	strv_free(&r->changed_paths);
 }
 
 /*
@@ -46,6 +43,9 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 	r->opts = o;
 	r->cmd = cmd;
 	r->st.lock_fd = -1;
+	r->p.root = &r->root;
+	r->p.st = &r->st;
+	r->p.cmd = cmd;
 	if (root_init(&r->root, o->root ? o->root : "/", &why) < 0) {
 		msg_error("%s", why);
 		rc = EXIT_USAGE;
@@ -143,11 +143,62 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 		}
 	}
 out:
+	if (r->prof)
+		r->p.profile = r->prof->name;
 	strv_free(&errors);
 	free(why);
 	free(conf);
 	free(osr);
 	return rc;
+}
+
+/*
+ * The order of the stages: the runner's alone.  Each stage registers
+ * itself (STAGE_REGISTER in its file); a new stage is added here too.
+ */
+static const char *const stage_order[] = {
+	"preflight",
+	"repos",
+	"packages",
+	"tls",
+	"dkim-keys",
+	"opendkim",
+	"sasl",
+	"postfix-main",
+	"postfix-master",
+	"selinux",
+	"firewall",
+	"services",
+	"dns",
+};
+
+const struct stage *const *stages_all(void)
+{
+	static const struct stage *all[ARRAY_SIZE(stage_order) + 1];
+	size_t i;
+
+	if (all[0])
+		return all;
+	for (i = 0; i < ARRAY_SIZE(stage_order); i++) {
+		all[i] = stage_registered(stage_order[i]);
+		if (!all[i])
+			msg_fatal(EXIT_SOFTWARE, "internal error: stage \"%s\" is not built in (STAGE_REGISTER)",
+				  stage_order[i]);
+	}
+	if (stages_registered() != ARRAY_SIZE(stage_order))
+		msg_fatal(EXIT_SOFTWARE, "internal error: %zu stages registered themselves, the runner orders %zu "
+			  "(add the new one to stage_order in installer/runner.c)", stages_registered(),
+			  ARRAY_SIZE(stage_order));
+	return all;
+}
+
+const struct stage *stage_by_name(const char *name)
+{
+	const struct stage *const *s;
+	for (s = stages_all(); *s; s++)
+		if (strcmp((*s)->name, name) == 0)
+			return *s;
+	return NULL;
 }
 
 static int stage_selected(const struct run_opts *o, const char *name)
@@ -164,41 +215,11 @@ static int stage_selected(const struct run_opts *o, const char *name)
 	return 0;
 }
 
-int run_journal(struct run *r)
-{
-	int rc;
-	if (!r->jopen) {
-		rc = r->resume_no ? journal_resume(&r->st, &r->j, r->resume_no)
-				  : journal_begin(&r->st, &r->j, r->cmd, r->prof->name);
-		if (rc < 0)
-			return rc;
-		r->jopen = 1;
-		snprintf(r->run_id, sizeof(r->run_id), "%u", r->j.run_no);
-	}
-	if (r->stage && r->journaled_stage != r->stage) {
-		rc = journal_record(&r->j, 0, "stage name=%s", r->stage);
-		if (rc < 0)
-			return rc;
-		r->journaled_stage = r->stage;
-	}
-	return 0;
-}
-
-int run_changed(const struct run *r, const char *path)
-{
-	size_t i, l = strlen(path);
-	for (i = 0; i < r->changed_paths.n; i++) {
-		const char *p = r->changed_paths.v[i];
-		if (strcmp(p, path) == 0 || (l && path[l - 1] == '/' && strncmp(p, path, l) == 0))
-			return 1;
-	}
-	return 0;
-}
-
 static void ctx_init(struct ctx *c, struct run *r, const struct stage *s)
 {
 	memset(c, 0, sizeof(*c));
 	c->run = r;
+	c->prim = &r->p;
 	c->cfg = &r->cfg;
 	c->prof = r->prof;
 	c->root = &r->root;
@@ -207,6 +228,8 @@ static void ctx_init(struct ctx *c, struct run *r, const struct stage *s)
 
 static void ctx_free(struct ctx *c)
 {
+	if (c->exit_code)
+		c->run->exit_code = c->exit_code;	/* stage_refuse() */
 	changes_free(c->changes, c->nchanges);
 	strv_free(&c->notes);
 	c->changes = NULL;
@@ -216,9 +239,9 @@ static void ctx_free(struct ctx *c)
 int run_pending(struct run *r, struct strv *pending)
 {
 	const struct stage *const *s;
-	int failed = 0, dry = r->dry;
+	int failed = 0, dry = r->p.dry;
 
-	r->dry = 1;
+	r->p.dry = 1;
 	for (s = stages_all(); *s; s++) {
 		struct ctx c;
 		size_t i;
@@ -226,7 +249,7 @@ int run_pending(struct run *r, struct strv *pending)
 			continue;
 		ctx_init(&c, r, *s);
 		if ((*s)->check(&c) < 0) {
-			char *m = xasprintf("%s: %s", (*s)->name, r->error ? r->error : _("check failed"));
+			char *m = xasprintf("%s: %s", (*s)->name, r->p.error ? r->p.error : _("check failed"));
 			strv_push(pending, m);
 			free(m);
 			failed++;
@@ -238,30 +261,11 @@ int run_pending(struct run *r, struct strv *pending)
 		}
 		ctx_free(&c);
 	}
-	r->dry = dry;
+	r->p.dry = dry;
 	return failed ? -EIO : 0;
 }
 
 /* ---- JSON ---- */
-
-char *json_str(const char *s)
-{
-	struct buf b = { 0 };
-	const unsigned char *p;
-	buf_puts(&b, "\"");
-	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_printf(&b, "\\%c", *p);
-		else if (*p == '\n')
-			buf_puts(&b, "\\n");
-		else if (*p < 0x20)
-			buf_printf(&b, "\\u%04x", *p);
-		else
-			buf_append(&b, p, 1);
-	}
-	buf_puts(&b, "\"");
-	return buf_steal(&b);
-}
 
 static const char *kind_name(enum change_kind k)
 {
@@ -347,7 +351,7 @@ int cmd_plan(const struct run_opts *o)
 
 	if (rc != EXIT_OK)
 		goto out;
-	r.dry = 1;
+	r.p.dry = 1;
 	total = count_selected(o);
 	for (s = stages_all(); *s; s++) {
 		struct ctx c;
@@ -358,9 +362,9 @@ int cmd_plan(const struct run_opts *o)
 		ctx_init(&c, &r, *s);
 		if ((*s)->check(&c) < 0) {
 			failed++;
-			msg_error("[%zu/%zu] %s: %s", idx, total, (*s)->name, r.error ? r.error : _("check failed"));
+			msg_error("[%zu/%zu] %s: %s", idx, total, (*s)->name, r.p.error ? r.p.error : _("check failed"));
 			if (o->json)
-				json_stage((*s)->name, "failed", &c, r.error);
+				json_stage((*s)->name, "failed", &c, r.p.error);
 			ctx_free(&c);
 			continue;
 		}
@@ -456,11 +460,11 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 {
 	struct ctx c, again;
 	int rc;
-	unsigned before = r->j.changes;
+	unsigned before = r->p.j.changes;
 	unsigned cp_run;
 	long cp_time;
 
-	r->stage = s->name;
+	r->p.stage = s->name;
 	ctx_init(&c, r, s);
 	ctx_init(&again, r, s);
 	rc = s->check(&c);
@@ -471,32 +475,32 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 		for (i = 0; i < c.notes.n; i++)
 			msg_warn("%s: %s", s->name, c.notes.v[i]);
 		if (checkpoint_read(&r->st, s->name, &cp_run, &cp_time) < 0)
-			checkpoint_write(&r->st, s->name, r->jopen ? r->j.run_no : 0);
+			checkpoint_write(&r->st, s->name, r->p.jopen ? r->p.j.run_no : 0);
 		msg_info(_("[%zu/%zu] %s ... ok"), idx, total, s->name);
 		if (r->opts->json)
 			json_stage(s->name, "unchanged", &c, NULL);
 		goto out;
 	}
-	rc = apply_changes(r, &c);
+	rc = apply_changes(&c);
 	if (rc < 0)
 		goto out;
 	rc = s->check(&again);
 	if (rc < 0)
 		goto out;
 	if (again.nchanges) {
-		free(r->error);
-		r->error = xasprintf(_("still not converged after apply: %s"), again.changes[0].what);
+		free(r->p.error);
+		r->p.error = xasprintf(_("still not converged after apply: %s"), again.changes[0].what);
 		rc = -EPROTO;
 		goto out;
 	}
-	rc = run_journal(r);
+	rc = prim_journal(&r->p);
 	if (rc == 0)
-		rc = journal_record(&r->j, 1, "checkpoint stage=%s", s->name);
+		rc = journal_record(&r->p.j, 1, "checkpoint stage=%s", s->name);
 	if (rc == 0)
-		rc = checkpoint_write(&r->st, s->name, r->j.run_no);
+		rc = checkpoint_write(&r->st, s->name, r->p.j.run_no);
 	if (rc < 0) {
-		free(r->error);
-		r->error = xasprintf(_("cannot write the checkpoint: %s"), strerror(-rc));
+		free(r->p.error);
+		r->p.error = xasprintf(_("cannot write the checkpoint: %s"), strerror(-rc));
 		goto out;
 	}
 	(*nchanged)++;
@@ -505,16 +509,16 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 		for (i = 0; i < c.notes.n; i++)
 			msg_warn("%s: %s", s->name, c.notes.v[i]);
 	}
-	msg_info(_("[%zu/%zu] %s ... changed (%u)"), idx, total, s->name, r->j.changes - before);
-	msg_journal(LOG_NOTICE, r->run_id, s->name, "stage-changed", NULL, "stage %s changed %u things",
-		    s->name, r->j.changes - before);
+	msg_info(_("[%zu/%zu] %s ... changed (%u)"), idx, total, s->name, r->p.j.changes - before);
+	msg_journal(LOG_NOTICE, r->p.run_id, s->name, "stage-changed", NULL, "stage %s changed %u things",
+		    s->name, r->p.j.changes - before);
 	if (r->opts->json)
 		json_stage(s->name, "changed", &c, NULL);
 out:
 	if (rc < 0) {
 		msg_info(_("[%zu/%zu] %s ... FAILED"), idx, total, s->name);
 		if (r->opts->json)
-			json_stage(s->name, "failed", &c, r->error);
+			json_stage(s->name, "failed", &c, r->p.error);
 	}
 	ctx_free(&c);
 	ctx_free(&again);
@@ -548,7 +552,7 @@ int cmd_apply(const struct run_opts *o)
 			rc = EXIT_TEMPFAIL;
 			goto out;
 		}
-		r.resume_no = interrupted;
+		r.p.resume_no = interrupted;
 		msg_info(_("resuming interrupted run %u"), interrupted);
 	} else if (o->resume) {
 		msg_info(_("no interrupted run: --resume does nothing special"));
@@ -564,31 +568,31 @@ int cmd_apply(const struct run_opts *o)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!*s) {
 		/* A resumed run whose remaining work was done already still gets its end record. */
-		if (!r.jopen && r.resume_no) {
-			r.stage = NULL;
-			(void)run_journal(&r);
+		if (!r.p.jopen && r.p.resume_no) {
+			r.p.stage = NULL;
+			(void)prim_journal(&r.p);
 		}
-		if (r.jopen)
-			journal_end(&r.j, "ok");
+		if (r.p.jopen)
+			journal_end(&r.p.j, "ok");
 		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		char *st = xasprintf(ngettext("%zu of %zu stage changed", "%zu of %zu stages changed", total),
 				     nchanged, total);
-		char *ch = xasprintf(ngettext("%u change", "%u changes", r.j.changes), r.j.changes);
+		char *ch = xasprintf(ngettext("%u change", "%u changes", r.p.j.changes), r.p.j.changes);
 		/* TRANSLATORS: "apply: 3 of 12 stages changed, 5 changes (120 ms)" */
 		msg_info(_("apply: %s, %s (%ld ms)"), st, ch, ms);
 		free(st);
 		free(ch);
-		if (r.jopen)
+		if (r.p.jopen)
 			msg_info(_("run %s is recorded in /var/lib/mailstage/runs/%s; `mailstage rollback %s` undoes it"),
-				 r.run_id, r.run_id, r.run_id);
+				 r.p.run_id, r.p.run_id, r.p.run_id);
 		rc = EXIT_OK;
 		goto out;
 	}
 	/* A stage failed: undo everything this run did, newest first. */
-	msg_error(_("stage %s failed: %s"), (*s)->name, r.error ? r.error : _("unknown error"));
-	msg_journal(LOG_ERR, r.run_id, (*s)->name, "failed", NULL, "stage %s failed: %s", (*s)->name,
-		    r.error ? r.error : "");
-	if (!r.jopen) {
+	msg_error(_("stage %s failed: %s"), (*s)->name, r.p.error ? r.p.error : _("unknown error"));
+	msg_journal(LOG_ERR, r.p.run_id, (*s)->name, "failed", NULL, "stage %s failed: %s", (*s)->name,
+		    r.p.error ? r.p.error : "");
+	if (!r.p.jopen) {
 		msg_error(_("nothing was changed"));
 		rc = r.exit_code ? r.exit_code : EXIT_ROLLED_BACK;
 		if (disk_full(failure))
@@ -596,10 +600,10 @@ int cmd_apply(const struct run_opts *o)
 		goto out;
 	}
 	{
-		unsigned undone = 0, no = r.j.run_no;
-		journal_end(&r.j, "failed");
-		journal_close(&r.j);
-		r.jopen = 0;
+		unsigned undone = 0, no = r.p.j.run_no;
+		journal_end(&r.p.j, "failed");
+		journal_close(&r.p.j);
+		r.p.jopen = 0;
 		if (journal_undo(&r.st, no, &undone) == 0) {
 			msg_error(ngettext("the system was restored: %u change of run %u undone",
 					   "the system was restored: %u changes of run %u undone", undone), undone, no);
@@ -611,7 +615,7 @@ int cmd_apply(const struct run_opts *o)
 				  "`mailstage rollback %u`"), no, no);
 			rc = EXIT_NOT_RESTORED;
 		}
-		msg_journal(LOG_ERR, r.run_id, (*s)->name, "rolled-back", NULL, "run %u rolled back", no);
+		msg_journal(LOG_ERR, r.p.run_id, (*s)->name, "rolled-back", NULL, "run %u rolled back", no);
 	}
 out:
 	run_free(&r);

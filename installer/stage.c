@@ -6,7 +6,6 @@
 #include "i18n.h"
 #include "msg.h"
 #include "prim.h"
-#include "runner.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -83,8 +82,8 @@ int stage_fail(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	free(c->run->error);
-	c->run->error = xvasprintf(fmt, ap);
+	free(c->prim->error);
+	c->prim->error = xvasprintf(fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
@@ -93,11 +92,60 @@ int stage_refuse(struct ctx *c, int exit_code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	free(c->run->error);
-	c->run->error = xvasprintf(fmt, ap);
+	free(c->prim->error);
+	c->prim->error = xvasprintf(fmt, ap);
 	va_end(ap);
-	c->run->exit_code = exit_code;
+	c->exit_code = exit_code;
 	return -EPERM;
+}
+
+int stage_dry(const struct ctx *c)
+{
+	return c->prim->dry;
+}
+
+const char *stage_run_id(const struct ctx *c)
+{
+	return c->prim->run_id;
+}
+
+void stage_set_error(struct ctx *c, char *msg)
+{
+	free(c->prim->error);
+	c->prim->error = msg;
+}
+
+int stage_changed(const struct ctx *c, const char *path)
+{
+	return run_changed(c->prim, path);
+}
+
+const struct strv *stage_changed_paths(const struct ctx *c)
+{
+	return &c->prim->changed_paths;
+}
+
+static const struct stage *registry[64];
+static size_t nregistered;
+
+void stage_register(const struct stage *s)
+{
+	if (nregistered < ARRAY_SIZE(registry))
+		registry[nregistered++] = s;
+}
+
+const struct stage *stage_registered(const char *name)
+{
+	size_t i;
+	for (i = 0; i < nregistered; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+	return NULL;
+}
+
+size_t stages_registered(void)
+{
+	return nregistered;
 }
 
 static int host_of(struct ctx *c, const char *path, char **host)
@@ -380,8 +428,27 @@ int want_action(struct ctx *c, const char *what, const struct action_type *type,
 	return 0;
 }
 
-int apply_changes(struct run *r, struct ctx *c)
+/* prim_action()'s callbacks: the action type's, with the stage's context. */
+struct action_call {
+	struct ctx *c;
+	const struct action_type *type;
+};
+
+static int action_prepare(void *a, const char *arg, char **undo_arg)
 {
+	struct action_call *ac = a;
+	return ac->type->prepare(ac->c, arg, undo_arg);
+}
+
+static int action_apply(void *a, const char *arg)
+{
+	struct action_call *ac = a;
+	return ac->type->apply(ac->c, arg);
+}
+
+int apply_changes(struct ctx *c)
+{
+	struct prim *r = c->prim;
 	size_t i;
 	int rc = 0;
 
@@ -412,9 +479,11 @@ int apply_changes(struct run *r, struct ctx *c)
 			buf_free(&res.out);
 			break;
 		}
-		case CH_ACTION:
-			rc = prim_action(r, c, ch->action, ch->arg, ch->what);
+		case CH_ACTION: {
+			struct action_call ac = { c, ch->action };
+			rc = prim_action(r, ch->action->name, ch->arg, ch->what, action_prepare, action_apply, &ac);
 			break;
+		}
 		}
 	}
 	return rc;

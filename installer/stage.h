@@ -13,11 +13,13 @@
 
 #include <sys/types.h>
 #include "config.h"
+#include "exitcode.h"
 #include "profile.h"
 #include "root.h"
 #include "util.h"
 
 struct run;
+struct prim;
 struct ctx;
 
 enum change_kind { CH_FILE, CH_DIR, CH_ATTR, CH_REMOVE, CH_COMMAND, CH_ACTION };
@@ -68,7 +70,8 @@ struct change {
 };
 
 struct ctx {
-	struct run *run;
+	struct run *run;		/* the runner's (opaque to a stage) */
+	struct prim *prim;		/* the primitives' (opaque: use the stage_*() below) */
 	const struct config *cfg;
 	const struct profile *prof;
 	struct root *root;
@@ -76,6 +79,7 @@ struct ctx {
 	struct change *changes;
 	size_t nchanges;
 	struct strv notes;		/* warnings and facts for the summary */
+	int exit_code;			/* set by stage_refuse() */
 };
 
 struct stage {
@@ -121,10 +125,34 @@ int stage_fail(struct ctx *c, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* A refusal before anything changes (preflight): like stage_fail, and apply exits with exit_code. */
 int stage_refuse(struct ctx *c, int exit_code, const char *fmt, ...) ATTR_PRINTF(3, 4);
 
-void changes_free(struct change *v, size_t n);
+/* ---- what an action type's apply() and a check() may ask of the run ---- */
 
-/* The stages in order (steps/steps.c). */
-const struct stage *const *stages_all(void);
-const struct stage *stage_by_name(const char *name);
+/* Is this a plan (nothing may change)? */
+int stage_dry(const struct ctx *c);
+/* The run's number as text ("" before its first change), for journal records. */
+const char *stage_run_id(const struct ctx *c);
+/* Set the failure message of this run (owned: freed later; NULL clears it). */
+void stage_set_error(struct ctx *c, char *msg);
+/* Did this run change path (or anything under it, when path ends with '/')? */
+int stage_changed(const struct ctx *c, const char *path);
+/* Every path this run changed so far. */
+const struct strv *stage_changed_paths(const struct ctx *c);
+
+/*
+ * A stage registers itself (STAGE_REGISTER(stage_x); at the end of its
+ * file); the runner alone puts the registered stages in order
+ * (installer/runner.c) and refuses to start when one is missing.
+ */
+void stage_register(const struct stage *s);
+const struct stage *stage_registered(const char *name);
+size_t stages_registered(void);		/* how many registered themselves */
+#define STAGE_REGISTER(s) \
+	static void __attribute__((constructor)) register_##s(void) { stage_register(&s); }
+
+/* ---- the runner's ---- */
+
+void changes_free(struct change *v, size_t n);
+/* Apply a stage's recorded changes through the primitives. */
+int apply_changes(struct ctx *c);
 
 #endif

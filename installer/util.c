@@ -3,7 +3,6 @@
  */
 #include "i18n.h"
 #include "util.h"
-#include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +13,11 @@
 #include <unistd.h>
 #include <sysexits.h>
 
+/* Said here, not with msg_fatal(): util is the floor msg.c stands on. */
 static void oom(void)
 {
-	msg_fatal(EX_OSERR, _("out of memory"));
+	fprintf(stderr, "mailstage: %s\n", _("out of memory"));
+	exit(EX_OSERR);
 }
 
 void *xmalloc(size_t n)
@@ -387,4 +388,23 @@ size_t levenshtein(const char *a, const char *b)
 	free(prev);
 	free(cur);
 	return r;
+}
+
+char *json_str(const char *s)
+{
+	struct buf b = { 0 };
+	const unsigned char *p;
+	buf_puts(&b, "\"");
+	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(&b, "\\%c", *p);
+		else if (*p == '\n')
+			buf_puts(&b, "\\n");
+		else if (*p < 0x20)
+			buf_printf(&b, "\\u%04x", *p);
+		else
+			buf_append(&b, p, 1);
+	}
+	buf_puts(&b, "\"");
+	return buf_steal(&b);
 }

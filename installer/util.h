@@ -70,6 +70,8 @@ int str_starts_with(const char *s, const char *prefix);
 /* Percent-escape bytes outside [A-Za-z0-9._/+:=,@-] (for journal fields). */
 char *field_escape(const char *s);
 char *field_unescape(const char *s);
+/* A JSON string: "quoted and escaped". */
+char *json_str(const char *s);
 /* Edit distance, for did-you-mean. */
 size_t levenshtein(const char *a, const char *b);
 

@@ -130,3 +130,4 @@ const struct stage stage_dkim_keys = {
 	.summary = N_("DKIM RSA key for the domain and selector (opendkim, 0600) and its DNS record text"),
 	.check = check,
 };
+STAGE_REGISTER(stage_dkim_keys);

@@ -1,5 +1,5 @@
 /*
- * dns.c - stage "dns" and `mailstage dns`: the records this server needs
+ * dns.c - stage "dns" (and what `mailstage dns`, installer/cmd_dns.c, prints): the records this server needs
  * published (A/AAAA of the hostname, MX, SPF, the DKIM key, DMARC) and the
  * PTR its provider must set, as a zone file nsd and BIND load as is, as
  * records to paste, as JSON and as a table.
@@ -13,7 +13,7 @@
 #include "dns.h"
 #include "crypto.h"
 #include "msg.h"
-#include "runner.h"
+#include "exitcode.h"
 #include "steps.h"
 
 #include <arpa/inet.h>
@@ -449,8 +449,8 @@ out:
  */
 #define KEY_FILE_MAX (1u << 20)	/* a PEM key or its record is a few KiB */
 
-static int dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
-		       char **missing)
+int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
+		    char **missing)
 {
 	char *kp = dkim_key_path(cfg, prof), *rp = dkim_record_path(cfg, prof);
 	char *host = NULL, *why = NULL, *data = NULL;
@@ -513,7 +513,7 @@ static int check(struct ctx *c)
 	int r;
 
 	memset(&z, 0, sizeof(z));
-	r = dkim_public(c->root, c->cfg, c->prof, &p, &missing);
+	r = dns_dkim_public(c->root, c->cfg, c->prof, &p, &missing);
 	if (r < 0) {
 		r = stage_fail(c, "%s", missing);
 		goto out;
@@ -549,45 +549,4 @@ const struct stage stage_dns = {
 		   "in /var/lib/mailstage/dns/DOMAIN.zone"),
 	.check = check,
 };
-
-/* ---- `mailstage dns` ---- */
-
-int cmd_dns(const struct run_opts *o, const char *format)
-{
-	struct run r;
-	struct dns_zone z;
-	enum dns_format f;
-	char *p = NULL, *missing = NULL, *text = NULL;
-	int rc;
-
-	memset(&z, 0, sizeof(z));
-	if (dns_parse_format(format, &f) < 0) {
-		msg_error(_("unknown format \"%s\" for dns: use zone, records, json or table"), format);
-		return EXIT_USAGE;
-	}
-	if ((rc = run_setup(&r, o, "dns", 1)) != EXIT_OK)
-		goto out;
-	if (dkim_public(&r.root, &r.cfg, r.prof, &p, &missing) < 0) {
-		msg_error("%s", missing);
-		rc = EXIT_IOERR;
-		goto out;
-	}
-	if (dns_build(&r.cfg, p, missing, &z) < 0) {
-		msg_error(_("the DNS records need hostname, domain and ipv4 in the configuration"));
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	text = dns_format(&z, f);
-	fputs(text, stdout);
-	if (fflush(stdout) != 0) {
-		msg_error(_("cannot write the records to standard output: %s"), strerror(errno));
-		rc = EXIT_IOERR;
-	}
-out:
-	dns_zone_free(&z);
-	run_free(&r);
-	free(p);
-	free(missing);
-	free(text);
-	return rc;
-}
+STAGE_REGISTER(stage_dns);

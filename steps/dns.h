@@ -5,7 +5,7 @@
  *
  * Building and formatting are pure functions of their inputs (unit-tested);
  * the `dns` stage writes the zone to /var/lib/mailstage/dns/DOMAIN.zone and
- * `mailstage dns` prints the same records.
+ * `mailstage dns` (installer/cmd_dns.c) prints the same records.
  */
 #ifndef MAILSTAGE_DNS_H
 #define MAILSTAGE_DNS_H
@@ -14,8 +14,9 @@
 #include "config.h"
 #include "util.h"
 
-struct run_opts;
 struct ctx;
+struct root;
+struct profile;
 
 #define DNS_TTL 3600
 #define DNS_TXT_MAX 255		/* bytes in one TXT character-string (RFC 1035 3.3) */
@@ -64,7 +65,12 @@ char *dns_format(const struct dns_zone *z, enum dns_format f);
 /* The DKIM p= value of a SELECTOR.txt record file (strings joined), or NULL. */
 char *dns_p_from_record(const char *text);
 
-/* `mailstage dns [--format FMT]`: print the records for the configured root.  Returns an exit code. */
-int cmd_dns(const struct run_opts *o, const char *format);
+/*
+ * The p= value of the DKIM key in the root: from the private key, or, when
+ * that is unreadable, from the published SELECTOR.txt record.  0 with *p,
+ * or 0 with *p NULL and *missing saying why; -errno (*missing says which).
+ */
+int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
+		    char **missing);
 
 #endif

@@ -35,7 +35,7 @@
 #include "i18n.h"
 #include "steps.h"
 #include "exec.h"
-#include "runner.h"
+#include "exitcode.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -542,3 +542,4 @@ const struct stage stage_firewall = {
 		   "runtime and permanent; firewall-offline-cmd when firewalld is stopped"),
 	.check = check,
 };
+STAGE_REGISTER(stage_firewall);

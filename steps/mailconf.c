@@ -5,7 +5,6 @@
  */
 #include "i18n.h"
 #include "mailconf.h"
-#include "runner.h"
 #include "atomic.h"
 #include "steps.h"
 
@@ -52,7 +51,7 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *tmpl, const ch
 		free(fix);
 		return -ENOENT;
 	}
-	if (c->run->dry) {
+	if (stage_dry(c)) {
 		stage_note(c, _("%s does not exist yet (package %s, installed by the packages stage): its "
 			   "changes are shown once it is installed"), path, package);
 		return 1;

@@ -226,3 +226,4 @@ const struct stage stage_opendkim = {
 		   "TrustedHosts) and those tables, root:opendkim 0640"),
 	.check = check,
 };
+STAGE_REGISTER(stage_opendkim);

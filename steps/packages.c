@@ -37,7 +37,7 @@
 #include "steps.h"
 #include "exec.h"
 #include "msg.h"
-#include "runner.h"
+#include "exitcode.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -587,14 +587,14 @@ static int apt_prepare(struct ctx *c, const char *arg, char **undo_arg)
 	int refreshed = 0, unknown = 0, r = 0;
 
 	if (reason) {
-		if ((r = apt_refresh(c->root->dir, c->run->run_id, c->stage, &why)) < 0)
+		if ((r = apt_refresh(c->root->dir, stage_run_id(c), c->stage, &why)) < 0)
 			goto out;
 		refreshed = 1;
 	}
 	news = apt_new_packages(arg, &unknown);
 	if (unknown && !refreshed) {
 		msg_info(_("  apt does not know every package: refreshing the package lists once"));
-		if ((r = apt_refresh(c->root->dir, c->run->run_id, c->stage, &why)) < 0)
+		if ((r = apt_refresh(c->root->dir, stage_run_id(c), c->stage, &why)) < 0)
 			goto out;
 		refreshed = 1;
 		free(news);
@@ -603,7 +603,7 @@ static int apt_prepare(struct ctx *c, const char *arg, char **undo_arg)
 	if (!unknown && apt_download(arg) && !refreshed) {
 		msg_info(_("  the mirror no longer has a package the lists name (404): refreshing the "
 			   "package lists once"));
-		if ((r = apt_refresh(c->root->dir, c->run->run_id, c->stage, &why)) < 0)
+		if ((r = apt_refresh(c->root->dir, stage_run_id(c), c->stage, &why)) < 0)
 			goto out;
 		free(news);
 		news = apt_new_packages(arg, &unknown);
@@ -613,8 +613,7 @@ static int apt_prepare(struct ctx *c, const char *arg, char **undo_arg)
 	*undo_arg = xasprintf("apt %s", news);
 out:
 	if (r < 0) {
-		free(c->run->error);
-		c->run->error = why;
+		stage_set_error(c, why);
 		why = NULL;
 	}
 	free(why);
@@ -635,8 +634,7 @@ static int pkg_prepare(struct ctx *c, const char *arg, char **undo_arg)
 		return apt_prepare(c, arg, undo_arg);
 	r = history_last(t, c->root->dir, &last, &why);
 	if (r < 0) {
-		free(c->run->error);
-		c->run->error = xasprintf("%s", why);
+		stage_set_error(c, xasprintf("%s", why));
 		free(why);
 		return r;
 	}
@@ -678,17 +676,17 @@ static int preseed(struct ctx *c, const char *arg)
 		goto out;
 	r = exec_run(argv, text, QUERY_TIMEOUT_MS, &res);
 	if (r < 0) {
-		c->run->error = xasprintf(_("cannot run debconf-set-selections to give the packages' debconf "
-					    "answers: %s"), r == -ENOENT ? _("it is not installed") : strerror(-r));
+		stage_set_error(c, xasprintf(_("cannot run debconf-set-selections to give the packages' debconf "
+					    "answers: %s"), r == -ENOENT ? _("it is not installed") : strerror(-r)));
 		goto out;
 	}
-	msg_journal(res.exit_code ? LOG_ERR : LOG_INFO, c->run->run_id, c->stage, "packages", NULL,
+	msg_journal(res.exit_code ? LOG_ERR : LOG_INFO, stage_run_id(c), c->stage, "packages", NULL,
 		    "`debconf-set-selections` (%s) exited %d: %s", text, res.exit_code,
 		    res.out.data ? res.out.data : "");
 	if (res.timed_out || res.exit_code != 0) {
-		c->run->error = xasprintf(_("`debconf-set-selections` failed (exit %d) on the answers\n%s"
+		stage_set_error(c, xasprintf(_("`debconf-set-selections` failed (exit %d) on the answers\n%s"
 					    "its output: %s"), res.exit_code, text,
-					  tail_of(res.out.data ? res.out.data : "", 2000));
+					  tail_of(res.out.data ? res.out.data : "", 2000)));
 		r = -EIO;
 	}
 out:
@@ -700,7 +698,7 @@ out:
 /*
  * After an install: success is what the package database says, not the exit
  * code (EL7's yum skips a name it does not find and exits 0).  0, or the
- * failure in c->run->error naming the packages still missing.
+ * failure in the run's error (stage_set_error) naming the packages still missing.
  */
 static int installed_all(struct ctx *c, const char *arg, const char *disp, const char *output)
 {
@@ -711,15 +709,15 @@ static int installed_all(struct ctx *c, const char *arg, const char *disp, const
 	split_words(arg, &w);
 	r = missing_packages(c->prof->pkg_tool, c->root->dir, w.v, w.n, &missing, &why);
 	if (r < 0) {
-		c->run->error = why;
+		stage_set_error(c, why);
 		why = NULL;
 		goto out;
 	}
 	if (*missing) {
-		c->run->error = xasprintf(_("`%s` exited 0, but %s still not installed: the enabled repositories "
+		stage_set_error(c, xasprintf(_("`%s` exited 0, but %s still not installed: the enabled repositories "
 					    "do not have them; enable the repository that has them (or correct "
 					    "the name) and run again; its output ends:\n%s"), disp, missing,
-					  tail_of(output, 3000));
+					  tail_of(output, 3000)));
 		r = -ENOENT;
 	}
 out:
@@ -737,8 +735,7 @@ static int pkg_apply(struct ctx *c, const char *arg)
 	char *disp = NULL;
 	int r;
 
-	free(c->run->error);
-	c->run->error = NULL;
+	stage_set_error(c, NULL);
 	memset(&res, 0, sizeof(res));
 	adopt(&a, packages_command(t, c->root->dir, "install", arg));
 	disp = argv_display(a.v);
@@ -747,15 +744,15 @@ static int pkg_apply(struct ctx *c, const char *arg)
 	msg_info(_("  installing %s with %s (this can take minutes)"), arg, installer_prog(t));
 	r = run_argv(&a, PKG_TIMEOUT_MS, &res);
 	if (r < 0) {
-		c->run->error = xasprintf(_("cannot run `%s`: %s"), disp, strerror(-r));
+		stage_set_error(c, xasprintf(_("cannot run `%s`: %s"), disp, strerror(-r)));
 		goto out;
 	}
-	msg_journal(res.exit_code ? LOG_ERR : LOG_INFO, c->run->run_id, c->stage, "packages", NULL,
+	msg_journal(res.exit_code ? LOG_ERR : LOG_INFO, stage_run_id(c), c->stage, "packages", NULL,
 		    "`%s` exited %d: %s", disp, res.exit_code, res.out.data ? res.out.data : "");
 	if (res.timed_out || res.exit_code != 0) {
-		c->run->error = xasprintf(_("`%s` %s (exit %d); its output ends:\n%s"), disp,
+		stage_set_error(c, xasprintf(_("`%s` %s (exit %d); its output ends:\n%s"), disp,
 					  res.timed_out ? _("did not finish and was stopped") : _("failed"),
-					  res.exit_code, tail_of(res.out.data ? res.out.data : "", 3000));
+					  res.exit_code, tail_of(res.out.data ? res.out.data : "", 3000)));
 		r = -EIO;
 		goto out;
 	}
@@ -1121,3 +1118,4 @@ const struct stage stage_packages = {
 	.summary = N_("the profile's packages (postfix, opendkim, SASL, mail client), installed with apt/dnf/yum"),
 	.check = check,
 };
+STAGE_REGISTER(stage_packages);

@@ -34,7 +34,6 @@
 #include "steps.h"
 #include "maincf.h"
 #include "kvfile.h"
-#include "runner.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -432,3 +431,4 @@ const struct stage stage_postfix_main = {
 		   "OpenDKIM milter; DMARC report alias"),
 	.check = check,
 };
+STAGE_REGISTER(stage_postfix_main);

@@ -497,3 +497,4 @@ const struct stage stage_postfix_master = {
 		   "submission (587) and smtps (465) with TLS required and SASL"),
 	.check = check,
 };
+STAGE_REGISTER(stage_postfix_master);

@@ -20,7 +20,7 @@
  */
 #include "i18n.h"
 #include "steps.h"
-#include "runner.h"
+#include "exitcode.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -429,3 +429,4 @@ const struct stage stage_preflight = {
 		   "on port 25; report DNS, SELinux, outbound port 25, firewalld"),
 	.check = check,
 };
+STAGE_REGISTER(stage_preflight);

@@ -35,7 +35,7 @@
 #include "steps.h"
 
 #include "lazylib.h"
-#include "runner.h"
+#include "exitcode.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -664,3 +664,4 @@ const struct stage stage_repos = {
 		   "Fedora archive; EL8/9: EPEL (and CRB on EL9) enabled; Debian: nothing"),
 	.check = check,
 };
+STAGE_REGISTER(stage_repos);

@@ -20,7 +20,6 @@
 #include "mailconf.h"
 #include "steps.h"
 #include "kvfile.h"
-#include "runner.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -123,7 +122,7 @@ static int check_group_file(struct ctx *c, const char *file, int required)
 	r = sasl_group_add(old, oldlen, grp, "postfix", &want, &wantlen);
 	if (r == -ENOENT && !required) {
 		r = 0;
-	} else if (r == -ENOENT && c->run->dry) {
+	} else if (r == -ENOENT && stage_dry(c)) {
 		stage_note(c, _("group %s does not exist yet (package %s, installed by the packages stage): "
 			   "postfix is added to it then"), grp, c->prof->sasl_package);
 		r = 0;
@@ -195,3 +194,4 @@ const struct stage stage_sasl = {
 		   "socket reachable from Postfix's chroot"),
 	.check = check,
 };
+STAGE_REGISTER(stage_sasl);

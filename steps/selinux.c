@@ -34,7 +34,6 @@
  */
 #include "i18n.h"
 #include "steps.h"
-#include "runner.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -601,8 +600,8 @@ static void written_files(struct ctx *c, struct strv *v)
 	free(s);
 	add_path(c, v, p->sasl_smtpd_conf);
 	add_path(c, v, p->saslauthd_defaults);
-	for (i = 0; i < c->run->changed_paths.n; i++)
-		add_path(c, v, c->run->changed_paths.v[i]);
+	for (i = 0; i < stage_changed_paths(c)->n; i++)
+		add_path(c, v, stage_changed_paths(c)->v[i]);
 }
 
 static int check_contexts(struct ctx *c, const struct sepolicy *pol)
@@ -715,3 +714,4 @@ const struct stage stage_selinux = {
 		   "file contexts of the files mailstage wrote; skipped when SELinux is disabled"),
 	.check = check,
 };
+STAGE_REGISTER(stage_selinux);

@@ -29,7 +29,7 @@
 #include "steps.h"
 #include "exec.h"
 #include "msg.h"
-#include "runner.h"
+#include "exitcode.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -305,8 +305,7 @@ static int svc_prepare(struct ctx *c, const char *arg, char **undo_arg)
 		return -EINVAL;
 	r = read_states(c->root, &u, 1, &s, &why);
 	if (r < 0) {
-		free(c->run->error);
-		c->run->error = xasprintf("%s", why);
+		stage_set_error(c, xasprintf("%s", why));
 		free(why);
 		return r;
 	}
@@ -319,15 +318,15 @@ static int svc_prepare(struct ctx *c, const char *arg, char **undo_arg)
 static int svc_fail(struct ctx *c, const char *unit, const char *verb, struct exec_result *res, int r)
 {
 	struct exec_result st;
-	free(c->run->error);
+	stage_set_error(c, NULL);
 	if (r < 0) {
-		c->run->error = xasprintf(_("cannot run `systemctl %s %s`: %s"), verb, unit, strerror(-r));
+		stage_set_error(c, xasprintf(_("cannot run `systemctl %s %s`: %s"), verb, unit, strerror(-r)));
 		return r;
 	}
 	/* What systemd says about the unit is the useful part. */
 	systemctl(c->root->dir, 0, SYSTEMCTL_TIMEOUT_MS, &st, "status", "--no-pager", "-n", "10", unit, NULL);
-	c->run->error = xasprintf(_("`systemctl %s %s` failed (exit %d): %s%s"), verb, unit, res->exit_code,
-				  res->out.data ? res->out.data : "", st.out.data ? st.out.data : "");
+	stage_set_error(c, xasprintf(_("`systemctl %s %s` failed (exit %d): %s%s"), verb, unit, res->exit_code,
+				  res->out.data ? res->out.data : "", st.out.data ? st.out.data : ""));
 	buf_free(&st.out);
 	return -EIO;
 }
@@ -468,7 +467,7 @@ static const char *changed_file_of(struct ctx *c, int which, char **buf)
 		cands[n++] = tls_key_path(c->cfg, p);
 	}
 	for (i = 0; i < n && !hit; i++)
-		if (cands[i] && run_changed(c->run, cands[i]))
+		if (cands[i] && stage_changed(c, cands[i]))
 			hit = *buf = xstrdup(cands[i]);
 	for (i = 0; i < n; i++)
 		free(cands[i]);
@@ -552,3 +551,4 @@ const struct stage stage_services = {
 	.summary = N_("SASL service, opendkim and postfix enabled and running; restarted when their files changed"),
 	.check = check,
 };
+STAGE_REGISTER(stage_services);

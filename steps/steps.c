@@ -1,26 +1,10 @@
 /*
- * steps.c - the stages in the order apply runs them.
+ * steps.c - the action types, for rollback's dispatch.  (The stages register
+ * themselves; their order is the runner's: installer/runner.c.)
  */
 #include "steps.h"
 
 #include <string.h>
-
-static const struct stage *const all[] = {
-	&stage_preflight,
-	&stage_repos,
-	&stage_packages,
-	&stage_tls,
-	&stage_dkim_keys,
-	&stage_opendkim,
-	&stage_sasl,
-	&stage_postfix_main,
-	&stage_postfix_master,
-	&stage_selinux,
-	&stage_firewall,
-	&stage_services,
-	&stage_dns,
-	NULL,
-};
 
 static const struct action_type *const actions[] = {
 	&action_packages,
@@ -37,19 +21,5 @@ const struct action_type *action_type_by_name(const char *name)
 	for (i = 0; actions[i]; i++)
 		if (strcmp(actions[i]->name, name) == 0)
 			return actions[i];
-	return NULL;
-}
-
-const struct stage *const *stages_all(void)
-{
-	return all;
-}
-
-const struct stage *stage_by_name(const char *name)
-{
-	size_t i;
-	for (i = 0; all[i]; i++)
-		if (strcmp(all[i]->name, name) == 0)
-			return all[i];
 	return NULL;
 }

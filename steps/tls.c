@@ -156,3 +156,4 @@ const struct stage stage_tls = {
 	.summary = N_("TLS certificate and key for the hostname: the configured pair, or a self-signed one"),
 	.check = check,
 };
+STAGE_REGISTER(stage_tls);

@@ -2,7 +2,7 @@
 # 80-docs.sh - the manual pages: both render with groff -ww and man -l
 # without a warning; mailstage(8) documents every command and option of
 # `mailstage --help`, every stage of `mailstage stages` and every exit code
-# of installer/runner.h; the pages built into the binary are the ones in
+# of installer/exitcode.h; the pages built into the binary are the ones in
 # payload/man.  (Every configuration key in mailstage.conf(5):
 # tests/unit/test_docs.c, against config_keys().)
 . "$(dirname "$0")/lib.sh"
@@ -55,12 +55,12 @@ for s in $stages; do
 done
 ok "stages documented: $(echo $stages)"
 
-# Exit codes: every EXIT_* value of runner.h.
-codes=$(sed -n 's/^[[:space:]]*EXIT_[A-Z_]* = \([0-9]*\),.*/\1/p' "$MAILSTAGE_SRC/installer/runner.h")
-[ "$(echo "$codes" | wc -w)" -ge 8 ] || die "could not read the exit codes from runner.h"
+# Exit codes: every EXIT_* value of exitcode.h.
+codes=$(sed -n 's/^[[:space:]]*EXIT_[A-Z_]* = \([0-9]*\),.*/\1/p' "$MAILSTAGE_SRC/installer/exitcode.h")
+[ "$(echo "$codes" | wc -w)" -ge 8 ] || die "could not read the exit codes from exitcode.h"
 section "EXIT STATUS" "$man8" >"$T/exit"
 for c in $codes; do
-	grep -qx "\.B $c" "$T/exit" || die "exit code $c (runner.h) is not in mailstage(8) EXIT STATUS"
+	grep -qx "\.B $c" "$T/exit" || die "exit code $c (exitcode.h) is not in mailstage(8) EXIT STATUS"
 done
 ok "exit codes documented: $(echo $codes)"
 

@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include "prim.h"
-#include "runner.h"
+#include "profile.h"
 #include "testutil.h"
 
 static char dir[64];
-static struct run R;
+static struct root Root;
+static struct state St;
+static struct prim R;	/* what the primitives take: the root, the state, the journal */
 
 static char *P(const char *rel)
 {
@@ -55,9 +57,11 @@ static int setup(void **state)
 	symlink("/etc/existing.conf", P("/etc/link.conf"));
 	memset(&R, 0, sizeof(R));
 	R.cmd = "apply";
-	R.prof = profile_by_name("debian12");
-	assert_int_equal(root_init(&R.root, dir, &why), 0);
-	assert_int_equal(state_open(&R.st, &R.root, STATE_CREATE | STATE_LOCK, &why), 0);
+	R.profile = profile_by_name("debian12")->name;
+	R.root = &Root;
+	R.st = &St;
+	assert_int_equal(root_init(&Root, dir, &why), 0);
+	assert_int_equal(state_open(&St, &Root, STATE_CREATE | STATE_LOCK, &why), 0);
 	R.stage = "test";
 	return 0;
 }
@@ -67,8 +71,8 @@ static int teardown(void **state)
 	(void)state;
 	if (R.jopen)
 		journal_close(&R.j);
-	state_close(&R.st);
-	root_free(&R.root);
+	state_close(&St);
+	root_free(&Root);
 	free(R.error);
 	strv_free(&R.changed_paths);
 	tu_rm_rf(dir);
@@ -192,7 +196,7 @@ static void test_undo_everything(void **state)
 	journal_end(&R.j, "ok");
 	journal_close(&R.j);
 	R.jopen = 0;
-	assert_int_equal(journal_undo(&R.st, no, &undone), 0);
+	assert_int_equal(journal_undo(R.st, no, &undone), 0);
 	assert_true(undone >= 6);
 	assert_int_equal(access(P("/etc/opendkim.key"), F_OK), -1);
 	assert_int_equal(access(P("/etc/keys"), F_OK), -1);

@@ -1,0 +1,56 @@
+/*
+ * cmd_dns.c - `mailstage dns [--format zone|records|json|table]`: the
+ * records the dns stage writes (steps/dns.c builds them), printed for the
+ * configured root.  A command: it stands on the runner (run_setup) and the
+ * stages' record builder.
+ */
+#include "cmd_dns.h"
+#include "dns.h"
+#include "i18n.h"
+#include "msg.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_dns(const struct run_opts *o, const char *format)
+{
+	struct run r;
+	struct dns_zone z;
+	enum dns_format f;
+	char *p = NULL, *missing = NULL, *text = NULL;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	if (dns_parse_format(format, &f) < 0) {
+		msg_error(_("unknown format \"%s\" for dns: use zone, records, json or table"), format);
+		return EXIT_USAGE;
+	}
+	if ((rc = run_setup(&r, o, "dns", 1)) != EXIT_OK)
+		goto out;
+	if (dns_dkim_public(&r.root, &r.cfg, r.prof, &p, &missing) < 0) {
+		msg_error("%s", missing);
+		rc = EXIT_IOERR;
+		goto out;
+	}
+	if (dns_build(&r.cfg, p, missing, &z) < 0) {
+		msg_error(_("the DNS records need hostname, domain and ipv4 in the configuration"));
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	text = dns_format(&z, f);
+	fputs(text, stdout);
+	if (fflush(stdout) != 0) {
+		msg_error(_("cannot write the records to standard output: %s"), strerror(errno));
+		rc = EXIT_IOERR;
+	}
+out:
+	dns_zone_free(&z);
+	run_free(&r);
+	free(p);
+	free(missing);
+	free(text);
+	return rc;
+}

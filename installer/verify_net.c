@@ -1,0 +1,133 @@
+/*
+ * verify_net.c - the network checks of `mailstage verify`: outbound port
+ * 25 and the blocklists; and the bounded TCP connect the milter check
+ * uses too.
+ */
+#include "verify_check.h"
+#include "dnsq.h"
+#include "i18n.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Connect with a deadline; returns the fd or -errno. */
+static int connect_bounded(const struct sockaddr *sa, socklen_t len, int timeout_ms)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err = 0;
+	socklen_t el = sizeof(err);
+	struct pollfd pf;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, sa, len) == 0)
+		goto done;
+	if (errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	pf.fd = fd;
+	pf.events = POLLOUT;
+	if (poll(&pf, 1, timeout_ms) <= 0) {
+		close(fd);
+		return -ETIMEDOUT;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+		close(fd);
+		return -(err ? err : EIO);
+	}
+done:
+	fcntl(fd, F_SETFL, 0);
+	return fd;
+}
+
+int verify_connect_host(const char *host, const char *port, int timeout_ms, char **why)
+{
+	struct addrinfo hints, *ai = NULL, *a;
+	int fd = -EHOSTUNREACH, g;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	g = getaddrinfo(host, port, &hints, &ai);
+	if (g != 0) {
+		*why = xasprintf(_("cannot resolve %s: %s"), host, gai_strerror(g));
+		return -ENOENT;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		fd = connect_bounded(a->ai_addr, a->ai_addrlen, timeout_ms);
+		if (fd >= 0)
+			break;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0)
+		*why = xasprintf("%s:%s: %s", host, port, fd == -ETIMEDOUT ? "no answer (filtered?)" : strerror(-fd));
+	return fd;
+}
+
+static void check_port25(struct vctx *vc)
+{
+	char host[256], *why = NULL;
+	const char *colon = strrchr(vc->cfg->port25_probe, ':');
+	int fd;
+
+	snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - vc->cfg->port25_probe) : 255, vc->cfg->port25_probe);
+	fd = verify_connect_host(host, colon ? colon + 1 : "25", vc->q->timeout_s * 1000, &why);
+	if (fd >= 0) {
+		close(fd);
+		verify_add(vc, ST_OK, _("outbound port 25"), _("reachable"), NULL, _("connected to %s"), vc->cfg->port25_probe);
+	} else {
+		verify_add(vc, ST_WARN, _("outbound port 25"), _("reachable"),
+		    _("ask the provider to lift the port 25 block (Sakura VPS: the control panel or the API's "
+		    "outbound_port_25_blocking)"), "%s", why);
+	}
+	free(why);
+	/* The other half of reachability, which no probe from inside can see. */
+	strv_push(&vc->rp->notes, _("Sakura VPS: when the control panel's packet filter is enabled, it must also "
+				    "allow TCP 25, 465 and 587; it is outside the server and this check cannot see it."));
+}
+
+static void check_rbl(struct vctx *vc)
+{
+	size_t i;
+	for (i = 0; i < vc->cfg->rbl.n; i++) {
+		unsigned char b[4];
+		char *name, *why = NULL, *label = xasprintf(_("%s blocklist"), vc->cfg->rbl.v[i]);
+		struct strv got = { 0 };
+		int rc;
+		if (inet_pton(AF_INET, vc->cfg->ipv4, b) != 1) {
+			free(label);
+			continue;
+		}
+		name = xasprintf("%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0], vc->cfg->rbl.v[i]);
+		rc = dnsq_lookup(vc->q, name, DNSQ_A, &got, &why);
+		if (rc == -ENOENT)
+			verify_add(vc, ST_OK, label, _("not listed"), NULL, _("%s not listed"), vc->cfg->ipv4);
+		else if (rc < 0)
+			verify_add(vc, ST_WARN, label, _("not listed"), _("retry later"), "%s", why ? why : _("lookup failed"));
+		else if (str_starts_with(got.v[0], "127.255.255."))
+			verify_add(vc, ST_WARN, label, _("not listed"), _("query the blocklist through your own resolver"),
+			    _("the blocklist refused the query (%s)"), got.v[0]);
+		else
+			verify_add(vc, ST_WARN, label, _("not listed"), _("request delisting at the blocklist's web site"),
+			    _("%s is listed (%s)"), vc->cfg->ipv4, got.v[0]);
+		strv_free(&got);
+		free(why);
+		free(name);
+		free(label);
+	}
+}
+
+const struct verify_check verify_net[] = {
+	{ "network", "outbound port 25", check_port25, VC_FULL },
+	{ "network", "blocklists", check_rbl, VC_FULL },
+	{ NULL, NULL, NULL, 0 },
+};
