@@ -27,7 +27,7 @@ FLOORS = [
     (2, "root, atomic I/O, libraries", "messages, base",
      ["installer/root", "installer/atomic", "installer/exec", "installer/lazylib", "installer/textlines",
       "installer/kvfile", "installer/maincf", "installer/mastercf", "installer/dkimconf", "installer/diff",
-      "installer/crypto", "installer/profile", "installer/config", "installer/dnsq"]),
+      "installer/crypto", "installer/profile", "installer/config", "installer/dnsq", "installer/backup"]),
     (3, "journal", "floors 0-2", ["installer/journal"]),
     (4, "primitives", "the journal, floors 0-2", ["installer/prim"]),
     (5, "runner", "the primitives and everything below", ["installer/stage", "installer/runner"]),
