@@ -96,7 +96,7 @@ ok "rpm -qlp lists exactly the expected files and modes"
 rpm -qp --requires "$rpm1" >"$T/req"
 grep -q '^(' "$T/req" && die "rich dependency in Requires: $(grep '^(' "$T/req")"
 # dlopen()ed at run time, so rpm cannot find them by itself (installer/lazylib.h).
-for lib in libcurl libarchive; do
+for lib in libcurl libarchive expat; do
 	grep -qx "$lib" "$T/req" || die "Requires lacks $lib (loaded with dlopen)"
 done
 grep -o 'rpmlib([A-Za-z]*)' "$T/req" | sort -u | while read -r f; do
