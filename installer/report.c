@@ -970,7 +970,7 @@ static void take_input(struct report_set *s, const char *data, size_t len, const
  * Open a file for reading without blocking (a FIFO or device is refused),
  * its size checked before anything is read: a 2 GB file is never read.
  */
-static int read_capped(const char *host, const char *name, int nofollow, char **data, size_t *len, char **why)
+static int read_capped(const char *host, int nofollow, char **data, size_t *len, char **why)
 {
 	struct stat sb;
 	int fd = open(host, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0)), r;
@@ -978,17 +978,17 @@ static int read_capped(const char *host, const char *name, int nofollow, char **
 	*data = NULL;
 	if (fd < 0) {
 		r = -errno;
-		*why = xasprintf(_("cannot open %s: %s"), name, strerror(errno));
+		*why = xasprintf(_("cannot open it: %s"), strerror(errno));
 		return r;
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		*why = xasprintf(_("%s is not a regular file"), name);
+		*why = xasprintf(_("not a regular file"));
 		close(fd);
 		return -EINVAL;
 	}
 	if (sb.st_size > REPORT_MAX_INPUT) {
 		char *m = mib((long long)sb.st_size);
-		*why = xasprintf(_("%s is %s, more than a report or its mail can be (%ld MiB): not read"), name, m,
+		*why = xasprintf(_("it is %s, more than a report or its mail can be (%ld MiB): not read"), m,
 				 REPORT_MAX_INPUT / 1024 / 1024);
 		free(m);
 		close(fd);
@@ -996,7 +996,7 @@ static int read_capped(const char *host, const char *name, int nofollow, char **
 	}
 	r = read_fd_whole(fd, (size_t)REPORT_MAX_INPUT, data, len);
 	if (r < 0)
-		*why = xasprintf(_("cannot read %s: %s"), name, strerror(-r));
+		*why = xasprintf(_("cannot read it: %s"), strerror(-r));
 	close(fd);
 	return r;
 }
@@ -1211,7 +1211,7 @@ static int read_maildir(const char *host, const char *path, struct report_set *s
 						names.v[i]);
 			char *data = NULL, *w = NULL;
 			size_t len = 0;
-			if (read_capped(f, shown, 1, &data, &len, &w) < 0) {
+			if (read_capped(f, 1, &data, &len, &w) < 0) {
 				msg_error(_("%s: rejected: %s"), shown, w);
 				s->rejected++;
 			} else {
@@ -1545,7 +1545,7 @@ int cmd_report(const struct run_opts *o, long since_days, char *const files[], s
 	for (i = 0; i < nfiles; i++) {
 		char *data = NULL;
 		size_t len = 0;
-		if (read_capped(files[i], files[i], 0, &data, &len, &why) < 0) {
+		if (read_capped(files[i], 0, &data, &len, &why) < 0) {
 			msg_error(_("%s: rejected: %s"), files[i], why);
 			s.rejected++;
 		} else {
