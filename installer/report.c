@@ -181,6 +181,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	const char *local = strrchr(name, ' ');
 	size_t l;
 	(void)atts;
+	if (x->why)
+		return;
 	local = local ? local + 1 : name;
 	if (x->depth >= REPORT_MAX_DEPTH) {
 		xp_fail(x, xasprintf(_("elements nest deeper than %d"), REPORT_MAX_DEPTH));
@@ -235,7 +237,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 {
 	struct xp *x = ud;
-	if (x->overflow || len <= 0)
+	if (x->why || x->overflow || len <= 0)
 		return;
 	if (x->text.len + (size_t)len > REPORT_MAX_TEXT) {
 		x->overflow = 1;
@@ -258,6 +260,9 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 	struct dmarc_record *r = cur_rec(x);
 	const char *t = x->text.data ? x->text.data : "", *p = x->path;
 	(void)name;
+
+	if (x->why || x->depth == 0)
+		return;	/* stopped: expat may still report the element it was in */
 
 	if (x->overflow && (str_starts_with(p, "feedback/report_metadata/") ||
 			    str_starts_with(p, "feedback/policy_published/") || str_starts_with(p, "feedback/record/"))) {
@@ -493,7 +498,7 @@ static int unpack(const char *data, size_t len, int zip, char **out, size_t *out
 		goto out;
 	}
 	while ((h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		la_ssize_t got;
+		ssize_t got;
 		if (zip && archive_entry_filetype(e) != AE_IFREG)
 			continue;	/* a directory entry */
 		if (++files > 1) {
