@@ -44,6 +44,8 @@ static const char *const usage_text[] = {
 	   "  report [--since DAYS] [FILE...]  DMARC aggregate reports (XML, .gz, .zip or mail)\n"
 	   "                   from FILEs, else from the mailbox the DMARC alias delivers to:\n"
 	   "                   one table per report, then a summary with the fixes\n"
+	   "    --digest        one line for the journal (the daily timer): pass rate and\n"
+	   "                    failing sources over --since DAYS (default 1)\n"
 	   "\n"),
 	N_("Options:\n"
 	   "  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
@@ -99,7 +101,7 @@ static void usage_error(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
 	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME, OPT_EXTRACT, OPT_RESOLVER, OPT_DOH, OPT_SEND_TEST, OPT_AUTH,
-	       OPT_TIMEOUT, OPT_CHECK, OPT_FORMAT, OPT_SINCE };
+	       OPT_TIMEOUT, OPT_CHECK, OPT_FORMAT, OPT_SINCE, OPT_DIGEST };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -111,6 +113,7 @@ int main(int argc, char **argv)
 		{ "extract", required_argument, NULL, OPT_EXTRACT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "digest", no_argument, NULL, OPT_DIGEST },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "resolver", required_argument, NULL, OPT_RESOLVER },
 		{ "doh", required_argument, NULL, OPT_DOH },
@@ -127,7 +130,7 @@ int main(int argc, char **argv)
 	struct verify_opts vo;
 	const char *cmd, *extract = NULL, *format = NULL;
 	long since = 0;
-	int c, rc;
+	int c, rc, digest = 0;
 
 	i18n_init();
 	memset(&o, 0, sizeof(o));
@@ -144,6 +147,7 @@ int main(int argc, char **argv)
 		case OPT_RESUME: o.resume = 1; break;
 		case OPT_EXTRACT: extract = optarg; break;
 		case OPT_FORMAT: format = optarg; break;
+		case OPT_DIGEST: digest = 1; break;
 		case OPT_SINCE: {
 			char *end = NULL;
 			since = strtol(optarg, &end, 10);
@@ -192,8 +196,10 @@ int main(int argc, char **argv)
 		usage_error(_("--format belongs to dns, not %s"), cmd);
 	if (since && strcmp(cmd, "report") != 0)
 		usage_error(_("--since belongs to report, not %s"), cmd);
+	if (digest && strcmp(cmd, "report") != 0)
+		usage_error(_("--digest belongs to report, not %s"), cmd);
 	if (strcmp(cmd, "report") == 0) {
-		rc = cmd_report(&o, since, argv + optind, (size_t)(argc - optind));
+		rc = cmd_report(&o, since, digest, argv + optind, (size_t)(argc - optind));
 		goto out;
 	}
 	if (strcmp(cmd, "rollback") == 0) {

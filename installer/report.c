@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1441,20 +1442,23 @@ static void src_free(struct src *v, size_t n)
 	free(v);
 }
 
-static void print_summary(const struct report_set *s, const struct config *cfg)
+/* Per source address over all reports: this server's failing ones, and every other one. */
+static void collect(const struct report_set *s, struct src **own, size_t *no, struct src **other, size_t *nx,
+		    long long *m, long long *pass)
 {
-	struct src *own = NULL, *other = NULL;
-	size_t no = 0, nx = 0, i, j;
-	long long m = 0, pass = 0;
+	size_t i, j;
 
+	*own = *other = NULL;
+	*no = *nx = 0;
+	*m = *pass = 0;
 	for (i = 0; i < s->n; i++) {
-		m += s->v[i].messages;
-		pass += s->v[i].dmarc_pass;
+		*m += s->v[i].messages;
+		*pass += s->v[i].dmarc_pass;
 		for (j = 0; j < s->v[i].n; j++) {
 			const struct dmarc_record *r = &s->v[i].rec[j];
 			int failed = strcmp(r->dkim, "pass") != 0 && strcmp(r->spf, "pass") != 0;
-			struct src *x = r->own ? (failed ? src_get(&own, &no, r->source_ip) : NULL)
-					       : src_get(&other, &nx, r->source_ip);
+			struct src *x = r->own ? (failed ? src_get(own, no, r->source_ip) : NULL)
+					       : src_get(other, nx, r->source_ip);
 			if (!x)
 				continue;
 			x->count += r->count;
@@ -1474,10 +1478,22 @@ static void print_summary(const struct report_set *s, const struct config *cfg)
 			}
 		}
 	}
+	if (*no)
+		qsort(*own, *no, sizeof(**own), cmp_src);
+	if (*nx)
+		qsort(*other, *nx, sizeof(**other), cmp_src);
+}
+
+static void print_summary(const struct report_set *s, const struct config *cfg)
+{
+	struct src *own = NULL, *other = NULL;
+	size_t no = 0, nx = 0, i;
+	long long m = 0, pass = 0;
+
+	collect(s, &own, &no, &other, &nx, &m, &pass);
 	printf(_("Summary: %zu reports, %lld messages, %lld passed DMARC (%.1f %%)\n"), s->n, m, pass,
 	       m ? 100.0 * (double)pass / (double)m : 0.0);
 	if (no) {
-		qsort(own, no, sizeof(*own), cmp_src);
 		printf(_("Failures from this server's own addresses (something is broken here):\n"));
 		for (i = 0; i < no; i++) {
 			const char *dr = own[i].dkim_raw, *sr = own[i].spf_raw;
@@ -1503,7 +1519,6 @@ static void print_summary(const struct report_set *s, const struct config *cfg)
 		}
 	}
 	if (nx) {
-		qsort(other, nx, sizeof(*other), cmp_src);
 		printf(_("Other sources sending as %s (spoofing, or a forgotten legitimate sender such as a "
 			 "newsletter service whose SPF/DKIM is missing):\n"), cfg->domain);
 		for (i = 0; i < nx; i++)
@@ -1518,7 +1533,46 @@ static void print_summary(const struct report_set *s, const struct config *cfg)
 	src_free(other, nx);
 }
 
-int cmd_report(const struct run_opts *o, long since_days, char *const files[], size_t nfiles)
+/*
+ * The converge timer's daily digest: one line, English (journal MESSAGE
+ * formats are never translated), on stdout and in the journal with
+ * MAILSTAGE_ACTION=dmarc-digest; a warning when under 98 % passed or this
+ * server's own addresses failed.
+ */
+static void digest(const struct report_set *s, long since_days, const char *where)
+{
+	struct src *own = NULL, *other = NULL;
+	struct buf b = { 0 };
+	size_t no = 0, nx = 0, i, shown = 0;
+	long long m = 0, pass = 0;
+	double rate;
+
+	collect(s, &own, &no, &other, &nx, &m, &pass);
+	rate = m ? 100.0 * (double)pass / (double)m : 0;
+	if (!m) {
+		buf_printf(&b, "DMARC digest: no reports in the last %ld days", since_days);
+	} else {
+		buf_printf(&b, "DMARC digest: %zu reports, %lld messages, %.1f%% passed DMARC; failing sources:", s->n,
+			   m, rate);
+		for (i = 0; i < no; i++, shown++)
+			buf_printf(&b, "%s %s (%lld, this server)", shown ? "," : "", own[i].ip, own[i].failed);
+		for (i = 0; i < nx; i++)
+			if (other[i].failed && shown < 10)
+				buf_printf(&b, "%s %s (%lld)", shown++ ? "," : "", other[i].ip, other[i].failed);
+		if (!shown)
+			buf_puts(&b, " none");
+	}
+	if (s->rejected)
+		buf_printf(&b, "; %zu reports rejected", s->rejected);
+	printf("%s\n", b.data);
+	msg_journal(m && (rate < 98.0 || no) ? LOG_WARNING : LOG_INFO, NULL, NULL, "dmarc-digest", where, "%s",
+		    b.data);
+	buf_free(&b);
+	src_free(own, no);
+	src_free(other, nx);
+}
+
+int cmd_report(const struct run_opts *o, long since_days, int want_digest, char *const files[], size_t nfiles)
 {
 	struct report_set s = { 0 };
 	struct run r;
@@ -1529,6 +1583,8 @@ int cmd_report(const struct run_opts *o, long since_days, char *const files[], s
 
 	if (rc != EXIT_OK)
 		goto out;
+	if (want_digest && !since_days)
+		since_days = 1;
 #ifdef MAILSTAGE_TEST_HOOKS
 	if (getenv("MAILSTAGE_TEST_NOW"))
 		now = atoll(getenv("MAILSTAGE_TEST_NOW"));
@@ -1560,7 +1616,7 @@ int cmd_report(const struct run_opts *o, long since_days, char *const files[], s
 		why = NULL;
 		free(data);
 	}
-	for (i = 0; i < s.n; i++) {
+	for (i = 0; i < s.n && !want_digest; i++) {
 		if (o->json) {
 			char *j = dmarc_json(&s.v[i]);
 			printf("%s\n", j);
@@ -1569,7 +1625,9 @@ int cmd_report(const struct run_opts *o, long since_days, char *const files[], s
 			print_report(&s.v[i]);
 		}
 	}
-	if (!o->json)
+	if (want_digest)
+		digest(&s, since_days, path ? path : (nfiles ? files[0] : NULL));
+	else if (!o->json)
 		print_summary(&s, &r.cfg);
 	if (fflush(stdout) != 0) {
 		msg_error(_("cannot write the report to standard output: %s"), strerror(errno));

@@ -113,7 +113,12 @@ int report_read_mailbox(struct root *root, const char *path, int maildir, struct
 int report_pass_rate(struct root *root, const struct config *cfg, const struct profile *prof, long days,
 		     double *rate, long long *messages, char **why);
 
-/* `mailstage report [--since DAYS] [--json] [FILE...]`; returns the exit code. */
-int cmd_report(const struct run_opts *o, long since_days, char *const files[], size_t nfiles);
+/*
+ * `mailstage report [--since DAYS] [--json] [--digest] [FILE...]`; returns
+ * the exit code.  --digest (mailstage-converge.service): one line on stdout
+ * and in the journal (MAILSTAGE_ACTION=dmarc-digest) over the last DAYS
+ * (default 1) days: pass rate and failing sources.
+ */
+int cmd_report(const struct run_opts *o, long since_days, int digest, char *const files[], size_t nfiles);
 
 #endif

@@ -153,6 +153,27 @@ if [ "${VALGRIND:-0}" != 1 ]; then
 	ok "libexpat loaded by report only"
 fi
 
+# the converge timer's digest: one English line (the journal's MESSAGE), over --since (default 1 day)
+rc=0
+ms --root "$R2" --json report --digest --since 36500 >"$T/digest" 2>"$T/digest.err" || rc=$?
+[ $rc -eq 0 ] || die "report --digest exited $rc: $(cat "$T/digest.err")"
+want='DMARC digest: 5 reports, 61 messages, 93.4% passed DMARC; failing sources: 203.0.113.80 (4)'
+[ "$(cat "$T/digest")" = "$want" ] || die "digest: got [$(cat "$T/digest")], expected [$want]"
+rc=0
+ms --root "$R1" report --digest "$D/report-7489.xml" "$D/bad-xml.xml" >"$T/digest" 2>/dev/null || rc=$?
+[ $rc -eq 1 ] && [ "$(cat "$T/digest")" = "DMARC digest: no reports in the last 1 days; 1 reports rejected" ] ||
+	die "digest of old reports: exit $rc, [$(cat "$T/digest")]"
+# the unit runs it before the apply, its failure ignored ("-")
+unit=payload/units/mailstage-converge.service
+grep -A1 -x 'ExecStart=-/usr/sbin/mailstage --json report --digest' "$unit" |
+	grep -qx 'ExecStart=/usr/sbin/mailstage apply --json' || die "$unit does not run the digest before apply"
+if command -v systemd-analyze >/dev/null; then
+	cp "$unit" "$T/mailstage-converge.service"
+	sed -i "s|/usr/sbin/mailstage|$MAILSTAGE_BIN|" "$T/mailstage-converge.service"
+	systemd-analyze verify "$T/mailstage-converge.service" 2>&1 | grep -i 'exec' && die "systemd-analyze: ExecStart lines rejected"
+fi
+ok "digest line (MAILSTAGE_ACTION=dmarc-digest in the journal), run by mailstage-converge.service"
+
 # no mailbox yet, and a rua elsewhere
 rm -f "$R1/var/mail/root"
 expect_rc 0 ms --root "$R1" report >"$T/out" 2>"$T/err"

@@ -36,6 +36,7 @@ want "apply dns payload plan report rollback stages status verify" ""
 want "payload plan" p
 want "report rollback" r
 want "--since" report --si
+want "--digest" report --d
 want "" report --since ""		# a number of days: nothing to offer
 want "dns" d
 want "--format" dns --f

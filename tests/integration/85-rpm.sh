@@ -143,6 +143,8 @@ MAILSTAGE_DATADIR=$R/usr/share/mailstage "$R/usr/sbin/mailstage" payload | grep 
 	die "installed binary does not take the example from the data directory"
 grep -q '^ExecStart=/usr/sbin/mailstage apply --json$' "$R/usr/lib/systemd/system/mailstage-converge.service" ||
 	die "the service does not run /usr/sbin/mailstage apply --json"
+grep -q '^ExecStart=-/usr/sbin/mailstage --json report --digest$' "$R/usr/lib/systemd/system/mailstage-converge.service" ||
+	die "the service does not log the DMARC digest (ExecStart=-/usr/sbin/mailstage --json report --digest)"
 grep -qx 'preset mailstage-converge.service mailstage-converge.timer' "$R/systemctl.log" ||
 	grep -qx -- '--no-reload preset mailstage-converge.service mailstage-converge.timer' "$R/systemctl.log" ||
 	die "%post did not preset the units: $(cat "$R/systemctl.log")"
