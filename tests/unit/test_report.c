@@ -367,6 +367,29 @@ static void test_read_mbox_maildir(void **state)
 	assert_string_equal(s.v[1].report_id, "m2-666");
 	assert_string_equal(s.v[1].source, "/var/mail/root, message 3");
 	report_set_free(&s);
+	/* a message over the 32 MiB cap is refused, the next one still read */
+	mb.len = 0;
+	buf_puts(&mb, "From big Sat Nov 21 04:10:00 2026\nSubject: big\n\n");
+	{
+		static char line[1025];
+		size_t k;
+		memset(line, 'x', 1024);
+		line[1024] = '\n';
+		for (k = 0; k < 33 * 1024; k++)
+			buf_append(&mb, line, sizeof(line));
+	}
+	buf_puts(&mb, "\n");
+	append_fixture(&mb, "mail-zip-base64.eml", 1);
+	p = xasprintf("%s/var/mail", dir);
+	tu_write_file(p, "root", mb.data, mb.len);
+	free(p);
+	msg_verbosity = MSG_QUIET;
+	assert_int_equal(report_read_mailbox(&root, "/var/mail/root", 0, &s, &cfg, 0, 0, &missing, &why), 0);
+	msg_verbosity = saved;
+	assert_int_equal(s.rejected, 1);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.v[0].report_id, "m2-666");
+	report_set_free(&s);
 	/* absent mailbox: no reports yet */
 	assert_int_equal(report_read_mailbox(&root, "/var/mail/bob", 0, &s, &cfg, 0, 0, &missing, &why), 0);
 	assert_int_equal(missing, 1);
