@@ -33,6 +33,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #define NS_7489 "http://dmarc.org/dmarc-xml/0.1"
 #define NS_BIS "urn:ietf:params:xml:ns:dmarc-2.0"
@@ -1375,6 +1376,31 @@ static char *utc(long long t)
 	return xstrdup(b);
 }
 
+/* Columns the text takes on a terminal (a translated header: 2 for each CJK character). */
+static int text_width(const char *s)
+{
+	size_t n = mbstowcs(NULL, s, 0);
+	wchar_t *w;
+	int cols;
+	if (n == (size_t)-1)
+		return (int)strlen(s);
+	w = xcalloc(n + 1, sizeof(*w));
+	mbstowcs(w, s, n + 1);
+	cols = wcswidth(w, n);
+	free(w);
+	return cols < 0 ? (int)strlen(s) : cols;
+}
+
+/* s padded with blanks to width columns, on the left (right-aligned) or the right. */
+static void put_cell(const char *s, int width, int right)
+{
+	int pad = width - text_width(s);
+	if (right)
+		printf("%*s%s", pad > 0 ? pad : 0, "", s);
+	else
+		printf("%s%*s", s, pad > 0 ? pad : 0, "");
+}
+
 static const char *or_none(const char *s)
 {
 	return s && *s ? s : "-";
@@ -1387,8 +1413,17 @@ static void print_report(const struct dmarc_report *rp)
 
 	printf(_("Report %s from %s for %s, %s to %s UTC (%s)\n"), rp->report_id, rp->org, rp->domain, b, e,
 	       rp->source ? rp->source : "");
-	printf("  %-26s %8s  %-11s  %-15s  %-15s  %s\n", _("source IP"), _("count"), _("disposition"),
-	       _("DKIM eval/raw"), _("SPF eval/raw"), _("this server"));
+	printf("  ");
+	put_cell(_("source IP"), 26, 0);
+	printf(" ");
+	put_cell(_("count"), 8, 1);
+	printf("  ");
+	put_cell(_("disposition"), 11, 0);
+	printf("  ");
+	put_cell(_("DKIM eval/raw"), 15, 0);
+	printf("  ");
+	put_cell(_("SPF eval/raw"), 15, 0);
+	printf("  %s\n", _("this server"));
 	for (i = 0; i < rp->n; i++) {
 		const struct dmarc_record *r = &rp->rec[i];
 		char *dk = xasprintf("%s/%s", r->dkim, or_none(r->dkim_raw));
