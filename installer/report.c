@@ -71,13 +71,20 @@ static int parse_count(const char *s, long long max, long long *out)
 	return 0;
 }
 
-/* Blanks trimmed, tabs and line ends made spaces (the text is shown in one table cell). */
+/*
+ * Blanks trimmed, tabs and line ends made spaces (the text is shown in one
+ * table cell), and the C1 controls U+0080..U+009F (valid XML, but U+009B is
+ * a terminal's CSI) made "??": a report cannot drive the admin's terminal.
+ */
 static char *clean_text(const char *s)
 {
 	char *c = xstrdup(s), *p, *r;
-	for (p = c; *p; p++)
+	for (p = c; *p; p++) {
 		if (*p == '\t' || *p == '\r' || *p == '\n')
 			*p = ' ';
+		else if ((unsigned char)p[0] == 0xc2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f)
+			p[0] = p[1] = '?';
+	}
 	r = xstrdup(strip(c));
 	free(c);
 	return r;
@@ -757,6 +764,7 @@ static int mime_find(const char *d, size_t len, int depth, struct buf *out, char
 		char *bd = ct ? mime_param(ct, "boundary") : NULL, *delim;
 		const char *p, *end = body + blen, *part = NULL;
 		size_t dl;
+		int closed = 0;
 		if (!bd || !*bd || depth >= MIME_MAX_DEPTH) {
 			free(bd);
 			goto out;
@@ -777,12 +785,17 @@ static int mime_find(const char *d, size_t len, int depth, struct buf *out, char
 					if (r != -ENOMSG)
 						break;
 				}
-				if ((size_t)(le - p) >= dl + 2 && p[dl] == '-' && p[dl + 1] == '-')
+				if ((size_t)(le - p) >= dl + 2 && p[dl] == '-' && p[dl + 1] == '-') {
+					closed = 1;
 					break;	/* the closing delimiter */
+				}
 				part = nl ? nl + 1 : end;
 			}
 			p = nl ? nl + 1 : end;
 		}
+		/* a message cut short: its last part runs to the end */
+		if (r == -ENOMSG && !closed && part && part < end)
+			r = mime_find(part, (size_t)(end - part), depth + 1, out, why);
 		free(delim);
 		free(bd);
 		goto out;

@@ -185,6 +185,42 @@ static void test_xml_limits(void **state)
 	expect_xml_error("<feedback>&ext;</feedback>", 26, "undefined entity");
 }
 
+/* What a report says is shown to the admin: no terminal control gets through. */
+static void test_terminal_safe(void **state)
+{
+	const char *xml = "<feedback><report_metadata><org_name>evil\xc2\x9b" "2J\tcorp</org_name>"
+			  "<report_id>1\n2</report_id><date_range><begin>1</begin><end>2</end></date_range>"
+			  "</report_metadata><policy_published><domain>Example.COM</domain></policy_published>"
+			  "<record><row><source_ip>192.0.2.10</source_ip><count>1</count><policy_evaluated>"
+			  "<disposition>NONE</disposition><dkim>Pass</dkim><spf>fail</spf></policy_evaluated></row>"
+			  "</record></feedback>";
+	struct dmarc_report rp;
+	char *why = NULL;
+	(void)state;
+	assert_int_equal(dmarc_parse_xml(xml, strlen(xml), &rp, &why), 0);
+	assert_string_equal(rp.org, "evil??2J corp");
+	assert_string_equal(rp.report_id, "1 2");
+	assert_string_equal(rp.domain, "example.com");
+	assert_string_equal(rp.rec[0].disposition, "none");
+	assert_int_equal(rp.dmarc_pass, 1);
+	dmarc_report_free(&rp);
+}
+
+/* A mail cut short after the attachment (no closing boundary): the attachment is still found. */
+static void test_truncated_mime(void **state)
+{
+	struct dmarc_report rp;
+	size_t len = 0;
+	char *d = fixture("mail-zip-base64.eml", &len), *why = NULL, *end = strstr(d, "--b1_m2-666--");
+	(void)state;
+	assert_non_null(end);
+	*end = 0;
+	assert_int_equal(dmarc_read(d, strlen(d), &rp, &why), 0);
+	assert_string_equal(rp.report_id, "m2-666");
+	dmarc_report_free(&rp);
+	free(d);
+}
+
 static void test_json(void **state)
 {
 	struct dmarc_report rp;
@@ -433,6 +469,8 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_xml_limits),
+		cmocka_unit_test(test_terminal_safe),
+		cmocka_unit_test(test_truncated_mime),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_mailbox),
