@@ -20,8 +20,8 @@ STATEDIR  ?= /var/lib/mailstage
 LOCALEDIR ?= $(PREFIX)/share/locale
 
 CC        ?= gcc
-PKGS       = libcurl libarchive libsystemd libselinux libsemanage libcrypto
-# libcurl and libarchive are dlopen()ed on first use (installer/lazylib.h):
+PKGS       = libcurl libarchive expat libsystemd libselinux libsemanage libcrypto
+# libcurl, libarchive and expat are dlopen()ed on first use (installer/lazylib.h):
 # pkg-config gives their headers; they are not linked.
 PKGS_LINKED = libsystemd libselinux libsemanage libcrypto
 # Recursive (=), not :=: pkg-config runs only when a compile or link command

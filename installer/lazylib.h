@@ -1,5 +1,5 @@
 /*
- * lazylib.h - libarchive and libcurl, loaded on first use.
+ * lazylib.h - libarchive, libcurl and expat, loaded on first use.
  *
  * Together with their dependencies (libxml2, ICU, nghttp2, LDAP, ...) the
  * two libraries cost about 8 MiB of resident memory at start-up, while a
@@ -10,6 +10,8 @@
  * the usual names.  Include this header instead of <archive.h>,
  * <archive_entry.h> and <curl/curl.h>; call lazy_archive()/lazy_curl()
  * before the first use in a code path (cheap after the first time).
+ * Expat (the XML parser of `mailstage report`, installer/report.c) is
+ * loaded the same way, by lazy_expat(): <expat.h> comes through here too.
  */
 #ifndef MAILSTAGE_LAZYLIB_H
 #define MAILSTAGE_LAZYLIB_H
@@ -18,13 +20,16 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
+#include <expat.h>
 
 #define LAZY_ARCHIVE_SONAME "libarchive.so.13"
 #define LAZY_CURL_SONAME "libcurl.so.4"
+#define LAZY_EXPAT_SONAME "libexpat.so.1"
 
 /* 0 when loaded (now or before); -ENOENT with *why (caller frees) when the library is missing. */
 int lazy_archive(char **why);
 int lazy_curl(char **why);
+int lazy_expat(char **why);
 
 #define LAZY_ARCHIVE_FUNCS(X) \
 	X(archive_error_string) X(archive_read_free) X(archive_read_next_header) \
@@ -37,16 +42,25 @@ int lazy_curl(char **why);
 	X(archive_entry_xattr_reset) X(archive_entry_xattr_next) X(archive_entry_uid) X(archive_entry_size) \
 	X(archive_entry_set_size) X(archive_entry_perm) X(archive_entry_new) X(archive_entry_mtime_nsec) \
 	X(archive_entry_mtime) X(archive_entry_gid) X(archive_entry_free) \
-	X(archive_entry_copy_pathname)
+	X(archive_entry_copy_pathname) X(archive_read_support_filter_gzip) X(archive_read_support_format_zip) \
+	X(archive_read_support_format_raw)
 
 #define LAZY_CURL_FUNCS(X) \
 	X(curl_easy_setopt) X(curl_easy_strerror) X(curl_easy_perform) X(curl_easy_init) \
 	X(curl_easy_cleanup) X(curl_slist_free_all) X(curl_slist_append) X(curl_global_init) \
 	X(curl_free) X(curl_easy_getinfo) X(curl_easy_escape)
 
+/* expat 2.1 (EL7) has every one of these */
+#define LAZY_EXPAT_FUNCS(X) \
+	X(XML_ParserCreateNS) X(XML_ParserFree) X(XML_SetUserData) X(XML_SetElementHandler) \
+	X(XML_SetCharacterDataHandler) X(XML_SetStartDoctypeDeclHandler) X(XML_SetEntityDeclHandler) \
+	X(XML_SetParamEntityParsing) X(XML_Parse) X(XML_StopParser) X(XML_GetErrorCode) X(XML_ErrorString) \
+	X(XML_GetCurrentLineNumber)
+
 #define LAZY_DECLARE(f) extern __typeof__(f) *lazy_##f;
 LAZY_ARCHIVE_FUNCS(LAZY_DECLARE)
 LAZY_CURL_FUNCS(LAZY_DECLARE)
+LAZY_EXPAT_FUNCS(LAZY_DECLARE)
 #undef LAZY_DECLARE
 
 #ifndef LAZYLIB_IMPLEMENTATION
@@ -97,6 +111,22 @@ LAZY_CURL_FUNCS(LAZY_DECLARE)
 #define curl_free (*lazy_curl_free)
 #define curl_easy_getinfo (*lazy_curl_easy_getinfo)
 #define curl_easy_escape (*lazy_curl_easy_escape)
+#define archive_read_support_filter_gzip (*lazy_archive_read_support_filter_gzip)
+#define archive_read_support_format_zip (*lazy_archive_read_support_format_zip)
+#define archive_read_support_format_raw (*lazy_archive_read_support_format_raw)
+#define XML_ParserCreateNS (*lazy_XML_ParserCreateNS)
+#define XML_ParserFree (*lazy_XML_ParserFree)
+#define XML_SetUserData (*lazy_XML_SetUserData)
+#define XML_SetElementHandler (*lazy_XML_SetElementHandler)
+#define XML_SetCharacterDataHandler (*lazy_XML_SetCharacterDataHandler)
+#define XML_SetStartDoctypeDeclHandler (*lazy_XML_SetStartDoctypeDeclHandler)
+#define XML_SetEntityDeclHandler (*lazy_XML_SetEntityDeclHandler)
+#define XML_SetParamEntityParsing (*lazy_XML_SetParamEntityParsing)
+#define XML_Parse (*lazy_XML_Parse)
+#define XML_StopParser (*lazy_XML_StopParser)
+#define XML_GetErrorCode (*lazy_XML_GetErrorCode)
+#define XML_ErrorString (*lazy_XML_ErrorString)
+#define XML_GetCurrentLineNumber (*lazy_XML_GetCurrentLineNumber)
 #endif
 
 #endif

@@ -10,6 +10,7 @@
 #include "payload.h"
 #include "dnsq.h"
 #include "verify.h"
+#include "report.h"
 #include "runner.h"
 
 #include <getopt.h>
@@ -40,6 +41,11 @@ static const char *const usage_text[] = {
 	   "                   queue, drift, DNS (A, MX, SPF, DKIM, DMARC, PTR), port 25\n"
 	   "    --send-test ADDRESS   also send a test message (587 with --auth FILE, else sendmail)\n"
 	   "    --resolver ADDR:PORT  ask this DNS server; --doh URL: DNS over HTTPS\n"
+	   "  report [--since DAYS] [FILE...]  DMARC aggregate reports (XML, .gz, .zip or mail)\n"
+	   "                   from FILEs, else from the mailbox the DMARC alias delivers to:\n"
+	   "                   one table per report, then a summary with the fixes\n"
+	   "    --digest        one line for the journal (the daily timer): pass rate and\n"
+	   "                    failing sources over --since DAYS (default 1)\n"
 	   "\n"),
 	N_("Options:\n"
 	   "  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
@@ -95,7 +101,7 @@ static void usage_error(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
 	enum { OPT_ROOT = 256, OPT_ONLY, OPT_SKIP, OPT_JSON, OPT_PROFILE, OPT_RESUME, OPT_EXTRACT, OPT_RESOLVER, OPT_DOH, OPT_SEND_TEST, OPT_AUTH,
-	       OPT_TIMEOUT, OPT_CHECK, OPT_FORMAT };
+	       OPT_TIMEOUT, OPT_CHECK, OPT_FORMAT, OPT_SINCE, OPT_DIGEST };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -106,6 +112,8 @@ int main(int argc, char **argv)
 		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "extract", required_argument, NULL, OPT_EXTRACT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "digest", no_argument, NULL, OPT_DIGEST },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "resolver", required_argument, NULL, OPT_RESOLVER },
 		{ "doh", required_argument, NULL, OPT_DOH },
@@ -121,7 +129,8 @@ int main(int argc, char **argv)
 	struct run_opts o;
 	struct verify_opts vo;
 	const char *cmd, *extract = NULL, *format = NULL;
-	int c, rc;
+	long since = 0;
+	int c, rc, digest = 0;
 
 	i18n_init();
 	memset(&o, 0, sizeof(o));
@@ -138,6 +147,14 @@ int main(int argc, char **argv)
 		case OPT_RESUME: o.resume = 1; break;
 		case OPT_EXTRACT: extract = optarg; break;
 		case OPT_FORMAT: format = optarg; break;
+		case OPT_DIGEST: digest = 1; break;
+		case OPT_SINCE: {
+			char *end = NULL;
+			since = strtol(optarg, &end, 10);
+			if (!*optarg || *end || since < 1 || since > 36500)
+				usage_error(_("--since %s: a number of days, 1 to 36500"), optarg);
+			break;
+		}
 		case OPT_CHECK: vo.dns_only = 1; break;
 		case OPT_RESOLVER:
 			if (dnsq_parse_server(optarg) < 0)
@@ -177,6 +194,14 @@ int main(int argc, char **argv)
 		usage_error(_("--extract belongs to payload, not %s"), cmd);
 	if (format && strcmp(cmd, "dns") != 0)
 		usage_error(_("--format belongs to dns, not %s"), cmd);
+	if (since && strcmp(cmd, "report") != 0)
+		usage_error(_("--since belongs to report, not %s"), cmd);
+	if (digest && strcmp(cmd, "report") != 0)
+		usage_error(_("--digest belongs to report, not %s"), cmd);
+	if (strcmp(cmd, "report") == 0) {
+		rc = cmd_report(&o, since, digest, argv + optind, (size_t)(argc - optind));
+		goto out;
+	}
 	if (strcmp(cmd, "rollback") == 0) {
 		if (argc - optind > 1)
 			usage_error(_("rollback takes at most one run number, got \"%s\""), argv[optind + 1]);
@@ -202,7 +227,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "verify") == 0)
 		rc = cmd_verify(&o, &vo);
 	else
-		usage_error(_("unknown command \"%s\" (plan, apply, rollback, status, stages, dns, verify, payload)"), cmd);
+		usage_error(_("unknown command \"%s\" (plan, apply, rollback, status, stages, dns, verify, report, payload)"), cmd);
 out:
 	strv_free(&o.only);
 	strv_free(&o.skip);

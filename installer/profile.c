@@ -33,6 +33,7 @@ static const struct pkg_preseed preseed_debian12[] = {
 #define EL_COMMON \
 	.postfix_dir = "/etc/postfix", \
 	.aliases = "/etc/aliases", \
+	.mail_spool = "/var/spool/mail", \
 	.opendkim_conf = "/etc/opendkim.conf", \
 	.opendkim_dir = "/etc/opendkim", \
 	.opendkim_keydir = "/etc/opendkim/keys", \
@@ -97,6 +98,7 @@ static const struct profile debian12 = {
 	.postfix_dir = "/etc/postfix",
 	.postfix_main_template = "/usr/share/postfix/main.cf.debian",
 	.aliases = "/etc/aliases",
+	.mail_spool = "/var/mail",
 	.opendkim_conf = "/etc/opendkim.conf",
 	.opendkim_dir = "/etc/opendkim",
 	.opendkim_keydir = "/etc/opendkim/keys",

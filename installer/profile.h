@@ -36,6 +36,9 @@ struct profile {
 	 * none after "No configuration"); NULL: the package always ships main.cf (EL) */
 	const char *postfix_main_template;
 	const char *aliases;		/* /etc/aliases */
+	/* the packaged Postfix's compiled-in mail_spool_directory, where local(8) delivers a user's
+	 * mbox when main.cf sets neither home_mailbox nor mail_spool_directory (`mailstage report`) */
+	const char *mail_spool;		/* /var/spool/mail | /var/mail */
 	const char *opendkim_conf;	/* /etc/opendkim.conf */
 	const char *opendkim_dir;	/* /etc/opendkim */
 	const char *opendkim_keydir;	/* /etc/opendkim/keys */

@@ -13,6 +13,8 @@
 #    stopped), starting the service repairs exactly those, and the journal
 #    has one stage-changed entry for each (MAILSTAGE_STAGE=dkim-keys,
 #    services), found by the command mailstage(8) gives;
+#  - with a DMARC report of the last day in root's mailbox, the service logs
+#    the digest (MAILSTAGE_ACTION=dmarc-digest: pass rate, failing sources);
 #  - a run that fails (postfix made unable to start) is rolled back (opendkim
 #    back to stopped), the unit fails with exit status 3 and shows in
 #    `systemctl --failed`, and the journal has the failed/rolled-back entries.
@@ -89,6 +91,23 @@ c1=$(cursor)
 [ "$(run_service)" = 0 ] || die "a run on a converged host failed"
 [ -z "$(stages_logged "$c1" stage-changed)" ] || die "a run on a converged host changed $(stages_logged "$c1" stage-changed)"
 ok "a run on the converged host changed nothing"
+
+# ---- the DMARC digest: a report of the last day in root's mailbox (dmarc: root), logged before the apply
+now=$(date +%s)
+sed -e "s|<begin>[0-9]*</begin>|<begin>$((now - 86400))</begin>|" -e "s|<end>[0-9]*</end>|<end>$((now - 60))</end>|" \
+	"$MAILSTAGE_SRC/tests/data/dmarc/report-7489.xml" >"$T/recent.xml"
+{ echo "From noreply-dmarc@receiver-one.example $(date -u '+%a %b %e %T %Y')"; printf 'Content-Type: text/xml\n\n'
+  cat "$T/recent.xml"; echo; } | ct_in sh -c 'cat >>/var/mail/root'
+c1b=$(cursor)
+[ "$(run_service)" = 0 ] || die "the run with a DMARC report in the mailbox failed"
+ct_in journalctl -q -u mailstage-converge --after-cursor="$c1b" -o verbose | awk '
+	/^[^ ]/ { if (d) print m; d = 0; m = "" }
+	/^ *MAILSTAGE_ACTION=dmarc-digest$/ { d = 1 }
+	/^ *MESSAGE=/ { sub(/^ *MESSAGE=/, ""); m = $0 }
+	END { if (d) print m }' >"$T/digest"
+want="DMARC digest: 1 reports, 50 messages, 80.0% passed DMARC; failing sources: 198.51.100.23 (7), 2001:db8::10 (3)"
+[ "$(cat "$T/digest")" = "$want" ] || die "journal MAILSTAGE_ACTION=dmarc-digest: [$(cat "$T/digest")], expected [$want]"
+ok "journal: dmarc-digest logged by the converge service ($want)"
 
 # ---- drift in two stages: repaired, and the journal names them
 key=$(ct_in find /etc/opendkim -name '*.private' | head -1)

@@ -32,9 +32,12 @@ want() {	# want EXPECTED WORD...
 	ok "[$*] -> [$got]"
 }
 
-want "apply dns payload plan rollback stages status verify" ""
+want "apply dns payload plan report rollback stages status verify" ""
 want "payload plan" p
-want "rollback" r
+want "report rollback" r
+want "--since" report --si
+want "--digest" report --d
+want "" report --since ""		# a number of days: nothing to offer
 want "dns" d
 want "--format" dns --f
 want "--send-test" verify --se
@@ -76,6 +79,8 @@ want "$T/dir/my.conf" verify --auth "$T/dir/my"
 want "$T/dir/sub $T/dir/sub2" --root "$T/dir/s"
 want "$T/dir/sub $T/dir/sub2" payload --extract "$T/dir/s"
 want "" --root "$T/dir/my"		# a file is not a root directory
+want "$T/dir/my.conf" report "$T/dir/my"	# report FILE...
+want "$T/dir/my.conf" report --since 7 "$T/dir/my"
 # --root=DIR arrives as "--root" "=" "DIR" (= is a word break).
 want "$T/dir/sub $T/dir/sub2" --root = "$T/dir/s"
 

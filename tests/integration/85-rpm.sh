@@ -100,7 +100,7 @@ ok "rpm -qlp lists exactly the expected files and modes"
 rpm -qp --requires "$rpm1" >"$T/req"
 grep -q '^(' "$T/req" && die "rich dependency in Requires: $(grep '^(' "$T/req")"
 # dlopen()ed at run time, so rpm cannot find them by itself (installer/lazylib.h).
-for lib in libcurl libarchive; do
+for lib in libcurl libarchive expat; do
 	grep -qx "$lib" "$T/req" || die "Requires lacks $lib (loaded with dlopen)"
 done
 grep -o 'rpmlib([A-Za-z]*)' "$T/req" | sort -u | while read -r f; do
@@ -147,6 +147,8 @@ MAILSTAGE_DATADIR=$R/usr/share/mailstage "$R/usr/sbin/mailstage" payload | grep 
 	die "installed binary does not take the example from the data directory"
 grep -q '^ExecStart=/usr/sbin/mailstage apply --json$' "$R/usr/lib/systemd/system/mailstage-converge.service" ||
 	die "the service does not run /usr/sbin/mailstage apply --json"
+grep -q '^ExecStart=-/usr/sbin/mailstage --json report --digest$' "$R/usr/lib/systemd/system/mailstage-converge.service" ||
+	die "the service does not log the DMARC digest (ExecStart=-/usr/sbin/mailstage --json report --digest)"
 grep -qx 'preset mailstage-converge.service mailstage-converge.timer' "$R/systemctl.log" ||
 	grep -qx -- '--no-reload preset mailstage-converge.service mailstage-converge.timer' "$R/systemctl.log" ||
 	die "%post did not preset the units: $(cat "$R/systemctl.log")"
