@@ -403,10 +403,9 @@ out:
 	return rc;
 }
 
-int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *const touches[],
-	     int timeout_ms, struct exec_result *res)
+int prim_run(struct run *r, char *const argv[], char *const touches[], int timeout_ms, struct exec_result *res)
 {
-	char *ea = NULL, *eu = NULL, *disp = argv_display(argv), *host = NULL;
+	char *ea = NULL, *disp = argv_display(argv), *host = NULL;
 	unsigned seq;
 	size_t i;
 	int rc;
@@ -441,9 +440,9 @@ int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *c
 			goto out;
 	}
 	seq = ++r->j.seq;
+	/* What ran, for the record only: rollback never runs a command read from the journal. */
 	ea = enc_argv(argv);
-	eu = enc_argv(undo_argv);
-	rc = undo_first(r, "command", disp, "cmd seq=%u argv=%s undo=%s", seq, ea, eu);
+	rc = undo_first(r, "command", disp, "cmd seq=%u argv=%s", seq, ea);
 	if (rc < 0)
 		goto out;
 	rc = exec_run(argv, NULL, timeout_ms, res);
@@ -467,7 +466,6 @@ int prim_run(struct run *r, char *const argv[], char *const undo_argv[], char *c
 	note_changed(r, NULL);
 out:
 	free(ea);
-	free(eu);
 	free(disp);
 	free(host);
 	return rc;

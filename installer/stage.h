@@ -36,13 +36,25 @@ struct action_type {
 	int (*apply)(struct ctx *c, const char *arg);
 	int (*undo)(struct root *root, const char *undo_arg, char **why);
 	/*
+	 * The strict check of an undo string read back from the journal, which
+	 * rollback treats as untrusted: every parameter is of its type (a
+	 * package name, a unit name, a boolean name and value, a path of the
+	 * target) and nothing else is there.  0, or -EINVAL with *why.  Rollback
+	 * checks every record before it undoes anything; undo() builds the
+	 * commands it runs from the parameters, never takes an argv from disk.
+	 */
+	int (*undo_check)(const struct root *root, const char *undo_arg, char **why);
+	/*
 	 * Undo after every file of the run is restored (services: a unit
 	 * restarted by the run is restarted again on its restored files).
 	 */
 	int undo_last;
 };
-/* The action types (steps/steps.c), for rollback's dispatch. */
-const struct action_type *action_type_by_name(const char *name);
+/*
+ * The action types (steps/steps.c), NULL-terminated.  The runner hands the
+ * table to the journal (struct state's actions) for rollback's dispatch.
+ */
+const struct action_type *const *action_types_all(void);
 
 struct change {
 	enum change_kind kind;
@@ -58,8 +70,8 @@ struct change {
 	/* CH_FILE, CH_DIR, CH_ATTR */
 	char *owner, *group;
 	mode_t mode;
-	/* CH_COMMAND */
-	char **argv, **undo_argv;
+	/* CH_COMMAND (no undo of its own: an undoable effect is an action type) */
+	char **argv;
 	char **touches;			/* files the command rewrites: backed up first */
 	int timeout_ms;
 	/* CH_ACTION */
@@ -109,9 +121,12 @@ int want_not_writable_by_others(struct ctx *c, const char *path);
 int want_dir(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode);
 /* Want a directory to exist; created with these when absent, left alone otherwise. */
 int want_dir_exists(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode);
-/* Want a command run; undo_argv (may be NULL) reverses it; touches lists files it rewrites. */
-int want_command(struct ctx *c, const char *what, char *const argv[], char *const undo_argv[],
-		 char *const touches[], int timeout_ms);
+/*
+ * Want a command run; touches lists files it rewrites (backed up first, so
+ * rollback restores them).  A command has no undo of its own: an effect
+ * that is undone otherwise is an action type (want_action).
+ */
+int want_command(struct ctx *c, const char *what, char *const argv[], char *const touches[], int timeout_ms);
 /* Want a typed action carried out (see struct action_type). */
 int want_action(struct ctx *c, const char *what, const struct action_type *type, const char *arg);
 /* A note (warning) shown in the stage's result and summary. */

@@ -70,6 +70,12 @@ int str_starts_with(const char *s, const char *prefix);
 /* Percent-escape bytes outside [A-Za-z0-9._/+:=,@-] (for journal fields). */
 char *field_escape(const char *s);
 char *field_unescape(const char *s);
+/*
+ * An absolute path written the one way: "/" then components, none empty,
+ * "." or "..", no trailing "/", at most PATH_MAX bytes, no control byte.
+ * The form every path mailstage journals has; "/" itself is not one.
+ */
+int path_is_normal(const char *p);
 /* Edit distance, for did-you-mean. */
 size_t levenshtein(const char *a, const char *b);
 

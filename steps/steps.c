@@ -31,13 +31,9 @@ static const struct action_type *const actions[] = {
 	NULL,
 };
 
-const struct action_type *action_type_by_name(const char *name)
+const struct action_type *const *action_types_all(void)
 {
-	size_t i;
-	for (i = 0; actions[i]; i++)
-		if (strcmp(actions[i]->name, name) == 0)
-			return actions[i];
-	return NULL;
+	return actions;
 }
 
 const struct stage *const *stages_all(void)
