@@ -544,8 +544,8 @@ static int record_values(struct field *f, size_t nf, const struct shape *sh, uns
 		return -EINVAL;
 	}
 	if ((sh->k == JR_FILE || sh->k == JR_REMOVE) && rec->prior_backup != (rec->ar != NULL)) {
-		*why = xasprintf(_("prior=%s with%s an ar= field"), rec->prior_backup ? "backup" : "absent",
-				 rec->ar ? "" : "out");
+		*why = xstrdup(rec->prior_backup ? _("prior=backup without an ar= field")
+					 : _("prior=absent with an ar= field"));
 		return -EINVAL;
 	}
 	if ((sh->k == JR_REMOVE && !rec->prior_backup) || (sh->k == JR_DIR && fget(f, nf, "prior") &&
