@@ -624,8 +624,10 @@ static int parse_record(const char *line, size_t len, unsigned run_no, const str
 				*why = xasprintf(_("the %s record has the field %.*s twice"), sh->kind, (int)kl, tok);
 				goto out;
 			}
-		if (nf == FIELDS_MAX)
-			goto out;	/* unreachable: no shape has this many fields, and none twice */
+		if (nf == FIELDS_MAX) {	/* unreachable: no shape has this many fields, and none twice */
+			*why = xasprintf(_("the %s record has the field %.*s twice"), sh->kind, (int)kl, tok);
+			goto out;
+		}
 		f[nf].key = tok;
 		f[nf].kl = kl;
 		f[nf].raw = xstrndup(eq + 1, tl - kl - 1);
