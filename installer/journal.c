@@ -11,7 +11,7 @@
 #include "backup.h"
 #include "exec.h"
 #include "msg.h"
-#include "stage.h"
+#include "action.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -222,10 +222,537 @@ char *record_field(const char *line, const char *key)
 	return NULL;
 }
 
-static int record_kind(const char *line, const char *kind)
+/* ---- the strict parser ---- */
+
+/*
+ * Each record kind with exactly the fields it has: all of req, any of opt,
+ * nothing else, none twice (journal.h lists the shapes).
+ */
+static const struct shape {
+	const char *kind;
+	enum jrec_kind k;
+	const char *req, *opt;
+} shapes[] = {
+	{ "begin", JR_BEGIN, "run cmd time pid profile", "" },
+	{ "resume", JR_RESUME, "time pid", "" },
+	{ "stage", JR_STAGE, "name", "" },
+	{ "file", JR_FILE, "seq path prior", "temp ar" },
+	{ "remove", JR_REMOVE, "seq path prior ar", "" },
+	{ "dir", JR_DIR, "seq path prior", "" },
+	{ "attr", JR_ATTR, "seq path uid gid mode", "" },
+	{ "cmd", JR_CMD, "seq argv", "" },
+	{ "action", JR_ACTION, "seq type arg undo", "" },
+	{ "done", JR_DONE, "seq", "exit" },
+	{ "checkpoint", JR_CHECKPOINT, "stage", "" },
+	{ "end", JR_END, "status changes time", "" },
+	{ "rolled-back", JR_ROLLED_BACK, "time", "" },
+	{ "undo-failed", JR_UNDO_FAILED, "errors time", "" },
+};
+#define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
+#define FIELDS_MAX 8
+#define VALUE_MAX 8192		/* an arg or undo string; a path is at most PATH_MAX */
+
+/* Is w one of the space-separated words of list? */
+static int in_words(const char *list, const char *w, size_t wl)
 {
-	size_t kl = strlen(kind);
-	return strncmp(line, kind, kl) == 0 && (line[kl] == ' ' || line[kl] == 0);
+	const char *p = list;
+	while (*p) {
+		size_t l = strcspn(p, " ");
+		if (l == wl && strncmp(p, w, wl) == 0)
+			return 1;
+		p += l;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+static int hexdigit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
+/* A raw value as field_escape() writes it: plain bytes and %XX, or "%" alone (the empty string). */
+static int raw_value_ok(const char *v, size_t n, int argv_list)
+{
+	size_t i;
+	if (n == 1 && v[0] == '%')
+		return 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == '%') {
+			if (i + 2 >= n)
+				return 0;
+			if (!hexdigit(v[i + 1]) || !hexdigit(v[i + 2]))
+				return 0;
+			i += 2;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			     strchr("._/+:=,@-", c) || (argv_list && c == ';'))) {
+			return 0;
+		}
+	}
+	return n > 0;
+}
+
+/* Unescape a checked raw value; NULL when it holds a control byte or NUL (never in a value mailstage writes). */
+static char *value_decode(const char *raw)
+{
+	char *v = field_unescape(raw), *p;
+	size_t want = 0;
+	const char *q;
+	/* The decoded length, counted from the raw form: a %00 would hide in a C string. */
+	if (strcmp(raw, "%") != 0)
+		for (q = raw; *q; q++, want++)
+			if (*q == '%')
+				q += 2;
+	if (strlen(v) != want) {
+		free(v);
+		return NULL;
+	}
+	for (p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
+/* Decimal as mailstage writes %u/%lu/%ld: digits, no sign, no leading zero. */
+static int parse_dec(const char *s, unsigned long max, unsigned long *v)
+{
+	size_t n = strspn(s, "0123456789");
+	char *end;
+	if (n == 0 || s[n] || n > 20 || (n > 1 && s[0] == '0'))
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return errno || *v > max ? -1 : 0;
+}
+
+static int under(const char *p, const char *dir)
+{
+	size_t l = strlen(dir);
+	return strncmp(p, dir, l) == 0 && (p[l] == 0 || p[l] == '/');
+}
+
+/*
+ * A path of the managed tree: absolute and normalised (root_path confines
+ * it to --root when it is used), never the state directory's own lock,
+ * runs and checkpoints (mailstage journals none of them; its dns/ zone it
+ * does) nor the kernel's /proc, /sys and /dev.
+ */
+static int managed_path(const char *p)
+{
+	return path_is_normal(p) && strcmp(p, "/var/lib/mailstage") != 0 && !under(p, "/var/lib/mailstage/runs") &&
+	    !under(p, "/var/lib/mailstage/checkpoints") && !under(p, "/var/lib/mailstage/lock") &&
+	    !under(p, "/proc") && !under(p, "/sys") && !under(p, "/dev");
+}
+
+/* A stage name as the journal may carry it: letters, digits and '-' (it becomes a file name). */
+static int valid_stage_name(const char *s)
+{
+	return *s && strlen(s) <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
+}
+
+/*
+ * temp= is only ever the temporary name atomic_tempname() gives a file,
+ * DIR/.BASE.mailstage-XXXXXXXXXXXX, where BASE is the file's own name.
+ * (DIR is checked when it is used: the file's directory as resolved in the
+ * root, valid_temp().)
+ */
+static int temp_form(const char *path, const char *temp)
+{
+	const char *base = strrchr(path, '/') + 1, *tb;
+	size_t bl = strlen(base), i;
+	if (!managed_path(temp))
+		return 0;
+	tb = strrchr(temp, '/') + 1;
+	if (tb[0] != '.' || strncmp(tb + 1, base, bl) != 0 || strncmp(tb + 1 + bl, ".mailstage-", 11) != 0)
+		return 0;
+	tb += 1 + bl + 11;
+	for (i = 0; tb[i]; i++)
+		if (!((tb[i] >= 'a' && tb[i] <= 'z') || (tb[i] >= '0' && tb[i] <= '9')))
+			return 0;
+	return i == 12;
+}
+
+static int valid_ar(const char *ar);
+
+/* Length of the token at p: up to the next space or end, never past end. */
+static size_t tok_len(const char *p, const char *end)
+{
+	const char *s = memchr(p, ' ', (size_t)(end - p));
+	return s ? (size_t)(s - p) : (size_t)(end - p);
+}
+
+struct field {
+	const char *key;
+	size_t kl;
+	char *raw;
+	char *val;		/* decoded */
+};
+
+static const char *fget(struct field *f, size_t nf, const char *key)
+{
+	size_t i;
+	for (i = 0; i < nf; i++)
+		if (strlen(key) == f[i].kl && strncmp(f[i].key, key, f[i].kl) == 0)
+			return f[i].val;
+	return NULL;
+}
+
+int jrec_is_change(const struct jrec *r)
+{
+	return r->kind == JR_FILE || r->kind == JR_REMOVE || r->kind == JR_DIR || r->kind == JR_ATTR ||
+	    r->kind == JR_CMD || r->kind == JR_ACTION;
+}
+
+void jparsed_free(struct jparsed *p)
+{
+	size_t i;
+	for (i = 0; i < p->n; i++) {
+		free(p->v[i].path);
+		free(p->v[i].temp);
+		free(p->v[i].ar);
+		free(p->v[i].arg);
+		free(p->v[i].undo);
+		free(p->v[i].name);
+	}
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Check the fields of one record (its shape already checked) into *rec: 0, or -EINVAL and *why. */
+static int record_values(struct field *f, size_t nf, const struct shape *sh, unsigned run_no, const struct root *root,
+			 const struct action_type *const *types, struct jrec *rec, char **why)
+{
+	unsigned long n;
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < nf; i++) {
+		char *key = xstrndup(f[i].key, f[i].kl), *bad = NULL;
+		v = f[i].val;
+		if (strcmp(key, "seq") == 0 || strcmp(key, "run") == 0) {
+			if (parse_dec(v, 0xffffffffUL, &n) < 0 || n == 0)
+				bad = key;
+			else if (strcmp(key, "seq") == 0)
+				rec->seq = (unsigned)n;
+			else if (n != run_no) {
+				*why = xasprintf(_("begin run=%s in the journal of run %u"), v, run_no);
+				free(key);
+				return -EINVAL;
+			}
+		} else if (strcmp(key, "time") == 0) {
+			if (parse_dec(v, 0x7fffffffffffffffUL, &n) < 0)
+				bad = key;
+			rec->time = (long)n;
+		} else if (strcmp(key, "pid") == 0) {
+			if (parse_dec(v, 0x7fffffffUL, &n) < 0 || n == 0)
+				bad = key;
+		} else if (strcmp(key, "changes") == 0 || strcmp(key, "errors") == 0) {
+			if (parse_dec(v, 0xffffffffUL, &n) < 0)
+				bad = key;
+			rec->changes = (unsigned)n;
+		} else if (strcmp(key, "exit") == 0) {
+			if (strcmp(v, "-1") != 0 && parse_dec(v, 255, &n) < 0)
+				bad = key;
+		} else if (strcmp(key, "uid") == 0 || strcmp(key, "gid") == 0) {
+			/* (uid_t)-1 would make lchown() change nothing: never a recorded owner */
+			if (parse_dec(v, 0xfffffffeUL, &n) < 0)
+				bad = key;
+			*(strcmp(key, "uid") == 0 ? &rec->uid : &rec->gid) = n;
+		} else if (strcmp(key, "mode") == 0) {
+			char *end;
+			size_t dl = strspn(v, "01234567");
+			n = strtoul(v, &end, 8);
+			if (dl == 0 || dl > 5 || v[dl] || n > 07777)
+				bad = key;
+			rec->mode = (unsigned)n;
+		} else if (strcmp(key, "cmd") == 0) {
+			if (!*v || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz") != strlen(v))
+				bad = key;
+			rec->name = xstrdup(v);
+		} else if (strcmp(key, "profile") == 0) {
+			if (!*v || strlen(v) > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(v))
+				bad = key;
+		} else if (strcmp(key, "name") == 0 || strcmp(key, "stage") == 0) {
+			if (!valid_stage_name(v))
+				bad = key;
+			rec->name = xstrdup(v);
+		} else if (strcmp(key, "status") == 0) {
+			if (strcmp(v, "ok") != 0 && strcmp(v, "failed") != 0 && strcmp(v, "interrupted") != 0)
+				bad = key;
+			rec->name = xstrdup(v);
+		} else if (strcmp(key, "prior") == 0) {
+			if (strcmp(v, "absent") != 0 && strcmp(v, "backup") != 0)
+				bad = key;
+			rec->prior_backup = strcmp(v, "backup") == 0;
+		} else if (strcmp(key, "path") == 0) {
+			if (!managed_path(v)) {
+				*why = xasprintf(_("path=\"%s\" is not an absolute, normalised path of the managed "
+						   "tree"), v);
+				free(key);
+				return -EINVAL;
+			}
+			rec->path = xstrdup(v);
+		} else if (strcmp(key, "temp") == 0) {
+			rec->temp = xstrdup(v);
+		} else if (strcmp(key, "ar") == 0) {
+			if (!valid_ar(v)) {
+				*why = xasprintf(_("ar=\"%s\" is not a backup archive of the run's own directory "
+						   "(backup-N.tar)"), v);
+				free(key);
+				return -EINVAL;
+			}
+			rec->ar = xstrdup(v);
+		} else if (strcmp(key, "argv") == 0) {
+			/* What ran, ';'-separated words: display only, every word free of control bytes. */
+			char *copy = xstrdup(f[i].raw), *save = NULL, *w;
+			for (w = strtok_r(copy, ";", &save); w && !bad; w = strtok_r(NULL, ";", &save)) {
+				char *d = raw_value_ok(w, strlen(w), 0) ? value_decode(w) : NULL;
+				if (!d)
+					bad = key;
+				free(d);
+			}
+			free(copy);
+		} else if (strcmp(key, "type") == 0) {
+			size_t k;
+			for (k = 0; types && types[k]; k++)
+				if (strcmp(types[k]->name, v) == 0)
+					rec->action = types[k];
+			if (!rec->action) {
+				*why = xasprintf(_("unknown action type \"%s\" (this mailstage undoes only its own "
+						   "action types)"), v);
+				free(key);
+				return -EINVAL;
+			}
+		} else if (strcmp(key, "arg") == 0) {
+			rec->arg = xstrdup(v);
+		} else if (strcmp(key, "undo") == 0) {
+			rec->undo = xstrdup(v);
+		}
+		if (bad) {
+			*why = xasprintf(_("%s=\"%s\" is not a value mailstage writes there"), key, v);
+			free(key);
+			return -EINVAL;
+		}
+		free(key);
+	}
+	/* Fields that depend on each other. */
+	if (rec->temp && !temp_form(rec->path, rec->temp)) {
+		*why = xasprintf(_("temp=\"%s\" is not the temporary name mailstage gives %s"), rec->temp, rec->path);
+		return -EINVAL;
+	}
+	if ((sh->k == JR_FILE || sh->k == JR_REMOVE) && rec->prior_backup != (rec->ar != NULL)) {
+		*why = xstrdup(rec->prior_backup ? _("prior=backup without an ar= field")
+					 : _("prior=absent with an ar= field"));
+		return -EINVAL;
+	}
+	if ((sh->k == JR_REMOVE && !rec->prior_backup) || (sh->k == JR_DIR && fget(f, nf, "prior") &&
+							    strcmp(fget(f, nf, "prior"), "absent") != 0)) {
+		*why = xasprintf(_("prior=%s in a %s record"), fget(f, nf, "prior"), sh->kind);
+		return -EINVAL;
+	}
+	if (sh->k == JR_ACTION) {
+		char *awhy = NULL;
+		if (!rec->action->undo_check || rec->action->undo_check(root, rec->undo, &awhy) < 0) {
+			*why = xasprintf(_("undo=\"%s\" is not what a %s action records: %s"), rec->undo,
+					 rec->action->name, awhy ? awhy : _("this type has no check"));
+			free(awhy);
+			return -EINVAL;
+		}
+		free(awhy);
+	}
+	return 0;
+}
+
+/* Split one line into its shape and checked, decoded fields into *rec: 0, or -EINVAL and *why. */
+static int parse_record(const char *line, size_t len, unsigned run_no, const struct root *root,
+			const struct action_type *const *types, struct jrec *rec, char **why)
+{
+	struct field f[FIELDS_MAX];
+	const struct shape *sh = NULL;
+	const char *p = line, *end = line + len, *req;
+	size_t nf = 0, i, kl;
+	int r = -EINVAL;
+
+	memset(f, 0, sizeof(f));
+	for (i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e) {
+			*why = xasprintf(_("byte 0x%02x at column %zu, which mailstage never writes (its values are "
+					   "%%-escaped)"), (unsigned char)line[i], i + 1);
+			return -EINVAL;
+		}
+	if (len == 0) {
+		*why = xstrdup(_("an empty line"));
+		return -EINVAL;
+	}
+	kl = tok_len(p, end);
+	for (i = 0; i < NSHAPES; i++)
+		if (strlen(shapes[i].kind) == kl && strncmp(shapes[i].kind, p, kl) == 0)
+			sh = &shapes[i];
+	if (!sh) {
+		char *k = xstrndup(p, kl > 40 ? 40 : kl);
+		*why = xasprintf(_("\"%s\" is not a record mailstage writes"), k);
+		free(k);
+		return -EINVAL;
+	}
+	rec->kind = sh->k;
+	p += kl;
+	while (p < end) {
+		const char *tok = ++p, *eq;	/* past the one space */
+		size_t tl = tok_len(tok, end);
+		eq = memchr(tok, '=', tl);
+		if (tl == 0 || !eq || eq == tok || strspn(tok, "abcdefghijklmnopqrstuvwxyz") != (size_t)(eq - tok)) {
+			*why = xasprintf(_("column %zu: not a field (key=value, one space between fields)"),
+					 (size_t)(tok - line) + 1);
+			goto out;
+		}
+		kl = (size_t)(eq - tok);
+		if (!in_words(sh->req, tok, kl) && !in_words(sh->opt, tok, kl)) {
+			if (sh->k == JR_CMD && kl == 4 && strncmp(tok, "undo", 4) == 0)
+				*why = xstrdup(_("a command record with an undo command (undo=): only an older, "
+						 "unreleased mailstage wrote those, and this version never runs a command "
+						 "read from its journal (undo that command by hand if it is needed)"));
+			else
+				*why = xasprintf(_("the %s record has a field \"%.*s\" it never has"), sh->kind,
+						 (int)(kl > 40 ? 40 : kl), tok);
+			goto out;
+		}
+		for (i = 0; i < nf; i++)
+			if (f[i].kl == kl && strncmp(f[i].key, tok, kl) == 0) {
+				*why = xasprintf(_("the %s record has the field %.*s twice"), sh->kind, (int)kl, tok);
+				goto out;
+			}
+		if (nf == FIELDS_MAX) {	/* unreachable: no shape has this many fields, and none twice */
+			*why = xasprintf(_("the %s record has the field %.*s twice"), sh->kind, (int)kl, tok);
+			goto out;
+		}
+		f[nf].key = tok;
+		f[nf].kl = kl;
+		f[nf].raw = xstrndup(eq + 1, tl - kl - 1);
+		if (strlen(f[nf].raw) > VALUE_MAX || !raw_value_ok(f[nf].raw, strlen(f[nf].raw), kl == 4 &&
+								    strncmp(tok, "argv", 4) == 0) ||
+		    (kl != 4 || strncmp(tok, "argv", 4) != 0 ? !(f[nf].val = value_decode(f[nf].raw)) :
+		     !(f[nf].val = xstrdup(f[nf].raw)))) {
+			*why = xasprintf(_("the value of %.*s is not one mailstage writes (a control byte, a bad "
+					   "%%-escape or too long)"), (int)kl, tok);
+			nf++;
+			goto out;
+		}
+		nf++;
+		p = tok + tl;
+	}
+	for (req = sh->req; *req; req += strspn(req, " ")) {
+		size_t rl = strcspn(req, " ");
+		for (i = 0; i < nf; i++)
+			if (f[i].kl == rl && strncmp(f[i].key, req, rl) == 0)
+				break;
+		if (i == nf) {
+			*why = xasprintf(_("the %s record lacks its %.*s field"), sh->kind, (int)rl, req);
+			goto out;
+		}
+		req += rl;
+	}
+	r = record_values(f, nf, sh, run_no, root, types, rec, why);
+out:
+	for (i = 0; i < nf; i++) {
+		free(f[i].raw);
+		free(f[i].val);
+	}
+	return r;
+}
+
+int journal_parse(const char *text, size_t len, unsigned run_no, const struct root *root,
+		  const struct action_type *const *types, struct jparsed *out, unsigned *line, char **why)
+{
+	const char *p = text, *end = text + len, *stage = NULL;
+	unsigned lastseq = 0, no = 0;
+	int began = 0, r = 0;
+	size_t k;
+
+	memset(out, 0, sizeof(*out));
+	*why = NULL;
+	*line = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct jrec rec;
+		if (!nl)
+			break;	/* torn by a crash before its fsync: its mutation never started */
+		no++;
+		memset(&rec, 0, sizeof(rec));
+		rec.line = no;
+		r = parse_record(p, (size_t)(nl - p), run_no, root, types, &rec, why);
+		p = nl + 1;
+		if (r == 0) {
+			if (rec.kind == JR_BEGIN && (began || out->n)) {
+				*why = xstrdup(_("a begin record that is not the journal's first"));
+				r = -EINVAL;
+			} else if (!began && rec.kind != JR_BEGIN && rec.kind != JR_END && rec.kind != JR_ROLLED_BACK &&
+				   rec.kind != JR_UNDO_FAILED) {
+				*why = xstrdup(_("a record before the begin record"));
+				r = -EINVAL;
+			} else if (jrec_is_change(&rec) && rec.seq <= lastseq) {
+				*why = xasprintf(_("seq=%u after seq=%u (mailstage numbers its changes in order)"),
+						 rec.seq, lastseq);
+				r = -EINVAL;
+			}
+		}
+		if (r == 0 && rec.kind == JR_DONE) {
+			for (k = out->n; k-- > 0;)
+				if (jrec_is_change(&out->v[k]) && out->v[k].seq == rec.seq)
+					break;
+			if (k == (size_t)-1 || out->v[k].done) {
+				*why = xasprintf(k == (size_t)-1 ? _("done seq=%u names no change before it")
+								 : _("a second done record for seq=%u"), rec.seq);
+				r = -EINVAL;
+			} else {
+				out->v[k].done = 1;
+			}
+		}
+		if (r < 0) {
+			*line = no;
+			out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+			out->v[out->n++] = rec;	/* freed with the rest */
+			jparsed_free(out);
+			return -EINVAL;
+		}
+		if (rec.kind == JR_BEGIN)
+			began = 1;
+		if (rec.seq > out->max_seq)
+			out->max_seq = rec.seq;
+		if (jrec_is_change(&rec)) {
+			lastseq = rec.seq;
+			rec.stage = stage;
+		}
+		if (rec.kind == JR_ROLLED_BACK)
+			out->rolled_back = 1;
+		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+		out->v[out->n++] = rec;
+		if (rec.kind == JR_STAGE)
+			stage = out->v[out->n - 1].name;	/* the string does not move with the array */
+	}
+	for (k = 0; k < out->n; k++)
+		if (out->v[k].kind == JR_END)
+			out->status = out->v[k].name;
+	return 0;
+}
+
+size_t journal_plan(const struct jparsed *p, size_t **order)
+{
+	size_t n = 0, k;
+	int pass;
+
+	*order = xcalloc(p->n ? p->n : 1, sizeof(**order));
+	/* Newest first; actions marked undo_last in a second pass, after every file is back. */
+	for (pass = 0; pass < 2; pass++)
+		for (k = p->n; k-- > 0;) {
+			const struct jrec *r = &p->v[k];
+			int last = r->kind == JR_ACTION && r->action->undo_last;
+			if (jrec_is_change(r) && last == pass)
+				(*order)[n++] = k;
+		}
+	return n;
 }
 
 int journal_record(struct journal *j, int durable, const char *fmt, ...)
@@ -346,70 +873,66 @@ static int valid_ar(const char *ar)
 	return i > 7 && i <= 16 && strcmp(ar + i, ".tar") == 0;
 }
 
-/* Remove a temporary file a crash left behind, when the record's temp= is one. */
-static void remove_stale_temp(struct state *st, const char *line)
+/*
+ * Remove a temporary file a crash left behind.  The journal checked its
+ * form (temp_form); here its directory must be the file's as resolved in
+ * the root now (directory symlinks followed), or it is left alone.
+ */
+static void remove_stale_temp(struct state *st, const char *path, const char *temp)
 {
-	char *path = record_field(line, "path"), *temp = record_field(line, "temp"), *th = NULL, *why = NULL;
-	char *ph = NULL;
+	char *th = NULL, *why = NULL, *ph = NULL, *rel = NULL;
 
-	/* The temporary file is made beside the file as resolved in the root (directory symlinks followed). */
-	if (temp && path && root_path(st->root, path, &ph, &why) == 0) {
-		free(path);
-		path = xstrdup(ph + strlen(st->root->dir));
-	}
+	if (!temp)
+		return;
+	if (root_path(st->root, path, &ph, &why) == 0)
+		rel = xstrdup(ph + strlen(st->root->dir));
 	free(why);
 	why = NULL;
-	if (temp && !valid_temp(path, temp))
+	if (!rel || !valid_temp(rel, temp))
 		msg_warn(_("journal record names %s as the temporary file of %s, which mailstage never "
-			   "makes: left alone"), temp, path ? path : "?");
-	else if (temp && root_path(st->root, temp, &th, &why) == 0)
+			   "makes: left alone"), temp, path);
+	else if (root_path(st->root, temp, &th, &why) == 0)
 		unlink(th);
 	free(th);
 	free(ph);
+	free(rel);
 	free(why);
-	free(path);
-	free(temp);
 }
 
-/* A stage name as the journal may carry it: letters, digits and '-' (it becomes a file name). */
-static int valid_stage_name(const char *s)
-{
-	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
-}
-
-static int read_journal_text(struct state *st, unsigned no, char **text, char **why);
+static int read_journal_text(struct state *st, unsigned no, char **text, size_t *len, char **why);
+static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **why);
+static int open_for_append(const char *path, int flags);
 
 int journal_resume(struct state *st, struct journal *j, unsigned no)
 {
-	char *why = NULL;
-	char *text = NULL;
+	struct jparsed p;
+	char *why = NULL, *path;
+	size_t k;
 	int r;
-	char *line, *save = NULL;
 
 	memset(j, 0, sizeof(*j));
 	j->st = st;
 	j->fd = j->ar_fd = -1;
 	j->run_no = no;
 	j->run_dir = xasprintf("%s/runs/%u", st->dir, no);
-	r = read_journal_text(st, no, &text, &why);
+	r = read_parsed(st, no, &p, &why);
 	if (r < 0) {
 		msg_error("%s", why);
 		free(why);
 		return r;
 	}
 	/* Continue numbering after the highest sequence number already used. */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *seq = record_field(line, "seq");
-		if (seq && strtoul(seq, NULL, 10) > j->seq)
-			j->seq = (unsigned)strtoul(seq, NULL, 10);
-		/* A temporary file the crash left behind is removed (after a rename it is gone). */
-		remove_stale_temp(st, line);
-		free(seq);
-	}
-	free(text);
-	r = open_journal_file(j, 0);
-	if (r < 0)
-		return r;
+	j->seq = p.max_seq;
+	/* A temporary file the crash left behind is removed (after a rename it is gone). */
+	for (k = 0; k < p.n; k++)
+		if (p.v[k].kind == JR_FILE)
+			remove_stale_temp(st, p.v[k].path, p.v[k].temp);
+	jparsed_free(&p);
+	path = xasprintf("%s/journal", j->run_dir);
+	j->fd = open_for_append(path, 0);
+	free(path);
+	if (j->fd < 0)
+		return j->fd;
 	return journal_record(j, 1, "resume time=%ld pid=%ld", (long)time(NULL), (long)getpid());
 }
 
@@ -426,10 +949,10 @@ int journal_close_interrupted(struct state *st, unsigned no, unsigned changes)
 {
 	char *jp = xasprintf("%s/runs/%u/journal", st->dir, no);
 	char *rec = xasprintf("end status=interrupted changes=%u time=%ld\n", changes, (long)time(NULL));
-	int fd = open(jp, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), r = 0;
+	int fd = open_for_append(jp, O_NONBLOCK), r = 0;
 
 	if (fd < 0)
-		r = -errno;
+		r = fd;
 	else if ((r = write_all(fd, rec, strlen(rec))) == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (fd >= 0)
@@ -468,7 +991,7 @@ void journal_close(struct journal *j)
  * are as mailstage made them (root's, writable by no one else, no symlink,
  * a regular file of sane size).  -EPERM: *why says what is wrong.
  */
-static int read_journal_text(struct state *st, unsigned no, char **text, char **why)
+static int read_journal_text(struct state *st, unsigned no, char **text, size_t *len, char **why)
 {
 	char *runs = xasprintf("%s/runs", st->dir), *name = xasprintf("%u", no);
 	char *shown = xasprintf("%s/%u", runs, no), *jshown = xasprintf("%s/journal", shown);
@@ -513,7 +1036,7 @@ static int read_journal_text(struct state *st, unsigned no, char **text, char **
 				 (unsigned long)sb.st_nlink);
 		goto out;
 	}
-	r = read_fd_whole(fd, JOURNAL_MAX, text, NULL);
+	r = read_fd_whole(fd, JOURNAL_MAX, text, len);
 	if (r < 0) {
 		*why = r == -EFBIG ? xasprintf(_("%s is larger than any run writes (%u MiB): the state "
 						 "directory has been tampered with; move it away and run again"),
@@ -536,22 +1059,77 @@ out:
 	return r;
 }
 
-static int read_journal(struct state *st, unsigned no, struct strv *lines, char **why)
+/*
+ * The message of a journal the strict parser refuses: the file, the line,
+ * what is wrong, and the way out.
+ */
+static char *journal_refusal(struct state *st, unsigned no, unsigned line, const char *reason)
 {
-	char *text = NULL, *line, *save = NULL;
-	int r = read_journal_text(st, no, &text, why);
+	return xasprintf(_("%s/runs/%u/journal:%u: %s: mailstage writes no such record, so the journal was "
+			   "changed by hand, planted, or written by an older mailstage; nothing was undone or run. "
+			   "Check by hand what run %u changed, then move %s/runs/%u out of the state directory "
+			   "and run again"), st->dir, no, line, reason, no, st->dir, no);
+}
+
+/* Read and strictly parse the journal of run `no`: 0, -EPERM with *why (untrusted or refused), -errno. */
+static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **why)
+{
+	char *text = NULL, *reason = NULL;
+	size_t len = 0;
+	unsigned line;
+	int r = read_journal_text(st, no, &text, &len, why);
+
+	memset(p, 0, sizeof(*p));
 	if (r < 0)
 		return r;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		strv_push(lines, line);
+	r = journal_parse(text, len, no, st->root, st->actions, p, &line, &reason);
 	free(text);
+	if (r < 0) {
+		*why = journal_refusal(st, no, line, reason);
+		free(reason);
+		return -EPERM;
+	}
 	return 0;
 }
 
-static int is_change(const char *line)
+/*
+ * Open a journal to append to it.  A last line without its newline is a
+ * record torn by a crash before its fsync returned, so the mutation it
+ * announced never started: it is cut off, so the next record starts on a
+ * line of its own.  fd, or -errno.
+ */
+static int open_for_append(const char *path, int flags)
 {
-	return record_kind(line, "file") || record_kind(line, "remove") || record_kind(line, "dir") ||
-	    record_kind(line, "attr") || record_kind(line, "cmd") || record_kind(line, "action");
+	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | flags), e;
+	struct stat sb;
+	off_t at, cut;
+	char chunk[4096];
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	/* Back from the end to the last newline, a chunk at a time. */
+	for (at = sb.st_size, cut = 0; at > 0 && !cut;) {
+		size_t n = at > (off_t)sizeof(chunk) ? sizeof(chunk) : (size_t)at;
+		char *nl;
+		at -= (off_t)n;
+		if (pread(fd, chunk, n, at) != (ssize_t)n) {
+			close(fd);
+			return -EIO;
+		}
+		nl = memrchr(chunk, '\n', n);
+		if (nl)
+			cut = at + (nl - chunk) + 1;
+	}
+	if (cut != sb.st_size && (ftruncate(fd, cut) < 0 || fsync(fd) < 0)) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
 }
 
 static void strv_push_unique(struct strv *s, const char *str)
@@ -596,15 +1174,14 @@ int state_runs(struct state *st, struct runinfo **v, size_t *n)
 	*v = xcalloc(cnt ? cnt : 1, sizeof(**v));
 	for (i = 0; i < cnt; i++) {
 		struct runinfo *ri = &(*v)[*n];
-		struct strv lines = { 0 };
-		char *stage = NULL;
-
+		struct jparsed p;
 		char *why = NULL;
-		int rr = read_journal(st, nos[i], &lines, &why);
+		int rr = read_parsed(st, nos[i], &p, &why);
+
 		if (rr == -EPERM || rr == -EFBIG) {
+			/* Untrusted, or refused by the strict parser: one message, and nothing is used. */
 			msg_error("%s", why);
 			free(why);
-			strv_free(&lines);
 			free(nos);
 			runinfo_free(*v, *n);
 			*v = NULL;
@@ -616,44 +1193,26 @@ int state_runs(struct state *st, struct runinfo **v, size_t *n)
 			continue;	/* a run directory whose journal was never created */
 		(*n)++;
 		ri->no = nos[i];
-		ri->status = xstrdup("interrupted");
-		for (k = 0; k < lines.n; k++) {
-			const char *l = lines.v[k];
-			char *f;
-			if (record_kind(l, "begin")) {
-				ri->cmd = record_field(l, "cmd");
-				f = record_field(l, "time");
-				ri->time = f ? strtol(f, NULL, 10) : 0;
-				free(f);
-			} else if (record_kind(l, "stage")) {
-				free(stage);
-				stage = record_field(l, "name");
-			} else if (is_change(l)) {
+		ri->status = xstrdup(p.status ? p.status : "interrupted");
+		ri->rolled_back = p.rolled_back;
+		for (k = 0; k < p.n; k++) {
+			const struct jrec *rec = &p.v[k];
+			if (rec->kind == JR_BEGIN) {
+				ri->cmd = xstrdup(rec->name);
+				ri->time = rec->time;
+			} else if (jrec_is_change(rec)) {
 				ri->changes++;
-				f = record_field(l, "path");
-				if (f)
-					strv_push_unique(&ri->paths, f);
-				free(f);
-				if (stage)
-					strv_push_unique(&ri->stages, stage);
-			} else if (record_kind(l, "checkpoint")) {
-				f = record_field(l, "stage");
-				if (f)
-					strv_push_unique(&ri->checkpoints, f);
-				free(f);
-			} else if (record_kind(l, "end")) {
-				free(ri->status);
-				ri->status = record_field(l, "status");
-			} else if (record_kind(l, "rolled-back")) {
-				ri->rolled_back = 1;
+				if (rec->path)
+					strv_push_unique(&ri->paths, rec->path);
+				if (rec->stage)
+					strv_push_unique(&ri->stages, rec->stage);
+			} else if (rec->kind == JR_CHECKPOINT) {
+				strv_push_unique(&ri->checkpoints, rec->name);
 			}
 		}
 		if (!ri->cmd)
 			ri->cmd = xstrdup("?");
-		if (!ri->status)
-			ri->status = xstrdup("?");
-		free(stage);
-		strv_free(&lines);
+		jparsed_free(&p);
 	}
 	free(nos);
 	return 0;
@@ -674,197 +1233,151 @@ void runinfo_free(struct runinfo *v, size_t n)
 
 /* ---- undo ---- */
 
-static char **split_argv(const char *enc)
+static int undo_record(struct state *st, unsigned no, const struct jrec *rec)
 {
-	struct strv s = { 0 };
-	char *copy = xstrdup(enc), *save = NULL, *w;
-	for (w = strtok_r(copy, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
-		char *u = field_unescape(w);
-		strv_push(&s, u);
-		free(u);
-	}
-	free(copy);
-	if (!s.v)
-		strv_push(&s, ""), s.n = 0, s.v[0] = NULL;
-	return s.v;
-}
-
-static void free_argv(char **v)
-{
-	size_t i;
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int undo_record(struct state *st, unsigned no, const char *l, int cmd_done)
-{
-	char *path = record_field(l, "path"), *prior = record_field(l, "prior"), *host = NULL, *why = NULL;
+	char *host = NULL, *why = NULL;
 	int r = 0;
 
-	if (path && root_path(st->root, path, &host, &why) < 0) {
+	if (rec->path && root_path(st->root, rec->path, &host, &why) < 0) {
 		msg_error(_("undo: %s"), why);
 		r = -EPERM;
 		goto out;
 	}
-	if (record_kind(l, "file") || record_kind(l, "remove") || record_kind(l, "dir") || record_kind(l, "attr")) {
+	switch (rec->kind) {
+	case JR_FILE:
+	case JR_REMOVE:
+	case JR_DIR:
+	case JR_ATTR: {
 		/* What the path was before the change; prior_put_back compares before it acts. */
 		struct prior p;
 		memset(&p, 0, sizeof(p));
-		if (!record_kind(l, "attr") && !record_kind(l, "dir"))
-			remove_stale_temp(st, l);
-		if (record_kind(l, "dir")) {
+		if (rec->kind == JR_FILE || rec->kind == JR_REMOVE)
+			remove_stale_temp(st, rec->path, rec->temp);
+		if (rec->kind == JR_DIR) {
 			p.kind = PRIOR_ABSENT_DIR;
-		} else if (record_kind(l, "attr")) {
-			char *uid = record_field(l, "uid"), *gid = record_field(l, "gid"), *mode = record_field(l, "mode");
+		} else if (rec->kind == JR_ATTR) {
 			p.kind = PRIOR_ATTR;
 			p.set_owner = geteuid() == 0;
-			if (!uid || !gid || !mode) {
-				msg_error(_("undo: unreadable attr record of %s"), path ? path : "?");
-				r = -EINVAL;
-			} else {
-				p.uid = (uid_t)strtoul(uid, NULL, 10);
-				p.gid = (gid_t)strtoul(gid, NULL, 10);
-				p.mode = (mode_t)strtoul(mode, NULL, 8) & 07777;
-			}
-			free(uid);
-			free(gid);
-			free(mode);
-		} else if (prior && strcmp(prior, "absent") == 0) {
+			p.uid = (uid_t)rec->uid;
+			p.gid = (gid_t)rec->gid;
+			p.mode = (mode_t)rec->mode & 07777;
+		} else if (!rec->prior_backup) {
 			p.kind = PRIOR_ABSENT;
 		} else {
-			char *ar = record_field(l, "ar"), *seq = record_field(l, "seq");
-			if (!valid_ar(ar)) {
-				msg_error(_("undo: the journal names \"%s\" as the backup of %s, which is not a "
-					    "backup archive of this run (backup-N.tar): the state directory has been "
-					    "tampered with"), ar ? ar : "", path);
-				r = -EPERM;
-			} else {
-				char *arpath = xasprintf("%s/runs/%u/%s", st->dir, no, ar);
-				r = prior_load_backup(&p, arpath, seq ? (unsigned)strtoul(seq, NULL, 10) : 0, host);
-				free(arpath);
-			}
-			free(ar);
-			free(seq);
+			/* rec->ar was checked by the parser (a backup-N.tar of this run). */
+			char *arpath = xasprintf("%s/runs/%u/%s", st->dir, no, rec->ar);
+			r = prior_load_backup(&p, arpath, rec->seq, host);
+			free(arpath);
 		}
 		if (r == 0 && !host)
 			r = -EINVAL;	/* a record without its path */
 		if (r == 0)
 			r = prior_put_back(host, &p);
 		prior_free(&p);
-	} else if (record_kind(l, "action")) {
-		char *type = record_field(l, "type"), *undo = record_field(l, "undo"), *awhy = NULL;
-		const struct action_type *t = type ? action_type_by_name(type) : NULL;
-		if (!t) {
-			msg_error(_("undo: unknown action type \"%s\" in the journal"), type ? type : "");
-			r = -EINVAL;
-		} else if ((r = t->undo(st->root, undo ? undo : "", &awhy)) < 0) {
-			msg_error(_("undo of %s (%s) failed: %s"), type, undo ? undo : "", awhy ? awhy : strerror(-r));
-		}
-		free(awhy);
-		free(type);
-		free(undo);
-	} else if (record_kind(l, "cmd")) {
-		char *undo = record_field(l, "undo");
-		if (!undo || !*undo) {
-			/* A torn record (power loss mid-write): nothing to run, and it must not crash. */
-			msg_error(_("undo: a command record of the journal has no undo field (torn by a crash?); "
-				    "check what it ran by hand: %s"), l);
-			r = -EINVAL;
-		} else if (strcmp(undo, "-") != 0 && cmd_done) {
-			char **argv = split_argv(undo);
-			struct exec_result res;
-			r = exec_run(argv, NULL, 300000, &res);
-			if (r == 0 && res.exit_code != 0) {
-				char *disp = argv_display(argv);
-				msg_error(_("undo command `%s` failed (exit %d): %s"), disp, res.exit_code,
-					  res.out.data);
-				free(disp);
-				r = -EIO;
-			}
-			buf_free(&res.out);
-			free_argv(argv);
-		}
-		free(undo);
+		break;
 	}
-	if (r < 0 && path)
-		msg_error(_("undo of %s failed: %s"), path, strerror(-r));
+	case JR_ACTION: {
+		/* The type's own code builds what runs, from parameters its undo_check accepted. */
+		char *awhy = NULL;
+		if ((r = rec->action->undo(st->root, rec->undo, &awhy)) < 0)
+			msg_error(_("undo of %s (%s) failed: %s"), rec->action->name, rec->undo,
+				  awhy ? awhy : strerror(-r));
+		free(awhy);
+		break;
+	}
+	default:
+		/* A command has nothing to undo: the files it rewrote are records of their own. */
+		break;
+	}
+	if (r < 0 && rec->path)
+		msg_error(_("undo of %s failed: %s"), rec->path, strerror(-r));
 out:
-	free(path);
-	free(prior);
 	free(host);
 	free(why);
 	return r;
 }
 
-/* 1 for an action whose type is undone after the files (undo_last), else 0. */
-static int undo_pass(const char *l)
+/*
+ * What must hold before anything is undone, beyond the journal's own form:
+ * every path stays inside the root, and every backup archive named is a
+ * regular file of the run's own directory, root's, written by no one else,
+ * with one link (never followed through a symlink).  0, or -EPERM with *why.
+ */
+static int undo_precheck(struct state *st, unsigned no, const struct jparsed *p, char **why)
 {
-	char *type;
-	const struct action_type *t;
-	if (!record_kind(l, "action"))
-		return 0;
-	type = record_field(l, "type");
-	t = type ? action_type_by_name(type) : NULL;
-	free(type);
-	return t && t->undo_last;
+	char *rundir = xasprintf("%s/runs/%u", st->dir, no), *host = NULL, *pwhy = NULL;
+	int dfd = open(rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+	struct stat sb;
+	size_t k;
+
+	for (k = 0; k < p->n && r == 0; k++) {
+		const struct jrec *rec = &p->v[k];
+		if (!jrec_is_change(rec))
+			continue;
+		if (rec->path && root_path(st->root, rec->path, &host, &pwhy) < 0) {
+			char *reason = xasprintf(_("path %s: %s"), rec->path, pwhy);
+			*why = journal_refusal(st, no, rec->line, reason);
+			free(reason);
+			r = -EPERM;
+		} else if (rec->ar && dfd >= 0 && fstatat(dfd, rec->ar, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   (untrusted(&sb, 0) || sb.st_nlink != 1)) {
+			char *reason = xasprintf(_("its backup %s is not a regular file of root's with one link, "
+						   "written by no one else"), rec->ar);
+			*why = journal_refusal(st, no, rec->line, reason);
+			free(reason);
+			r = -EPERM;
+		}
+		free(host);
+		free(pwhy);
+		host = pwhy = NULL;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(rundir);
+	return r;
 }
 
 int journal_undo(struct state *st, unsigned no, unsigned *undone)
 {
-	struct strv lines = { 0 };
-	size_t k;
-	int errors = 0, r, pass;
+	struct jparsed p;
+	size_t *order = NULL, n, k;
+	int errors = 0, r;
 	char *jpath, *why = NULL;
 	int fd;
 
 	*undone = 0;
-	r = read_journal(st, no, &lines, &why);
+	/* The whole journal is checked before anything is undone: one bad record, nothing runs. */
+	r = read_parsed(st, no, &p, &why);
+	if (r == 0 && (r = undo_precheck(st, no, &p, &why)) < 0)
+		jparsed_free(&p);
 	if (r < 0) {
 		msg_error("%s", why);
 		free(why);
 		return r;
 	}
-	/* Newest first; actions marked undo_last in a second pass, after every file is back. */
-	for (pass = 0; pass < 2; pass++)
-	for (k = lines.n; k-- > 0;) {
-		const char *l = lines.v[k];
-		int done = 0;
-		if (!is_change(l) || undo_pass(l) != pass)
-			continue;
-		if (record_kind(l, "cmd")) {
-			char *seq = record_field(l, "seq");
-			size_t q;
-			for (q = k + 1; q < lines.n && seq; q++) {
-				char *s2 = record_field(lines.v[q], "seq");
-				if (record_kind(lines.v[q], "done") && s2 && strcmp(s2, seq) == 0)
-					done = 1;
-				free(s2);
-			}
-			free(seq);
-		}
-		if (undo_record(st, no, l, done) < 0)
+	n = journal_plan(&p, &order);
+	for (k = 0; k < n; k++) {
+		if (undo_record(st, no, &p.v[order[k]]) < 0)
 			errors++;
 		else
 			(*undone)++;
 	}
+	free(order);
 	/* A stage this run recorded as converged is converged no more: its checkpoint goes, if still this run's. */
-	for (k = 0; k < lines.n; k++) {
-		char *stage = record_kind(lines.v[k], "checkpoint") ? record_field(lines.v[k], "stage") : NULL;
+	for (k = 0; k < p.n; k++) {
 		unsigned cp_run;
 		long cp_time;
-		if (stage && valid_stage_name(stage) && checkpoint_read(st, stage, &cp_run, &cp_time) == 0 &&
+		if (p.v[k].kind == JR_CHECKPOINT && checkpoint_read(st, p.v[k].name, &cp_run, &cp_time) == 0 &&
 		    cp_run == no) {
-			char *cp = xasprintf("%s/checkpoints/%s", st->dir, stage);
+			char *cp = xasprintf("%s/checkpoints/%s", st->dir, p.v[k].name);
 			unlink(cp);
 			free(cp);
 		}
-		free(stage);
 	}
-	strv_free(&lines);
+	jparsed_free(&p);
 	/* Record the outcome in the run's own journal (append-only). */
 	jpath = xasprintf("%s/runs/%u/journal", st->dir, no);
-	fd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_for_append(jpath, 0);
 	free(jpath);
 	if (fd >= 0) {
 		char *rec = errors ? xasprintf("undo-failed errors=%d time=%ld\n", errors, (long)time(NULL))

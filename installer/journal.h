@@ -17,11 +17,24 @@
  *   remove seq=K path=P prior=backup ar=...
  *   dir seq=K path=P prior=absent
  *   attr seq=K path=P uid=U gid=G mode=M        (prior owner and mode)
- *   cmd seq=K argv=A undo=U                      (undo argv, "-" for none)
+ *   cmd seq=K argv=A                             (what ran; a command has no undo)
+ *   action seq=K type=TYPE arg=A undo=U          (an action type's undo parameters)
  *   done seq=K [exit=C]
  *   checkpoint stage=STAGE
- *   end status=ok|failed|rolled-back changes=N time=T
+ *   end status=ok|failed|interrupted changes=N time=T
  *   rolled-back time=T                           (appended by `mailstage rollback`)
+ *   undo-failed errors=N time=T                  (a rollback that did not finish)
+ *
+ * Read back strictly (journal_parse): every record has exactly its fields,
+ * once each, every value of its type; paths absolute and normalised, in the
+ * target and outside the state directory; ar= a backup of the run's own
+ * directory, temp= the name mailstage gives its temporary files.  An undo is
+ * never an argv from disk: an action record names an action type of the
+ * table the runner passes in (struct state's actions) and its parameters,
+ * which that type checks, and the type's code builds what runs.  A final
+ * line without its newline is a record torn by a crash before its fsync
+ * finished, so its mutation never started: it is ignored (and cut off
+ * before anything is appended).
  */
 #ifndef MAILSTAGE_JOURNAL_H
 #define MAILSTAGE_JOURNAL_H
@@ -31,10 +44,18 @@
 #include "root.h"
 #include "util.h"
 
+struct action_type;
+
 struct state {
 	struct root *root;
 	char *dir;			/* host path of /var/lib/mailstage */
 	int lock_fd;
+	/*
+	 * The action types rollback may undo (NULL-terminated), set by the
+	 * caller after state_open(): the runner passes action_types_all().
+	 * NULL: every action record is refused as unknown.
+	 */
+	const struct action_type *const *actions;
 };
 
 struct journal {
@@ -100,5 +121,57 @@ int checkpoint_read(struct state *st, const char *stage, unsigned *run_no, long 
 
 /* Split a record line into its kind and fields; value of a field (unescaped) or NULL. */
 char *record_field(const char *line, const char *key);
+
+/* ---- the strict reading of a journal ---- */
+
+enum jrec_kind {
+	JR_BEGIN, JR_RESUME, JR_STAGE, JR_FILE, JR_REMOVE, JR_DIR, JR_ATTR, JR_CMD, JR_ACTION, JR_DONE,
+	JR_CHECKPOINT, JR_END, JR_ROLLED_BACK, JR_UNDO_FAILED
+};
+
+struct jrec {
+	enum jrec_kind kind;
+	unsigned line;			/* 1-based line of the journal */
+	unsigned seq;			/* changes and done */
+	char *path;			/* file, remove, dir, attr (a target path) */
+	char *temp;			/* file: its temporary file, or NULL */
+	char *ar;			/* file, remove with prior=backup: "backup-S.tar" */
+	int prior_backup;		/* file, remove: 1 = prior=backup, 0 = prior=absent */
+	unsigned long uid, gid;		/* attr: the prior owner */
+	unsigned mode;			/* attr: the prior mode */
+	const struct action_type *action;	/* action: its type, from the table */
+	char *arg, *undo;		/* action: checked by action->undo_check */
+	char *name;			/* stage, checkpoint: the stage; begin: cmd; end: status */
+	long time;			/* begin, resume, end, rolled-back, undo-failed */
+	unsigned changes;		/* end */
+	int done;			/* a change: a done record with its seq follows */
+	const char *stage;		/* a change: the stage it was made in (points into a stage record), or NULL */
+};
+
+struct jparsed {
+	struct jrec *v;
+	size_t n;
+	unsigned max_seq;
+	int rolled_back;
+	const char *status;		/* the last end record's status, or NULL */
+};
+
+/*
+ * Parse a journal of run run_no strictly (see the top): 0 and *out, or
+ * -EINVAL with *line (1-based) and *why (what is wrong with that record).
+ * root is the target (an action type's check may need it), types the
+ * action table.  Nothing is read from disk and nothing is run.
+ */
+int journal_parse(const char *text, size_t len, unsigned run_no, const struct root *root,
+		  const struct action_type *const *types, struct jparsed *out, unsigned *line, char **why);
+void jparsed_free(struct jparsed *p);
+/* Is the record a change (file, remove, dir, attr, cmd, action)? */
+int jrec_is_change(const struct jrec *r);
+/*
+ * What rollback undoes, in order: indices into p->v, every change once,
+ * newest first, the actions whose type is undo_last after all the rest.
+ * Returns the count; *order is malloc'd (caller frees).
+ */
+size_t journal_plan(const struct jparsed *p, size_t **order);
 
 #endif

@@ -442,10 +442,9 @@ out:
 	return rc;
 }
 
-int prim_run(struct prim *r, char *const argv[], char *const undo_argv[], char *const touches[],
-	     int timeout_ms, struct exec_result *res)
+int prim_run(struct prim *r, char *const argv[], char *const touches[], int timeout_ms, struct exec_result *res)
 {
-	char *ea = NULL, *eu = NULL, *disp = argv_display(argv), *host = NULL;
+	char *ea = NULL, *disp = argv_display(argv), *host = NULL;
 	unsigned seq;
 	size_t i;
 	int rc;
@@ -480,9 +479,9 @@ int prim_run(struct prim *r, char *const argv[], char *const undo_argv[], char *
 			goto out;
 	}
 	seq = ++r->j.seq;
+	/* What ran, for the record only: rollback never runs a command read from the journal. */
 	ea = enc_argv(argv);
-	eu = enc_argv(undo_argv);
-	rc = undo_first(r, "command", disp, "cmd seq=%u argv=%s undo=%s", seq, ea, eu);
+	rc = undo_first(r, "command", disp, "cmd seq=%u argv=%s", seq, ea);
 	if (rc < 0)
 		goto out;
 	rc = exec_run(argv, NULL, timeout_ms, res);
@@ -506,7 +505,6 @@ int prim_run(struct prim *r, char *const argv[], char *const undo_argv[], char *
 	note_changed(r, NULL);
 out:
 	free(ea);
-	free(eu);
 	free(disp);
 	free(host);
 	return rc;

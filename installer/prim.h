@@ -45,13 +45,13 @@ int prim_mkdir(struct prim *r, const char *path, const char *owner, const char *
 int prim_set_attr(struct prim *r, const char *path, const char *owner, const char *group, mode_t mode);
 int prim_remove(struct prim *r, const char *path);
 /*
- * Run argv (no shell).  undo_argv (may be NULL) is run by rollback; every
- * path in touches (NULL-terminated, may be NULL) is backed up first, so
- * files the command rewrites (aliases.db) come back too.  A non-zero exit
- * is a failure, with the output in the message and the journal.
+ * Run argv (no shell).  Every path in touches (NULL-terminated, may be
+ * NULL) is backed up first, so files the command rewrites (aliases.db)
+ * come back at rollback; the command itself has no undo (rollback never
+ * runs an argv read from the journal: undoable effects are action types).
+ * A non-zero exit is a failure, with the output in the message and the journal.
  */
-int prim_run(struct prim *r, char *const argv[], char *const undo_argv[], char *const touches[],
-	     int timeout_ms, struct exec_result *res);
+int prim_run(struct prim *r, char *const argv[], char *const touches[], int timeout_ms, struct exec_result *res);
 
 /*
  * Carry out a typed action named type (its journal key): prepare(a, ...)

@@ -443,6 +443,8 @@ static int lock_state(struct run *r)
 		free(why);
 		return rc == -EBUSY ? EXIT_TEMPFAIL : rc == -EPERM ? EXIT_NOPERM : EXIT_IOERR;
 	}
+	/* The journal undoes only these action types: the table is handed down, not looked up. */
+	r->st.actions = action_types_all();
 	return EXIT_OK;
 }
 
@@ -749,6 +751,7 @@ int cmd_status(const struct run_opts *o)
 		rc = EXIT_NOPERM;
 		goto out;
 	}
+	r.st.actions = action_types_all();
 	if (state_runs(&r.st, &v, &n) == -EPERM) {
 		rc = EXIT_NOPERM;
 		goto out;

@@ -60,7 +60,6 @@ void changes_free(struct change *v, size_t n)
 		free(v[i].owner);
 		free(v[i].group);
 		free_argv(v[i].argv);
-		free_argv(v[i].undo_argv);
 		free_argv(v[i].touches);
 		free(v[i].arg);
 	}
@@ -146,6 +145,20 @@ const struct stage *stage_registered(const char *name)
 size_t stages_registered(void)
 {
 	return nregistered;
+}
+
+static const struct action_type *actions[16 + 1];
+static size_t nactions;
+
+void action_register(const struct action_type *t)
+{
+	if (nactions < ARRAY_SIZE(actions) - 1)
+		actions[nactions++] = t;
+}
+
+const struct action_type *const *action_types_all(void)
+{
+	return actions;
 }
 
 static int host_of(struct ctx *c, const char *path, char **host)
@@ -405,15 +418,13 @@ int want_dir_exists(struct ctx *c, const char *path, const char *owner, const ch
 	return dir_common(c, path, owner, group, mode, 0);
 }
 
-int want_command(struct ctx *c, const char *what, char *const argv[], char *const undo_argv[],
-		 char *const touches[], int timeout_ms)
+int want_command(struct ctx *c, const char *what, char *const argv[], char *const touches[], int timeout_ms)
 {
 	struct change *ch = add_change(c, CH_COMMAND, NULL);
 	char *disp = argv_display(argv);
 	ch->what = xasprintf(_("run `%s` (%s)"), disp, what);
 	free(disp);
 	ch->argv = dup_argv(argv);
-	ch->undo_argv = dup_argv(undo_argv);
 	ch->touches = dup_argv(touches);
 	ch->timeout_ms = timeout_ms;
 	return 0;
@@ -475,7 +486,7 @@ int apply_changes(struct ctx *c)
 			break;
 		case CH_COMMAND: {
 			struct exec_result res;
-			rc = prim_run(r, ch->argv, ch->undo_argv, ch->touches, ch->timeout_ms, &res);
+			rc = prim_run(r, ch->argv, ch->touches, ch->timeout_ms, &res);
 			buf_free(&res.out);
 			break;
 		}

@@ -22,29 +22,21 @@ struct run;
 struct prim;
 struct ctx;
 
+#include "action.h"
+
 enum change_kind { CH_FILE, CH_DIR, CH_ATTR, CH_REMOVE, CH_COMMAND, CH_ACTION };
 
+/* struct action_type: installer/action.h (the journal reads it too). */
 /*
- * A typed action (install packages, set an SELinux boolean, open a firewall
- * service, start a unit) that is not a file.  prepare() reads the current
- * state and returns, as one string, what undo() needs to restore it; the
- * runner journals that string (fsync'd) before apply() changes anything.
- * undo() gets only the root and that string, so rollback works from the
- * journal alone, in a later process.
+ * The action types, NULL-terminated: each registers itself
+ * (ACTION_REGISTER(action_x); steps/steps.c), as the stages do, so that the
+ * runner finds them without calling up into steps/.  The runner hands the
+ * table to the journal (struct state's actions) for rollback's dispatch.
  */
-struct action_type {
-	const char *name;		/* journal key, e.g. "selinux-boolean" */
-	int (*prepare)(struct ctx *c, const char *arg, char **undo_arg);
-	int (*apply)(struct ctx *c, const char *arg);
-	int (*undo)(struct root *root, const char *undo_arg, char **why);
-	/*
-	 * Undo after every file of the run is restored (services: a unit
-	 * restarted by the run is restarted again on its restored files).
-	 */
-	int undo_last;
-};
-/* The action types (steps/steps.c), for rollback's dispatch. */
-const struct action_type *action_type_by_name(const char *name);
+const struct action_type *const *action_types_all(void);
+void action_register(const struct action_type *t);
+#define ACTION_REGISTER(t) \
+	static void __attribute__((constructor)) register_action_##t(void) { action_register(&t); }
 
 struct change {
 	enum change_kind kind;
@@ -60,8 +52,8 @@ struct change {
 	/* CH_FILE, CH_DIR, CH_ATTR */
 	char *owner, *group;
 	mode_t mode;
-	/* CH_COMMAND */
-	char **argv, **undo_argv;
+	/* CH_COMMAND (no undo of its own: an undoable effect is an action type) */
+	char **argv;
 	char **touches;			/* files the command rewrites: backed up first */
 	int timeout_ms;
 	/* CH_ACTION */
@@ -113,9 +105,12 @@ int want_not_writable_by_others(struct ctx *c, const char *path);
 int want_dir(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode);
 /* Want a directory to exist; created with these when absent, left alone otherwise. */
 int want_dir_exists(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode);
-/* Want a command run; undo_argv (may be NULL) reverses it; touches lists files it rewrites. */
-int want_command(struct ctx *c, const char *what, char *const argv[], char *const undo_argv[],
-		 char *const touches[], int timeout_ms);
+/*
+ * Want a command run; touches lists files it rewrites (backed up first, so
+ * rollback restores them).  A command has no undo of its own: an effect
+ * that is undone otherwise is an action type (want_action).
+ */
+int want_command(struct ctx *c, const char *what, char *const argv[], char *const touches[], int timeout_ms);
 /* Want a typed action carried out (see struct action_type). */
 int want_action(struct ctx *c, const char *what, const struct action_type *type, const char *arg);
 /* A note (warning) shown in the stage's result and summary. */

@@ -366,6 +366,27 @@ char *field_unescape(const char *s)
 	return buf_steal(&b);
 }
 
+int path_is_normal(const char *p)
+{
+	const unsigned char *c = (const unsigned char *)p;
+	size_t n = 0;
+
+	if (*c != '/' || strlen(p) >= 4096)
+		return 0;
+	while (*c) {
+		const unsigned char *start = ++c;	/* past the '/' */
+		while (*c && *c != '/') {
+			if (*c < 0x20 || *c == 0x7f)
+				return 0;
+			c++;
+		}
+		n = (size_t)(c - start);
+		if (n == 0 || (n == 1 && start[0] == '.') || (n == 2 && start[0] == '.' && start[1] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
 size_t levenshtein(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i, j, r;

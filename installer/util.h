@@ -72,6 +72,12 @@ char *field_escape(const char *s);
 char *field_unescape(const char *s);
 /* A JSON string: "quoted and escaped". */
 char *json_str(const char *s);
+/*
+ * An absolute path written the one way: "/" then components, none empty,
+ * "." or "..", no trailing "/", at most PATH_MAX bytes, no control byte.
+ * The form every path mailstage journals has; "/" itself is not one.
+ */
+int path_is_normal(const char *p);
 /* Edit distance, for did-you-mean. */
 size_t levenshtein(const char *a, const char *b);
 

@@ -529,11 +529,35 @@ static int fw_undo(struct root *root, const char *undo, char **why)
 	return r;
 }
 
+/* A firewalld zone or service name: letters, digits, _ + . - and never an option. */
+static int fw_name_ok(const char *s)
+{
+	return *s && *s != '-' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+.-") ==
+	    strlen(s);
+}
+
+/* The journal's undo string, strictly: "ZONE SERVICE" and runtime, permanent, offline. */
+static int fw_undo_check(const struct root *root, const char *undo, char **why)
+{
+	struct fwarg a;
+	(void)root;
+	if (parse_arg(undo, &a) < 0 || (!a.runtime && !a.permanent)) {
+		*why = xstrdup(_("a firewalld-service undo is \"ZONE SERVICE runtime|permanent [offline]\""));
+		return -EINVAL;
+	}
+	if (!fw_name_ok(a.zone) || !fw_name_ok(a.service)) {
+		*why = xasprintf(_("\"%s\" or \"%s\" is not a firewalld zone or service name"), a.zone, a.service);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 const struct action_type action_firewalld_service = {
 	.name = "firewalld-service",
 	.prepare = fw_prepare,
 	.apply = fw_apply,
 	.undo = fw_undo,
+	.undo_check = fw_undo_check,
 };
 
 const struct stage stage_firewall = {

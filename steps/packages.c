@@ -1057,11 +1057,55 @@ out:
 	return r;
 }
 
+/* A Debian package name ([a-z0-9][a-z0-9+.-]*, policy 5.6.1), optionally :ARCH: never an option. */
+static int deb_name_ok(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s), i;
+	if (n == 0 || n > 128 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || strchr("+.-", s[i])))
+			return 0;
+	return !colon || (colon[1] && strlen(colon + 1) <= 32 &&
+			  strspn(colon + 1, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(colon + 1));
+}
+
+/* The journal's undo string, strictly: "apt NAME..." or "dnf|yum after=ID" and nothing else. */
+static int pkg_undo_check(const struct root *root, const char *undo_arg, char **why)
+{
+	struct strv words = { 0 };
+	enum pkg_tool t;
+	size_t i;
+	int r = 0;
+	(void)root;
+
+	split_words(undo_arg, &words);
+	if (words.n == 0 || tool_by_name(words.v[0], &t) < 0) {
+		*why = xasprintf(_("\"%s\" is not apt, dnf or yum"), words.n ? words.v[0] : "");
+		r = -EINVAL;
+	} else if (t == PKG_APT) {
+		for (i = 1; i < words.n && r == 0; i++)
+			if (!deb_name_ok(words.v[i])) {
+				*why = xasprintf(_("\"%s\" is not a package name"), words.v[i]);
+				r = -EINVAL;
+			}
+	} else if (words.n != 2 || strncmp(words.v[1], "after=", 6) != 0 ||
+		   strspn(words.v[1] + 6, "0123456789") != strlen(words.v[1] + 6) || !words.v[1][6] ||
+		   strlen(words.v[1] + 6) > 18 || (words.v[1][6] == '0' && words.v[1][7])) {
+		*why = xasprintf(_("a %s undo is \"after=ID\", one transaction number"), words.v[0]);
+		r = -EINVAL;
+	}
+	strv_free(&words);
+	return r;
+}
+
 const struct action_type action_packages = {
 	.name = "packages",
 	.prepare = pkg_prepare,
 	.apply = pkg_apply,
 	.undo = pkg_undo,
+	.undo_check = pkg_undo_check,
 };
 
 /* ---- check ---- */

@@ -395,8 +395,7 @@ static int check_aliases(struct ctx *c, const char *maincf_text, size_t maincf_l
 	{
 		char *argv[] = { "postalias", "-c", hconf, map, NULL };
 		char *touches[] = { db, NULL };
-		r = want_command(c, _("rebuild the alias database, as newaliases does"), argv, NULL, touches,
-				 60000);
+		r = want_command(c, _("rebuild the alias database, as newaliases does"), argv, touches, 60000);
 	}
 out:
 	free(old);

@@ -427,11 +427,49 @@ static int bool_undo(struct root *root, const char *undo, char **why)
 	return r;
 }
 
+static int word_of(const char *s, const char *set, size_t max)
+{
+	return *s && *s != '-' && strlen(s) <= max && strspn(s, set) == strlen(s);
+}
+
+#define SE_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
+/*
+ * The journal's undo string, strictly: "NAME LOCAL RUNTIME TYPE STOREROOT",
+ * LOCAL and RUNTIME "-", 0 or 1, and STOREROOT the policy store this target
+ * has (sepolicy_find's choice), never another one read from disk.
+ */
+static int bool_undo_check(const struct root *root, const char *undo, char **why)
+{
+	char name[257] = "", local[3] = "", active[3] = "", type[129] = "", *store = NULL, *again = NULL;
+	const char *env = getenv("MAILSTAGE_SEMANAGE_ROOT");
+	const char *want = env && *env ? env : !root->is_host && *root->dir ? root->dir : "-";
+	size_t sl;
+	int n;
+
+	sl = strlen(undo);
+	store = xmalloc(sl + 1);
+	*store = 0;
+	n = sscanf(undo, "%256s %2s %2s %128s %s", name, local, active, type, store);
+	if (n == 5)
+		again = xasprintf("%s %s %s %s %s", name, local, active, type, store);
+	if (n != 5 || strcmp(again, undo) != 0 || !word_of(name, SE_NAME_CHARS, 255) ||
+	    !word_of(type, SE_NAME_CHARS "-", 127) || (strcmp(local, "-") && strcmp(local, "0") && strcmp(local, "1")) ||
+	    (strcmp(active, "-") && strcmp(active, "0") && strcmp(active, "1")))
+		*why = xstrdup(_("an selinux-boolean undo is \"NAME -|0|1 -|0|1 POLICYTYPE STORE\""));
+	else if (strcmp(store, want) != 0)
+		*why = xasprintf(_("the policy store %s is not this target's (%s)"), store, want);
+	free(store);
+	free(again);
+	return *why ? -EINVAL : 0;
+}
+
 const struct action_type action_selinux_boolean = {
 	.name = "selinux-boolean",
 	.prepare = bool_prepare,
 	.apply = bool_apply,
 	.undo = bool_undo,
+	.undo_check = bool_undo_check,
 };
 
 /* ---- file contexts ---- */
@@ -529,11 +567,27 @@ static int ctx_undo(struct root *root, const char *undo, char **why)
 	return r;
 }
 
+/* The journal's undo string, strictly: "CONTEXT PATH", CONTEXT "-" (no label) or user:role:type[:level]. */
+static int ctx_undo_check(const struct root *root, const char *undo, char **why)
+{
+	char *con = NULL, *path = NULL;
+	(void)root;
+	if (ctx_split(undo, &con, &path) < 0 || (!con && strncmp(undo, "- ", 2) != 0) ||
+	    (con && (!word_of(con, SE_NAME_CHARS ".:,-", 255) || !strchr(con, ':'))))
+		*why = xstrdup(_("an selinux-context undo is \"CONTEXT PATH\" (CONTEXT user:role:type[:level] or -)"));
+	else if (!path_is_normal(path))
+		*why = xasprintf(_("\"%s\" is not an absolute, normalised path"), path);
+	free(con);
+	free(path);
+	return *why ? -EINVAL : 0;
+}
+
 const struct action_type action_selinux_context = {
 	.name = "selinux-context",
 	.prepare = ctx_prepare,
 	.apply = ctx_apply,
 	.undo = ctx_undo,
+	.undo_check = ctx_undo_check,
 };
 
 /* The files mailstage writes (those that exist), directories walked one level deep per call. */

@@ -435,11 +435,48 @@ out:
 	return r;
 }
 
+/* A systemd unit name (systemd.unit(5)): NAME.TYPE of [A-Za-z0-9:_.\\@-], never an option. */
+static int unit_name_ok(const char *u)
+{
+	static const char *const types[] = { ".service", ".socket", ".target", ".timer", ".path", ".mount", NULL };
+	size_t n = strlen(u), i;
+	if (n == 0 || n > 255 || u[0] == '-' || u[0] == '.' ||
+	    strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.\\@-") != n)
+		return 0;
+	for (i = 0; types[i]; i++)
+		if (n > strlen(types[i]) && strcmp(u + n - strlen(types[i]), types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A state word as systemctl prints it (enabled, static, inactive, ...), or "-". */
+static int state_word_ok(const char *w)
+{
+	return *w && strlen(w) <= 32 && strspn(w, "abcdefghijklmnopqrstuvwxyz-") == strlen(w);
+}
+
+/* The journal's undo string, strictly: "UNIT ENABLED ACTIVE OFFLINE(0|1) RESTARTED(0|1)". */
+static int svc_undo_check(const struct root *root, const char *undo_arg, char **why)
+{
+	char unit[257] = "", en[34] = "", act[34] = "", off[3] = "", by[3] = "", *again;
+	int n = sscanf(undo_arg, "%256s %33s %33s %2s %2s", unit, en, act, off, by);
+	(void)root;
+	again = xasprintf("%s %s %s %s %s", unit, en, act, off, by);
+	if (n != 5 || strcmp(again, undo_arg) != 0 || !state_word_ok(en) || !state_word_ok(act) ||
+	    (strcmp(off, "0") != 0 && strcmp(off, "1") != 0) || (strcmp(by, "0") != 0 && strcmp(by, "1") != 0))
+		*why = xstrdup(_("a service undo is \"UNIT ENABLED ACTIVE 0|1 0|1\""));
+	else if (!unit_name_ok(unit))
+		*why = xasprintf(_("\"%s\" is not a systemd unit name"), unit);
+	free(again);
+	return *why ? -EINVAL : 0;
+}
+
 const struct action_type action_service = {
 	.name = "service",
 	.prepare = svc_prepare,
 	.apply = svc_apply,
 	.undo = svc_undo,
+	.undo_check = svc_undo_check,
 	.undo_last = 1,
 };
 

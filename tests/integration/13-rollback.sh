@@ -84,20 +84,34 @@ chattr -i "$kd"
 ms "${SCRATCH[@]}" --root "$T/i" -q apply 2>"$T/err" || { cat "$T/err"; die "apply after removing +i failed"; }
 ok "immutable key directory: failed apply restored (3), root identical, its checkpoints cleared"
 
-# Torn journal records (power loss mid-write) make rollback report them, never crash (measured:
-# SIGSEGV on `attr ... uid=0` without gid/mode and on `cmd ... undo=`).
+# Torn journal records (power loss mid-write; measured: SIGSEGV on `attr ... uid=0` without
+# gid/mode and on `cmd ... undo=`).  A torn record can only be the last line, without its newline
+# (the record is fsync'd before its mutation starts, so that mutation never started): rollback
+# ignores it, undoes the rest, and cuts it off before it appends its own record.  The same shape
+# inside the journal is not a torn write, and is refused (77, the line named), nothing changed.
 rm -rf "$T/t" && mkroot "$T/t" debian12
 mkdir -p -m 0700 "$T/t/var/lib/mailstage/runs/1" "$T/t/var/lib/mailstage/checkpoints"
 chmod 0700 "$T/t/var/lib/mailstage" "$T/t/var/lib/mailstage/runs"
-for torn in 'attr seq=1 path=/etc/postfix/main.cf uid=0' 'cmd seq=1 argv=/bin/true undo='; do
-	printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\n%s\ndone seq=1\n' "$torn" \
-		>"$T/t/var/lib/mailstage/runs/1/journal"
-	chmod 0600 "$T/t/var/lib/mailstage/runs/1/journal"
+j=$T/t/var/lib/mailstage/runs/1/journal
+for torn in 'attr seq=2 path=/etc/postfix/main.cf uid=0' 'cmd seq=2 argv=/bin/true undo='; do
+	echo new >"$T/t/etc/ms-a-new"
+	printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\nfile seq=1 path=/etc/ms-a-new prior=absent\n%s' "$torn" >"$j"
+	chmod 0600 "$j"
+	ms --root "$T/t" status | grep -Eq '^ +1 .* interrupted +1 change' || { ms --root "$T/t" status; die "torn '$torn': not one change of an interrupted run"; }
+	rc=0
+	ms --root "$T/t" rollback >"$T/out" 2>"$T/err" || rc=$?
+	[ $rc = 0 ] || { cat "$T/err"; die "torn last record '$torn': rollback exited $rc, expected 0"; }
+	[ ! -e "$T/t/etc/ms-a-new" ] || die "torn last record '$torn': the change before it was not undone"
+	grep -q "^$torn" "$j" && { cat "$j"; die "torn last record '$torn' not cut off"; }
+	tail -n 1 "$j" | grep -q '^rolled-back time=' || { cat "$j"; die "torn '$torn': no rolled-back record on a line of its own"; }
+	# Inside the journal (a newline after it) it is no torn write: refused, nothing changed.
+	echo new >"$T/t/etc/ms-a-new"
+	printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\nfile seq=1 path=/etc/ms-a-new prior=absent\n%s\n' "$torn" >"$j"
 	snapshot "$T/t" >"$T/before"
 	rc=0
 	ms --root "$T/t" rollback >"$T/out" 2>"$T/err" || rc=$?
-	[ $rc = 1 ] || { cat "$T/err"; die "torn record '$torn': rollback exited $rc, expected 1"; }
-	grep -q 'undo' "$T/err" || { cat "$T/err"; die "torn record '$torn': not reported"; }
-	snapshot "$T/t" | diff "$T/before" - || die "torn record '$torn': the root changed"
+	[ $rc = 77 ] || { cat "$T/err"; die "malformed record '$torn': rollback exited $rc, expected 77"; }
+	grep -q "runs/1/journal:4: " "$T/err" || { cat "$T/err"; die "malformed record '$torn': line 4 not named"; }
+	snapshot "$T/t" | diff "$T/before" - || die "malformed record '$torn': the root changed"
 done
-ok "torn journal records: rollback reports them (exit 1), no crash, nothing changed"
+ok "torn last record: ignored, the rest undone, cut off before the next record; the same shape inside the journal refused (77), nothing changed"

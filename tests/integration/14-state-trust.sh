@@ -104,24 +104,78 @@ ms "${SCRATCH[@]}" --root "$T/r" -q apply 2>/dev/null || die "second apply refus
 ms --root "$T/r" -q rollback || die "rollback refused its own state directory"
 ok "own state directory: created 0700 root, accepted by apply and rollback"
 
-# Defense in depth, inside a trusted (root-only) state directory: the journal's own fields are
-# checked before they are acted on.  A temp= that is not the temporary name mailstage gives the
-# file is left alone (measured: it deleted any file of the root); an ar= that is not backup-N.tar
-# is refused (measured: ar=../../../../etc/passwd was opened as a tar).
-rm -rf "$T/r"
-tests/lib/mkroot "$T/r" debian12
+# Defense in depth, inside a trusted (root-only) state directory: the journal is parsed strictly
+# before anything is acted on, and one record that mailstage never writes makes apply, rollback
+# and status refuse (77: the state is not safe), naming the journal, the line and the fix, with
+# nothing undone and nothing run.  Each planted journal ends with a good record, the newest, whose
+# undo would remove $MARK: undo runs newest first, so had any record been acted on before the whole
+# journal was checked, $MARK would be gone.  (Measured before: a temp= deleted any file of the
+# root; ar=../../../../etc/passwd was opened as a tar; `cmd ... undo=ARGV` ran ARGV as root.)
+MARK=/etc/ms-a-marker
+planted() {	# planted WHAT PATTERN RECORD: a run whose line 3 is RECORD is refused; nothing runs
+	local what=$1 pat=$2 rec=$3 cmd
+	rm -rf "$T/r" "$T/PWNED"
+	tests/lib/mkroot "$T/r" debian12
+	mkdir -p -m 0700 "$T/r/$S/runs/1" "$T/r/$S/checkpoints"
+	chmod 0700 "$T/r/$S" "$T/r/$S/runs"
+	echo marker >"$T/r$MARK"
+	printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\n%s\nfile seq=9 path=%s prior=absent\n' \
+		"$rec" "$MARK" >"$T/r/$S/runs/1/journal"
+	chmod 0600 "$T/r/$S/runs/1/journal"
+	snapshot "$T/r" >"$T/before"
+	for cmd in rollback "rollback 1" status "${SCRATCH[*]} apply" "${SCRATCH[*]} apply --resume"; do
+		rc=0
+		# shellcheck disable=SC2086
+		ms --root "$T/r" $cmd >"$T/out" 2>"$T/err" || rc=$?
+		[ $rc = 77 ] || { cat "$T/err"; die "$what: \`$cmd\` exited $rc, expected 77"; }
+		grep -qF -- "$T/r/$S/runs/1/journal:3: " "$T/err" && grep -qF -- "$pat" "$T/err" ||
+			{ cat "$T/err"; die "$what: \`$cmd\` does not name line 3 and say: $pat"; }
+		grep -q "nothing was undone or run.*move $T/r/$S/runs/1 out of the state directory" "$T/err" ||
+			{ cat "$T/err"; die "$what: \`$cmd\`: the fix is not named"; }
+		[ "$(grep -c 'error:' "$T/err")" = 1 ] || { cat "$T/err"; die "$what: \`$cmd\`: not one message"; }
+	done
+	[ ! -e "$T/PWNED" ] || die "$what: a planted command ran"
+	[ -e "$T/r$MARK" ] || die "$what: a record was undone before the journal was checked"
+	snapshot "$T/r" | diff -u "$T/before" - || die "$what: the root changed"
+	ok "$what: refused (77) by rollback, status and apply, naming line 3; nothing undone or run"
+}
+planted "free undo argv (an older journal)" 'a command record with an undo command (undo=)' \
+	"cmd seq=1 argv=/bin/true undo=/usr/bin/touch;$T/PWNED"
+planted "unknown action type" 'unknown action type "shell"' \
+	"action seq=1 type=shell arg=x undo=/usr/bin/touch%20$T/PWNED"
+planted "package name that is an option" '"-oAPT::Update::Pre-Invoke::=touch" is not a package name' \
+	'action seq=1 type=packages arg=postfix undo=apt%20postfix%20-oAPT::Update::Pre-Invoke::=touch'
+planted "unit name that is an option" '"--root=/tmp" is not a systemd unit name' \
+	'action seq=1 type=service arg=x undo=--root=/tmp%20enabled%20active%200%200'
+planted "selinux boolean in another policy store" 'the policy store /elsewhere is not this target' \
+	'action seq=1 type=selinux-boolean arg=x=on undo=httpd_can_sendmail%200%20-%20default%20/elsewhere'
+planted "planted temp=" 'temp="/etc/passwd" is not the temporary name mailstage gives /etc/postfix/main.cf' \
+	'file seq=1 path=/etc/postfix/main.cf temp=/etc/passwd prior=absent'
+planted "planted ar=" 'ar="../../../../etc/passwd" is not a backup archive' \
+	'file seq=1 path=/etc/postfix/main.cf prior=backup ar=../../../../etc/passwd'
+planted "a path that climbs" 'path="/etc/../etc/passwd" is not an absolute, normalised path' \
+	'file seq=1 path=/etc/../etc/passwd prior=absent'
+planted "a path into the state directory" 'path="/var/lib/mailstage/lock" is not an absolute, normalised path of the managed tree' \
+	'dir seq=1 path=/var/lib/mailstage/lock prior=absent'
+planted "a field twice" 'the attr record has the field uid twice' \
+	'attr seq=1 path=/etc/postfix/main.cf uid=0 uid=0 gid=0 mode=0644'
+planted "an owner out of range" 'uid="4294967295" is not a value mailstage writes there' \
+	'attr seq=1 path=/etc/postfix/main.cf uid=4294967295 gid=0 mode=0644'
+planted "a control byte in a value" 'the value of path is not one mailstage writes' \
+	'file seq=1 path=/etc/postfix/main.cf%0A prior=absent'
+planted "a stage name that is a path" 'name="../../etc" is not a value' \
+	'stage name=..%2F..%2Fetc'
+
+# The same journal with only well-formed records is undone (the cases above fail on what they
+# plant, not on the rest): the marker record, newest, is undone and the command record runs nothing.
+rm -rf "$T/r" && tests/lib/mkroot "$T/r" debian12
 mkdir -p -m 0700 "$T/r/$S/runs/1" "$T/r/$S/checkpoints"
 chmod 0700 "$T/r/$S" "$T/r/$S/runs"
-cp "$T/r/etc/passwd" "$T/passwd.orig"
-printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\nfile seq=1 path=/etc/postfix/main.cf temp=/etc/passwd prior=backup ar=../../../../etc/passwd\n' \
-	>"$T/r/$S/runs/1/journal"
+echo marker >"$T/r$MARK"
+printf 'begin run=1 cmd=apply time=1 pid=1 profile=debian12\nstage name=postfix-main\ncmd seq=1 argv=/usr/bin/touch;%s/PWNED\ndone seq=1 exit=0\nfile seq=9 path=%s prior=absent\n' \
+	"$T" "$MARK" >"$T/r/$S/runs/1/journal"
 chmod 0600 "$T/r/$S/runs/1/journal"
-rc=0
-ms --root "$T/r" rollback >"$T/out" 2>"$T/err" || rc=$?
-[ $rc = 1 ] || { cat "$T/err"; die "tampered journal fields: rollback exited $rc, expected 1"; }
-grep -q 'names /etc/passwd as the temporary file of /etc/postfix/main.cf, which mailstage never makes' "$T/err" ||
-	{ cat "$T/err"; die "planted temp= not reported"; }
-grep -q 'names "../../../../etc/passwd" as the backup of /etc/postfix/main.cf, which is not a backup archive' "$T/err" ||
-	{ cat "$T/err"; die "planted ar= not refused"; }
-cmp -s "$T/passwd.orig" "$T/r/etc/passwd" || die "the planted temp= removed /etc/passwd"
-ok "planted temp= and ar= fields: not acted on (rollback exits 1, /etc/passwd intact)"
+ms --root "$T/r" -q rollback 2>"$T/err" || { cat "$T/err"; die "a well-formed planted journal was refused"; }
+[ ! -e "$T/r$MARK" ] || die "the good record was not undone"
+[ ! -e "$T/PWNED" ] || die "rollback ran a command record"
+ok "the same journal well-formed: undone (the marker removed), the command record ran nothing"

@@ -21,6 +21,7 @@
 
 #include "journal.h"
 #include "root.h"
+#include "stage.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -138,7 +139,7 @@ static void test_backup_and_undo(void **state)
 	assert_int_equal(journal_record(&j, 1, "file seq=3 path=/etc/new/b.conf prior=absent"), 0);
 	put("/etc/new/b.conf", "b\n", 0644);
 	/* 4: an attribute change recorded with the prior owner and mode */
-	assert_int_equal(journal_record(&j, 1, "attr seq=4 path=/etc prior=x uid=0 gid=0 mode=0755"), 0);
+	assert_int_equal(journal_record(&j, 1, "attr seq=4 path=/etc uid=0 gid=0 mode=0755"), 0);
 	assert_int_equal(chmod(P("/etc"), 0700), 0);
 	j.changes = 4;
 	assert_int_equal(journal_end(&j, "ok"), 0);
@@ -290,6 +291,253 @@ static void test_readonly_open_creates_nothing(void **state)
 	free(d);
 }
 
+/* ---- the strict parser ---- */
+
+#define BEGIN "begin run=1 cmd=apply time=1 pid=1 profile=debian12\n"
+
+static int parse_text(const char *text, struct jparsed *p, unsigned *line, char **why)
+{
+	return journal_parse(text, strlen(text), 1, &R, action_types_all(), p, line, why);
+}
+
+/* Every kind of record mailstage writes is accepted, with its fields. */
+static void test_parse_accepts_what_mailstage_writes(void **state)
+{
+	const char *text = BEGIN
+		"stage name=tls\n"
+		"file seq=1 path=/etc/ssl/private/k.key temp=/etc/ssl/private/.k.key.mailstage-qt7u8k6xprf5 prior=backup ar=backup-0.tar\n"
+		"done seq=1\n"
+		"file seq=2 path=/etc/aliases.db prior=absent\n"
+		"cmd seq=3 argv=postalias;-c;/etc/postfix;hash:/etc/aliases\n"
+		"done seq=3 exit=0\n"
+		"attr seq=4 path=/etc/opendkim/keys uid=0 gid=110 mode=0750\n"
+		"dir seq=5 path=/var/lib/mailstage/dns prior=absent\n"
+		"remove seq=6 path=/etc/postfix/old.cf prior=backup ar=backup-1.tar\n"
+		"checkpoint stage=tls\n"
+		"stage name=services\n"
+		"action seq=7 type=service arg=postfix.service%20enable%20restart undo=postfix.service%20enabled%20active%200%201\n"
+		"done seq=7\n"
+		"action seq=8 type=packages arg=postfix%20opendkim undo=apt%20opendkim%20libopendkim11:amd64\n"
+		"action seq=9 type=firewalld-service arg=public%20smtp%20runtime%20permanent undo=public%20smtp%20runtime%20permanent\n"
+		"action seq=10 type=selinux-context arg=system_u:object_r:etc_t:s0%20/etc/opendkim.conf undo=-%20/etc/opendkim.conf\n"
+		"end status=failed changes=10 time=3\n"
+		"rolled-back time=4\n"
+		"undo-failed errors=1 time=5\n"
+		"resume time=6 pid=7\n"
+		"action seq=11 type=packages arg=postfix undo=dnf%20after=41\n";
+	struct jparsed p;
+	unsigned line = 0;
+	char *why = NULL;
+	size_t *order, n;
+	(void)state;
+
+	if (parse_text(text, &p, &line, &why) != 0)
+		fail_msg("refused at line %u: %s", line, why);
+	assert_int_equal(p.n, 22);
+	assert_int_equal(p.max_seq, 11);
+	assert_string_equal(p.status, "failed");
+	assert_true(p.rolled_back);
+	assert_int_equal(p.v[2].kind, JR_FILE);
+	assert_string_equal(p.v[2].temp, "/etc/ssl/private/.k.key.mailstage-qt7u8k6xprf5");
+	assert_true(p.v[2].prior_backup);
+	assert_true(p.v[2].done);
+	assert_string_equal(p.v[2].stage, "tls");
+	assert_int_equal(p.v[7].gid, 110);
+	assert_int_equal(p.v[7].mode, 0750);
+	assert_string_equal(p.v[12].action->name, "service");
+	assert_string_equal(p.v[12].undo, "postfix.service enabled active 0 1");
+	assert_string_equal(p.v[12].stage, "services");
+	/* The plan: every change once, newest first, the service (undo_last) at the end. */
+	n = journal_plan(&p, &order);
+	assert_int_equal(n, 11);
+	assert_int_equal(p.v[order[0]].seq, 11);
+	assert_int_equal(p.v[order[1]].seq, 10);
+	assert_int_equal(p.v[order[9]].seq, 1);
+	assert_int_equal(p.v[order[10]].seq, 7);
+	free(order);
+	jparsed_free(&p);
+}
+
+/* A torn last record (no newline) is ignored: its mutation never started. */
+static void test_parse_torn_tail(void **state)
+{
+	struct jparsed p;
+	unsigned line;
+	char *why = NULL;
+	(void)state;
+	assert_int_equal(parse_text(BEGIN "file seq=1 path=/etc/a prior=absent\nattr seq=2 path=/etc/a uid=0", &p, &line, &why), 0);
+	assert_int_equal(p.n, 2);
+	jparsed_free(&p);
+	assert_int_equal(parse_text(BEGIN "cmd seq=1 argv=/bin/true undo=", &p, &line, &why), 0);
+	assert_int_equal(p.n, 1);
+	jparsed_free(&p);
+	/* An empty journal (a crash before begin) closed by a later apply. */
+	assert_int_equal(parse_text("end status=interrupted changes=0 time=1\n", &p, &line, &why), 0);
+	jparsed_free(&p);
+}
+
+/* Each shape mailstage never writes: refused, naming the line and what is wrong. */
+static void test_parse_refuses(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned line;
+		const char *says;
+	} cases[] = {
+		{ BEGIN "shell cmd=x\n", 2, "\"shell\" is not a record mailstage writes" },
+		{ BEGIN "file seq=1 path=/etc/a prior=absent mode=0777\n", 2, "has a field \"mode\" it never has" },
+		{ BEGIN "attr seq=1 path=/etc/a uid=0 gid=0 gid=5 mode=0644\n", 2, "the field gid twice" },
+		{ BEGIN "attr seq=1 path=/etc/a uid=0\n", 2, "the attr record lacks its gid field" },
+		{ BEGIN "cmd seq=1 argv=/bin/true undo=/usr/bin/touch;/x\n", 2, "a command record with an undo command (undo=)" },
+		{ BEGIN "cmd seq=1 argv=/bin/true undo=-\n", 2, "a command record with an undo command (undo=)" },
+		{ BEGIN "dir seq=0 path=/etc/a prior=absent\n", 2, "seq=\"0\" is not a value" },
+		{ BEGIN "dir seq=2 path=/etc/a prior=absent\ndir seq=2 path=/etc/b prior=absent\n", 3, "seq=2 after seq=2" },
+		{ BEGIN "dir seq=01 path=/etc/a prior=absent\n", 2, "seq=\"01\"" },
+		{ BEGIN "dir seq=99999999999 path=/etc/a prior=absent\n", 2, "seq=\"99999999999\"" },
+		{ BEGIN "attr seq=1 path=/etc/a uid=4294967295 gid=0 mode=0644\n", 2, "uid=\"4294967295\"" },
+		{ BEGIN "attr seq=1 path=/etc/a uid=0 gid=-1 mode=0644\n", 2, "gid=\"-1\"" },
+		{ BEGIN "attr seq=1 path=/etc/a uid=0 gid=0 mode=10000\n", 2, "mode=\"10000\"" },
+		{ BEGIN "attr seq=1 path=/etc/a uid=0 gid=0 mode=0648\n", 2, "mode=\"0648\"" },
+		{ BEGIN "done seq=1 exit=256\n", 2, "exit=\"256\"" },
+		{ BEGIN "dir seq=1 path=etc/a prior=absent\n", 2, "path=\"etc/a\" is not an absolute, normalised path" },
+		{ BEGIN "dir seq=1 path=/etc/../root prior=absent\n", 2, "path=\"/etc/../root\"" },
+		{ BEGIN "dir seq=1 path=/etc/./a prior=absent\n", 2, "path=\"/etc/./a\"" },
+		{ BEGIN "dir seq=1 path=/etc//a prior=absent\n", 2, "path=\"/etc//a\"" },
+		{ BEGIN "dir seq=1 path=/etc/a/ prior=absent\n", 2, "path=\"/etc/a/\"" },
+		{ BEGIN "dir seq=1 path=/ prior=absent\n", 2, "path=\"/\"" },
+		{ BEGIN "dir seq=1 path=/proc/1/mem prior=absent\n", 2, "path=\"/proc/1/mem\"" },
+		{ BEGIN "dir seq=1 path=/var/lib/mailstage/runs/1 prior=absent\n", 2, "path=\"/var/lib/mailstage/runs/1\"" },
+		{ BEGIN "dir seq=1 path=/var/lib/mailstage prior=absent\n", 2, "path=\"/var/lib/mailstage\"" },
+		{ BEGIN "file seq=1 path=/etc/a temp=/etc/passwd prior=absent\n", 2, "temp=\"/etc/passwd\" is not the temporary name mailstage gives /etc/a" },
+		{ BEGIN "file seq=1 path=/etc/a temp=/etc/.a.mailstage-ABCDEFGHIJKL prior=absent\n", 2, "temp=" },
+		{ BEGIN "file seq=1 path=/etc/a temp=/etc/.a.mailstage-abc prior=absent\n", 2, "temp=" },
+		{ BEGIN "file seq=1 path=/etc/a prior=backup ar=../../etc/passwd\n", 2, "ar=\"../../etc/passwd\" is not a backup archive" },
+		{ BEGIN "file seq=1 path=/etc/a prior=backup ar=backup-1.tar.gz\n", 2, "ar=" },
+		{ BEGIN "file seq=1 path=/etc/a prior=backup\n", 2, "prior=backup without an ar= field" },
+		{ BEGIN "file seq=1 path=/etc/a prior=absent ar=backup-0.tar\n", 2, "prior=absent with an ar= field" },
+		{ BEGIN "remove seq=1 path=/etc/a prior=absent ar=backup-0.tar\n", 2, "prior=absent" },
+		{ BEGIN "dir seq=1 path=/etc/a prior=backup\n", 2, "prior=backup in a dir record" },
+		{ BEGIN "file seq=1 path=/etc/a%0Ab prior=absent\n", 2, "the value of path is not one mailstage writes" },
+		{ BEGIN "file seq=1 path=/etc/a%00b prior=absent\n", 2, "the value of path" },
+		{ BEGIN "file seq=1 path=/etc/a%G0 prior=absent\n", 2, "the value of path" },
+		{ BEGIN "file seq=1 path=/etc/a\tb prior=absent\n", 2, "byte 0x09 at column 23" },
+		{ BEGIN "file seq=1 path=/etc/\xc3\xa9 prior=absent\n", 2, "byte 0xc3" },
+		{ BEGIN "file seq=1  path=/etc/a prior=absent\n", 2, "column 12: not a field" },
+		{ BEGIN "file seq=1 path=/etc/a prior=absent \n", 2, "not a field" },
+		{ BEGIN "file seq=1 path= prior=absent\n", 2, "the value of path" },
+		{ BEGIN "\n", 2, "an empty line" },
+		{ "begin run=2 cmd=apply time=1 pid=1 profile=debian12\n", 1, "begin run=2 in the journal of run 1" },
+		{ "begin run=1 cmd=apply time=1 pid=0 profile=debian12\n", 1, "pid=\"0\"" },
+		{ "begin run=1 cmd=apply-x time=1 pid=1 profile=debian12\n", 1, "cmd=\"apply-x\" is not a value" },
+		{ BEGIN BEGIN, 2, "a begin record that is not the journal's first" },
+		{ "dir seq=1 path=/etc/a prior=absent\n", 1, "a record before the begin record" },
+		{ BEGIN "done seq=3\n", 2, "done seq=3 names no change before it" },
+		{ BEGIN "dir seq=1 path=/etc/a prior=absent\ndone seq=1\ndone seq=1\n", 4, "a second done record for seq=1" },
+		{ BEGIN "stage name=..%2F..%2Fetc\n", 2, "name=\"../../etc\"" },
+		{ BEGIN "checkpoint stage=TLS\n", 2, "stage=\"TLS\"" },
+		{ BEGIN "end status=rolled-back changes=1 time=1\n", 2, "status=\"rolled-back\"" },
+		{ BEGIN "action seq=1 type=shell arg=x undo=y\n", 2, "unknown action type \"shell\"" },
+		{ BEGIN "action seq=1 type=packages arg=x undo=apt%20--allow-remove-essential\n", 2, "\"--allow-remove-essential\" is not a package name" },
+		{ BEGIN "action seq=1 type=packages arg=x undo=pacman%20x\n", 2, "\"pacman\" is not apt, dnf or yum" },
+		{ BEGIN "action seq=1 type=packages arg=x undo=dnf%20after=1%20--setopt=x\n", 2, "a dnf undo is \"after=ID\"" },
+		{ BEGIN "action seq=1 type=packages arg=x undo=yum%20after=-1\n", 2, "a yum undo is" },
+		{ BEGIN "action seq=1 type=service arg=x undo=-H%20enabled%20active%200%200\n", 2, "\"-H\" is not a systemd unit name" },
+		{ BEGIN "action seq=1 type=service arg=x undo=postfix%20enabled%20active%200%200\n", 2, "\"postfix\" is not a systemd unit name" },
+		{ BEGIN "action seq=1 type=service arg=x undo=postfix.service%20enabled%20active%200\n", 2, "a service undo is" },
+		{ BEGIN "action seq=1 type=service arg=x undo=postfix.service%20enabled%20active%200%202\n", 2, "a service undo is" },
+		{ BEGIN "action seq=1 type=firewalld-service arg=x undo=public%20--add-port=1/tcp%20runtime\n", 2, "not a firewalld zone or service name" },
+		{ BEGIN "action seq=1 type=firewalld-service arg=x undo=public%20smtp%20always\n", 2, "a firewalld-service undo is" },
+		{ BEGIN "action seq=1 type=selinux-boolean arg=x undo=b%200%20-%20default%20/other/store\n", 2, "the policy store /other/store is not this target's" },
+		{ BEGIN "action seq=1 type=selinux-boolean arg=x undo=b%202%20-%20default%20-\n", 2, "an selinux-boolean undo is" },
+		{ BEGIN "action seq=1 type=selinux-boolean arg=x undo=b%200%20-%20../x%20-\n", 2, "an selinux-boolean undo is" },
+		{ BEGIN "action seq=1 type=selinux-context arg=x undo=-%20/etc/../shadow\n", 2, "\"/etc/../shadow\" is not an absolute, normalised path" },
+		{ BEGIN "action seq=1 type=selinux-context arg=x undo=nolabel%20/etc/a\n", 2, "an selinux-context undo is" },
+	};
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jparsed p;
+		unsigned line = 0;
+		char *why = NULL;
+		int r = parse_text(cases[i].text, &p, &line, &why);
+		if (r != -EINVAL)
+			fail_msg("case %zu accepted: %s", i, cases[i].text);
+		if (line != cases[i].line || !why || !strstr(why, cases[i].says))
+			fail_msg("case %zu: line %u \"%s\", expected line %u saying \"%s\"", i, line, why ? why : "",
+				 cases[i].line, cases[i].says);
+		free(why);
+	}
+}
+
+/* A refused journal is not undone at all: not even the records before or after the bad one. */
+static void test_undo_refuses_before_acting(void **state)
+{
+	struct state st;
+	unsigned undone = 99;
+	char *why = NULL, *j;
+	FILE *f;
+	struct runinfo *v;
+	size_t n;
+	(void)state;
+
+	put("/etc/keep-me", "x\n", 0644);
+	assert_int_equal(state_open(&st, &R, STATE_CREATE, &why), 0);
+	st.actions = action_types_all();
+	mkdir(P("/var/lib/mailstage/runs/7"), 0700);
+	j = P("/var/lib/mailstage/runs/7/journal");
+	f = fopen(j, "w");
+	assert_non_null(f);
+	fputs("begin run=7 cmd=apply time=1 pid=1 profile=debian12\n"
+	      "file seq=1 path=/etc/keep-me prior=absent\n"
+	      "action seq=2 type=packages arg=x undo=apt%20-oDpkg::Pre-Invoke::=x\n"
+	      "file seq=3 path=/etc/keep-me prior=absent\n", f);
+	fclose(f);
+	chmod(j, 0600);
+	assert_int_equal(journal_undo(&st, 7, &undone), -EPERM);
+	assert_int_equal(undone, 0);
+	assert_int_equal(access(P("/etc/keep-me"), F_OK), 0);
+	/* status and apply see the same refusal */
+	assert_int_equal(state_runs(&st, &v, &n), -EPERM);
+	assert_null(v);
+	/* the journal itself is left as it was (no rolled-back record appended) */
+	{
+		char *text = get("/var/lib/mailstage/runs/7/journal");
+		assert_null(strstr(text, "rolled-back"));
+		free(text);
+	}
+	tu_rm_rf(P("/var/lib/mailstage/runs/7"));
+	unlink(P("/etc/keep-me"));
+	state_close(&st);
+}
+
+/* Resume after a torn record: the torn bytes are cut, the resume record starts its own line. */
+static void test_resume_cuts_torn_tail(void **state)
+{
+	struct state st;
+	struct journal j;
+	char *why = NULL, *text;
+	FILE *f;
+	(void)state;
+
+	assert_int_equal(state_open(&st, &R, STATE_CREATE, &why), 0);
+	mkdir(P("/var/lib/mailstage/runs/8"), 0700);
+	f = fopen(P("/var/lib/mailstage/runs/8/journal"), "w");
+	assert_non_null(f);
+	fputs("begin run=8 cmd=apply time=1 pid=1 profile=debian12\ndir seq=4 path=/etc/d prior=absent\nattr seq=5 pa", f);
+	fclose(f);
+	chmod(P("/var/lib/mailstage/runs/8/journal"), 0600);
+	assert_int_equal(journal_resume(&st, &j, 8), 0);
+	assert_int_equal(j.seq, 4);
+	journal_close(&j);
+	text = get("/var/lib/mailstage/runs/8/journal");
+	assert_null(strstr(text, "attr seq=5"));
+	assert_non_null(strstr(text, "prior=absent\nresume time="));
+	free(text);
+	tu_rm_rf(P("/var/lib/mailstage/runs/8"));
+	state_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +547,11 @@ int main(void)
 		cmocka_unit_test(test_interrupted_and_resume),
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_readonly_open_creates_nothing),
+		cmocka_unit_test(test_parse_accepts_what_mailstage_writes),
+		cmocka_unit_test(test_parse_torn_tail),
+		cmocka_unit_test(test_parse_refuses),
+		cmocka_unit_test(test_undo_refuses_before_acting),
+		cmocka_unit_test(test_resume_cuts_torn_tail),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -137,16 +137,16 @@ static void test_commands(void **state)
 	char *missing[] = { "mailstage-no-such-program", NULL };
 	char *slow[] = { "sleep", "5", NULL };
 	(void)state;
-	assert_int_equal(prim_run(&R, ok, NULL, NULL, 5000, &res), 0);
+	assert_int_equal(prim_run(&R, ok, NULL, 5000, &res), 0);
 	buf_free(&res.out);
-	assert_int_equal(prim_run(&R, bad, NULL, NULL, 5000, &res), -EIO);
+	assert_int_equal(prim_run(&R, bad, NULL, 5000, &res), -EIO);
 	assert_int_equal(res.exit_code, 3);
 	assert_non_null(strstr(R.error, "out-text"));	/* output shown on failure */
 	buf_free(&res.out);
-	assert_int_equal(prim_run(&R, missing, NULL, NULL, 5000, &res), -ENOENT);
+	assert_int_equal(prim_run(&R, missing, NULL, 5000, &res), -ENOENT);
 	assert_non_null(strstr(R.error, "not installed"));
 	buf_free(&res.out);
-	assert_int_equal(prim_run(&R, slow, NULL, NULL, 200, &res), -ETIMEDOUT);
+	assert_int_equal(prim_run(&R, slow, NULL, 200, &res), -ETIMEDOUT);
 	assert_true(res.timed_out);
 	buf_free(&res.out);
 }
