@@ -21,9 +21,10 @@ LOCALEDIR ?= $(PREFIX)/share/locale
 
 CC        ?= gcc
 PKGS       = libcurl libarchive libsystemd libselinux libsemanage libcrypto
-# libcurl and libarchive are dlopen()ed on first use (installer/lazylib.h):
+# libcurl, libarchive (installer/lazylib.h), libselinux, libsemanage
+# (installer/lazyse.h) and libsystemd (installer/msg.c) are dlopen()ed on first use:
 # pkg-config gives their headers; they are not linked.
-PKGS_LINKED = libsystemd libselinux libsemanage libcrypto
+PKGS_LINKED = libcrypto
 # Recursive (=), not :=: pkg-config runs only when a compile or link command
 # is expanded, never when the Makefile is read, so `make demo`/`make test` on
 # a host without the -dev packages installs them (tests/deps) before anything

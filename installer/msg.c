@@ -9,7 +9,31 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <dlfcn.h>
 #include <systemd/sd-journal.h>
+
+/*
+ * libsystemd (with libgcrypt, liblz4, libzstd, liblzma and libcap behind it)
+ * is opened with dlopen() when the first journal record is written, not
+ * mapped into every run: the lazylib.h way, kept here so that this bottom
+ * floor calls nothing above it.  Its ABI name is the same from systemd 219
+ * (EL7) to 252 (Debian 12).
+ */
+#define LAZY_SYSTEMD_SONAME "libsystemd.so.0"
+
+static __typeof__(sd_journal_send) *journal_send(void)
+{
+	static __typeof__(sd_journal_send) *fn;
+	static int tried;
+
+	if (!tried) {
+		void *h = dlopen(LAZY_SYSTEMD_SONAME, RTLD_NOW | RTLD_LOCAL);
+		void *p = h ? dlsym(h, "sd_journal_send") : NULL;
+		tried = 1;
+		memcpy(&fn, &p, sizeof(fn));	/* a data pointer to a function pointer, as POSIX allows */
+	}
+	return fn;	/* NULL without libsystemd: no journal record, as without a journal */
+}
 
 int msg_verbosity = MSG_NORMAL;
 const char *msg_progname = "mailstage";
@@ -96,8 +120,9 @@ void msg_journal(int priority, const char *run, const char *stage, const char *a
 {
 	va_list ap;
 	char *m;
+	__typeof__(sd_journal_send) *send;
 
-	if (!msg_journal_enabled || access("/run/systemd/journal/socket", W_OK) != 0)
+	if (!msg_journal_enabled || access("/run/systemd/journal/socket", W_OK) != 0 || !(send = journal_send()))
 		return;
 	va_start(ap, fmt);
 	m = xvasprintf(fmt, ap);
@@ -108,7 +133,7 @@ void msg_journal(int priority, const char *run, const char *stage, const char *a
 	 * change description or error text inserted with %s is in the run's
 	 * language (English for --json runs such as mailstage-converge.service).
 	 */
-	sd_journal_send("MESSAGE=%s", m, "PRIORITY=%d", priority,
+	send("MESSAGE=%s", m, "PRIORITY=%d", priority,
 			"SYSLOG_IDENTIFIER=mailstage",
 			"MAILSTAGE_RUN=%s", run ? run : "",
 			"MAILSTAGE_STAGE=%s", stage ? stage : "",
