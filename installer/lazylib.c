@@ -6,6 +6,18 @@
 #include "i18n.h"
 #include "lazylib.h"
 #include "lazyse.h"
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include "lazycrypto.h"
 #include "util.h"
 
 #include <dlfcn.h>
@@ -19,6 +31,7 @@ LAZY_ARCHIVE_FUNCS(LAZY_DEFINE)
 LAZY_CURL_FUNCS(LAZY_DEFINE)
 LAZY_SELINUX_FUNCS(LAZY_DEFINE)
 LAZY_SEMANAGE_FUNCS(LAZY_DEFINE)
+LAZY_CRYPTO_FUNCS(LAZY_DEFINE)
 #undef LAZY_DEFINE
 
 /* The soname a symbol is looked up in, for messages. */
@@ -30,7 +43,10 @@ static const char *soname_of(const char *name)
 		return LAZY_ARCHIVE_SONAME;
 	if (strncmp(name, "semanage", 8) == 0)
 		return "libsemanage";
-	return LAZY_SELINUX_SONAME;
+	if (strncmp(name, "sel", 3) == 0 || strncmp(name, "security_", 9) == 0 || strcmp(name, "freecon") == 0 ||
+	    strcmp(name, "is_selinux_enabled") == 0)
+		return LAZY_SELINUX_SONAME;
+	return "libcrypto";
 }
 
 /* Look up one symbol into its pointer. */
@@ -56,6 +72,7 @@ static int load(const char *soname, void **handle, char **why)
 				 strncmp(soname, "libcurl", 7) == 0 ? "libcurl"
 				 : strncmp(soname, "libarchive", 10) == 0 ? "libarchive"
 				 : strncmp(soname, "libsemanage", 11) == 0 ? "libsemanage"
+				 : strncmp(soname, "libcrypto", 9) == 0 ? "OpenSSL (libcrypto)"
 				 : "libselinux");
 		return -ENOENT;
 	}
@@ -113,6 +130,27 @@ int lazy_selinux(char **why)
 		r = load(semanage[ARRAY_SIZE(semanage) - 1], &hm, why);	/* its message */
 	h = hm;
 	LAZY_SEMANAGE_FUNCS(LAZY_RESOLVE)
+#undef LAZY_RESOLVE
+	done = r == 0;
+	return r;
+}
+
+int lazy_crypto(char **why)
+{
+	static const char *const names[] = LAZY_CRYPTO_SONAMES;
+	static void *h;
+	static int done;
+	size_t i;
+	int r = 0;
+
+	if (done)
+		return 0;
+	for (i = 0; !h && i < ARRAY_SIZE(names); i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		r = load(names[0], &h, why);	/* its message */
+#define LAZY_RESOLVE(f) if (r == 0) r = resolve(h, #f, (void **)&lazy_##f, why);
+	LAZY_CRYPTO_FUNCS(LAZY_RESOLVE)
 #undef LAZY_RESOLVE
 	done = r == 0;
 	return r;
