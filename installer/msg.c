@@ -44,23 +44,42 @@ int msg_journal_enabled = 1;
  * file names): a terminal control byte in there is shown as \xHH, never
  * sent to the terminal.  Newline and tab stay (multi-line tool output).
  */
-static void put_escaped(const char *s, FILE *f)
+/* prefix, s escaped, newline: into out (room for strlen(prefix) + 4 * strlen(s) + 2). */
+static size_t put_escaped(char *out, const char *prefix, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(prefix);
+
+	memcpy(out, prefix, n);
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
-		else
-			fputc(ch, f);
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		} else {
+			out[n++] = (char)ch;
+		}
 	}
+	out[n++] = '\n';
+	return n;
 }
 
+/* One line, one write: stderr is unbuffered, and a byte at a time was a system call each. */
 static void vsay(const char *prefix, const char *fmt, va_list ap)
 {
 	char *s = xvasprintf(fmt, ap);
-	fputs(prefix, stderr);
-	put_escaped(s, stderr);
-	fputc('\n', stderr);
+	char *line = malloc(strlen(prefix) + 4 * strlen(s) + 2);
+
+	if (line) {
+		fwrite(line, 1, put_escaped(line, prefix, s), stderr);
+		free(line);
+	} else {
+		fputs(prefix, stderr);	/* no memory: unescaped rather than nothing */
+		fputs(s, stderr);
+		fputc('\n', stderr);
+	}
 	free(s);
 }
 
