@@ -21,16 +21,20 @@ LOCALEDIR ?= $(PREFIX)/share/locale
 
 CC        ?= gcc
 PKGS       = libcurl libarchive expat libsystemd libselinux libsemanage libcrypto
-# libcurl, libarchive and expat are dlopen()ed on first use (installer/lazylib.h):
+# libcurl, libarchive, expat (installer/lazylib.h), libselinux, libsemanage
+# (installer/lazyse.h), libcrypto (installer/lazycrypto.h) and libsystemd
+# (installer/msg.c) are dlopen()ed on first use:
 # pkg-config gives their headers; they are not linked.
-PKGS_LINKED = libsystemd libselinux libsemanage libcrypto
+PKGS_LINKED =
 # Recursive (=), not :=: pkg-config runs only when a compile or link command
 # is expanded, never when the Makefile is read, so `make demo`/`make test` on
 # a host without the -dev packages installs them (tests/deps) before anything
 # asks pkg-config (tests/integration/80-docs.sh checks it stays quiet).
 # Each is computed once, on first use (the $(eval) turns it into a simple variable).
 PKG_CFLAGS  = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $$(PKGS)))$(PKG_CFLAGS)
-PKG_LIBS    = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS_LINKED)) -ldl)$(PKG_LIBS)
+PKG_LIBS    = $(eval PKG_LIBS := $$(if $$(PKGS_LINKED),$$(shell pkg-config --libs $$(PKGS_LINKED))) -ldl)$(PKG_LIBS)
+# tests/unit/test_crypto.c calls OpenSSL itself: the unit tests link libcrypto.
+UNIT_LIBS   = $(eval UNIT_LIBS := $$(shell pkg-config --libs libcrypto))$(UNIT_LIBS)
 CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka))$(CMOCKA_LIBS)
 
 WARN       = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
@@ -79,7 +83,7 @@ $(B)/hooks/%.o: %.c $(HDRS)
 # tests/unit/testutil.c: helpers shared by the unit tests, linked into each.
 $(B)/tests/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(TLIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DMAILSTAGE_TEST_HOOKS $(LDFLAGS) -o $@ $< tests/unit/testutil.c $(TLIB_OBJ) $(LDLIBS_ALL) $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) -DMAILSTAGE_TEST_HOOKS $(LDFLAGS) -o $@ $< tests/unit/testutil.c $(TLIB_OBJ) $(LDLIBS_ALL) $(UNIT_LIBS) $(CMOCKA_LIBS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

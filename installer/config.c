@@ -47,114 +47,109 @@ enum kind {
 };
 
 /*
- * X(name, type, default, example, doc, kind, lo, hi, extra)
+ * X(name, type, default, example, anchor, doc, kind, lo, hi, extra)
  * default NULL: required; "": empty/none; "<...>": derived from other keys.
+ * anchor: the section (.SH) of mailstage.conf(5) that documents the key.
+ * kind picks the type (types[] below: its validator and storage); lo and
+ * hi bound whole numbers and times (seconds), extra is an enum's choices
+ * ("a|b|c") or a time's default unit.
  */
 #define KEYS(X) \
-X(hostname, "fqdn", NULL, "mail.example.com", \
+X(hostname, "fqdn", NULL, "mail.example.com", "IDENTITY", \
   "Fully qualified name of this server: Postfix myhostname, HELO name, PTR target, certificate name.", \
   K_FQDN, 0, 0, NULL) \
-X(domain, "fqdn", NULL, "example.com", \
+X(domain, "fqdn", NULL, "example.com", "IDENTITY", \
   "Mail domain that is signed and published in SPF, DKIM and DMARC records (Postfix mydomain).", \
   K_FQDN, 0, 0, NULL) \
-X(ipv4, "ipv4", NULL, "192.0.2.10", \
+X(ipv4, "ipv4", NULL, "192.0.2.10", "IDENTITY", \
   "Public IPv4 address of this server, listed in the SPF record.", \
   K_IPV4, 0, 0, NULL) \
-X(ipv6, "ipv6", "", "2001:db8::10", \
+X(ipv6, "ipv6", "", "2001:db8::10", "IDENTITY", \
   "Public IPv6 address of this server, listed in the SPF record; empty when the server has none.", \
   K_IPV6, 0, 0, NULL) \
-X(dkim_selector, "selector", "default", "default", \
+X(dkim_selector, "selector", "default", "default", "DKIM", \
   "DKIM selector: the key is published as SELECTOR._domainkey.DOMAIN.", \
   K_SELECTOR, 0, 0, NULL) \
-X(dkim_bits, "int", "2048", "2048", \
+X(dkim_bits, "int", "2048", "2048", "DKIM", \
   "Size of the DKIM RSA key in bits: 1024, 2048, 3072 or 4096.", \
   K_DKIM_BITS, 1024, 4096, NULL) \
-X(spf_policy, "enum", "~all", "~all", \
+X(spf_policy, "enum", "~all", "~all", "SPF AND DMARC", \
   "SPF result for senders not listed: ~all (softfail) or -all (fail).", \
   K_ENUM, 0, 0, "~all|-all") \
-X(dmarc_policy, "enum", "quarantine", "quarantine", \
+X(dmarc_policy, "enum", "quarantine", "quarantine", "SPF AND DMARC", \
   "DMARC policy for mail that fails: none, quarantine or reject.", \
   K_ENUM, 0, 0, "none|quarantine|reject") \
-X(dmarc_rua, "email", "<dmarc@domain>", "dmarc@example.com", \
+X(dmarc_rua, "email", "<dmarc@domain>", "dmarc@example.com", "SPF AND DMARC", \
   "Address for DMARC aggregate reports (rua); an optional mailto: is removed; empty for none.", \
   K_EMAIL, 0, 0, NULL) \
-X(dmarc_ruf, "email", "<dmarc_rua>", "dmarc@example.com", \
+X(dmarc_ruf, "email", "<dmarc_rua>", "dmarc@example.com", "SPF AND DMARC", \
   "Address for DMARC failure reports (ruf); empty for none.", \
   K_EMAIL, 0, 0, NULL) \
-X(dmarc_pct, "int", "100", "100", \
+X(dmarc_pct, "int", "100", "100", "SPF AND DMARC", \
   "Percentage of failing mail the DMARC policy applies to, 0 to 100.", \
   K_INT, 0, 100, NULL) \
-X(dmarc_alias_to, "recipient", "root", "root", \
+X(dmarc_alias_to, "recipient", "root", "root", "SPF AND DMARC", \
   "Local user or address that receives mail for the DMARC report address.", \
   K_RECIPIENT, 0, 0, NULL) \
-X(tls_cert, "path", "", "/etc/pki/tls/certs/mail.example.com.crt", \
+X(tls_cert, "path", "", "/etc/pki/tls/certs/mail.example.com.crt", "TLS", \
   "Absolute path of the TLS certificate (PEM); with tls_key, or empty for a self-signed one.", \
   K_PATH, 0, 0, NULL) \
-X(tls_key, "path", "", "/etc/pki/tls/private/mail.example.com.key", \
+X(tls_key, "path", "", "/etc/pki/tls/private/mail.example.com.key", "TLS", \
   "Absolute path of the TLS private key (PEM); with tls_cert, or empty for a self-signed one.", \
   K_PATH, 0, 0, NULL) \
-X(smtpd_client_connection_rate_limit, "int", "10", "10", \
+X(smtpd_client_connection_rate_limit, "int", "10", "10", "POSTFIX LIMITS", \
   "Connections one client may open per minute (0: no limit).", \
   K_INT, 0, 100000, NULL) \
-X(smtpd_client_message_rate_limit, "int", "30", "30", \
+X(smtpd_client_message_rate_limit, "int", "30", "30", "POSTFIX LIMITS", \
   "Messages one client may send per minute (0: no limit).", \
   K_INT, 0, 100000, NULL) \
-X(smtpd_client_connection_count_limit, "int", "10", "10", \
+X(smtpd_client_connection_count_limit, "int", "10", "10", "POSTFIX LIMITS", \
   "Simultaneous connections one client may hold (0: no limit).", \
   K_INT, 0, 10000, NULL) \
-X(smtpd_error_sleep_time, "duration", "1s", "1s", \
+X(smtpd_error_sleep_time, "duration", "1s", "1s", "POSTFIX LIMITS", \
   "Pause before answering a client error (a time: number with unit s, m, h, d or w).", \
   K_DURATION, 0, 300, "s") \
-X(initial_destination_concurrency, "int", "2", "2", \
+X(initial_destination_concurrency, "int", "2", "2", "POSTFIX LIMITS", \
   "Parallel deliveries to one destination at first (at most the concurrency limit).", \
   K_INT, 1, 1000, NULL) \
-X(default_destination_rate_delay, "duration", "1s", "1s", \
+X(default_destination_rate_delay, "duration", "1s", "1s", "POSTFIX LIMITS", \
   "Pause between two deliveries to the same destination (0s: none).", \
   K_DURATION, 0, 3600, "s") \
-X(default_destination_concurrency_limit, "int", "5", "5", \
+X(default_destination_concurrency_limit, "int", "5", "5", "POSTFIX LIMITS", \
   "Most parallel deliveries to one destination.", \
   K_INT, 1, 1000, NULL) \
-X(message_size_limit, "int", "10240000", "10240000", \
+X(message_size_limit, "int", "10240000", "10240000", "POSTFIX LIMITS", \
   "Largest message in bytes (0: no limit).", \
   K_INT, 0, 1073741824L, NULL) \
-X(mailbox_size_limit, "int", "51200000", "51200000", \
+X(mailbox_size_limit, "int", "51200000", "51200000", "POSTFIX LIMITS", \
   "Largest local mailbox in bytes, at least message_size_limit (0: no limit).", \
   K_INT, 0, 2147483647L, NULL) \
-X(maximal_queue_lifetime, "duration", "1d", "1d", \
+X(maximal_queue_lifetime, "duration", "1d", "1d", "POSTFIX LIMITS", \
   "How long undeliverable mail stays queued before it bounces (unit default d).", \
   K_DURATION, 0, 100 * DAY, "d") \
-X(bounce_queue_lifetime, "duration", "1d", "1d", \
+X(bounce_queue_lifetime, "duration", "1d", "1d", "POSTFIX LIMITS", \
   "How long an undeliverable bounce stays queued (unit default d).", \
   K_DURATION, 0, 100 * DAY, "d") \
-X(firewall_services, "list", "smtp smtps smtp-submission", "smtp smtps smtp-submission", \
+X(firewall_services, "list", "smtp smtps smtp-submission", "smtp smtps smtp-submission", "SYSTEM", \
   "firewalld services opened permanently (space or comma separated; empty: none).", \
   K_SERVICES, 0, 0, NULL) \
-X(selinux_booleans, "list", "httpd_can_sendmail=on", "httpd_can_sendmail=on", \
+X(selinux_booleans, "list", "httpd_can_sendmail=on", "httpd_can_sendmail=on", "SYSTEM", \
   "SELinux booleans set persistently, NAME=on or NAME=off (empty: none).", \
   K_BOOLEANS, 0, 0, NULL) \
-X(rbl, "list", "zen.spamhaus.org", "zen.spamhaus.org", \
+X(rbl, "list", "zen.spamhaus.org", "zen.spamhaus.org", "SYSTEM", \
   "DNS blocklists whose listed clients are rejected (empty: none).", \
   K_DOMAINS, 0, 0, NULL) \
-X(port25_probe, "host:port", "gmail-smtp-in.l.google.com:25", "gmail-smtp-in.l.google.com:25", \
+X(port25_probe, "host:port", "gmail-smtp-in.l.google.com:25", "gmail-smtp-in.l.google.com:25", "SYSTEM", \
   "Host and port used to check that outbound port 25 is open.", \
   K_HOSTPORT, 0, 0, NULL)
 
-#define PUBLIC_ROW(n, t, d, e, doc, k, lo, hi, x) { #n, t, d, e, doc },
+#define PUBLIC_ROW(n, t, d, e, a, doc, k, lo, hi, x) { #n, t, d, e, doc, a, lo, hi },
 static const struct config_key keys[] = { KEYS(PUBLIC_ROW) };
-
-struct key_impl {
-	enum kind kind;
-	size_t off;
-	long lo, hi;
-	const char *extra;
-};
-#define IMPL_ROW(n, t, d, e, doc, k, l, h, x) { k, offsetof(struct config, n), l, h, x },
-static const struct key_impl impl[] = { KEYS(IMPL_ROW) };
 
 #define NKEYS ARRAY_SIZE(keys)
 
 /* Key indexes used by the cross-field checks. */
-#define INDEX_ROW(n, t, d, e, doc, k, lo, hi, x) KI_##n,
+#define INDEX_ROW(n, t, d, e, a, doc, k, lo, hi, x) KI_##n,
 enum { KEYS(INDEX_ROW) KI_COUNT };
 
 const struct config_key *config_keys(size_t *n)
@@ -442,266 +437,154 @@ static char *format_seconds(long long s)
 	return xasprintf("%llds", s);
 }
 
-/* ---- conversion of one value --------------------------------------------- */
+/* ---- the validators: one per type ------------------------------------------
+ *
+ * Each takes the key's row and the value as written and either returns 0
+ * with the value as stored (*out, or *num for whole numbers) or returns
+ * -EINVAL with *why, the phrase of the error ("is not ..."; caller frees).
+ * convert() below does the rest for every key alike: the empty check, the
+ * message "KEY VALUE WHY, e.g. EXAMPLE", storing into struct config.
+ */
 
-static void *slot(struct parser *p, size_t i)
+struct keydef;
+typedef int (*validator_fn)(const struct keydef *k, const char *v, char **out, long *num, char **why);
+
+static int why_is(char **why, const char *what)
 {
-	return (char *)p->cfg + impl[i].off;
+	*why = xstrdup(what);
+	return -EINVAL;
 }
 
-static void set_str(struct parser *p, size_t i, char *v)
-{
-	char **s = slot(p, i);
-
-	free(*s);
-	*s = v;
-}
-
-static void bad(struct parser *p, size_t i, unsigned line, const char *value, const char *what)
-{
-	char *v = shown(value);
-
-	/* TRANSLATORS: key, its value as written, then a phrase "is not ..." below */
-	add_error(p, line, _("%s %s %s, e.g. %s"), keys[i].name, v, what, keys[i].example);
-	free(v);
-}
-
-static void bad_item(struct parser *p, size_t i, unsigned line, const char *item, const char *what)
-{
-	char *v = shown(item);
-
-	add_error(p, line, _("%s item %s %s, e.g. %s"), keys[i].name, v, what, keys[i].example);
-	free(v);
-}
-
-static int conv_ipv4(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_ipv4(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
 	struct in_addr a;
 	uint32_t h;
-	const char *why = NULL;
 
-	if (inet_pton(AF_INET, v, &a) != 1) {
-		bad(p, i, line, v, _("is not an IPv4 address (four numbers 0-255 separated by dots)"));
-		return -EINVAL;
-	}
+	(void)k, (void)num;
+	if (inet_pton(AF_INET, v, &a) != 1)
+		return why_is(why, _("is not an IPv4 address (four numbers 0-255 separated by dots)"));
 	h = ntohl(a.s_addr);
 	if ((h >> 24) == 0)
-		why = _("is not a usable address (0.0.0.0/8), not the server's public address");
-	else if ((h >> 24) == 127)
-		why = _("is a loopback address, not the server's public address");
-	else if ((h >> 28) >= 14)
-		why = _("is a multicast or reserved address, not the server's public address");
-	if (why) {
-		bad(p, i, line, v, why);
-		return -EINVAL;
-	}
-	set_str(p, i, xstrdup(v));
+		return why_is(why, _("is not a usable address (0.0.0.0/8), not the server's public address"));
+	if ((h >> 24) == 127)
+		return why_is(why, _("is a loopback address, not the server's public address"));
+	if ((h >> 28) >= 14)
+		return why_is(why, _("is a multicast or reserved address, not the server's public address"));
+	*out = xstrdup(v);
 	return 0;
 }
 
-static int conv_ipv6(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_ipv6(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
 	struct in6_addr a;
 	static const unsigned char zero[16];
-	const char *why = NULL;
 	char buf[INET6_ADDRSTRLEN];
 
+	(void)k, (void)num;
 	if (!*v) {
-		set_str(p, i, NULL);
+		*out = NULL;
 		return 0;
 	}
-	if (inet_pton(AF_INET6, v, &a) != 1) {
-		bad(p, i, line, v, _("is not an IPv6 address (without brackets or /prefix)"));
-		return -EINVAL;
-	}
+	if (inet_pton(AF_INET6, v, &a) != 1)
+		return why_is(why, _("is not an IPv6 address (without brackets or /prefix)"));
 	if (memcmp(a.s6_addr, zero, 15) == 0 && a.s6_addr[15] <= 1)
-		why = _("is the unspecified or loopback address, not the server's public address");
-	else if (a.s6_addr[0] == 0xff)
-		why = _("is a multicast address, not the server's public address");
-	else if (a.s6_addr[0] == 0xfe && (a.s6_addr[1] & 0xc0) == 0x80)
-		why = _("is a link-local address, not the server's public address");
-	else if (IN6_IS_ADDR_V4MAPPED(&a))
-		why = _("is an IPv4-mapped address; put IPv4 addresses in ipv4");
-	if (why) {
-		bad(p, i, line, v, why);
-		return -EINVAL;
-	}
+		return why_is(why, _("is the unspecified or loopback address, not the server's public address"));
+	if (a.s6_addr[0] == 0xff)
+		return why_is(why, _("is a multicast address, not the server's public address"));
+	if (a.s6_addr[0] == 0xfe && (a.s6_addr[1] & 0xc0) == 0x80)
+		return why_is(why, _("is a link-local address, not the server's public address"));
+	if (IN6_IS_ADDR_V4MAPPED(&a))
+		return why_is(why, _("is an IPv4-mapped address; put IPv4 addresses in ipv4"));
 	/* canonical form, so that SPF and comparisons see one spelling */
-	set_str(p, i, xstrdup(inet_ntop(AF_INET6, &a, buf, sizeof(buf)) ? buf : v));
+	*out = xstrdup(inet_ntop(AF_INET6, &a, buf, sizeof(buf)) ? buf : v);
 	return 0;
 }
 
-static int conv_path(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_path(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
 	const char *q;
 
+	(void)k, (void)num;
 	if (!*v) {
-		set_str(p, i, NULL);
+		*out = NULL;
 		return 0;
 	}
-	if (v[0] != '/') {
-		bad(p, i, line, v, _("is not an absolute path"));
-		return -EINVAL;
-	}
-	if (strlen(v) >= 1024 || v[strlen(v) - 1] == '/') {
-		bad(p, i, line, v, _("is not the path of a file"));
-		return -EINVAL;
-	}
-	for (q = v; *q; q++) {
-		if (!isalnum((unsigned char)*q) && !strchr("/._+-@:=~", *q)) {
-			bad(p, i, line, v, _("contains a blank or a character other than letters, digits and / . _ + - @ : = ~"));
-			return -EINVAL;
-		}
-	}
-	for (q = v; (q = strstr(q, "/..")) != NULL; q += 3) {
-		if (q[3] == '/' || q[3] == '\0') {
-			bad(p, i, line, v, _("contains a \"..\" component"));
-			return -EINVAL;
-		}
-	}
-	set_str(p, i, xstrdup(v));
+	if (v[0] != '/')
+		return why_is(why, _("is not an absolute path"));
+	if (strlen(v) >= 1024 || v[strlen(v) - 1] == '/')
+		return why_is(why, _("is not the path of a file"));
+	for (q = v; *q; q++)
+		if (!isalnum((unsigned char)*q) && !strchr("/._+-@:=~", *q))
+			return why_is(why, _("contains a blank or a character other than letters, digits and / . _ + - @ : = ~"));
+	for (q = v; (q = strstr(q, "/..")) != NULL; q += 3)
+		if (q[3] == '/' || q[3] == '\0')
+			return why_is(why, _("contains a \"..\" component"));
+	*out = xstrdup(v);
 	return 0;
 }
 
-static int conv_int(struct parser *p, size_t i, unsigned line, const char *v)
-{
-	long long n;
-	long *dst = slot(p, i);
-
-	if (parse_digits(v, strlen(v), 18, &n) < 0) {
-		bad(p, i, line, v, _("is not a whole number (digits only)"));
-		return -EINVAL;
-	}
-	if (impl[i].kind == K_DKIM_BITS) {
-		if (n != 1024 && n != 2048 && n != 3072 && n != 4096) {
-			bad(p, i, line, v, _("is not one of 1024, 2048, 3072, 4096"));
-			return -EINVAL;
-		}
-	} else if (n < impl[i].lo || n > impl[i].hi) {
-		char *what = xasprintf(_("is out of range (%ld to %ld)"), impl[i].lo, impl[i].hi);
-		bad(p, i, line, v, what);
-		free(what);
-		return -EINVAL;
-	}
-	*dst = (long)n;
-	return 0;
-}
-
-static int conv_duration(struct parser *p, size_t i, unsigned line, const char *v)
-{
-	size_t n = strlen(v);
-	long long num, mul;
-	char unit = impl[i].extra[0];
-
-	if (n > 0 && !(v[n - 1] >= '0' && v[n - 1] <= '9')) {
-		unit = v[n - 1];
-		n--;
-	}
-	mul = unit_seconds(unit);
-	if (mul == 0 || parse_digits(v, n, 9, &num) < 0) {
-		bad(p, i, line, v, _("is not a time (a number with an optional unit s, m, h, d or w)"));
-		return -EINVAL;
-	}
-	if (num * mul > impl[i].hi) {
-		char *max = format_seconds(impl[i].hi);
-		char *what = xasprintf(_("is more than the maximum of %s"), max);
-		bad(p, i, line, v, what);
-		free(what);
-		free(max);
-		return -EINVAL;
-	}
-	set_str(p, i, xstrdup(v));
-	return 0;
-}
-
-static int conv_enum(struct parser *p, size_t i, unsigned line, const char *v)
-{
-	const char *c = impl[i].extra;
-	size_t n = strlen(v);
-	struct buf what = { 0 };
-
-	buf_puts(&what, _("is not one of "));
-	while (*c) {
-		size_t l = strcspn(c, "|");
-		if (l == n && memcmp(c, v, n) == 0) {
-			set_str(p, i, xstrdup(v));
-			buf_free(&what);
-			return 0;
-		}
-		buf_printf(&what, "%s%.*s", c == impl[i].extra ? "" : ", ", (int)l, c);
-		c += l + (c[l] == '|');
-	}
-	bad(p, i, line, v, what.data);
-	buf_free(&what);
-	return -EINVAL;
-}
+static int v_int(const struct keydef *k, const char *v, char **out, long *num, char **why);
+static int v_bits(const struct keydef *k, const char *v, char **out, long *num, char **why);
+static int v_duration(const struct keydef *k, const char *v, char **out, long *num, char **why);
+static int v_enum(const struct keydef *k, const char *v, char **out, long *num, char **why);
 
 #define UNSAFE_LOCAL_MSG _("is not a plain address: a | / or # in its local part would make it a command, " \
 			  "a file or a comment where mailstage writes it (/etc/aliases, main.cf)")
 
-static int conv_email(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_email(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
 	const char *a = v;
 
+	(void)k, (void)num;
 	if (strncasecmp(a, "mailto:", 7) == 0)
 		a += 7;
 	if (!*v) {
-		set_str(p, i, xstrdup(""));
+		*out = xstrdup("");
 		return 0;
 	}
-	if (strpbrk(a, ", \t")) {
-		bad(p, i, line, v, _("is more than one address; give one address (local@domain)"));
-		return -EINVAL;
-	}
-	if (!valid_email(a)) {
-		bad(p, i, line, v, _("is not an email address (local@domain)"));
-		return -EINVAL;
-	}
-	if (unsafe_local(a)) {
-		bad(p, i, line, v, UNSAFE_LOCAL_MSG);
-		return -EINVAL;
-	}
-	set_str(p, i, email_dup(a));
+	if (strpbrk(a, ", \t"))
+		return why_is(why, _("is more than one address; give one address (local@domain)"));
+	if (!valid_email(a))
+		return why_is(why, _("is not an email address (local@domain)"));
+	if (unsafe_local(a))
+		return why_is(why, UNSAFE_LOCAL_MSG);
+	*out = email_dup(a);
 	return 0;
 }
 
-static int conv_recipient(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_recipient(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
-	if (strchr(v, '@') && valid_email(v) && unsafe_local(v)) {
-		bad(p, i, line, v, UNSAFE_LOCAL_MSG);
-		return -EINVAL;
-	}
+	(void)k, (void)num;
+	if (strchr(v, '@') && valid_email(v) && unsafe_local(v))
+		return why_is(why, UNSAFE_LOCAL_MSG);
 	if (strchr(v, '@') ? valid_email(v) : valid_username(v)) {
-		set_str(p, i, strchr(v, '@') ? email_dup(v) : xstrdup(v));
+		*out = strchr(v, '@') ? email_dup(v) : xstrdup(v);
 		return 0;
 	}
-	bad(p, i, line, v, _("is not a local user name or an email address"));
-	return -EINVAL;
+	return why_is(why, _("is not a local user name or an email address"));
 }
 
-static int conv_fqdn(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_fqdn(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
-	if (!valid_fqdn(v)) {
-		bad(p, i, line, v, _("is not a fully qualified domain name"));
-		return -EINVAL;
-	}
-	set_str(p, i, fqdn_dup(v));
+	(void)k, (void)num;
+	if (!valid_fqdn(v))
+		return why_is(why, _("is not a fully qualified domain name"));
+	*out = fqdn_dup(v);
 	return 0;
 }
 
-static int conv_selector(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_selector(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
 	size_t n = strlen(v);
 
-	if (n > 63 || check_labels(v, n, NULL) < 1) {
-		bad(p, i, line, v, _("is not a DKIM selector (letters, digits, inner hyphens and dots)"));
-		return -EINVAL;
-	}
-	set_str(p, i, lower_dup(v, n));
+	(void)k, (void)num;
+	if (n > 63 || check_labels(v, n, NULL) < 1)
+		return why_is(why, _("is not a DKIM selector (letters, digits, inner hyphens and dots)"));
+	*out = lower_dup(v, n);
 	return 0;
 }
 
-static int conv_hostport(struct parser *p, size_t i, unsigned line, const char *v)
+static int v_hostport(const struct keydef *k, const char *v, char **out, long *num, char **why)
 {
 	const char *colon, *host = v;
 	size_t hlen;
@@ -709,6 +592,7 @@ static int conv_hostport(struct parser *p, size_t i, unsigned line, const char *
 	char *h;
 	int ok;
 
+	(void)k, (void)num;
 	if (v[0] == '[') {
 		const char *close = strchr(v, ']');
 		if (!close || close[1] != ':')
@@ -729,14 +613,199 @@ static int conv_hostport(struct parser *p, size_t i, unsigned line, const char *
 	free(h);
 	if (!ok)
 		goto bad;
-	{
-		char *lo = lower_dup(v, strlen(v));
-		set_str(p, i, lo);
-	}
+	*out = lower_dup(v, strlen(v));
 	return 0;
 bad:
-	bad(p, i, line, v, _("is not HOST:PORT (a host name, IPv4 address or [IPv6] address, and a port 1-65535)"));
+	return why_is(why, _("is not HOST:PORT (a host name, IPv4 address or [IPv6] address, and a port 1-65535)"));
+}
+
+/* List items: the same shape, one item at a time (the list's own checks are in conv_list). */
+static int v_service(const struct keydef *k, const char *s, char **out, long *num, char **why)
+{
+	const char *q;
+
+	(void)k, (void)num;
+	if (!*s || strlen(s) > 64)
+		goto bad;
+	for (q = s; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-'))
+			goto bad;
+	*out = xstrdup(s);
+	return 0;
+bad:
+	return why_is(why, _("is not a firewalld service name (lowercase letters, digits, hyphens)"));
+}
+
+static int v_domain(const struct keydef *k, const char *s, char **out, long *num, char **why)
+{
+	(void)k, (void)num;
+	if (!valid_fqdn(s))
+		return why_is(why, _("is not a domain name"));
+	*out = fqdn_dup(s);
+	return 0;
+}
+
+/* "name=on" from name=on|off|1|0|true|false. */
+static int v_boolean(const struct keydef *k, const char *s, char **out, long *num, char **why)
+{
+	const char *eq = strchr(s, '=');
+	const char *val, *q;
+	const char *norm;
+
+	(void)k, (void)num;
+	if (!eq || eq == s || eq - s > 64)
+		goto bad;
+	for (q = s; q < eq; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
+			goto bad;
+	val = eq + 1;
+	if (!strcasecmp(val, "on") || !strcmp(val, "1") || !strcasecmp(val, "true"))
+		norm = "on";
+	else if (!strcasecmp(val, "off") || !strcmp(val, "0") || !strcasecmp(val, "false"))
+		norm = "off";
+	else
+		goto bad;
+	*out = xasprintf("%.*s=%s", (int)(eq - s), s, norm);
+	return 0;
+bad:
+	return why_is(why, _("is not NAME=on or NAME=off"));
+}
+
+/* ---- the types ------------------------------------------------------------ */
+
+enum store { ST_STR, ST_LONG, ST_LIST };
+
+struct type {
+	enum store store;
+	int empty_ok;		/* "" is a value (none), given to the validator */
+	validator_fn valid;	/* ST_LIST: of each item */
+	int name_value;		/* ST_LIST of NAME=value items: blanks around '=' joined, one value a name */
+};
+
+static const struct type types[] = {
+	[K_FQDN] = { ST_STR, 0, v_fqdn, 0 },
+	[K_IPV4] = { ST_STR, 0, v_ipv4, 0 },
+	[K_IPV6] = { ST_STR, 1, v_ipv6, 0 },
+	[K_SELECTOR] = { ST_STR, 0, v_selector, 0 },
+	[K_DKIM_BITS] = { ST_LONG, 0, v_bits, 0 },
+	[K_ENUM] = { ST_STR, 0, v_enum, 0 },
+	[K_EMAIL] = { ST_STR, 1, v_email, 0 },
+	[K_RECIPIENT] = { ST_STR, 0, v_recipient, 0 },
+	[K_PATH] = { ST_STR, 1, v_path, 0 },
+	[K_INT] = { ST_LONG, 0, v_int, 0 },
+	[K_DURATION] = { ST_STR, 0, v_duration, 0 },
+	[K_SERVICES] = { ST_LIST, 1, v_service, 0 },
+	[K_BOOLEANS] = { ST_LIST, 1, v_boolean, 1 },
+	[K_DOMAINS] = { ST_LIST, 1, v_domain, 0 },
+	[K_HOSTPORT] = { ST_STR, 0, v_hostport, 0 },
+};
+
+/* What the validators see of a key: its bounds and extra (the table row). */
+struct keydef {
+	enum kind kind;
+	size_t off;
+	long lo, hi;
+	const char *extra;
+};
+#define IMPL_ROW(n, t, d, e, a, doc, k, l, h, x) { k, offsetof(struct config, n), l, h, x },
+static const struct keydef impl[] = { KEYS(IMPL_ROW) };
+
+static int v_int(const struct keydef *k, const char *v, char **out, long *num, char **why)
+{
+	long long n;
+
+	(void)out;
+	if (parse_digits(v, strlen(v), 18, &n) < 0)
+		return why_is(why, _("is not a whole number (digits only)"));
+	if (n < k->lo || n > k->hi) {
+		*why = xasprintf(_("is out of range (%ld to %ld)"), k->lo, k->hi);
+		return -EINVAL;
+	}
+	*num = (long)n;
+	return 0;
+}
+
+static int v_bits(const struct keydef *k, const char *v, char **out, long *num, char **why)
+{
+	long long n;
+
+	(void)k, (void)out;
+	if (parse_digits(v, strlen(v), 18, &n) < 0)
+		return why_is(why, _("is not a whole number (digits only)"));
+	if (n != 1024 && n != 2048 && n != 3072 && n != 4096)
+		return why_is(why, _("is not one of 1024, 2048, 3072, 4096"));
+	*num = (long)n;
+	return 0;
+}
+
+static int v_duration(const struct keydef *k, const char *v, char **out, long *num, char **why)
+{
+	size_t n = strlen(v);
+	long long value, mul;
+	char unit = k->extra[0];
+
+	(void)num;
+	if (n > 0 && !(v[n - 1] >= '0' && v[n - 1] <= '9')) {
+		unit = v[n - 1];
+		n--;
+	}
+	mul = unit_seconds(unit);
+	if (mul == 0 || parse_digits(v, n, 9, &value) < 0)
+		return why_is(why, _("is not a time (a number with an optional unit s, m, h, d or w)"));
+	if (value * mul > k->hi) {
+		char *max = format_seconds(k->hi);
+		*why = xasprintf(_("is more than the maximum of %s"), max);
+		free(max);
+		return -EINVAL;
+	}
+	*out = xstrdup(v);
+	return 0;
+}
+
+static int v_enum(const struct keydef *k, const char *v, char **out, long *num, char **why)
+{
+	const char *c = k->extra;
+	size_t n = strlen(v);
+	struct buf what = { 0 };
+
+	(void)num;
+	buf_puts(&what, _("is not one of "));
+	while (*c) {
+		size_t l = strcspn(c, "|");
+		if (l == n && memcmp(c, v, n) == 0) {
+			*out = xstrdup(v);
+			buf_free(&what);
+			return 0;
+		}
+		buf_printf(&what, "%s%.*s", c == k->extra ? "" : ", ", (int)l, c);
+		c += l + (c[l] == '|');
+	}
+	*why = buf_steal(&what);
 	return -EINVAL;
+}
+
+/* ---- conversion of one value --------------------------------------------- */
+
+static void *slot(struct parser *p, size_t i)
+{
+	return (char *)p->cfg + impl[i].off;
+}
+
+static void bad(struct parser *p, size_t i, unsigned line, const char *value, const char *what)
+{
+	char *v = shown(value);
+
+	/* TRANSLATORS: key, its value as written, then a phrase "is not ..." below */
+	add_error(p, line, _("%s %s %s, e.g. %s"), keys[i].name, v, what, keys[i].example);
+	free(v);
+}
+
+static void bad_item(struct parser *p, size_t i, unsigned line, const char *item, const char *what)
+{
+	char *v = shown(item);
+
+	add_error(p, line, _("%s item %s %s, e.g. %s"), keys[i].name, v, what, keys[i].example);
+	free(v);
 }
 
 static int strv_has(const struct strv *s, const char *item)
@@ -749,40 +818,9 @@ static int strv_has(const struct strv *s, const char *item)
 	return 0;
 }
 
-static int valid_service(const char *s)
-{
-	if (!*s || strlen(s) > 64)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return 0;
-	return 1;
-}
-
-/* "name=on" from name=on|off|1|0|true|false; NULL when invalid. */
-static char *boolean_item(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	const char *val, *q;
-	const char *norm;
-
-	if (!eq || eq == s || eq - s > 64)
-		return NULL;
-	for (q = s; q < eq; q++)
-		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
-			return NULL;
-	val = eq + 1;
-	if (!strcasecmp(val, "on") || !strcmp(val, "1") || !strcasecmp(val, "true"))
-		norm = "on";
-	else if (!strcasecmp(val, "off") || !strcmp(val, "0") || !strcasecmp(val, "false"))
-		norm = "off";
-	else
-		return NULL;
-	return xasprintf("%.*s=%s", (int)(eq - s), s, norm);
-}
-
 static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 {
+	const struct type *t = &types[impl[i].kind];
 	struct strv *dst = slot(p, i);
 	struct strv out = { 0 };
 	struct buf b = { 0 };
@@ -792,7 +830,7 @@ static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 
 	/* "name = on" inside selinux_booleans: join the blanks around '=' */
 	for (q = v; *q; q++) {
-		if (impl[i].kind == K_BOOLEANS && (*q == ' ' || *q == '\t')) {
+		if (t->name_value && (*q == ' ' || *q == '\t')) {
 			const char *nx = q + strspn(q, " \t");
 			if (*nx == '=' || (b.len > 0 && b.data[b.len - 1] == '=')) {
 				q = nx - 1;
@@ -804,35 +842,17 @@ static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 	text = buf_steal(&b);
 
 	for (tok = strtok_r(text, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		char *item = NULL;
+		char *item = NULL, *why = NULL;
+		long unused;
 
-		switch (impl[i].kind) {
-		case K_SERVICES:
-			if (valid_service(tok))
-				item = xstrdup(tok);
-			else
-				bad_item(p, i, line, tok, _("is not a firewalld service name (lowercase letters, digits, hyphens)"));
-			break;
-		case K_DOMAINS:
-			if (valid_fqdn(tok))
-				item = fqdn_dup(tok);
-			else
-				bad_item(p, i, line, tok, _("is not a domain name"));
-			break;
-		case K_BOOLEANS:
-			item = boolean_item(tok);
-			if (!item)
-				bad_item(p, i, line, tok, _("is not NAME=on or NAME=off"));
-			break;
-		default:
-			break;
-		}
-		if (!item) {
+		if (t->valid(&impl[i], tok, &item, &unused, &why) < 0) {
+			bad_item(p, i, line, tok, why);
+			free(why);
 			r = -EINVAL;
 			continue;
 		}
-		if (impl[i].kind == K_BOOLEANS) {
-			/* the same boolean twice: fine when equal, an error when not */
+		if (t->name_value) {
+			/* the same name twice: fine when equal, an error when not */
 			size_t k, nl = (size_t)(strchr(item, '=') - item) + 1;
 			int dup = 0;
 			for (k = 0; k < out.n; k++) {
@@ -867,33 +887,33 @@ static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 	return 0;
 }
 
+/* One key's value: the same steps for every type. */
 static int convert(struct parser *p, size_t i, unsigned line, const char *v)
 {
+	const struct type *t = &types[impl[i].kind];
+	char *out = NULL, *why = NULL;
+	long num = 0;
+
 	/* An empty value is "none" only where none makes sense. */
-	if (!*v && (impl[i].kind == K_FQDN || impl[i].kind == K_IPV4 || impl[i].kind == K_SELECTOR ||
-		    impl[i].kind == K_DKIM_BITS || impl[i].kind == K_ENUM || impl[i].kind == K_RECIPIENT ||
-		    impl[i].kind == K_INT || impl[i].kind == K_DURATION || impl[i].kind == K_HOSTPORT)) {
+	if (!*v && !t->empty_ok) {
 		add_error(p, line, _("%s is empty, e.g. %s = %s"), keys[i].name, keys[i].name, keys[i].example);
 		return -EINVAL;
 	}
-	switch (impl[i].kind) {
-	case K_FQDN: return conv_fqdn(p, i, line, v);
-	case K_IPV4: return conv_ipv4(p, i, line, v);
-	case K_IPV6: return conv_ipv6(p, i, line, v);
-	case K_SELECTOR: return conv_selector(p, i, line, v);
-	case K_DKIM_BITS:
-	case K_INT: return conv_int(p, i, line, v);
-	case K_ENUM: return conv_enum(p, i, line, v);
-	case K_EMAIL: return conv_email(p, i, line, v);
-	case K_RECIPIENT: return conv_recipient(p, i, line, v);
-	case K_PATH: return conv_path(p, i, line, v);
-	case K_DURATION: return conv_duration(p, i, line, v);
-	case K_SERVICES:
-	case K_BOOLEANS:
-	case K_DOMAINS: return conv_list(p, i, line, v);
-	case K_HOSTPORT: return conv_hostport(p, i, line, v);
+	if (t->store == ST_LIST)
+		return conv_list(p, i, line, v);
+	if (t->valid(&impl[i], v, &out, &num, &why) < 0) {
+		bad(p, i, line, v, why);
+		free(why);
+		return -EINVAL;
 	}
-	return -EINVAL;
+	if (t->store == ST_LONG) {
+		*(long *)slot(p, i) = num;
+	} else {
+		char **s = slot(p, i);
+		free(*s);
+		*s = out;
+	}
+	return 0;
 }
 
 /* ---- lines ----------------------------------------------------------------- */
@@ -1224,16 +1244,13 @@ void config_free(struct config *cfg)
 		return;
 	for (i = 0; i < NKEYS; i++) {
 		void *s = (char *)cfg + impl[i].off;
-		switch (impl[i].kind) {
-		case K_DKIM_BITS:
-		case K_INT:
+		switch (types[impl[i].kind].store) {
+		case ST_LONG:
 			break;
-		case K_SERVICES:
-		case K_BOOLEANS:
-		case K_DOMAINS:
+		case ST_LIST:
 			strv_free(s);
 			break;
-		default:
+		case ST_STR:
 			free(*(char **)s);
 			break;
 		}

@@ -65,6 +65,8 @@ struct config_key {
 	const char *default_value;	/* NULL: required; "" : empty/none */
 	const char *example;		/* a valid value, used in error messages */
 	const char *doc;		/* one line */
+	const char *anchor;		/* section (.SH) of mailstage.conf(5) that documents it */
+	long lo, hi;			/* bounds of a whole number or time (seconds); 0, 0: none */
 };
 const struct config_key *config_keys(size_t *n);
 

@@ -28,6 +28,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "lazycrypto.h"	/* libcrypto, loaded by the first call that needs it */
 
 #include "i18n.h"
 #include "crypto.h"
@@ -101,6 +102,21 @@ static int contains(const char *p, size_t len, const char *needle)
  * Load a PEM private key.  On failure returns NULL and sets *why (when why
  * is non-NULL) from what the text looks like.
  */
+/* libcrypto on first use; *why (when given) says what is missing. */
+static int load_crypto(char **why)
+{
+	char *w = NULL;
+	int r = lazy_crypto(&w);
+
+	if (r < 0 && why) {
+		free(*why);
+		*why = w;
+		w = NULL;
+	}
+	free(w);
+	return r;
+}
+
 static EVP_PKEY *load_key(const char *pem, size_t len, char **why)
 {
 	BIO *bio = mem_bio(pem, len);
@@ -163,6 +179,8 @@ int crypto_rsa_generate(int bits, char **pem, size_t *len)
 	*pem = NULL;
 	if (len)
 		*len = 0;
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
 	if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX) {
 		r = -EINVAL;
 		goto out;
@@ -189,9 +207,13 @@ out:
 
 void crypto_free_secret(char *pem, size_t len)
 {
+	volatile char *v = pem;	/* (not OPENSSL_cleanse: a key read but never parsed needs no libcrypto) */
+	size_t i;
+
 	if (!pem)
 		return;
-	OPENSSL_cleanse(pem, len);
+	for (i = 0; i < len; i++)
+		v[i] = 0;
 	free(pem);
 }
 
@@ -202,6 +224,8 @@ int crypto_key_info(const char *pem, size_t len, int *bits, char **why)
 	char tmp[96];
 	int r = 0;
 
+	if (load_crypto(why) < 0)
+		return -ENOENT;
 	pk = load_key(pem, len, why);
 	if (!pk) {
 		r = -EINVAL;
@@ -227,6 +251,8 @@ int crypto_dkim_public(const char *key_pem, size_t len, char **b64)
 	int n, r = -EIO;
 
 	*b64 = NULL;
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
 	pk = load_key(key_pem, len, NULL);
 	if (!pk) {
 		r = -EINVAL;
@@ -287,14 +313,14 @@ static int add_extensions(X509 *x, const char *hostname)
 	int r = -EIO;
 
 	/* subjectAltName DNS:hostname */
-	gens = sk_GENERAL_NAME_new_null();
+	gens = MS_SK_NEW();
 	gn = GENERAL_NAME_new();
 	ia5 = ASN1_IA5STRING_new();
 	if (!gens || !gn || !ia5 || !ASN1_STRING_set(ia5, hostname, (int)strlen(hostname)))
 		goto out;
 	GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
 	ia5 = NULL;
-	if (!sk_GENERAL_NAME_push(gens, gn))
+	if (!MS_SK_PUSH(gens, gn))
 		goto out;
 	gn = NULL;
 	if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) != 1)
@@ -316,8 +342,8 @@ static int add_extensions(X509 *x, const char *hostname)
 		goto out;
 
 	/* extendedKeyUsage serverAuth */
-	eku = sk_ASN1_OBJECT_new_null();
-	if (!eku || !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)))
+	eku = MS_SK_NEW();
+	if (!eku || !MS_SK_PUSH(eku, OBJ_nid2obj(NID_server_auth)))
 		goto out;
 	if (X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) != 1)
 		goto out;
@@ -366,6 +392,8 @@ int crypto_selfsigned_cert(const char *key_pem, size_t keylen, const char *hostn
 	*cert_pem = NULL;
 	if (certlen)
 		*certlen = 0;
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
 	if (!hostname || !hostname_ok(hostname) || days < 1 || days > CERT_DAYS_MAX)
 		goto out;
 	pk = load_key(key_pem, keylen, NULL);
@@ -449,8 +477,8 @@ static int cert_matches_host(X509 *x, const char *hostname, char **names_seen)
 	int i, found = 0, had_san = 0;
 
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
-		GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, i);
+	for (i = 0; gens && i < MS_SK_NUM(gens); i++) {
+		GENERAL_NAME *gn = MS_SK_VALUE(gens, i);
 		char *s;
 
 		if (gn->type != GEN_DNS)
@@ -518,6 +546,8 @@ int crypto_cert_check(const char *cert_pem, size_t certlen, const char *key_pem,
 
 	if (not_after)
 		*not_after = 0;
+	if (load_crypto(why) < 0)
+		return -ENOENT;
 	bio = mem_bio(cert_pem, certlen);
 	if (bio)
 		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);

@@ -1,29 +1,63 @@
 /*
- * lazylib.c - dlopen() libarchive, libcurl and expat on first use (see lazylib.h).
+ * lazylib.c - dlopen() libarchive, libcurl, expat, libselinux, libsemanage
+ * and libcrypto on first use (see lazylib.h, lazyse.h, lazycrypto.h).
  */
 #define LAZYLIB_IMPLEMENTATION
 #include "i18n.h"
 #include "lazylib.h"
+#include "lazyse.h"
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include "lazycrypto.h"
 #include "util.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 
 #define LAZY_DEFINE(f) __typeof__(f) *lazy_##f;
 LAZY_ARCHIVE_FUNCS(LAZY_DEFINE)
 LAZY_CURL_FUNCS(LAZY_DEFINE)
 LAZY_EXPAT_FUNCS(LAZY_DEFINE)
+LAZY_SELINUX_FUNCS(LAZY_DEFINE)
+LAZY_SEMANAGE_FUNCS(LAZY_DEFINE)
+LAZY_CRYPTO_FUNCS(LAZY_DEFINE)
 #undef LAZY_DEFINE
+
+/* The soname a symbol is looked up in, for messages. */
+static const char *soname_of(const char *name)
+{
+	if (strncmp(name, "curl", 4) == 0)
+		return LAZY_CURL_SONAME;
+	if (strncmp(name, "archive", 7) == 0)
+		return LAZY_ARCHIVE_SONAME;
+	if (strncmp(name, "XML_", 4) == 0)
+		return LAZY_EXPAT_SONAME;
+	if (strncmp(name, "semanage", 8) == 0)
+		return "libsemanage";
+	if (strncmp(name, "sel", 3) == 0 || strncmp(name, "security_", 9) == 0 || strcmp(name, "freecon") == 0 ||
+	    strcmp(name, "is_selinux_enabled") == 0)
+		return LAZY_SELINUX_SONAME;
+	return "libcrypto";
+}
 
 /* Look up one symbol into its pointer. */
 static int resolve(void *h, const char *name, void **slot, char **why)
 {
 	void *p = dlsym(h, name);
 	if (!p) {
-		*why = xasprintf(_("%s lacks %s"), name[0] == 'c' ? LAZY_CURL_SONAME :
-				 name[0] == 'X' ? LAZY_EXPAT_SONAME : LAZY_ARCHIVE_SONAME, name);
+		*why = xasprintf(_("%s lacks %s"), soname_of(name), name);
 		return -ENOENT;
 	}
 	*slot = p;
@@ -38,8 +72,12 @@ static int load(const char *soname, void **handle, char **why)
 	if (!*handle) {
 		const char *e = dlerror();
 		*why = xasprintf(_("cannot load %s (%s): install the %s package"), soname, e ? e : _("not found"),
-				 strncmp(soname, "libcurl", 7) == 0 ? "libcurl" :
-				 strncmp(soname, "libexpat", 8) == 0 ? "expat" : "libarchive");
+				 strncmp(soname, "libcurl", 7) == 0 ? "libcurl"
+				 : strncmp(soname, "libarchive", 10) == 0 ? "libarchive"
+				 : strncmp(soname, "libexpat", 8) == 0 ? "expat"
+				 : strncmp(soname, "libsemanage", 11) == 0 ? "libsemanage"
+				 : strncmp(soname, "libcrypto", 9) == 0 ? "OpenSSL (libcrypto)"
+				 : "libselinux");
 		return -ENOENT;
 	}
 	return 0;
@@ -89,4 +127,82 @@ int lazy_expat(char **why)
 #undef LAZY_RESOLVE
 	done = r == 0;
 	return r;
+}
+
+#define LAZY_RESOLVE(f) if (r == 0) r = resolve(h, #f, (void **)&lazy_##f, why);
+int lazy_selinux(char **why)
+{
+	static const char *const semanage[] = LAZY_SEMANAGE_SONAMES;
+	static void *hs, *hm;
+	static int done;
+	void *h;
+	size_t i;
+	int r;
+
+	if (done)
+		return 0;
+	r = load(LAZY_SELINUX_SONAME, &hs, why);
+	h = hs;
+	LAZY_SELINUX_FUNCS(LAZY_RESOLVE)
+	for (i = 0; r == 0 && !hm && i < ARRAY_SIZE(semanage); i++)
+		hm = dlopen(semanage[i], RTLD_NOW | RTLD_LOCAL);
+	if (r == 0 && !hm)
+		r = load(semanage[ARRAY_SIZE(semanage) - 1], &hm, why);	/* its message */
+	h = hm;
+	LAZY_SEMANAGE_FUNCS(LAZY_RESOLVE)
+#undef LAZY_RESOLVE
+	done = r == 0;
+	return r;
+}
+
+int lazy_crypto(char **why)
+{
+	static const char *const names[] = LAZY_CRYPTO_SONAMES;
+	static void *h;
+	static int done;
+	size_t i;
+	int r = 0;
+
+	if (done)
+		return 0;
+	for (i = 0; !h && i < ARRAY_SIZE(names); i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		r = load(names[0], &h, why);	/* its message */
+#define LAZY_RESOLVE(f) if (r == 0) r = resolve(h, #f, (void **)&lazy_##f, why);
+	LAZY_CRYPTO_FUNCS(LAZY_RESOLVE)
+#undef LAZY_RESOLVE
+	done = r == 0;
+	return r;
+}
+
+/* A mounted selinuxfs at either of its places (SELINUX_MAGIC, linux/magic.h). */
+static int selinuxfs_at(const char *dir)
+{
+	struct statfs s;
+	return statfs(dir, &s) == 0 && (unsigned long)s.f_type == 0xf97cff8cUL;
+}
+
+/*
+ * libselinux finds its selinuxfs at /sys/fs/selinux or /selinux, or through
+ * /proc/filesystems and /proc/mounts; without one, is_selinux_enabled() is 0.
+ * Only when one may exist is the library loaded to answer.
+ */
+int lazy_selinux_enabled(void)
+{
+	char *fs = NULL, *why = NULL;
+	int maybe = selinuxfs_at("/sys/fs/selinux") || selinuxfs_at("/selinux");
+
+	if (!maybe && read_whole_file("/proc/filesystems", &fs, NULL) == 0)
+		maybe = strstr(fs, "selinuxfs") != NULL;
+	else if (!maybe)
+		maybe = 1;	/* no /proc: ask the library */
+	free(fs);
+	if (!maybe)
+		return 0;
+	if (lazy_selinux(&why) < 0) {
+		free(why);
+		return -1;	/* as libselinux on an error: not enabled */
+	}
+	return (*lazy_is_selinux_enabled)();
 }

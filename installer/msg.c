@@ -9,7 +9,31 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <dlfcn.h>
 #include <systemd/sd-journal.h>
+
+/*
+ * libsystemd (with libgcrypt, liblz4, libzstd, liblzma and libcap behind it)
+ * is opened with dlopen() when the first journal record is written, not
+ * mapped into every run: the lazylib.h way, kept here so that this bottom
+ * floor calls nothing above it.  Its ABI name is the same from systemd 219
+ * (EL7) to 252 (Debian 12).
+ */
+#define LAZY_SYSTEMD_SONAME "libsystemd.so.0"
+
+static __typeof__(sd_journal_send) *journal_send(void)
+{
+	static __typeof__(sd_journal_send) *fn;
+	static int tried;
+
+	if (!tried) {
+		void *h = dlopen(LAZY_SYSTEMD_SONAME, RTLD_NOW | RTLD_LOCAL);
+		void *p = h ? dlsym(h, "sd_journal_send") : NULL;
+		tried = 1;
+		memcpy(&fn, &p, sizeof(fn));	/* a data pointer to a function pointer, as POSIX allows */
+	}
+	return fn;	/* NULL without libsystemd: no journal record, as without a journal */
+}
 
 int msg_verbosity = MSG_NORMAL;
 const char *msg_progname = "mailstage";
@@ -20,23 +44,42 @@ int msg_journal_enabled = 1;
  * file names): a terminal control byte in there is shown as \xHH, never
  * sent to the terminal.  Newline and tab stay (multi-line tool output).
  */
-static void put_escaped(const char *s, FILE *f)
+/* prefix, s escaped, newline: into out (room for strlen(prefix) + 4 * strlen(s) + 2). */
+static size_t put_escaped(char *out, const char *prefix, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(prefix);
+
+	memcpy(out, prefix, n);
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
-		else
-			fputc(ch, f);
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		} else {
+			out[n++] = (char)ch;
+		}
 	}
+	out[n++] = '\n';
+	return n;
 }
 
+/* One line, one write: stderr is unbuffered, and a byte at a time was a system call each. */
 static void vsay(const char *prefix, const char *fmt, va_list ap)
 {
 	char *s = xvasprintf(fmt, ap);
-	fputs(prefix, stderr);
-	put_escaped(s, stderr);
-	fputc('\n', stderr);
+	char *line = malloc(strlen(prefix) + 4 * strlen(s) + 2);
+
+	if (line) {
+		fwrite(line, 1, put_escaped(line, prefix, s), stderr);
+		free(line);
+	} else {
+		fputs(prefix, stderr);	/* no memory: unescaped rather than nothing */
+		fputs(s, stderr);
+		fputc('\n', stderr);
+	}
 	free(s);
 }
 
@@ -96,8 +139,9 @@ void msg_journal(int priority, const char *run, const char *stage, const char *a
 {
 	va_list ap;
 	char *m;
+	__typeof__(sd_journal_send) *send;
 
-	if (!msg_journal_enabled || access("/run/systemd/journal/socket", W_OK) != 0)
+	if (!msg_journal_enabled || access("/run/systemd/journal/socket", W_OK) != 0 || !(send = journal_send()))
 		return;
 	va_start(ap, fmt);
 	m = xvasprintf(fmt, ap);
@@ -108,7 +152,7 @@ void msg_journal(int priority, const char *run, const char *stage, const char *a
 	 * change description or error text inserted with %s is in the run's
 	 * language (English for --json runs such as mailstage-converge.service).
 	 */
-	sd_journal_send("MESSAGE=%s", m, "PRIORITY=%d", priority,
+	send("MESSAGE=%s", m, "PRIORITY=%d", priority,
 			"SYSLOG_IDENTIFIER=mailstage",
 			"MAILSTAGE_RUN=%s", run ? run : "",
 			"MAILSTAGE_STAGE=%s", stage ? stage : "",

@@ -4,6 +4,7 @@
  */
 #include "runner.h"
 #include "diff.h"
+#include "fpcache.h"
 #include "i18n.h"
 #include "msg.h"
 
@@ -542,6 +543,7 @@ int cmd_apply(const struct run_opts *o)
 	rc = lock_state(&r);
 	if (rc != EXIT_OK)
 		goto out;
+	fpcache_load(r.st.dir);	/* the crypto answers for files unchanged since the last converged apply */
 	intr = find_interrupted(&r.st, &interrupted);
 	if (intr < 0) {
 		rc = EXIT_NOPERM;
@@ -576,6 +578,7 @@ int cmd_apply(const struct run_opts *o)
 		}
 		if (r.p.jopen)
 			journal_end(&r.p.j, "ok");
+		(void)fpcache_save(r.st.dir);	/* a cache: when it cannot be written, the next run checks in full */
 		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		char *st = xasprintf(ngettext("%zu of %zu stage changed", "%zu of %zu stages changed", total),
 				     nchanged, total);

@@ -10,6 +10,7 @@
 #include "i18n.h"
 #include "steps.h"
 #include "crypto.h"
+#include "fpcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -93,7 +94,8 @@ static int check(struct ctx *c)
 	r = read_target(c, kp, &key, &kl);
 	if (r < 0 && r != -ENOENT)
 		goto out;
-	if (r == 0 && crypto_key_info(key, kl, &bits, &why) == 0 && crypto_dkim_public(key, kl, &p) == 0) {
+	if (r == 0 && fp_key_info(c->root, kp, key, kl, &bits, &why) == 0 &&
+	    fp_dkim_public(c->root, kp, key, kl, &p) == 0) {
 		if (bits < c->cfg->dkim_bits)
 			stage_note(c, _("the existing %d-bit DKIM key %s is kept (dkim_bits = %ld): a valid key is "
 				   "never replaced; move it away to get a new one, then publish the new record"),

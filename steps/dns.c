@@ -12,6 +12,7 @@
 #include "i18n.h"
 #include "dns.h"
 #include "crypto.h"
+#include "fpcache.h"
 #include "msg.h"
 #include "exitcode.h"
 #include "steps.h"
@@ -467,7 +468,7 @@ int dns_dkim_public(struct root *root, const struct config *cfg, const struct pr
 		goto out;
 	}
 	if (r == 0) {
-		if (crypto_dkim_public(data, len, p) < 0)
+		if (fp_dkim_public(root, kp, data, len, p) < 0)
 			*missing = xasprintf("the DKIM key %s is not a valid RSA key (mailstage apply replaces it)", kp);
 		crypto_free_secret(data, len);
 		data = NULL;

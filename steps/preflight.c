@@ -21,6 +21,7 @@
 #include "i18n.h"
 #include "steps.h"
 #include "exitcode.h"
+#include "lazyse.h"	/* is_selinux_enabled() loads libselinux only where SELinux may be on */
 
 #include <ctype.h>
 #include <dirent.h>
@@ -36,7 +37,6 @@
 #include <sys/statvfs.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <selinux/selinux.h>
 #include <time.h>
 #include <unistd.h>
 

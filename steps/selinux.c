@@ -43,10 +43,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-#include <selinux/label.h>
-#include <selinux/restorecon.h>
-#include <selinux/selinux.h>
-#include <semanage/semanage.h>
+#include "lazyse.h"	/* libselinux and libsemanage, loaded when a policy is found */
 
 #define XATTR_NAME_SELINUX_ "security.selinux"
 
@@ -174,7 +171,8 @@ static int sepolicy_find(const struct root *root, const struct profile *prof, st
 	}
 	p->fcontexts = fc && *fc ? xstrdup(fc)
 				 : xasprintf("%s/etc/selinux/%s/contexts/files/file_contexts", p->store_root, p->type);
-	r = 1;
+	/* A policy to work on: now the libraries are needed. */
+	r = lazy_selinux(why) < 0 ? -ENOENT : 1;
 out:
 	if (r <= 0)
 		sepolicy_free(p);
@@ -418,6 +416,8 @@ static int bool_undo(struct root *root, const char *undo, char **why)
 		*why = xasprintf(_("bad undo record \"%s\""), undo);
 		return -EINVAL;
 	}
+	if (lazy_selinux(why) < 0)
+		return -ENOENT;
 	runtime = active[0] != '-' && is_selinux_enabled() == 1 ? atoi(active) : -1;
 	sh = se_open(strcmp(store, "-") == 0 ? "" : store, type, runtime >= 0, why);
 	if (!sh)
@@ -708,6 +708,8 @@ static int check(struct ctx *c)
 	if (r <= 0) {
 		if (r == 0)
 			stage_note(c, _("%s: SELinux booleans and file contexts skipped"), why);
+		else
+			r = stage_fail(c, _("SELinux: %s"), why);
 		free(why);
 		return r;
 	}

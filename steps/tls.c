@@ -10,6 +10,7 @@
 #include "i18n.h"
 #include "steps.h"
 #include "crypto.h"
+#include "fpcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -72,7 +73,7 @@ static int check_configured(struct ctx *c, const char *cp, const char *kp)
 			       cert ? kp : cp, why);
 		goto out;
 	}
-	if (crypto_cert_check(cert, cl, key, kl, c->cfg->hostname, &na, &why) < 0) {
+	if (fp_cert_check(c->root, cp, cert, cl, kp, key, kl, c->cfg->hostname, &na, &why) < 0) {
 		r = stage_fail(c, _("tls_cert %s: %s"), cp, why);
 		goto out;
 	}
@@ -117,7 +118,7 @@ static int check(struct ctx *c)
 	r = read_target(c, kp, &key, &kl);
 	if (r < 0 && r != -ENOENT)
 		goto out;
-	key_ok = r == 0 && crypto_key_info(key, kl, &bits, &why) == 0 && bits >= 2048;
+	key_ok = r == 0 && fp_key_info(c->root, kp, key, kl, &bits, &why) == 0 && bits >= 2048;
 	if (key_ok) {
 		r = want_attr(c, kp, "root", "root", 0600);
 	} else {
@@ -134,7 +135,7 @@ static int check(struct ctx *c)
 	if (r < 0 && r != -ENOENT)
 		goto out;
 	if (r == 0 && key_ok)
-		cert_ok = crypto_cert_check(cert, cl, key, kl, c->cfg->hostname, &na, &why) == 0 &&
+		cert_ok = fp_cert_check(c->root, cp, cert, cl, kp, key, kl, c->cfg->hostname, &na, &why) == 0 &&
 		    na >= time(NULL) + RENEW_DAYS * 86400;
 	if (cert_ok)
 		r = want_attr(c, cp, "root", "root", 0644);

@@ -99,8 +99,9 @@ ok "rpm -qlp lists exactly the expected files and modes"
 [ "$(rpm -qp --qf '%{PAYLOADCOMPRESSOR}' "$rpm1")" = gzip ] || die "payload is not gzip (rpm 4.11 reads no zstd)"
 rpm -qp --requires "$rpm1" >"$T/req"
 grep -q '^(' "$T/req" && die "rich dependency in Requires: $(grep '^(' "$T/req")"
-# dlopen()ed at run time, so rpm cannot find them by itself (installer/lazylib.h).
-for lib in libcurl libarchive expat; do
+# dlopen()ed at run time, so rpm cannot find them by itself (installer/lazylib.h, lazyse.h,
+# lazycrypto.h, msg.c).
+for lib in libcurl libarchive expat libselinux libsemanage systemd-libs openssl-libs; do
 	grep -qx "$lib" "$T/req" || die "Requires lacks $lib (loaded with dlopen)"
 done
 grep -o 'rpmlib([A-Za-z]*)' "$T/req" | sort -u | while read -r f; do

@@ -1,8 +1,10 @@
 /*
  * test_docs.c - mailstage.conf(5) documents every configuration key the
  * parser knows (config_keys()), each with its default or "Required", and
- * documents no key the parser does not know.  The page is read through the
- * payload API, i.e. the copy embedded in the binary.
+ * documents no key the parser does not know; each key in the section its
+ * table row names (its documentation anchor), and each whole number with the
+ * bounds the parser enforces.  The page is read through the payload API,
+ * i.e. the copy embedded in the binary.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -150,11 +152,91 @@ static void no_stale_keys(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The section ".SH ANCHOR" of the page, up to the next ".SH" (caller frees), or NULL. */
+static char *section(const char *page, const char *anchor)
+{
+	char *head = xasprintf("\n.SH %s\n", anchor), *sec;
+	const char *s = strstr(page, head), *end;
+
+	free(head);
+	if (!s)
+		return NULL;
+	s++;
+	end = strstr(s + 4, "\n.SH ");
+	sec = end ? xstrndup(s, (size_t)(end - s)) : xstrdup(s);
+	return sec;
+}
+
+/* Each key is documented in the section its row names. */
+static void keys_in_their_section(void **state)
+{
+	char *page = load_page();
+	const struct config_key *k;
+	size_t n, i;
+	int bad = 0;
+
+	(void)state;
+	k = config_keys(&n);
+	for (i = 0; i < n; i++) {
+		char *sec, *e;
+		assert_non_null(k[i].anchor);
+		sec = section(page, k[i].anchor);
+		e = sec ? entry(sec, k[i].name) : NULL;
+		if (!e) {
+			fprintf(stderr, "mailstage.conf.5: %s is not documented under \".SH %s\", where its table row "
+				"(installer/config.c) puts it\n", k[i].name, k[i].anchor);
+			bad++;
+		}
+		free(e);
+		free(sec);
+	}
+	free(page);
+	assert_int_equal(bad, 0);
+}
+
+/* A whole number's entry says its bounds, as the parser has them. */
+static void int_bounds_documented(void **state)
+{
+	char *page = load_page();
+	const struct config_key *k;
+	size_t n, i, checked = 0;
+	int bad = 0;
+
+	(void)state;
+	k = config_keys(&n);
+	for (i = 0; i < n; i++) {
+		char *e, *lo, *hi;
+		const char *v;
+		if (strcmp(k[i].type, "int") != 0)
+			continue;
+		assert_true(k[i].hi > k[i].lo);
+		e = entry(page, k[i].name);
+		assert_non_null(e);
+		v = strstr(e, "Valid:");
+		lo = xasprintf("%ld", k[i].lo);
+		hi = xasprintf("%ld", k[i].hi);
+		if (!v || !strstr(v, lo) || !strstr(v, hi)) {
+			fprintf(stderr, "mailstage.conf.5: %s: \"Valid:\" does not give the bounds %s and %s\n",
+				k[i].name, lo, hi);
+			bad++;
+		}
+		checked++;
+		free(lo);
+		free(hi);
+		free(e);
+	}
+	free(page);
+	assert_true(checked >= 5);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_key_documented),
 		cmocka_unit_test(no_stale_keys),
+		cmocka_unit_test(keys_in_their_section),
+		cmocka_unit_test(int_bounds_documented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

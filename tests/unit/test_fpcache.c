@@ -1,0 +1,178 @@
+/*
+ * test_fpcache.c - the fingerprint cache of crypto answers (fpcache.c):
+ * SHA-256 against the FIPS 180-4 vectors; a hit only while the bytes are
+ * the same (a key swapped for one of the same size and mtime is parsed
+ * again and refused); records survive save/load in the state directory and
+ * are ignored when the file is not private to this user.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "fpcache.h"
+#include "root.h"
+#include "testutil.h"
+#include "util.h"
+
+static void sha256_vectors(void **state)
+{
+	char out[65], *big;
+	(void)state;
+
+	sha256_hex("", 0, out);
+	assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex("abc", 3, out);
+	assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, out);
+	assert_string_equal(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	big = xmalloc(1000000);
+	memset(big, 'a', 1000000);
+	sha256_hex(big, 1000000, out);
+	assert_string_equal(out, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(big);
+}
+
+struct fixture {
+	char dir[64];
+	struct root root;
+	char *key;
+	size_t kl;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xmalloc(sizeof(*f));
+	char *why = NULL;
+
+	memset(f, 0, sizeof(*f));
+	strcpy(f->dir, "/tmp/ms-f-fpcache.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(root_init(&f->root, f->dir, &why), 0);
+	assert_int_equal(crypto_rsa_generate(2048, &f->key, &f->kl), 0);
+	tu_write_file(f->dir, "k.pem", f->key, f->kl);
+	fpcache_reset();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	fpcache_reset();
+	root_free(&f->root);
+	crypto_free_secret(f->key, f->kl);
+	tu_rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *host(const struct fixture *f, const char *name)
+{
+	return xasprintf("%s/%s", f->dir, name);
+}
+
+/* A key replaced by bytes of the same length, mtime put back: parsed again, refused. */
+static void changed_bytes_miss(void **state)
+{
+	struct fixture *f = *state;
+	char *p = host(f, "k.pem"), *bad = xstrdup(f->key), *why = NULL;
+	struct stat sb;
+	struct timespec ts[2];
+	int bits = 0;
+
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
+	assert_int_equal(bits, 2048);
+	bits = 0;
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);	/* a hit */
+	assert_int_equal(bits, 2048);
+
+	assert_int_equal(stat(p, &sb), 0);
+	memset(bad + 40, 'A', 200);	/* inside the base64: no longer a key */
+	tu_write_file(f->dir, "k.pem", bad, f->kl);
+	ts[0] = sb.st_atim;
+	ts[1] = sb.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", bad, f->kl, &bits, &why), -EINVAL);
+	assert_non_null(why);
+	free(why);
+	free(bad);
+	free(p);
+}
+
+/* Write a forged record for the key as it is now, with mode; return what fp_key_info says. */
+static int forged_bits(struct fixture *f, mode_t mode)
+{
+	char *why = NULL, *rec, *line, *tab, *p = host(f, "fingerprints");
+	int bits = 0;
+	size_t n;
+
+	fpcache_reset();
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
+	assert_int_equal(fpcache_save(f->dir), 0);
+	rec = tu_read_file(p, &n);
+	line = strstr(rec, "key-info|");
+	assert_non_null(line);
+	tab = strchr(line, '\t');
+	assert_non_null(tab);
+	strcpy(tab + 1, "4096\n");	/* what a real check would never say of this key */
+	tu_write_file(f->dir, "fingerprints", line, strlen(line));
+	assert_int_equal(chmod(p, mode), 0);
+	fpcache_load(f->dir);
+	bits = 0;
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
+	free(rec);
+	free(p);
+	return bits;
+}
+
+static void records_load_from_state_dir(void **state)
+{
+	assert_int_equal(forged_bits(*state, 0600), 4096);	/* the record was used: no parse */
+}
+
+static void untrusted_records_ignored(void **state)
+{
+	assert_int_equal(forged_bits(*state, 0644), 2048);	/* readable by others: not trusted */
+	assert_int_equal(forged_bits(*state, 0620), 2048);
+}
+
+/* A run that used nothing new writes nothing. */
+static void noop_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char *why = NULL, *p = host(f, "fingerprints");
+	int bits = 0;
+
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
+	assert_int_equal(fpcache_save(f->dir), 0);
+	fpcache_load(f->dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
+	assert_int_equal(fpcache_save(f->dir), 0);
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sha256_vectors),
+		cmocka_unit_test_setup_teardown(changed_bytes_miss, setup, teardown),
+		cmocka_unit_test_setup_teardown(records_load_from_state_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(untrusted_records_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(noop_writes_nothing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
