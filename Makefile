@@ -38,7 +38,7 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE \
              -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -DMAILSTAGE_LOCALEDIR='"$(LOCALEDIR)"' \
              -Iinstaller -Isteps
-LDLIBS_ALL = $(PKG_LIBS) -lanl -lresolv
+LDLIBS_ALL = $(PKG_LIBS) -lanl -lresolv -lpthread
 
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -147,7 +147,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu99 -g -O1 -D_GNU_SOURCE -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' \
 	  -Iinstaller -Isteps $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lanl -lresolv
+	  -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lanl -lresolv -lpthread
 fuzz-build: $(FUZZ_BIN)
 fuzz-ci: $(FUZZ_BIN)
 	tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)

@@ -330,20 +330,30 @@ done:
 	return fd;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Resolve and connect, all within timeout_ms (the name's resolution and every address tried). */
 static int connect_host(const char *host, const char *port, int timeout_ms, char **why)
 {
-	struct addrinfo hints, *ai = NULL, *a;
+	struct addrinfo *ai = NULL, *a;
+	long long end = mono_ms() + timeout_ms;
 	int fd = -EHOSTUNREACH, g;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	g = getaddrinfo(host, port, &hints, &ai);
-	if (g != 0) {
-		*why = xasprintf(_("cannot resolve %s: %s"), host, gai_strerror(g));
-		return -ENOENT;
-	}
+	g = dnsq_getaddrinfo(host, port, SOCK_STREAM, timeout_ms, &ai, why);
+	if (g < 0)
+		return g;
 	for (a = ai; a; a = a->ai_next) {
-		fd = connect_bounded(a->ai_addr, a->ai_addrlen, timeout_ms);
+		long long left = end - mono_ms();
+		if (left <= 0) {
+			fd = -ETIMEDOUT;
+			break;
+		}
+		fd = connect_bounded(a->ai_addr, a->ai_addrlen, (int)left);
 		if (fd >= 0)
 			break;
 	}
@@ -583,7 +593,7 @@ static int has(const struct strv *s, const char *v)
 	return 0;
 }
 
-static void check_addr(struct report *rp, const struct dnsq *q, const char *host, enum dnsq_type t,
+static void check_addr(struct report *rp, struct dnsq *q, const char *host, enum dnsq_type t,
 		       const char *want)
 {
 	struct strv got = { 0 };
@@ -604,7 +614,7 @@ static void check_addr(struct report *rp, const struct dnsq *q, const char *host
 }
 
 /* Addresses an "a"/"mx" mechanism of the domain may stand for. */
-static void domain_addrs(const struct dnsq *q, const char *domain, struct strv *out)
+static void domain_addrs(struct dnsq *q, const char *domain, struct strv *out)
 {
 	struct strv mx = { 0 };
 	char *why = NULL;
@@ -629,7 +639,7 @@ static void domain_addrs(const struct dnsq *q, const char *domain, struct strv *
 	strv_free(&mx);
 }
 
-static void check_spf(struct run *r, struct report *rp, const struct dnsq *q)
+static void check_spf(struct run *r, struct report *rp, struct dnsq *q)
 {
 	struct strv txt = { 0 }, spf = { 0 }, addrs = { 0 };
 	char *why = NULL, *want = xasprintf("v=spf1 ip4:%s%s%s %s", r->cfg.ipv4, r->cfg.ipv6 ? " ip6:" : "",
@@ -677,7 +687,7 @@ out:
 	free(fix);
 }
 
-static void check_dkim_dns(struct run *r, struct report *rp, const struct dnsq *q, const char *pub)
+static void check_dkim_dns(struct run *r, struct report *rp, struct dnsq *q, const char *pub)
 {
 	struct strv txt = { 0 };
 	char *name = xasprintf("%s._domainkey.%s", r->cfg.dkim_selector, r->cfg.domain), *why = NULL, *live = NULL;
@@ -707,7 +717,7 @@ out:
 	free(fix);
 }
 
-static void check_dmarc(struct run *r, struct report *rp, const struct dnsq *q)
+static void check_dmarc(struct run *r, struct report *rp, struct dnsq *q)
 {
 	struct strv txt = { 0 };
 	char *name = xasprintf("_dmarc.%s", r->cfg.domain), *why = NULL;
@@ -739,7 +749,7 @@ static void check_dmarc(struct run *r, struct report *rp, const struct dnsq *q)
 	free(fix);
 }
 
-static void check_mx(struct run *r, struct report *rp, const struct dnsq *q)
+static void check_mx(struct run *r, struct report *rp, struct dnsq *q)
 {
 	struct strv mx = { 0 };
 	char *why = NULL, *want = xasprintf("10 %s", r->cfg.hostname);
@@ -765,7 +775,7 @@ static void check_mx(struct run *r, struct report *rp, const struct dnsq *q)
 	free(fix);
 }
 
-static void check_ptr(struct run *r, struct report *rp, const struct dnsq *q, const char *ip)
+static void check_ptr(struct run *r, struct report *rp, struct dnsq *q, const char *ip)
 {
 	struct strv ptr = { 0 }, fwd = { 0 };
 	char *rev = dnsq_reverse_name(ip), *why = NULL, *name = xasprintf("PTR %s", ip);
@@ -813,7 +823,7 @@ static void check_port25(struct run *r, struct report *rp, int timeout_s)
 	free(why);
 }
 
-static void check_rbl(struct run *r, struct report *rp, const struct dnsq *q)
+static void check_rbl(struct run *r, struct report *rp, struct dnsq *q)
 {
 	size_t i;
 	for (i = 0; i < r->cfg.rbl.n; i++) {
@@ -826,6 +836,7 @@ static void check_rbl(struct run *r, struct report *rp, const struct dnsq *q)
 			continue;
 		}
 		name = xasprintf("%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0], r->cfg.rbl.v[i]);
+		dnsq_start(q);
 		rc = dnsq_lookup(q, name, DNSQ_A, &got, &why);
 		if (rc == -ENOENT)
 			add(rp, "network", ST_OK, label, _("not listed"), NULL, _("%s not listed"), r->cfg.ipv4);
@@ -1078,11 +1089,16 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 {
 	struct run r;
 	struct report rp = { 0 };
-	struct dnsq q = { (char *)v->resolver, (char *)v->doh, v->timeout_s > 0 ? v->timeout_s : 3 };
+	struct dnsq q;
 	char *pub = NULL;
 	size_t i;
-	int rc = run_setup(&r, o, "verify", 1);
+	int rc;
 
+	memset(&q, 0, sizeof(q));
+	q.server = (char *)v->resolver;
+	q.doh_url = (char *)v->doh;
+	q.timeout_s = v->timeout_s > 0 ? v->timeout_s : 3;
+	rc = run_setup(&r, o, "verify", 1);
 	if (rc != EXIT_OK)
 		goto out;
 	r.dry = 1;
@@ -1102,16 +1118,27 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	} else {
 		check_dkim_key(&r, &rp, &pub);
 	}
+	/* Each network check ends within q.timeout_s in all (dnsq_start: its lookups share the bound). */
+	dnsq_start(&q);
 	check_addr(&rp, &q, r.cfg.hostname, DNSQ_A, r.cfg.ipv4);
-	if (r.cfg.ipv6)
+	if (r.cfg.ipv6) {
+		dnsq_start(&q);
 		check_addr(&rp, &q, r.cfg.hostname, DNSQ_AAAA, r.cfg.ipv6);
+	}
+	dnsq_start(&q);
 	check_mx(&r, &rp, &q);
+	dnsq_start(&q);
 	check_spf(&r, &rp, &q);
+	dnsq_start(&q);
 	check_dkim_dns(&r, &rp, &q, pub);
+	dnsq_start(&q);
 	check_dmarc(&r, &rp, &q);
+	dnsq_start(&q);
 	check_ptr(&r, &rp, &q, r.cfg.ipv4);
-	if (r.cfg.ipv6)	/* Postfix sends over IPv6 too: receivers check that PTR as well */
+	if (r.cfg.ipv6) {	/* Postfix sends over IPv6 too: receivers check that PTR as well */
+		dnsq_start(&q);
 		check_ptr(&r, &rp, &q, r.cfg.ipv6);
+	}
 	if (!v->dns_only) {
 		check_port25(&r, &rp, q.timeout_s);
 		check_rbl(&r, &rp, &q);
@@ -1126,6 +1153,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 		if (rp.v[i].st == ST_FAIL)
 			rc = EXIT_FAILED;
 out:
+	dnsq_free(&q);
 	free(pub);
 	report_free(&rp);
 	run_free(&r);
