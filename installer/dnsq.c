@@ -169,7 +169,8 @@ int dnsq_getaddrinfo(const char *host, const char *port, int socktype, int timeo
 		/* Still running in glibc's thread, which owns g until it ends: never freed. */
 		if (n_abandoned < sizeof(abandoned) / sizeof(abandoned[0]))
 			abandoned[n_abandoned++] = g;
-		*why = xasprintf(_("cannot resolve %s within %d s (no answer from the system resolver)"), host, (timeout_ms + 999) / 1000);
+		*why = xasprintf(_("cannot resolve %s within %d s (no answer from the system resolver)"), host,
+				 (timeout_ms + 999) / 1000);
 		return -ETIMEDOUT;
 	}
 	e = gai_error(g);
