@@ -3,9 +3,14 @@
 #   make                 build ./mailstage
 #   make check           unit tests (cmocka) and integration tests
 #   make check SANITIZE=1  the same, built with AddressSanitizer + UBSan
-#   make test            every tier (check, unit under ASan+UBSan, valgrind, fuzz),
-#                        hermetic (tests/tiers inside tests/hermetic); one closing
-#                        line "N passed, N failed" over all of them
+#   make test            every tier (check, unit under ASan+UBSan, integration under
+#                        ASan+UBSan, valgrind, fuzz), hermetic (tests/tiers inside
+#                        tests/hermetic); one closing line "N passed, N failed" over
+#                        all of them.  The sanitize-integration tier builds
+#                        `make SANITIZE=1 test-bins` (build/san/mailstage and
+#                        build/san/mailstage-test) and runs the integration scripts
+#                        that need no container against them (tests/tiers SAN_TESTS):
+#                        any ASan/UBSan/leak report fails its script
 #   make bench           benchmark figures (no timing is asserted anywhere; as root,
 #                        also a no-op apply on a converged systemd container)
 #   make demo            the main job end to end: receivers judge its mail SPF/DKIM/DMARC pass (root)
@@ -42,7 +47,7 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE \
              -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -DMAILSTAGE_LOCALEDIR='"$(LOCALEDIR)"' \
              -Iinstaller -Isteps
-LDLIBS_ALL = $(PKG_LIBS) -lanl -lresolv
+LDLIBS_ALL = $(PKG_LIBS) -lanl -lresolv -lpthread
 
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -71,6 +76,13 @@ mailstage: $(B)/installer/main.o $(LIB_OBJ)
 
 $(B)/mailstage-test: $(B)/hooks/installer/main.o $(TLIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# The command in the build directory too: `make SANITIZE=1 test-bins` gives
+# build/san/mailstage and build/san/mailstage-test, the binaries the
+# sanitize-integration tier runs the integration scripts against.
+$(B)/mailstage: $(B)/installer/main.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+test-bins: $(B)/mailstage $(B)/mailstage-test mo
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -106,7 +118,8 @@ bench: mailstage
 
 # The README's two commands.  Each installs what it needs with apt-get first
 # (tests/deps), then builds in a sub-make (pkg-config must see the libraries).
-# `make test`: tests/tiers runs every tier (check, sanitize, valgrind, fuzz),
+# `make test`: tests/tiers runs every tier (check, sanitize,
+# sanitize-integration, valgrind, fuzz),
 # each even after one failed, and closes with one "N passed, N failed" line
 # over all of them; tests/hermetic runs it where this machine's mail
 # configuration (/etc/postfix, /etc/aliases, ...) is masked.  The install
@@ -139,7 +152,7 @@ install: mailstage install-data
 clean:
 	rm -rf build mailstage
 
-.PHONY: test-fresh all unit unit-build check check-e2e check-valgrind test-build bench demo test install clean
+.PHONY: test-fresh all unit unit-build test-bins check check-e2e check-valgrind test-build bench demo test install clean
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_NAME.c, corpus tests/fuzz/corpus/NAME.
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.
@@ -151,7 +164,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu99 -g -O1 -D_GNU_SOURCE -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' \
 	  -Iinstaller -Isteps $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lanl -lresolv
+	  -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lanl -lresolv -lpthread
 fuzz-build: $(FUZZ_BIN)
 fuzz-ci: $(FUZZ_BIN)
 	tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)

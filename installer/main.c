@@ -161,7 +161,12 @@ int main(int argc, char **argv)
 				usage_error(_("--resolver %s: expected IPV4-ADDRESS:PORT, e.g. 127.0.0.1:5353"), optarg);
 			vo.resolver = optarg;
 			break;
-		case OPT_DOH: vo.doh = optarg; break;
+		case OPT_DOH:
+			if (dnsq_parse_doh_url(optarg, NULL, NULL, NULL) < 0)
+				usage_error(_("--doh %s: expected an https:// URL, e.g. --doh https://dns.google/resolve "
+					      "(http:// only to a loopback address, e.g. http://127.0.0.1:8053/resolve)"), optarg);
+			vo.doh = optarg;
+			break;
 		case OPT_SEND_TEST: vo.send_test = optarg; break;
 		case OPT_AUTH: vo.auth_file = optarg; break;
 		case OPT_TIMEOUT:

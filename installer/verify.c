@@ -26,12 +26,17 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 {
 	struct run r;
 	struct verify_report rp = { 0 }, scratch = { 0 };
-	struct dnsq q = { (char *)v->resolver, (char *)v->doh, v->timeout_s > 0 ? v->timeout_s : 3 };
+	struct dnsq q;
 	struct vctx vc;
 	size_t i, t;
-	int rc = run_setup(&r, o, "verify", 1);
+	int rc;
 
+	memset(&q, 0, sizeof(q));
+	q.server = (char *)v->resolver;
+	q.doh_url = (char *)v->doh;
+	q.timeout_s = v->timeout_s > 0 ? v->timeout_s : 3;
 	memset(&vc, 0, sizeof(vc));
+	rc = run_setup(&r, o, "verify", 1);
 	if (rc != EXIT_OK)
 		goto out;
 	vc.cfg = &r.cfg;
@@ -50,6 +55,8 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 			/* dns --check wants only the key's p= from the key check: its findings are dropped */
 			vc.rp = c->when == VC_KEY && v->dns_only ? &scratch : &rp;
 			vc.group = c->group;
+			/* Each check ends within q.timeout_s in all (dnsq_start: its lookups share the bound). */
+			dnsq_start(&q);
 			c->run(&vc);
 		}
 	}
@@ -59,6 +66,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 		if (rp.v[i].st == ST_FAIL)
 			rc = EXIT_FAILED;
 out:
+	dnsq_free(&q);
 	free(vc.dkim_pub);
 	verify_report_free(&scratch);
 	verify_report_free(&rp);

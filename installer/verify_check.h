@@ -43,7 +43,7 @@ struct vctx {
 	const struct profile *prof;
 	struct root *root;
 	const struct verify_opts *opts;
-	const struct dnsq *q;		/* the resolver (--resolver, --doh, the system's) */
+	struct dnsq *q;			/* the resolver (--resolver, --doh, the system's) */
 	struct run *run;		/* for the runner's public plan API (run_pending) only */
 	struct verify_report *rp;	/* where verify_add() records */
 	const char *group;		/* the group of the check running */

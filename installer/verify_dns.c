@@ -160,7 +160,7 @@ static void check_addr(struct vctx *vc, const char *host, enum dnsq_type t,
 }
 
 /* Addresses an "a"/"mx" mechanism of the domain may stand for. */
-static void domain_addrs(const struct dnsq *q, const char *domain, struct strv *out)
+static void domain_addrs(struct dnsq *q, const char *domain, struct strv *out)
 {
 	struct strv mx = { 0 };
 	char *why = NULL;

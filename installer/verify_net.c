@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,20 +51,30 @@ done:
 	return fd;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Resolve and connect, all within timeout_ms (the name's resolution and every address tried). */
 int verify_connect_host(const char *host, const char *port, int timeout_ms, char **why)
 {
-	struct addrinfo hints, *ai = NULL, *a;
+	struct addrinfo *ai = NULL, *a;
+	long long end = mono_ms() + timeout_ms;
 	int fd = -EHOSTUNREACH, g;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	g = getaddrinfo(host, port, &hints, &ai);
-	if (g != 0) {
-		*why = xasprintf(_("cannot resolve %s: %s"), host, gai_strerror(g));
-		return -ENOENT;
-	}
+	g = dnsq_getaddrinfo(host, port, SOCK_STREAM, timeout_ms, &ai, why);
+	if (g < 0)
+		return g;
 	for (a = ai; a; a = a->ai_next) {
-		fd = connect_bounded(a->ai_addr, a->ai_addrlen, timeout_ms);
+		long long left = end - mono_ms();
+		if (left <= 0) {
+			fd = -ETIMEDOUT;
+			break;
+		}
+		fd = connect_bounded(a->ai_addr, a->ai_addrlen, (int)left);
 		if (fd >= 0)
 			break;
 	}
@@ -108,6 +119,7 @@ static void check_rbl(struct vctx *vc)
 			continue;
 		}
 		name = xasprintf("%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0], vc->cfg->rbl.v[i]);
+		dnsq_start(vc->q);
 		rc = dnsq_lookup(vc->q, name, DNSQ_A, &got, &why);
 		if (rc == -ENOENT)
 			verify_add(vc, ST_OK, label, _("not listed"), NULL, _("%s not listed"), vc->cfg->ipv4);

@@ -258,10 +258,16 @@ static int bool_persistent(semanage_handle_t *sh, const char *name, int *local, 
 		goto fail;
 	if (semanage_bool_exists_local(sh, key, &exists) < 0)
 		goto fail;
-	if (exists && semanage_bool_query_local(sh, key, &b) == 0 && b) {
-		*local = semanage_bool_get_value(b) ? 1 : 0;
-		v = *local;
-		semanage_bool_free(b);
+	if (exists) {
+		/* Success is any status >= 0: libsemanage 3.4 returns 2 or 4 here, with the record
+		 * (`== 0` read no local value and leaked the record: found by LeakSanitizer). */
+		int qr = semanage_bool_query_local(sh, key, &b);
+		if (qr >= 0 && b) {
+			*local = semanage_bool_get_value(b) ? 1 : 0;
+			v = *local;
+		}
+		if (b)
+			semanage_bool_free(b);
 		b = NULL;
 	}
 	if (v < 0) {

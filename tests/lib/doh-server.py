@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""doh-server.py ZONE.json PORTFILE [--silent] - a DNS-over-HTTPS JSON
+"""doh-server.py ZONE.json PORTFILE [--silent] [--tls CERT KEY] - a DNS-over-HTTPS JSON
 responder on 127.0.0.1 for the tests (the format Google's and Cloudflare's
 /resolve endpoints answer: {"Status":0,"Answer":[{"name","type","data"}]}).
 It serves the records of `mailstage dns --format json` plus the PTR of
 each A/AAAA name; TXT data comes as quoted character-strings separated by
 blanks, as the public services send them.  --silent accepts connections
-and never answers (for the timeout test).  Writes its port to PORTFILE."""
-import ipaddress, json, socket, sys, time
+and never answers (for the timeout test); --tls serves HTTPS with CERT and
+KEY (PEM).  Writes its port to PORTFILE."""
+import ipaddress, json, socket, ssl, sys, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -59,6 +60,11 @@ class H(BaseHTTPRequestHandler):
         pass
 
 srv = HTTPServer(('127.0.0.1', 0), H)
+if '--tls' in sys.argv:
+    i = sys.argv.index('--tls')
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[i + 1], sys.argv[i + 2])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 open(sys.argv[2], 'w').write(str(srv.server_address[1]))
 srv.timeout = 1
 end = time.time() + 120	# stops by itself
