@@ -244,20 +244,51 @@ int run_pending(struct run *r, struct strv *pending)
 
 /* ---- JSON ---- */
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong, surrogate or beyond U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 (a Latin-1 main.cf comment) become
+ * U+FFFD, so that the output always parses. */
 char *json_str(const char *s)
 {
 	struct buf b = { 0 };
 	const unsigned char *p;
+	size_t n;
 	buf_puts(&b, "\"");
-	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
+	for (p = (const unsigned char *)(s ? s : ""); *p; p += n) {
+		n = 1;
 		if (*p == '"' || *p == '\\')
 			buf_printf(&b, "\\%c", *p);
 		else if (*p == '\n')
 			buf_puts(&b, "\\n");
-		else if (*p < 0x20)
+		else if (*p < 0x20 || *p == 0x7f)
 			buf_printf(&b, "\\u%04x", *p);
-		else
-			buf_append(&b, p, 1);
+		else if ((n = utf8_len(p)) == 0) {
+			buf_puts(&b, "\\ufffd");
+			n = 1;
+		} else
+			buf_append(&b, p, n);
 	}
 	buf_puts(&b, "\"");
 	return buf_steal(&b);
@@ -276,6 +307,16 @@ static const char *kind_name(enum change_kind k)
 	return "?";
 }
 
+/* The unified diff a file change makes (empty for other kinds, secrets and
+ * content produced at apply time): plan prints it, --json carries it. */
+static void change_diff(const struct change *ch, struct buf *d)
+{
+	if (ch->kind != CH_FILE || ch->secret || ch->produce)
+		return;
+	diff_unified(ch->old ? ch->old : "", ch->old ? ch->oldlen : 0, ch->data, ch->len,
+		     ch->old ? ch->path : "/dev/null", ch->path, d);
+}
+
 static void json_stage(const char *stage, const char *status, const struct ctx *c, const char *error)
 {
 	struct buf b = { 0 };
@@ -284,11 +325,16 @@ static void json_stage(const char *stage, const char *status, const struct ctx *
 
 	buf_printf(&b, "{\"stage\":%s,\"status\":\"%s\",\"changes\":[", s, status);
 	for (i = 0; c && i < c->nchanges; i++) {
-		char *w = json_str(c->changes[i].what), *p = json_str(c->changes[i].path);
-		buf_printf(&b, "%s{\"kind\":\"%s\",\"path\":%s,\"what\":%s}", i ? "," : "",
-			   kind_name(c->changes[i].kind), c->changes[i].path ? p : "null", w);
+		struct buf d = { 0 };
+		char *w = json_str(c->changes[i].what), *p = json_str(c->changes[i].path), *dj;
+		change_diff(&c->changes[i], &d);
+		dj = d.len ? json_str(d.data) : xstrdup("null");
+		buf_printf(&b, "%s{\"kind\":\"%s\",\"path\":%s,\"what\":%s,\"diff\":%s}", i ? "," : "",
+			   kind_name(c->changes[i].kind), c->changes[i].path ? p : "null", w, dj);
 		free(w);
 		free(p);
+		free(dj);
+		buf_free(&d);
 	}
 	buf_puts(&b, "],\"notes\":[");
 	for (i = 0; c && i < c->notes.n; i++) {
@@ -310,10 +356,7 @@ static void print_change(const struct change *ch)
 {
 	struct buf d = { 0 };
 	printf("  %s\n", ch->what);
-	if (ch->kind != CH_FILE || ch->secret || ch->produce)
-		return;
-	diff_unified(ch->old ? ch->old : "", ch->old ? ch->oldlen : 0, ch->data, ch->len,
-		     ch->old ? ch->path : "/dev/null", ch->path, &d);
+	change_diff(ch, &d);
 	if (d.len) {
 		const char *p = d.data;
 		/* Indent the diff under its change. */
