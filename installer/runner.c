@@ -281,6 +281,16 @@ static const char *kind_name(enum change_kind k)
 	return "?";
 }
 
+/* The unified diff a file change makes (empty for other kinds, secrets and
+ * content produced at apply time): plan prints it, --json carries it. */
+static void change_diff(const struct change *ch, struct buf *d)
+{
+	if (ch->kind != CH_FILE || ch->secret || ch->produce)
+		return;
+	diff_unified(ch->old ? ch->old : "", ch->old ? ch->oldlen : 0, ch->data, ch->len,
+		     ch->old ? ch->path : "/dev/null", ch->path, d);
+}
+
 static void json_stage(const char *stage, const char *status, const struct ctx *c, const char *error)
 {
 	struct buf b = { 0 };
@@ -289,11 +299,16 @@ static void json_stage(const char *stage, const char *status, const struct ctx *
 
 	buf_printf(&b, "{\"stage\":%s,\"status\":\"%s\",\"changes\":[", s, status);
 	for (i = 0; c && i < c->nchanges; i++) {
-		char *w = json_str(c->changes[i].what), *p = json_str(c->changes[i].path);
-		buf_printf(&b, "%s{\"kind\":\"%s\",\"path\":%s,\"what\":%s}", i ? "," : "",
-			   kind_name(c->changes[i].kind), c->changes[i].path ? p : "null", w);
+		struct buf d = { 0 };
+		char *w = json_str(c->changes[i].what), *p = json_str(c->changes[i].path), *dj;
+		change_diff(&c->changes[i], &d);
+		dj = d.len ? json_str(d.data) : xstrdup("null");
+		buf_printf(&b, "%s{\"kind\":\"%s\",\"path\":%s,\"what\":%s,\"diff\":%s}", i ? "," : "",
+			   kind_name(c->changes[i].kind), c->changes[i].path ? p : "null", w, dj);
 		free(w);
 		free(p);
+		free(dj);
+		buf_free(&d);
 	}
 	buf_puts(&b, "],\"notes\":[");
 	for (i = 0; c && i < c->notes.n; i++) {
@@ -315,10 +330,7 @@ static void print_change(const struct change *ch)
 {
 	struct buf d = { 0 };
 	printf("  %s\n", ch->what);
-	if (ch->kind != CH_FILE || ch->secret || ch->produce)
-		return;
-	diff_unified(ch->old ? ch->old : "", ch->old ? ch->oldlen : 0, ch->data, ch->len,
-		     ch->old ? ch->path : "/dev/null", ch->path, &d);
+	change_diff(ch, &d);
 	if (d.len) {
 		const char *p = d.data;
 		/* Indent the diff under its change. */

@@ -411,20 +411,51 @@ size_t levenshtein(const char *a, const char *b)
 	return r;
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong, surrogate or beyond U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 (a Latin-1 main.cf comment) become
+ * U+FFFD, so that the output always parses. */
 char *json_str(const char *s)
 {
 	struct buf b = { 0 };
 	const unsigned char *p;
+	size_t n;
 	buf_puts(&b, "\"");
-	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
+	for (p = (const unsigned char *)(s ? s : ""); *p; p += n) {
+		n = 1;
 		if (*p == '"' || *p == '\\')
 			buf_printf(&b, "\\%c", *p);
 		else if (*p == '\n')
 			buf_puts(&b, "\\n");
-		else if (*p < 0x20)
+		else if (*p < 0x20 || *p == 0x7f)
 			buf_printf(&b, "\\u%04x", *p);
-		else
-			buf_append(&b, p, 1);
+		else if ((n = utf8_len(p)) == 0) {
+			buf_puts(&b, "\\ufffd");
+			n = 1;
+		} else
+			buf_append(&b, p, n);
 	}
 	buf_puts(&b, "\"");
 	return buf_steal(&b);

@@ -17,14 +17,19 @@
 #                            host0 CT_ADDR (a /30), so a connection can come
 #                            from OUTSIDE the container.
 #   ct_host CMD...           run CMD in that namespace (the host end)
-# ct_start registers ct_stop on EXIT (before the caller's own trap), so every
+# Several containers at once (59-ansible): CT_MACHINE names the instance
+# (default mst$$), CT_HOST_ADDR/CT_ADDR give each its own /30, and a CT_NS
+# that exists already is joined (its veth is the one without an address) and
+# left for its creator to delete.  ct_save NAME / ct_use NAME keep and select
+# an instance's state; ct_stop_all stops every saved one.
+# ct_start registers ct_stop_all on EXIT (before the caller's own trap), so every
 # process, mount and namespace goes away however the test ends.
 #
 # Never booted on the host network: firewalld inside would rewrite the
 # host's nftables rules.  --register=no --keep-unit: this machine's PID 1 is
 # not systemd (no machined, no host D-Bus).
 CT_SRC=${MAILSTAGE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-CT_PID="" CT_LEADER="" CT_LOG="" CT_IMAGE="" CT_NS=""
+CT_PID="" CT_LEADER="" CT_LOG="" CT_IMAGE="" CT_NS="" CT_NS_OWN=0 CT_SAVED=""
 CT_HOST_ADDR=10.231.57.1 CT_ADDR=10.231.57.2
 
 ct_image() {
@@ -51,20 +56,24 @@ ct_start() {
 	# Chain the caller's EXIT trap after ours (once: ct_start may run again).
 	if [ -z "${CT_TRAP_SET:-}" ]; then
 		CT_OLD_TRAP=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
-		trap 'ct_stop; eval "$CT_OLD_TRAP"' EXIT
+		trap 'ct_stop_all; eval "$CT_OLD_TRAP"' EXIT
 		CT_TRAP_SET=1
 	fi
 	if [ "${CT_VETH:-0}" = 1 ]; then
-		CT_NS=mst$$
-		ip netns add "$CT_NS" || return 1
-		ip -n "$CT_NS" link set lo up
+		if [ -n "$CT_NS" ] && [ -e "/run/netns/$CT_NS" ]; then
+			CT_NS_OWN=0
+		else
+			CT_NS=mst$$ CT_NS_OWN=1
+			ip netns add "$CT_NS" || return 1
+			ip -n "$CT_NS" link set lo up
+		fi
 		nsexec=(nsenter --net=/run/netns/"$CT_NS")
 		net=(--network-veth)
 	fi
 	[ -x "${MAILSTAGE_BIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_BIN:/opt/mailstage/mailstage")
 	[ -x "${MAILSTAGE_TESTBIN:-}" ] && bins+=(--bind-ro="$MAILSTAGE_TESTBIN:/opt/mailstage/mailstage-test")
 	setsid "${nsexec[@]}" systemd-nspawn -q -b -D "$CT_IMAGE/rootfs" --volatile=overlay --register=no --keep-unit \
-		--machine="mst$$" "${net[@]}" --bind-ro="$CT_IMAGE/repo:/srv/repo" "${bins[@]}" "$@" \
+		--machine="${CT_MACHINE:-mst$$}" "${net[@]}" --bind-ro="$CT_IMAGE/repo:/srv/repo" "${bins[@]}" "$@" \
 		>"$CT_LOG" 2>&1 </dev/null &
 	CT_PID=$!
 	for i in $(seq 1 200); do
@@ -88,7 +97,9 @@ ct_start() {
 		[ "$state" = degraded ] || return 1
 	fi
 	if [ -n "$CT_NS" ]; then
-		veth=$(ip -n "$CT_NS" -o link show | awk -F': ' '$2 ~ /^ve-/ { sub(/@.*/, "", $2); print $2; exit }')
+		for veth in $(ip -n "$CT_NS" -o link show | awk -F': ' '$2 ~ /^ve-/ { sub(/@.*/, "", $2); print $2 }') ""; do
+			[ -n "$veth" ] && [ -z "$(ip -n "$CT_NS" -o -4 addr show dev "$veth")" ] && break
+		done
 		[ -n "$veth" ] || { echo "FAIL: no veth in namespace $CT_NS" >&2; return 1; }
 		ip -n "$CT_NS" addr add "$CT_HOST_ADDR/30" dev "$veth" && ip -n "$CT_NS" link set "$veth" up &&
 			ct_in ip addr add "$CT_ADDR/30" dev host0 && ct_in ip link set host0 up || return 1
@@ -124,8 +135,30 @@ ct_stop() {
 		fi
 	fi
 	wait $CT_PID 2>/dev/null || true
-	[ -n "$CT_NS" ] && ip netns del "$CT_NS" 2>/dev/null
-	CT_NS=""
+	[ -n "$CT_NS" ] && [ "$CT_NS_OWN" = 1 ] && ip netns del "$CT_NS" 2>/dev/null
+	[ "$CT_NS_OWN" = 1 ] && CT_NS=""
+	CT_NS_OWN=0
 	rm -f "$CT_LOG"
 	CT_PID="" CT_LEADER=""
+}
+
+ct_save() {
+	eval "CT_S_$1=(\"\$CT_PID\" \"\$CT_LEADER\" \"\$CT_LOG\" \"\$CT_NS_OWN\")"
+	case " $CT_SAVED " in *" $1 "*) ;; *) CT_SAVED="$CT_SAVED $1" ;; esac
+	CT_PID="" CT_LEADER="" CT_LOG="" CT_NS_OWN=0
+}
+
+ct_use() {
+	eval "CT_PID=\${CT_S_$1[0]} CT_LEADER=\${CT_S_$1[1]} CT_LOG=\${CT_S_$1[2]} CT_NS_OWN=\${CT_S_$1[3]}"
+}
+
+ct_stop_all() {
+	local n
+	ct_stop
+	for n in $CT_SAVED; do
+		ct_use "$n"
+		ct_stop
+		eval "CT_S_$n=()"
+	done
+	CT_SAVED=""
 }
