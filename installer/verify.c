@@ -6,7 +6,7 @@
  *
  * This file runs the checks, table by table, and judges the report
  * (verify_report.c prints it); the checks are in tables by group:
- * verify_local.c, verify_dns.c, verify_net.c, verify_send.c
+ * verify_local.c, verify_dns.c, verify_net.c, verify_send.c, verify_senders.c
  * (installer/verify_check.h says how to add one).
  */
 #include "verify.h"
@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* The groups in the order of the report. */
-static const struct verify_check *const tables[] = { verify_local, verify_dns, verify_net, verify_send };
+static const struct verify_check *const tables[] = { verify_local, verify_dns, verify_net, verify_send, verify_senders };
 
 int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 {

@@ -25,4 +25,17 @@ int spf_authorises(const char *record, const char *addr, const char *const *a_ad
 /* The p= value of a DKIM TXT record (or of SELECTOR.txt zone text); NULL when absent. */
 char *dkim_p_of(const char *text);
 
+/* verify_senders.c's rules.  The status (ST_OK/WARN/FAIL) of a 7-day DMARC pass rate (0..1). */
+int dmarc_rate_status(double rate);
+/* Bits of the RSA modulus in a DKIM p= value (base64 SubjectPublicKeyInfo), or -EINVAL. */
+int dkim_key_bits(const char *p_b64);
+/* A DMARC record with p=none|quarantine|reject and a rua=mailto: address: 0, else -EINVAL with *why. */
+int dmarc_sender_ok(const char *rec, char **why);
+/* Does main.cf's smtp_tls_security_level (or the old smtp_use_tls) use TLS outbound? 1/0 */
+int smtp_tls_outbound(const char *level, const char *use_tls);
+/* A fully qualified host name (at least two labels, LDH): 1/0 */
+int helo_name_valid(const char *name);
+/* The summary of the sender requirements (untranslated: pass through _()). */
+const char *sender_summary(int all_met, int bulk_met);
+
 #endif

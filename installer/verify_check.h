@@ -70,6 +70,7 @@ extern const struct verify_check verify_local[];
 extern const struct verify_check verify_dns[];
 extern const struct verify_check verify_net[];
 extern const struct verify_check verify_send[];
+extern const struct verify_check verify_senders[];	/* dmarc reports, sender requirements */
 
 /* Record one finding of the running check (seen: printf format, made one line). */
 void verify_add(struct vctx *vc, enum verify_status st, const char *name, const char *expected, const char *fix,

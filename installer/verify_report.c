@@ -68,7 +68,8 @@ char *verify_strv_join(const struct strv *s, const char *sep)
 /* The group headings of the text report, translated (JSON keeps the names). */
 static const char *group_title(const char *g)
 {
-	static const char *const titles[] = { N_("local"), N_("dns"), N_("network"), N_("mail") };
+	static const char *const titles[] = { N_("local"), N_("dns"), N_("network"), N_("mail"),
+						     N_("dmarc reports"), N_("sender requirements") };
 	size_t i;
 	for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
 		if (strcmp(g, titles[i]) == 0)

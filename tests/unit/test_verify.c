@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -25,11 +26,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "dnsq.h"
 #include "exec.h"
 #include "runner.h"
 #include "util.h"
 #include "verify.h"
+#include "verify_check.h"
 
 static int spf(const char *rec, const char *addr, const char *const *a)
 {
@@ -306,6 +309,86 @@ static void test_dns_check_ptr_both_addresses(void **state)
 	}
 }
 
+/* verify_senders.c's rules. */
+static void test_dmarc_rate(void **state)
+{
+	(void)state;
+	assert_int_equal(dmarc_rate_status(1.0), ST_OK);
+	assert_int_equal(dmarc_rate_status(0.98), ST_OK);
+	assert_int_equal(dmarc_rate_status(0.979), ST_WARN);
+	assert_int_equal(dmarc_rate_status(0.90), ST_WARN);
+	assert_int_equal(dmarc_rate_status(0.899), ST_FAIL);
+	assert_int_equal(dmarc_rate_status(0), ST_FAIL);
+}
+
+static int key_bits_of(int bits)
+{
+	char *pem = NULL, *b64 = NULL;
+	size_t len = 0;
+	int r;
+	assert_int_equal(crypto_rsa_generate(bits, &pem, &len), 0);
+	assert_int_equal(crypto_dkim_public(pem, len, &b64), 0);
+	r = dkim_key_bits(b64);
+	crypto_free_secret(pem, len);
+	free(b64);
+	return r;
+}
+
+static void test_dkim_key_bits(void **state)
+{
+	(void)state;
+	assert_int_equal(key_bits_of(1024), 1024);
+	assert_int_equal(key_bits_of(2048), 2048);
+	assert_int_equal(dkim_key_bits(NULL), -EINVAL);
+	assert_int_equal(dkim_key_bits(""), -EINVAL);
+	assert_int_equal(dkim_key_bits("not*base64"), -EINVAL);
+	assert_int_equal(dkim_key_bits("MIGfMA0GCSqGSIb3"), -EINVAL);	/* cut short */
+}
+
+static void test_dmarc_sender(void **state)
+{
+	char *why = NULL;
+	(void)state;
+	assert_int_equal(dmarc_sender_ok("v=DMARC1; p=none; rua=mailto:dmarc@example.com", &why), 0);
+	assert_null(why);
+	assert_int_equal(dmarc_sender_ok("v=DMARC1;p=reject;rua=mailto:d@example.com;pct=100", &why), 0);
+	assert_int_equal(dmarc_sender_ok("v=DMARC1; p=none", &why), -EINVAL);
+	assert_non_null(strstr(why, "rua"));
+	free(why);
+	assert_int_equal(dmarc_sender_ok("v=DMARC1; p=monitor; rua=mailto:d@example.com", &why), -EINVAL);
+	assert_non_null(strstr(why, "p="));
+	free(why);
+	/* sp= is not p= */
+	assert_int_equal(dmarc_sender_ok("v=DMARC1; sp=none; rua=mailto:d@example.com", &why), -EINVAL);
+	free(why);
+	assert_int_equal(dmarc_sender_ok("v=DMARC1; p=none; rua=https://example.com/", &why), -EINVAL);
+	free(why);
+	assert_int_equal(dmarc_sender_ok("v=spf1 -all", &why), -EINVAL);
+	free(why);
+}
+
+static void test_tls_helo_summary(void **state)
+{
+	(void)state;
+	assert_int_equal(smtp_tls_outbound("may", NULL), 1);
+	assert_int_equal(smtp_tls_outbound("dane", NULL), 1);
+	assert_int_equal(smtp_tls_outbound("encrypt", "no"), 1);
+	assert_int_equal(smtp_tls_outbound("none", "yes"), 0);
+	assert_int_equal(smtp_tls_outbound(NULL, NULL), 0);
+	assert_int_equal(smtp_tls_outbound("", "yes"), 1);
+	assert_int_equal(helo_name_valid("mail.example.com"), 1);
+	assert_int_equal(helo_name_valid("localhost"), 0);
+	assert_int_equal(helo_name_valid("mail.example.com."), 0);
+	assert_int_equal(helo_name_valid("-a.example.com"), 0);
+	assert_int_equal(helo_name_valid("a-.example.com"), 0);
+	assert_int_equal(helo_name_valid("a..example.com"), 0);
+	assert_int_equal(helo_name_valid("mail_1.example.com"), 0);
+	assert_int_equal(helo_name_valid("[192.0.2.1]"), 0);
+	assert_non_null(strstr(sender_summary(1, 1), "bulk senders ("));
+	assert_non_null(strstr(sender_summary(1, 0), "all senders, not yet"));
+	assert_non_null(strstr(sender_summary(0, 0), "does not meet"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +396,10 @@ int main(void)
 		cmocka_unit_test(test_dkim_p),
 		cmocka_unit_test(test_reverse_and_server),
 		cmocka_unit_test(test_dns_check_ptr_both_addresses),
+		cmocka_unit_test(test_dmarc_rate),
+		cmocka_unit_test(test_dkim_key_bits),
+		cmocka_unit_test(test_dmarc_sender),
+		cmocka_unit_test(test_tls_helo_summary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
