@@ -231,13 +231,13 @@ static void check_pass_rate(struct vctx *vc)
 	int rc = report_pass_rate(vc->root, vc->cfg, vc->prof, 7, &rate, &messages, &why);
 
 	if (rc < 0)
-		verify_add(vc, ST_WARN, name, _("98 % or more"), _("deliver the rua= address of the DMARC record to a "
+		verify_add(vc, ST_WARN, name, _("at least 98 percent"), _("deliver the rua= address of the DMARC record to a "
 		    "local mailbox (mailstage apply), or read the reports with `mailstage report FILE`"), "%s",
 		    why ? why : strerror(-rc));
 	else if (messages == 0)
-		verify_add(vc, ST_OK, name, _("98 % or more"), NULL, _("no reports yet (receivers send them daily)"));
+		verify_add(vc, ST_OK, name, _("at least 98 percent"), NULL, _("no reports yet (receivers send them daily)"));
 	else
-		verify_add(vc, (enum verify_status)dmarc_rate_status(rate), name, _("98 % or more"),
+		verify_add(vc, (enum verify_status)dmarc_rate_status(rate), name, _("at least 98 percent"),
 		    _("run `mailstage report --since 7` for the failing sources: this server's own (a broken SPF/DKIM "
 		      "here) or others sending as the domain"),
 		    _("%.1f %% of %lld messages passed DMARC"), rate * 100, messages);
