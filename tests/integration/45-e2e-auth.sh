@@ -15,8 +15,14 @@
 #   - `mailstage verify --resolver` against the test's nsd: every DNS check
 #     ok (A, AAAA, MX, SPF for both addresses, DKIM, DMARC, PTR of both
 #     addresses forward-confirmed); the whole report is printed;
+#   - the "sender requirements" group of that report (Gmail, Yahoo, Outlook
+#     high-volume): every check ok and the summary "meets the requirements for
+#     bulk senders" with the List-Unsubscribe caveat; the message format check
+#     ok on the --send-test runs and deferred to --send-test without it;
 #   - negatives: with the DKIM record removed from the zone, the receiver's
-#     DKIM verdict is no longer pass and verify fails on the DKIM record;
+#     DKIM verdict is no longer pass and verify fails on the DKIM record
+#     (the sender group then warns on SPF and DKIM, and its summary falls to
+#     "all senders");
 #     an unauthenticated outside client cannot relay (25 and 587); 587 does
 #     not offer AUTH before STARTTLS;
 #   - port 25 hardening (E8): no AUTH on 25 even after STARTTLS, VRFY refused
@@ -65,6 +71,8 @@ for rx in v4:bob@example.net v6:carol@example.org; do
 		die "verify --send-test ${rx#*:}: $(cat "$E2E_DIR/verify.out")"
 	grep -Eq '^ *ok +DKIM signature logged' "$E2E_DIR/verify.out" ||
 		die "verify --send-test did not see OpenDKIM sign its message: $(grep -A2 'DKIM signature' "$E2E_DIR/verify.out")"
+	grep -Eq '^  ok +message format +the test message, with Date and Message-ID, was accepted$' "$E2E_DIR/verify.out" ||
+		die "verify --send-test: no ok message format check: $(grep -A2 'message format' "$E2E_DIR/verify.out")"
 	[ "${rx%%:*}" = v4 ] && h=mx4 || h=mx6
 	MSG[verify-${rx%%:*}]=$(e2e_wait $h "mailstage verify test")
 done
@@ -105,6 +113,25 @@ grep -Eq '^  ok +outbound port 25 +connected to 198\.51\.100\.25:25' "$E2E_DIR/v
 	die "verify's port 25 probe did not reach the receiver"
 [ $rc -eq 0 ] || die "verify exited $rc with every DNS check ok: $(grep FAIL "$E2E_DIR/verify.out")"
 ok "verify: $(printf '%s\n' "$dnsl" | wc -l) DNS checks, all ok; exit 0"
+# The sender requirements: every check ok in this setup (both PTRs
+# forward-confirmed, SPF and DKIM pass for example.com, DMARC p=quarantine with a
+# rua, a 2048-bit key, smtp_tls_security_level = may, HELO mail.example.com
+# resolving to the server), the message format left to --send-test.
+grep -Eq '^  ok +DMARC pass rate \(7 days\) +no reports yet' "$E2E_DIR/verify.out" ||
+	die "verify: no informational DMARC pass rate line: $(grep -A2 'DMARC pass rate' "$E2E_DIR/verify.out")"
+srl=$(sed -n '/^sender requirements$/,/^$/p' "$E2E_DIR/verify.out" | grep -E '^  (ok|WARN|FAIL) ' || true)
+[ -n "$srl" ] || die "verify printed no sender requirements group"
+printf '%s\n' "$srl" | grep -v '^  ok ' && die "verify: a sender requirement is not ok in the e2e setup"
+for c in "forward-confirmed PTR +$E2E_SRV4: mail.example.com \(forward-confirmed\); $E2E_SRV6: mail.example.com" \
+	"SPF and DKIM aligned +SPF passes, DKIM passes; both for example.com" \
+	"DMARC p= and rua +v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com" "DKIM key size +2048-bit RSA key" \
+	"TLS outbound +smtp_tls_security_level = may" "HELO name +HELO mail.example.com resolves to $E2E_SRV4" \
+	"message format +checked with --send-test ADDRESS" \
+	"summary +meets the requirements for bulk senders \(Gmail 5,000\+/day, Yahoo, Outlook high-volume\) \(message format: with --send-test\); bulk senders must also send List-Unsubscribe and List-Unsubscribe-Post with one-click unsubscribe \(RFC 8058\)"; do
+	printf '%s\n' "$srl" | grep -Eq "^  ok    $c" || die "verify has no ok sender requirement matching \"$c\""
+done
+[ "$(printf '%s\n' "$srl" | wc -l)" = 8 ] || die "the sender requirements group has not 8 lines: $srl"
+ok "verify: sender requirements, 7 checks and the summary ok: $(printf '%s\n' "$srl" | tail -1 | sed 's/^  ok *summary *//; s/;.*//')"
 
 # ---- negatives ----
 # An unauthenticated client on the outside cannot relay, on 25 nor on 587.
@@ -151,6 +178,10 @@ grep -E '^  (ok|WARN|FAIL) +DKIM record' -A2 "$E2E_DIR/verify.out"
 [ $rc -eq 1 ] || die "verify exited $rc with the DKIM record missing, expected 1"
 grep -Eq '^  FAIL +DKIM record +no such record' "$E2E_DIR/verify.out" || die "verify does not fail on the DKIM record"
 [ "$(grep -c '^  FAIL' "$E2E_DIR/verify.out")" = 1 ] || die "verify fails on more than the DKIM record: $(grep FAIL "$E2E_DIR/verify.out")"
+grep -Eq '^  WARN +SPF and DKIM aligned +SPF passes, DKIM fails' "$E2E_DIR/verify.out" ||
+	die "without the DKIM record, the sender group does not warn on SPF and DKIM: $(grep -A2 'aligned' "$E2E_DIR/verify.out")"
+grep -Eq '^  ok +summary +meets the requirements for all senders, not yet those for bulk senders' "$E2E_DIR/verify.out" ||
+	die "without the DKIM record, the summary is not \"all senders\": $(grep 'summary' "$E2E_DIR/verify.out")"
 ok "without the DKIM record: receiver $(e2e_verdict "$f" | cut -d' ' -f2), verify FAIL on the DKIM record (exit 1)"
 
 # ---- TLS protocol versions per port (E8) ----
