@@ -44,6 +44,7 @@ enum kind {
 	K_BOOLEANS,	/* strv, "name=on|off" */
 	K_DOMAINS,	/* strv, domain names */
 	K_HOSTPORT,	/* char *, host:port */
+	K_URL,		/* char *, https:// (or http://) URL, NULL when empty */
 };
 
 /*
@@ -137,7 +138,19 @@ X(rbl, "list", "zen.spamhaus.org", "zen.spamhaus.org", \
   K_DOMAINS, 0, 0, NULL) \
 X(port25_probe, "host:port", "gmail-smtp-in.l.google.com:25", "gmail-smtp-in.l.google.com:25", \
   "Host and port used to check that outbound port 25 is open.", \
-  K_HOSTPORT, 0, 0, NULL)
+  K_HOSTPORT, 0, 0, NULL) \
+X(sakura_api_key_file, "path", "", "/etc/mailstage/sakura-api-key", \
+  "Sakura VPS API key file (root's, mode 0600): with sakura_server_id, PTR and packet filter are set through the API; empty: not used.", \
+  K_PATH, 0, 0, NULL) \
+X(sakura_server_id, "int", "0", "123456", \
+  "Sakura VPS server ID (the control panel's server list, or GET /servers); 0: not used.", \
+  K_INT, 0, 2147483647L, NULL) \
+X(sakura_api_url, "url", "", "https://secure.sakura.ad.jp/vps/api/v7", \
+  "Sakura VPS API base URL; empty: https://secure.sakura.ad.jp/vps/api/v7 (http:// only to a loopback address).", \
+  K_URL, 0, 0, NULL) \
+X(sakura_ca_file, "path", "", "/etc/pki/tls/certs/ca-bundle.crt", \
+  "CA bundle (PEM) that verifies the Sakura VPS API's certificate; empty: the system's.", \
+  K_PATH, 0, 0, NULL)
 
 #define PUBLIC_ROW(n, t, d, e, doc, k, lo, hi, x) { #n, t, d, e, doc },
 static const struct config_key keys[] = { KEYS(PUBLIC_ROW) };
@@ -867,6 +880,21 @@ static int conv_list(struct parser *p, size_t i, unsigned line, const char *v)
 	return 0;
 }
 
+static int conv_url(struct parser *p, size_t i, unsigned line, const char *v)
+{
+	if (!*v) {
+		set_str(p, i, NULL);
+		return 0;
+	}
+	if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strlen(v) > 512 ||
+	    strpbrk(v, " \t\"'\\?#")) {
+		bad(p, i, line, v, _("is not an https:// URL"));
+		return -EINVAL;
+	}
+	set_str(p, i, xstrdup(v));
+	return 0;
+}
+
 static int convert(struct parser *p, size_t i, unsigned line, const char *v)
 {
 	/* An empty value is "none" only where none makes sense. */
@@ -892,6 +920,7 @@ static int convert(struct parser *p, size_t i, unsigned line, const char *v)
 	case K_BOOLEANS:
 	case K_DOMAINS: return conv_list(p, i, line, v);
 	case K_HOSTPORT: return conv_hostport(p, i, line, v);
+	case K_URL: return conv_url(p, i, line, v);
 	}
 	return -EINVAL;
 }

@@ -17,6 +17,7 @@ static const struct stage *const all[] = {
 	&stage_postfix_master,
 	&stage_selinux,
 	&stage_firewall,
+	&stage_provider,
 	&stage_services,
 	&stage_dns,
 	NULL,
@@ -28,6 +29,8 @@ static const struct action_type *const actions[] = {
 	&action_firewalld_service,
 	&action_selinux_boolean,
 	&action_selinux_context,
+	&action_sakura_ptr,
+	&action_sakura_filter,
 	NULL,
 };
 
