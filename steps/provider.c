@@ -616,4 +616,5 @@ const struct stage stage_provider = {
 	.summary = N_("Sakura VPS API (when sakura_api_key_file and sakura_server_id are set): PTR of the "
 		   "IPv4/IPv6 to the hostname, mail ports in the packet filter, outbound port 25 limitation"),
 	.check = check,
+	.active = provider_enabled,
 };
