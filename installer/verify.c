@@ -12,6 +12,7 @@
 #include "exec.h"
 #include "lazylib.h"
 #include "msg.h"
+#include "sakura.h"
 #include "steps.h"
 
 #include <arpa/inet.h>
@@ -1074,6 +1075,74 @@ static void print_report(const struct report *rp, int json, int show_expected)
 	printf(_("\n%zu ok, %zu warnings, %zu failed\n"), counts[0], counts[1], counts[2]);
 }
 
+/*
+ * Sakura VPS (one self-contained check, steps/provider.c and installer/sakura.c):
+ * - The domain's NS are Sakura's own DNS (ns1.dns.ne.jp, ns2.dns.ne.jp): its
+ *   domain control panel takes "at most 255 characters" per TXT record
+ *   (help.sakura.ad.jp/domain/2712/, "TXTレコードに設定可能な文字数は最大255文字
+ *   までとなります"); no page of Sakura's says it accepts a record written as
+ *   several quoted strings, so a 2048-bit DKIM record (about 410 characters)
+ *   cannot be entered there as is: the advice is a 1024-bit key (a ~220
+ *   character record) or a DNS service that takes split TXT strings.
+ * - With the API keys: the API's outbound port 25 limitation.  Without them:
+ *   the manual steps in the control panel, in English and in Japanese (both
+ *   always, untranslated on purpose: the panel is in Japanese).
+ */
+static void check_sakura(struct run *r, struct report *rp, const struct dnsq *q, const char *pub, int dns_only)
+{
+	struct strv ns = { 0 };
+	char *why = NULL;
+	size_t i, len = pub ? strlen("v=DKIM1; k=rsa; p=") + strlen(pub) : 0;
+	int sakura_dns = 0;
+
+	if (dnsq_lookup(q, r->cfg.domain, DNSQ_NS, &ns, &why) == 0)
+		for (i = 0; i < ns.n; i++)
+			sakura_dns |= !strcasecmp(ns.v[i], "ns1.dns.ne.jp") || !strcasecmp(ns.v[i], "ns2.dns.ne.jp") ||
+				      !strcasecmp(ns.v[i], "ns1.dns.ne.jp.") || !strcasecmp(ns.v[i], "ns2.dns.ne.jp.");
+	if (sakura_dns && len > 255) {
+		char *fix = xasprintf(_("Sakura's domain control panel takes at most 255 characters per TXT record "
+				        "(help.sakura.ad.jp/domain/2712/): set dkim_bits = 1024 and run `mailstage "
+				        "apply` (a new key; publish its record, about 220 characters), or move the "
+				        "zone to a DNS service that accepts a TXT record of several strings. / "
+				        "さくらのドメインコントロールパネルのTXTレコードは255文字までです: dkim_bits = 1024 "
+				        "にして `mailstage apply` を実行し新しい鍵のレコード(約220文字)を登録するか、"
+				        "複数文字列のTXTレコードを登録できるDNSサービスにゾーンを移してください。"));
+		add(rp, "dns", ST_WARN, _("DKIM record on Sakura's DNS"), _("at most 255 characters"), fix,
+		    _("%zu characters (%s._domainkey.%s), NS ns1/ns2.dns.ne.jp"), len, r->cfg.dkim_selector,
+		    r->cfg.domain);
+		free(fix);
+	}
+	strv_free(&ns);
+	free(why);
+	why = NULL;
+	if (dns_only)
+		return;
+	if (r->cfg.sakura_api_key_file && r->cfg.sakura_server_id) {
+		struct sakura s;
+		int b = -EINVAL;
+		if (sakura_open(&s, &r->root, r->cfg.sakura_api_url, r->cfg.sakura_api_key_file, r->cfg.sakura_ca_file,
+				r->cfg.sakura_server_id, &why) == 0) {
+			b = provider_port25_blocked(&s, &why);
+			sakura_close(&s);
+		}
+		add(rp, "network", b == 0 ? ST_OK : b == 1 ? ST_FAIL : ST_WARN, _("port 25 (Sakura API)"),
+		    "outbound_port_25_blocking = disabled",
+		    _("lift the outbound port 25 limitation in the Sakura VPS control panel or ask Sakura support"),
+		    "%s", b == 0 ? "disabled" : b == 1 ? "enabled" : why ? why : "?");
+		free(why);
+		return;
+	}
+	strv_push(&rp->notes, "Sakura VPS without API access (sakura_api_key_file, sakura_server_id): in the control "
+		  "panel, set the reverse DNS (PTR) of each address to the hostname (server > network > reverse "
+		  "hostname; its A/AAAA record must exist first), and if the packet filter is on, add the standard "
+		  "\"mail\" rule (25/110/143/465/587/993/995). The packet filter filters IPv4 only and leaves IPv6 "
+		  "open: firewalld is what protects IPv6.");
+	strv_push(&rp->notes, "さくらのVPS (API未設定): コントロールパネルで各アドレスの逆引きホスト名(PTR)をホスト名に"
+		  "設定してください(先にA/AAAAレコードが必要です)。パケットフィルターを有効にしている場合は、標準の"
+		  "「メール」ルール(25/110/143/465/587/993/995)を追加してください。パケットフィルターはIPv4のみが対象"
+		  "で、IPv6の通信はすべて許可されます: IPv6はfirewalldで守ってください。");
+}
+
 int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 {
 	struct run r;
@@ -1112,6 +1181,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	check_ptr(&r, &rp, &q, r.cfg.ipv4);
 	if (r.cfg.ipv6)	/* Postfix sends over IPv6 too: receivers check that PTR as well */
 		check_ptr(&r, &rp, &q, r.cfg.ipv6);
+	check_sakura(&r, &rp, &q, pub, v->dns_only);
 	if (!v->dns_only) {
 		check_port25(&r, &rp, q.timeout_s);
 		check_rbl(&r, &rp, &q);

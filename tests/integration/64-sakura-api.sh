@@ -44,7 +44,8 @@ initial_state() {
  "packet_filter": {"is_enabled": true, "rules": [{"protocol": "tcp", "port": "22", "source_ip_address": "0.0.0.0/0"}]},
  "limitation": {"cpu_performance_limit": "disabled", "network_bandwidth_limit": "disabled",
   "outbound_port_25_blocking": "enabled", "storage_iops_limit": "disabled"},
- "forward": {"mail.example.com": ["192.0.2.10", "2001:db8::10"]}, "throttle": 0}
+ "forward": {"mail.example.com": ["192.0.2.10", "2001:db8::10"]}, "ns": {"example.com": ["ns1.dns.ne.jp", "ns2.dns.ne.jp"]},
+ "throttle": 0}
 J
 }
 initial_state
@@ -121,6 +122,23 @@ run apply2 0 ms "${SCRATCH[@]}" --root "$T/r" --json apply
 grep -q '"stage": *"provider"' "$T/apply2.out" || die "--json has no provider stage"
 run plan2 0 ms "${SCRATCH[@]}" --root "$T/r" plan
 ok "second apply: no PUT, plan converged"
+
+# verify: the API's port 25 limitation; the DKIM record (2048 bits) too long for Sakura's DNS.
+rc=0; ms --root "$T/r" verify >"$T/verify.out" 2>&1 || rc=$?
+outs+=("$T/verify.out")
+grep -Eq '^  FAIL +port 25 \(Sakura API\) ' "$T/verify.out" || { cat "$T/verify.out"; die "verify: no port 25 limitation"; }
+grep -Eq "^  WARN +DKIM record on Sakura.s DNS " "$T/verify.out" || { cat "$T/verify.out"; die "verify: no Sakura DNS TXT advice"; }
+grep -q 'dkim_bits = 1024' "$T/verify.out" || die "verify: Sakura DNS advice without the fix"
+rc=0; ms --root "$T/r" dns --check >"$T/dnscheck.out" 2>&1 || rc=$?
+outs+=("$T/dnscheck.out")
+grep -Eq '^  WARN +DKIM record on Sakura.s DNS ' "$T/dnscheck.out" || { cat "$T/dnscheck.out"; die "dns --check: no Sakura DNS TXT advice"; }
+# Without the API keys: the manual steps, in English and Japanese.
+sed '/^sakura_/d' "$conf" >"$T/nokeys.conf"
+ms --root "$T/r" -c "$T/nokeys.conf" verify >"$T/verify2.out" 2>&1 || true
+grep -q 'Sakura VPS without API access' "$T/verify2.out" || die "verify without keys: no manual steps (en)"
+grep -q 'IPv6はfirewalldで守ってください' "$T/verify2.out" || die "verify without keys: no manual steps (ja)"
+grep -q 'leaves IPv6 open: firewalld is what protects IPv6' "$T/verify2.out" || die "verify: IPv6 not mentioned"
+ok "verify: port 25 limitation from the API, Sakura DNS 255-character advice (verify and dns --check), manual steps en/ja without keys"
 
 # rollback of that run restores the previous PTRs and rules.
 run rb 0 ms --root "$T/r" rollback

@@ -153,13 +153,20 @@ def dns_server(port):
         except Exception:
             continue
         name = '.'.join(labels).lower()
-        addrs = [a for a in load().get('forward', {}).get(name, [])
-                 if (qtype == 1 and ':' not in a) or (qtype == 28 and ':' in a)]
+        st = load()
+        if qtype == 2:	# NS: state "ns" {"DOMAIN": ["ns1.dns.ne.jp", ...]}
+            addrs = st.get('ns', {}).get(name, [])
+        else:
+            addrs = [a for a in st.get('forward', {}).get(name, [])
+                     if (qtype == 1 and ':' not in a) or (qtype == 28 and ':' in a)]
         ans = b''
         for a in addrs:
-            rd = socket.inet_pton(socket.AF_INET6 if ':' in a else socket.AF_INET, a)
+            if qtype == 2:
+                rd = b''.join(bytes([len(l)]) + l.encode() for l in a.split('.')) + b'\0'
+            else:
+                rd = socket.inet_pton(socket.AF_INET6 if ':' in a else socket.AF_INET, a)
             ans += b'\xc0\x0c' + struct.pack('>HHIH', qtype, 1, 60, len(rd)) + rd
-        rcode = 0 if name in load().get('forward', {}) else 3
+        rcode = 0 if name in st.get('forward', {}) or name in st.get('ns', {}) else 3
         s.sendto(struct.pack('>HHHHHH', qid, 0x8580 | rcode, 1, len(addrs), 0, 0) + question + ans, peer)
 
 
