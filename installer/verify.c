@@ -1100,13 +1100,14 @@ static void check_sakura(struct run *r, struct report *rp, const struct dnsq *q,
 			sakura_dns |= !strcasecmp(ns.v[i], "ns1.dns.ne.jp") || !strcasecmp(ns.v[i], "ns2.dns.ne.jp") ||
 				      !strcasecmp(ns.v[i], "ns1.dns.ne.jp.") || !strcasecmp(ns.v[i], "ns2.dns.ne.jp.");
 	if (sakura_dns && len > 255) {
-		char *fix = xasprintf(_("Sakura's domain control panel takes at most 255 characters per TXT record "
+		/* both languages always (the panel is Japanese): not translated */
+		char *fix = xstrdup("Sakura's domain control panel takes at most 255 characters per TXT record "
 				        "(help.sakura.ad.jp/domain/2712/): set dkim_bits = 1024 and run `mailstage "
 				        "apply` (a new key; publish its record, about 220 characters), or move the "
 				        "zone to a DNS service that accepts a TXT record of several strings. / "
 				        "さくらのドメインコントロールパネルのTXTレコードは255文字までです: dkim_bits = 1024 "
 				        "にして `mailstage apply` を実行し新しい鍵のレコード(約220文字)を登録するか、"
-				        "複数文字列のTXTレコードを登録できるDNSサービスにゾーンを移してください。"));
+				        "複数文字列のTXTレコードを登録できるDNSサービスにゾーンを移してください。");
 		add(rp, "dns", ST_WARN, _("DKIM record on Sakura's DNS"), _("at most 255 characters"), fix,
 		    _("%zu characters (%s._domainkey.%s), NS ns1/ns2.dns.ne.jp"), len, r->cfg.dkim_selector,
 		    r->cfg.domain);
