@@ -367,8 +367,6 @@ int sakura_url_ok(const char *url)
 		return 0;
 	memcpy(host, h, n);
 	host[n] = '\0';
-	if (strcmp(host, "localhost") == 0)
-		return 1;
 	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 

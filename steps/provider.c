@@ -35,10 +35,10 @@
 #include "runner.h"
 #include "sakura.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const unsigned mail_ports[] = { 25, 465, 587 };
 
@@ -465,6 +465,14 @@ const struct action_type action_sakura_filter = {
 
 /* ---- check ---- */
 
+/* The same address, whatever its spelling (2001:DB8:0::10 is 2001:db8::10)? */
+static int same_addr(const char *a, const char *b)
+{
+	unsigned char x[16], y[16];
+	int af = strchr(a, ':') ? AF_INET6 : AF_INET;
+	return inet_pton(af, a, x) == 1 && inet_pton(af, b, y) == 1 && memcmp(x, y, af == AF_INET6 ? 16 : 4) == 0;
+}
+
 /* Does name's A (AAAA) record hold addr? 1 yes, 0 no (*seen: what it holds). */
 static int forward_matches(const char *name, const char *addr, enum dnsq_type t, char **seen)
 {
@@ -476,7 +484,7 @@ static int forward_matches(const char *name, const char *addr, enum dnsq_type t,
 	if (dnsq_lookup(&q, name, t, &got, &why) == 0) {
 		struct buf b = { 0 };
 		for (i = 0; i < got.n; i++) {
-			hit |= strcasecmp(got.v[i], addr) == 0;
+			hit |= same_addr(got.v[i], addr);
 			buf_printf(&b, "%s%s", i ? ", " : "", got.v[i]);
 		}
 		*seen = buf_steal(&b);
