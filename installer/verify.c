@@ -1077,45 +1077,20 @@ static void print_report(const struct report *rp, int json, int show_expected)
 
 /*
  * Sakura VPS (one self-contained check, steps/provider.c and installer/sakura.c):
- * - The domain's NS are Sakura's own DNS (ns1.dns.ne.jp, ns2.dns.ne.jp): its
- *   domain control panel takes "at most 255 characters" per TXT record
- *   (help.sakura.ad.jp/domain/2712/, "TXTレコードに設定可能な文字数は最大255文字
- *   までとなります"); no page of Sakura's says it accepts a record written as
- *   several quoted strings, so a 2048-bit DKIM record (about 410 characters)
- *   cannot be entered there as is: the advice is a 1024-bit key (a ~220
- *   character record) or a DNS service that takes split TXT strings.
- * - With the API keys: the API's outbound port 25 limitation.  Without them:
- *   the manual steps in the control panel, in English and in Japanese (both
- *   always, untranslated on purpose: the panel is in Japanese).
+ * a DKIM record longer than Sakura's DNS takes (provider_sakura_dns_advice
+ * says why and what to do); with the API keys the API's outbound port 25
+ * limitation; without them the manual steps in the control panel, in English
+ * and in Japanese (both always, untranslated on purpose: the panel is Japanese).
  */
 static void check_sakura(struct run *r, struct report *rp, const struct dnsq *q, const char *pub, int dns_only)
 {
-	struct strv ns = { 0 };
 	char *why = NULL;
-	size_t i, len = pub ? strlen("v=DKIM1; k=rsa; p=") + strlen(pub) : 0;
-	int sakura_dns = 0;
+	size_t len = pub ? strlen("v=DKIM1; k=rsa; p=") + strlen(pub) : 0;
 
-	if (dnsq_lookup(q, r->cfg.domain, DNSQ_NS, &ns, &why) == 0)
-		for (i = 0; i < ns.n; i++)
-			sakura_dns |= !strcasecmp(ns.v[i], "ns1.dns.ne.jp") || !strcasecmp(ns.v[i], "ns2.dns.ne.jp") ||
-				      !strcasecmp(ns.v[i], "ns1.dns.ne.jp.") || !strcasecmp(ns.v[i], "ns2.dns.ne.jp.");
-	if (sakura_dns && len > 255) {
-		/* both languages always (the panel is Japanese): not translated */
-		char *fix = xstrdup("Sakura's domain control panel takes at most 255 characters per TXT record "
-				        "(help.sakura.ad.jp/domain/2712/): set dkim_bits = 1024 and run `mailstage "
-				        "apply` (a new key; publish its record, about 220 characters), or move the "
-				        "zone to a DNS service that accepts a TXT record of several strings. / "
-				        "さくらのドメインコントロールパネルのTXTレコードは255文字までです: dkim_bits = 1024 "
-				        "にして `mailstage apply` を実行し新しい鍵のレコード(約220文字)を登録するか、"
-				        "複数文字列のTXTレコードを登録できるDNSサービスにゾーンを移してください。");
-		add(rp, "dns", ST_WARN, _("DKIM record on Sakura's DNS"), _("at most 255 characters"), fix,
-		    _("%zu characters (%s._domainkey.%s), NS ns1/ns2.dns.ne.jp"), len, r->cfg.dkim_selector,
-		    r->cfg.domain);
-		free(fix);
-	}
-	strv_free(&ns);
-	free(why);
-	why = NULL;
+	if (len > 255 && provider_sakura_dns(q, r->cfg.domain))
+		add(rp, "dns", ST_WARN, _("DKIM record on Sakura's DNS"), _("at most 255 characters"),
+		    provider_sakura_dns_advice, _("%zu characters (%s._domainkey.%s), NS ns1/ns2.dns.ne.jp"), len,
+		    r->cfg.dkim_selector, r->cfg.domain);
 	if (dns_only)
 		return;
 	if (r->cfg.sakura_api_key_file && r->cfg.sakura_server_id) {

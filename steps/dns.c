@@ -15,6 +15,7 @@
 #include "msg.h"
 #include "runner.h"
 #include "steps.h"
+#include "dnsq.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -582,6 +583,13 @@ int cmd_dns(const struct run_opts *o, const char *format)
 	if (fflush(stdout) != 0) {
 		msg_error(_("cannot write the records to standard output: %s"), strerror(errno));
 		rc = EXIT_IOERR;
+	}
+	/* for people: a DKIM record longer than Sakura's DNS takes, when the domain's NS are Sakura's */
+	if (f == DNS_FMT_TABLE && p && strlen("v=DKIM1; k=rsa; p=") + strlen(p) > 255) {
+		struct dnsq q = { NULL, NULL, 2 };
+		if (provider_sakura_dns(&q, r.cfg.domain))
+			msg_warn(_("the DKIM record is %zu characters and %s is on Sakura's DNS (ns1/ns2.dns.ne.jp): %s"),
+				 strlen("v=DKIM1; k=rsa; p=") + strlen(p), r.cfg.domain, provider_sakura_dns_advice);
 	}
 out:
 	dns_zone_free(&z);

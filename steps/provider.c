@@ -463,6 +463,43 @@ const struct action_type action_sakura_filter = {
 	.undo = filter_undo,
 };
 
+/* ---- Sakura's DNS and long TXT records ---- */
+
+/*
+ * Sakura's own DNS (ns1.dns.ne.jp, ns2.dns.ne.jp) is edited in the domain
+ * control panel, which takes "at most 255 characters" per TXT record
+ * (help.sakura.ad.jp/domain/2712/: "TXTレコードに設定可能な文字数は最大255文字
+ * までとなります"); no page of Sakura's says it accepts a record written as
+ * several quoted strings, so a 2048-bit DKIM record (about 410 characters)
+ * cannot be entered there as is: the advice is a 1024-bit key (a record of
+ * about 220 characters) or a DNS service that takes split TXT strings.
+ * Both languages always (the panel is Japanese): not translated.
+ */
+const char *const provider_sakura_dns_advice =
+	"Sakura's domain control panel takes at most 255 characters per TXT record "
+	"(help.sakura.ad.jp/domain/2712/): set dkim_bits = 1024 and run `mailstage apply` (a new key; publish "
+	"its record, about 220 characters), or move the zone to a DNS service that accepts a TXT record of "
+	"several strings. / さくらのドメインコントロールパネルのTXTレコードは255文字までです: dkim_bits = 1024 "
+	"にして `mailstage apply` を実行し新しい鍵のレコード(約220文字)を登録するか、複数文字列のTXTレコードを"
+	"登録できるDNSサービスにゾーンを移してください。";
+
+int provider_sakura_dns(const struct dnsq *q, const char *domain)
+{
+	struct strv ns = { 0 };
+	char *why = NULL;
+	size_t i;
+	int hit = 0;
+	if (dnsq_lookup(q, domain, DNSQ_NS, &ns, &why) == 0)
+		for (i = 0; i < ns.n; i++) {
+			char *n = lower(xstrdup(ns.v[i]));
+			hit |= !strcmp(n, "ns1.dns.ne.jp") || !strcmp(n, "ns2.dns.ne.jp");
+			free(n);
+		}
+	strv_free(&ns);
+	free(why);
+	return hit;
+}
+
 /* ---- check ---- */
 
 /* The same address, whatever its spelling (2001:DB8:0::10 is 2001:db8::10)? */

@@ -132,13 +132,17 @@ grep -q 'dkim_bits = 1024' "$T/verify.out" || die "verify: Sakura DNS advice wit
 rc=0; ms --root "$T/r" dns --check >"$T/dnscheck.out" 2>&1 || rc=$?
 outs+=("$T/dnscheck.out")
 grep -Eq '^  WARN +DKIM record on Sakura.s DNS ' "$T/dnscheck.out" || { cat "$T/dnscheck.out"; die "dns --check: no Sakura DNS TXT advice"; }
+ms --root "$T/r" dns >"$T/dnsplain.out" 2>&1 || die "dns failed"
+outs+=("$T/dnsplain.out")
+grep -q 'the DKIM record is 410 characters and example.com is on Sakura.s DNS' "$T/dnsplain.out" \
+	|| { cat "$T/dnsplain.out"; die "dns: no Sakura DNS TXT advice"; }
 # Without the API keys: the manual steps, in English and Japanese.
 sed '/^sakura_/d' "$conf" >"$T/nokeys.conf"
 ms --root "$T/r" -c "$T/nokeys.conf" verify >"$T/verify2.out" 2>&1 || true
 grep -q 'Sakura VPS without API access' "$T/verify2.out" || die "verify without keys: no manual steps (en)"
 grep -q 'IPv6はfirewalldで守ってください' "$T/verify2.out" || die "verify without keys: no manual steps (ja)"
 grep -q 'leaves IPv6 open: firewalld is what protects IPv6' "$T/verify2.out" || die "verify: IPv6 not mentioned"
-ok "verify: port 25 limitation from the API, Sakura DNS 255-character advice (verify and dns --check), manual steps en/ja without keys"
+ok "verify: port 25 limitation from the API, Sakura DNS 255-character advice (verify, dns --check, dns), manual steps en/ja without keys"
 
 # rollback of that run restores the previous PTRs and rules.
 run rb 0 ms --root "$T/r" rollback
