@@ -146,17 +146,19 @@ static char *lower(char *s)
 	return s;
 }
 
-/* ---- undo records: fields separated by tabs (none of them holds one) ---- */
+/* ---- undo records: fields separated by spaces (only the last may hold one; no control byte anywhere:
+ * the journal refuses them) ---- */
 
 static char *undo_head(const struct sakura *s)
 {
-	return xasprintf("%s\t%ld\t%s\t%s", s->base, s->server_id, s->key_file,
+	return xasprintf("%s %ld %s %s", s->base, s->server_id, s->key_file,
 			 s->ca_in_root ? s->ca_in_root : "-");
 }
 
 /*
  * An undo record read back from the journal is untrusted (struct
- * action_type's undo_check): exactly n tab-separated fields, the first four
+ * action_type's undo_check): n space-separated fields (the last takes the
+ * rest of the line), no control byte; the first four
  * BASE (https://, or http:// to a loopback address: sakura_url_ok), ID
  * (digits, 1..2147483647), KEY FILE (an absolute, normalised path) and CA
  * (the same, or "-").  0 with f[0..n) (free them: undo_free), or -EINVAL
@@ -164,22 +166,20 @@ static char *undo_head(const struct sakura *s)
  */
 static int undo_parse(const char *rec, char **f, size_t n, char **why)
 {
-	size_t i, tabs = 0;
+	size_t i;
 	const char *p = rec, *q;
 	long long id = 0;
 
-	for (q = rec; *q; q++) {
-		if (*q == '\t')
-			tabs++;
-		else if ((unsigned char)*q < 0x20 || *q == 0x7f)
+	for (q = rec; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			goto bad;
-	}
-	if (tabs != n - 1)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		const char *t = strchr(p, '\t');
-		if (!t)
-			t = p + strlen(p);
+	for (i = 0; i + 1 < n; i++)
+		if (!(p = strchr(p, ' ')))
+			goto bad;
+		else
+			p++;
+	for (i = 0, p = rec; i < n; i++) {
+		const char *t = i + 1 < n ? strchr(p, ' ') : p + strlen(p);
 		f[i] = xstrndup(p, (size_t)(t - p));
 		p = *t ? t + 1 : t;
 	}
@@ -187,7 +187,7 @@ static int undo_parse(const char *rec, char **f, size_t n, char **why)
 		id = id * 10 + (*q - '0');
 	if (!sakura_url_ok(f[0]) || !*f[1] || *q || f[1][0] == '0' || id > 2147483647LL ||
 	    !path_is_normal(f[2]) || (strcmp(f[3], "-") && !path_is_normal(f[3]))) {
-		*why = xasprintf(_("a Sakura undo record begins \"URL<TAB>SERVER-ID<TAB>KEY-FILE<TAB>CA-FILE|-\" "
+		*why = xasprintf(_("a Sakura undo record begins \"URL SERVER-ID KEY-FILE CA-FILE|-\" "
 				   "(https:// or loopback http://, digits, absolute paths): \"%s\""), rec);
 		while (i > 0)
 			free(f[--i]);
@@ -213,7 +213,7 @@ static int ptr_undo_parse(const char *rec, char **f, char **why)
 	if (r < 0)
 		return r;
 	if ((strcmp(f[4], "ipv4") && strcmp(f[4], "ipv6")) || (*f[5] && !valid_fqdn(f[5]))) {
-		*why = xasprintf(_("a sakura-ptr undo ends \"ipv4|ipv6<TAB>HOSTNAME\" (the previous PTR, or empty): "
+		*why = xasprintf(_("a sakura-ptr undo ends \"ipv4|ipv6 HOSTNAME\" (the previous PTR, or empty): "
 				   "\"%s\""), rec);
 		undo_free(f, 6);
 		return -EINVAL;
@@ -237,7 +237,7 @@ static int filter_undo_parse(const char *rec, char **f, char **why)
 		if (n < 0 || json_kind(e) != 'o')
 			r = -EINVAL;
 	if (r < 0) {
-		*why = xasprintf(_("a sakura-filter undo ends \"on|off<TAB>RULES\" (RULES a JSON array of objects): "
+		*why = xasprintf(_("a sakura-filter undo ends \"on|off RULES\" (RULES a JSON array of objects): "
 				   "\"%s\""), rec);
 		undo_free(f, 6);
 	}
@@ -288,7 +288,7 @@ static int ptr_prepare(struct ctx *c, const char *arg, char **undo)
 	} else {
 		char *f[6];
 		head = undo_head(&s);
-		*undo = xasprintf("%s\t%s\t%s", head, family, prev);
+		*undo = xasprintf("%s %s %s", head, family, prev);
 		free(head);
 		/* what rollback cannot take back is refused now, before anything changes */
 		if ((r = ptr_undo_parse(*undo, f, &why)) < 0) {
@@ -477,7 +477,7 @@ static int filter_prepare(struct ctx *c, const char *arg, char **undo)
 		buf_append(&b, "", 1);
 		char *f[6];
 		head = undo_head(&s);
-		*undo = xasprintf("%s\t%s\t%s", head, enabled ? "on" : "off", b.data);
+		*undo = xasprintf("%s %s %s", head, enabled ? "on" : "off", b.data);
 		free(head);
 		buf_free(&b);
 		if ((r = filter_undo_parse(*undo, f, &why)) < 0) {
