@@ -6,9 +6,11 @@
  */
 #include "cmd_dns.h"
 #include "dns.h"
+#include "dnsq.h"
 #include "i18n.h"
 #include "msg.h"
 #include "runner.h"
+#include "steps.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,6 +47,17 @@ int cmd_dns(const struct run_opts *o, const char *format)
 	if (fflush(stdout) != 0) {
 		msg_error(_("cannot write the records to standard output: %s"), strerror(errno));
 		rc = EXIT_IOERR;
+	}
+	/* for people: a DKIM record longer than Sakura's DNS takes, when the domain's NS are Sakura's */
+	if (f == DNS_FMT_TABLE && p && strlen("v=DKIM1; k=rsa; p=") + strlen(p) > 255) {
+		struct dnsq q;
+		memset(&q, 0, sizeof(q));
+		q.timeout_s = 2;
+		dnsq_start(&q);
+		if (provider_sakura_dns(&q, r.cfg.domain))
+			msg_warn(_("the DKIM record is %zu characters and %s is on Sakura's DNS (ns1/ns2.dns.ne.jp): %s"),
+				 strlen("v=DKIM1; k=rsa; p=") + strlen(p), r.cfg.domain, provider_sakura_dns_advice);
+		dnsq_free(&q);
 	}
 out:
 	dns_zone_free(&z);

@@ -44,6 +44,7 @@ enum kind {
 	K_BOOLEANS,	/* strv, "name=on|off" */
 	K_DOMAINS,	/* strv, domain names */
 	K_HOSTPORT,	/* char *, host:port */
+	K_URL,		/* char *, https:// (or http://) URL, NULL when empty */
 };
 
 /*
@@ -141,7 +142,19 @@ X(rbl, "list", "zen.spamhaus.org", "zen.spamhaus.org", "SYSTEM", \
   K_DOMAINS, 0, 0, NULL) \
 X(port25_probe, "host:port", "gmail-smtp-in.l.google.com:25", "gmail-smtp-in.l.google.com:25", "SYSTEM", \
   "Host and port used to check that outbound port 25 is open.", \
-  K_HOSTPORT, 0, 0, NULL)
+  K_HOSTPORT, 0, 0, NULL) \
+X(sakura_api_key_file, "path", "", "/etc/mailstage/sakura-api-key", "SYSTEM", \
+  "Sakura VPS API key file (root's, mode 0600): with sakura_server_id, PTR and packet filter are set through the API; empty: not used.", \
+  K_PATH, 0, 0, NULL) \
+X(sakura_server_id, "int", "0", "123456", "SYSTEM", \
+  "Sakura VPS server ID (the control panel's server list, or GET /servers); 0: not used.", \
+  K_INT, 0, 2147483647L, NULL) \
+X(sakura_api_url, "url", "", "https://secure.sakura.ad.jp/vps/api/v7", "SYSTEM", \
+  "Sakura VPS API base URL; empty: https://secure.sakura.ad.jp/vps/api/v7 (http:// only to a loopback address).", \
+  K_URL, 0, 0, NULL) \
+X(sakura_ca_file, "path", "", "/etc/pki/tls/certs/ca-bundle.crt", "SYSTEM", \
+  "CA bundle (PEM) that verifies the Sakura VPS API's certificate; empty: the system's.", \
+  K_PATH, 0, 0, NULL)
 
 #define PUBLIC_ROW(n, t, d, e, a, doc, k, lo, hi, x) { #n, t, d, e, doc, a, lo, hi },
 static const struct config_key keys[] = { KEYS(PUBLIC_ROW) };
@@ -619,6 +632,32 @@ bad:
 	return why_is(why, _("is not HOST:PORT (a host name, IPv4 address or [IPv6] address, and a port 1-65535)"));
 }
 
+/*
+ * An API base URL: https:// or http://, a host, no blank, quote, backslash,
+ * query or fragment, at most 512 characters; "" is none (NULL).  Whether
+ * http:// goes to a loopback address is the client's check
+ * (installer/sakura.c: sakura_url_ok), made when the URL is used.
+ */
+static int v_url(const struct keydef *k, const char *v, char **out, long *num, char **why)
+{
+	const char *host;
+	const char *q;
+
+	(void)k, (void)num;
+	if (!*v) {
+		*out = NULL;
+		return 0;
+	}
+	host = !strncmp(v, "https://", 8) ? v + 8 : !strncmp(v, "http://", 7) ? v + 7 : NULL;
+	if (!host || !*host || *host == '/' || strlen(v) > 512)
+		return why_is(why, _("is not an https:// URL"));
+	for (q = v; *q; q++)
+		if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f || strchr("\"'\\?#<>`", *q))
+			return why_is(why, _("is not an https:// URL"));
+	*out = xstrdup(v);
+	return 0;
+}
+
 /* List items: the same shape, one item at a time (the list's own checks are in conv_list). */
 static int v_service(const struct keydef *k, const char *s, char **out, long *num, char **why)
 {
@@ -698,6 +737,7 @@ static const struct type types[] = {
 	[K_BOOLEANS] = { ST_LIST, 1, v_boolean, 1 },
 	[K_DOMAINS] = { ST_LIST, 1, v_domain, 0 },
 	[K_HOSTPORT] = { ST_STR, 0, v_hostport, 0 },
+	[K_URL] = { ST_STR, 1, v_url, 0 },
 };
 
 /* What the validators see of a key: its bounds and extra (the table row). */

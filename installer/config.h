@@ -56,6 +56,12 @@ struct config {
 	struct strv selinux_booleans;	/* "name=on" / "name=off" items */
 	struct strv rbl;		/* DNS blocklists, e.g. zen.spamhaus.org; may be empty */
 	char *port25_probe;		/* host:port for the outbound port 25 probe */
+
+	/* Sakura VPS API (steps/provider.c): used when key file and server ID are set */
+	char *sakura_api_key_file;	/* path inside --root, or NULL */
+	long sakura_server_id;		/* 0: not set */
+	char *sakura_api_url;		/* NULL: SAKURA_API_DEFAULT */
+	char *sakura_ca_file;		/* path inside --root, or NULL */
 };
 
 /* One configuration key, as documented in payload/mailstage.conf and mailstage.conf(5). */

@@ -243,6 +243,7 @@ static int parse_answer(const unsigned char *ans, int len, enum dnsq_type type, 
 			}
 			break;
 		case DNSQ_PTR:
+		case DNSQ_NS:
 			if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd, name, sizeof(name)) >= 0)
 				strv_push(out, name);
 			break;

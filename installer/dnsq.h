@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-enum dnsq_type { DNSQ_A = 1, DNSQ_PTR = 12, DNSQ_MX = 15, DNSQ_TXT = 16, DNSQ_AAAA = 28 };
+enum dnsq_type { DNSQ_A = 1, DNSQ_NS = 2, DNSQ_PTR = 12, DNSQ_MX = 15, DNSQ_TXT = 16, DNSQ_AAAA = 28 };
 
 struct addrinfo;
 
@@ -32,7 +32,7 @@ struct dnsq {
 
 /*
  * Look up name/type.  0 with one string per answer in *out (A/AAAA: the
- * address; MX: "PREF HOST"; TXT: the character-strings joined; PTR: the
+ * address; MX: "PREF HOST"; TXT: the character-strings joined; PTR, NS: the
  * name, no trailing dot); -ENOENT for NXDOMAIN or no answer of that type;
  * -ETIMEDOUT, -EIO with *why (caller frees) otherwise.
  */

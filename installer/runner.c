@@ -169,6 +169,7 @@ static const char *const stage_order[] = {
 	"postfix-master",
 	"selinux",
 	"firewall",
+	"provider",
 	"services",
 	"dns",
 };
@@ -216,6 +217,12 @@ static int stage_selected(const struct run_opts *o, const char *name)
 	return 0;
 }
 
+/* Selected, and in use with this configuration (a stage without active() always is). */
+static int stage_runs(const struct run *r, const struct stage *s)
+{
+	return stage_selected(r->opts, s->name) && (!s->active || s->active(&r->cfg));
+}
+
 static void ctx_init(struct ctx *c, struct run *r, const struct stage *s)
 {
 	memset(c, 0, sizeof(*c));
@@ -246,7 +253,7 @@ int run_pending(struct run *r, struct strv *pending)
 	for (s = stages_all(); *s; s++) {
 		struct ctx c;
 		size_t i;
-		if (!stage_selected(r->opts, (*s)->name))
+		if (!stage_runs(r, *s))
 			continue;
 		ctx_init(&c, r, *s);
 		if ((*s)->check(&c) < 0) {
@@ -346,12 +353,12 @@ static void print_change(const struct change *ch)
 	buf_free(&d);
 }
 
-static size_t count_selected(const struct run_opts *o)
+static size_t count_selected(const struct run *r)
 {
 	const struct stage *const *s;
 	size_t n = 0;
 	for (s = stages_all(); *s; s++)
-		n += stage_selected(o, (*s)->name);
+		n += stage_runs(r, *s);
 	return n;
 }
 
@@ -365,11 +372,11 @@ int cmd_plan(const struct run_opts *o)
 	if (rc != EXIT_OK)
 		goto out;
 	r.p.dry = 1;
-	total = count_selected(o);
+	total = count_selected(&r);
 	for (s = stages_all(); *s; s++) {
 		struct ctx c;
 		size_t i;
-		if (!stage_selected(o, (*s)->name))
+		if (!stage_runs(&r, *s))
 			continue;
 		idx++;
 		ctx_init(&c, &r, *s);
@@ -573,9 +580,9 @@ int cmd_apply(const struct run_opts *o)
 	} else if (o->resume) {
 		msg_info(_("no interrupted run: --resume does nothing special"));
 	}
-	total = count_selected(o);
+	total = count_selected(&r);
 	for (s = stages_all(); *s; s++) {
-		if (!stage_selected(o, (*s)->name))
+		if (!stage_runs(&r, *s))
 			continue;
 		idx++;
 		if ((failure = apply_stage(&r, *s, idx, total, &nchanged)) < 0)

@@ -78,6 +78,8 @@ struct stage {
 	const char *name;
 	const char *summary;
 	int (*check)(struct ctx *c);
+	/* NULL, or: is the stage in use with this configuration (not shown nor run when not)? */
+	int (*active)(const struct config *cfg);
 };
 
 /* ---- what a check() uses ---- */

@@ -2,13 +2,15 @@
  * verify_dns.c - the checks of `mailstage verify` (and all of `mailstage
  * dns --check`) against the live DNS: the host's A/AAAA, MX, SPF
  * authorising every address, the DKIM record against the local key,
- * DMARC, and the forward-confirmed PTR of each address; and the SPF and
+ * DMARC, the forward-confirmed PTR of each address, a DKIM record too long
+ * for Sakura's DNS (steps/provider.c has the facts); and the SPF and
  * DKIM record helpers they use (unit-tested).
  */
 #include "verify.h"
 #include "verify_check.h"
 #include "dnsq.h"
 #include "i18n.h"
+#include "steps.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -364,6 +366,21 @@ static void check_ptrs(struct vctx *vc)
 		check_ptr(vc, vc->cfg->ipv6);
 }
 
+/*
+ * Sakura's DNS (NS ns1/ns2.dns.ne.jp) takes at most 255 characters per TXT
+ * record: a longer DKIM record there gets provider_sakura_dns_advice (why
+ * and what to do, English and Japanese).  Nothing on other DNS services.
+ */
+static void check_sakura_dns(struct vctx *vc)
+{
+	size_t len = vc->dkim_pub ? strlen("v=DKIM1; k=rsa; p=") + strlen(vc->dkim_pub) : 0;
+
+	if (len > 255 && provider_sakura_dns(vc->q, vc->cfg->domain))
+		verify_add(vc, ST_WARN, _("DKIM record on Sakura's DNS"), _("at most 255 characters"),
+			   provider_sakura_dns_advice, _("%zu characters (%s._domainkey.%s), NS ns1/ns2.dns.ne.jp"), len,
+			   vc->cfg->dkim_selector, vc->cfg->domain);
+}
+
 const struct verify_check verify_dns[] = {
 	{ "dns", "A/AAAA", check_addrs, VC_ALWAYS },
 	{ "dns", "MX", check_mx, VC_ALWAYS },
@@ -371,5 +388,6 @@ const struct verify_check verify_dns[] = {
 	{ "dns", "DKIM record", check_dkim_dns, VC_ALWAYS },
 	{ "dns", "DMARC record", check_dmarc, VC_ALWAYS },
 	{ "dns", "PTR", check_ptrs, VC_ALWAYS },
+	{ "dns", "DKIM record on Sakura's DNS", check_sakura_dns, VC_ALWAYS },
 	{ NULL, NULL, NULL, 0 },
 };

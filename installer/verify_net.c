@@ -1,11 +1,14 @@
 /*
  * verify_net.c - the network checks of `mailstage verify`: outbound port
- * 25 and the blocklists; and the bounded TCP connect the milter check
- * uses too.
+ * 25 (and, on Sakura VPS, the API's port 25 limitation or the control
+ * panel's manual steps) and the blocklists; and the bounded TCP connect
+ * the milter check uses too.
  */
 #include "verify_check.h"
 #include "dnsq.h"
 #include "i18n.h"
+#include "sakura.h"
+#include "steps.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -138,7 +141,45 @@ static void check_rbl(struct vctx *vc)
 	}
 }
 
+/*
+ * Sakura VPS (steps/provider.c, installer/sakura.c): with the API keys the
+ * API's outbound port 25 limitation; without them the manual steps in the
+ * control panel, in English and in Japanese (both always, untranslated on
+ * purpose: the panel is Japanese).
+ */
+static void check_sakura_api(struct vctx *vc)
+{
+	const struct config *cfg = vc->cfg;
+	char *why = NULL;
+	struct sakura s;
+	int b = -EINVAL;
+
+	if (!cfg->sakura_api_key_file || !cfg->sakura_server_id) {
+		strv_push(&vc->rp->notes, "Sakura VPS without API access (sakura_api_key_file, sakura_server_id): in "
+			  "the control panel, set the reverse DNS (PTR) of each address to the hostname (server > "
+			  "network > reverse hostname; its A/AAAA record must exist first), and if the packet filter "
+			  "is on, add the standard \"mail\" rule (25/110/143/465/587/993/995). The packet filter "
+			  "filters IPv4 only and leaves IPv6 open: firewalld is what protects IPv6.");
+		strv_push(&vc->rp->notes, "さくらのVPS (API未設定): コントロールパネルで各アドレスの逆引きホスト名(PTR)を"
+			  "ホスト名に設定してください(先にA/AAAAレコードが必要です)。パケットフィルターを有効にしている場合"
+			  "は、標準の「メール」ルール(25/110/143/465/587/993/995)を追加してください。パケットフィルターは"
+			  "IPv4のみが対象で、IPv6の通信はすべて許可されます: IPv6はfirewalldで守ってください。");
+		return;
+	}
+	if (sakura_open(&s, vc->root, cfg->sakura_api_url, cfg->sakura_api_key_file, cfg->sakura_ca_file,
+			cfg->sakura_server_id, &why) == 0) {
+		b = provider_port25_blocked(&s, &why);
+		sakura_close(&s);
+	}
+	verify_add(vc, b == 0 ? ST_OK : b == 1 ? ST_FAIL : ST_WARN, _("port 25 (Sakura API)"),
+		   "outbound_port_25_blocking = disabled",
+		   _("lift the outbound port 25 limitation in the Sakura VPS control panel or ask Sakura support"),
+		   "%s", b == 0 ? "disabled" : b == 1 ? "enabled" : why ? why : "?");
+	free(why);
+}
+
 const struct verify_check verify_net[] = {
+	{ "network", "Sakura VPS API / manual steps", check_sakura_api, VC_FULL },
 	{ "network", "outbound port 25", check_port25, VC_FULL },
 	{ "network", "blocklists", check_rbl, VC_FULL },
 	{ NULL, NULL, NULL, 0 },

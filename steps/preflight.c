@@ -6,13 +6,16 @@
  *   77 EXIT_NOPERM   not root, unless --root is a directory the user owns
  *   78 EXIT_CONFIG   hostname not an FQDN; a firewall service firewalld does
  *                    not know; another MTA (sendmail, exim, ...) listening on
- *                    TCP port 25 (named in the message)
+ *                    TCP port 25 (named in the message); only one of
+ *                    sakura_api_key_file and sakura_server_id set
+ *   77 EXIT_NOPERM   the Sakura API key file readable by others or not root's
  *   74 EXIT_IOERR    less than 200 MB free on the target root
  *   (78 for an unsupported OS is given by the runner's profile detection,
  *   before any stage runs.)
  * Reports (stage_note, never refusals): the hostname not resolving (yet) to
  * the configured address, the SELinux mode, outbound TCP port 25 not
- * reachable (a bounded connect to port25_probe), firewalld not running.
+ * reachable (a bounded connect to port25_probe), firewalld not running, the
+ * Sakura VPS API's outbound port 25 limitation (when its keys are set).
  *
  * The host checks (port 25 listeners, DNS, probe, SELinux, firewalld) look at
  * the running host, so they are made only when --root is "/": a scratch root
@@ -412,6 +415,9 @@ static int check(struct ctx *c)
 		free(why);
 		return r;
 	}
+	/* the Sakura VPS API keys: refused here, before anything changes (77/78) */
+	if ((r = provider_preflight(c)) < 0)
+		return r;
 	if (!c->root->is_host)
 		return 0;
 	if ((r = check_port25(c)) < 0)

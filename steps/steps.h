@@ -53,6 +53,20 @@ extern const struct stage stage_selinux;
 extern const struct stage stage_repos;
 extern const struct action_type action_selinux_boolean;
 extern const struct action_type action_selinux_context;
+extern const struct stage stage_provider;
+extern const struct action_type action_sakura_ptr;
+extern const struct action_type action_sakura_filter;
+/* provider.c: are the Sakura VPS API keys set; preflight's check of them (refuses 77/78). */
+int provider_enabled(const struct config *cfg);
+int provider_preflight(struct ctx *c);
+/* The API's outbound port 25 limitation: 1 blocked, 0 not, negative unknown (*why). */
+struct sakura;
+int provider_port25_blocked(struct sakura *s, char **why);
+/* Are the domain's NS Sakura's own DNS (ns1/ns2.dns.ne.jp)?  And what to do there with a TXT record
+ * longer than 255 characters (English and Japanese). */
+struct dnsq;
+int provider_sakura_dns(struct dnsq *q, const char *domain);
+extern const char *const provider_sakura_dns_advice;
 
 /* preflight.c: LISTEN sockets on PORT in /proc/net/tcp{,6} text (their inodes); a bounded connect. */
 int preflight_listen_inodes(const char *text, unsigned port, unsigned long *inodes, size_t max);

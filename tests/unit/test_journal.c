@@ -452,6 +452,19 @@ static void test_parse_refuses(void **state)
 		{ BEGIN "action seq=1 type=selinux-boolean arg=x undo=b%200%20-%20../x%20-\n", 2, "an selinux-boolean undo is" },
 		{ BEGIN "action seq=1 type=selinux-context arg=x undo=-%20/etc/../shadow\n", 2, "\"/etc/../shadow\" is not an absolute, normalised path" },
 		{ BEGIN "action seq=1 type=selinux-context arg=x undo=nolabel%20/etc/a\n", 2, "an selinux-context undo is" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=http://api.example.com/v7%20123456%20/etc/k%20-%20ipv4%20mail.example.com\n", 2, "a Sakura undo record begins" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=http://127.0.0.1:8443%200123%20/etc/k%20-%20ipv4%20mail.example.com\n", 2, "a Sakura undo record begins" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=http://127.0.0.1:8443%2012345678901%20/etc/k%20-%20ipv4%20mail.example.com\n", 2, "a Sakura undo record begins" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=http://127.0.0.1:8443%201%20/etc/../shadow%20-%20ipv4%20mail.example.com\n", 2, "a Sakura undo record begins" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=http://127.0.0.1:8443%201%20/etc/k%20ca.pem%20ipv4%20mail.example.com\n", 2, "a Sakura undo record begins" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20ipv5%20mail.example.com\n", 2, "a sakura-ptr undo ends" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20ipv4%20mail.example.com%20x\n", 2, "a sakura-ptr undo ends" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20ipv4%20-rf\n", 2, "a sakura-ptr undo ends" },
+		{ BEGIN "action seq=1 type=sakura-ptr arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20ipv4\n", 2, "bad undo record" },
+		{ BEGIN "action seq=1 type=sakura-filter arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20maybe%20%5B%5D\n", 2, "a sakura-filter undo ends" },
+		{ BEGIN "action seq=1 type=sakura-filter arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20on%20%5B%7B%22port%22:%2225%22%7D\n", 2, "a sakura-filter undo ends" },
+		{ BEGIN "action seq=1 type=sakura-filter arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20on%20%5B%7B%22port%22:%2225%22%7D,1%5D\n", 2, "a sakura-filter undo ends" },
+		{ BEGIN "action seq=1 type=sakura-filter arg=x undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20on%20%7B%22rules%22:%5B%5D%7D\n", 2, "a sakura-filter undo ends" },
 	};
 	size_t i;
 	(void)state;
@@ -468,6 +481,27 @@ static void test_parse_refuses(void **state)
 				 cases[i].line, cases[i].says);
 		free(why);
 	}
+}
+
+/* The Sakura action types' undo records as provider.c writes them are accepted. */
+static void test_parse_accepts_sakura(void **state)
+{
+	const char *text = BEGIN
+		"stage name=provider\n"
+		"action seq=1 type=sakura-ptr arg=ipv4%20mail.example.com undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20ipv4%20ik1-1-2.vs.sakura.ne.jp\n"
+		"done seq=1\n"
+		"action seq=2 type=sakura-ptr arg=ipv6%20mail.example.com undo=http://127.0.0.1:8443/v7%201%20/etc/k%20/etc/ca.pem%20ipv6%20\n"
+		"action seq=3 type=sakura-filter arg=25%20587 undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20on%20%5B%7B%22protocol%22:%20%22tcp%22,%20%22port%22:%20%2222%22%7D%5D\n"
+		"action seq=4 type=sakura-filter arg=25 undo=https://secure.sakura.ad.jp/vps/api/v7%20123456%20/etc/mailstage/sakura-api-key%20-%20off%20%5B%5D\n";
+	struct jparsed p;
+	unsigned line = 0;
+	char *why = NULL;
+	(void)state;
+
+	if (parse_text(text, &p, &line, &why) != 0)
+		fail_msg("refused at line %u: %s", line, why);
+	assert_int_equal(p.max_seq, 4);
+	jparsed_free(&p);
 }
 
 /* A refused journal is not undone at all: not even the records before or after the bad one. */
@@ -549,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_readonly_open_creates_nothing),
 		cmocka_unit_test(test_parse_accepts_what_mailstage_writes),
 		cmocka_unit_test(test_parse_torn_tail),
+		cmocka_unit_test(test_parse_accepts_sakura),
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_undo_refuses_before_acting),
 		cmocka_unit_test(test_resume_cuts_torn_tail),

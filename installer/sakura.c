@@ -1,0 +1,601 @@
+/*
+ * sakura.c - Sakura VPS API client and its JSON reader (see sakura.h).
+ *
+ * Requests follow the API reference (manual.sakura.ad.jp/vps/api/api-doc/,
+ * and the clients generated from its OpenAPI document, e.g. the
+ * sakura_vps_client_py ServerApi: "PUT /servers/{server_id}/ipv4-ptr",
+ * "GET /servers/{server_id}/limitation", 429 "Retry-After -
+ * リクエストが可能になるまでの秒数"): the key goes in "Authorization: Bearer
+ * KEY", a body is JSON with "Content-Type: application/json", a success is
+ * 2xx with a JSON body (or none), a failure 4xx/5xx with {"code","message"}.
+ */
+#include "sakura.h"
+#include "i18n.h"
+#include "lazylib.h"
+#include "msg.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_KEY		512
+#define MAX_BODY	(256 * 1024)	/* the answers are a few KiB */
+#define MAX_DEPTH	32
+#define MAX_TRIES	3
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static size_t ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* End of the string starting at s[i] == '"', or 0 when malformed. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			if (++i >= n)
+				return 0;
+			if (s[i] == 'u') {
+				size_t k;
+				if (i + 4 >= n)
+					return 0;
+				for (k = 1; k <= 4; k++)
+					if (!isxdigit((unsigned char)s[i + k]))
+						return 0;
+				i += 4;
+			} else if (!strchr("\"\\/bfnrt", s[i]) || s[i] == '\0') {
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static size_t skip_number(const char *s, size_t n, size_t i)
+{
+	size_t st = i, d;
+	if (i < n && s[i] == '-')
+		i++;
+	d = i;
+	if (i < n && s[i] == '0')
+		i++;
+	else
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+	if (i == d)
+		return 0;
+	if (i < n && s[i] == '.') {
+		d = ++i;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		d = i;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == d)
+			return 0;
+	}
+	return i > st ? i : 0;
+}
+
+/* End of the value at s[i] (no leading blanks), or 0 when malformed. */
+static size_t skip_value(const char *s, size_t n, size_t i, int depth)
+{
+	if (i >= n || depth > MAX_DEPTH)
+		return 0;
+	switch (s[i]) {
+	case '"':
+		return skip_string(s, n, i);
+	case 't':
+		return n - i >= 4 && memcmp(s + i, "true", 4) == 0 ? i + 4 : 0;
+	case 'f':
+		return n - i >= 5 && memcmp(s + i, "false", 5) == 0 ? i + 5 : 0;
+	case 'n':
+		return n - i >= 4 && memcmp(s + i, "null", 4) == 0 ? i + 4 : 0;
+	case '{':
+	case '[': {
+		char close = s[i] == '{' ? '}' : ']';
+		int obj = s[i] == '{';
+		i = ws(s, n, i + 1);
+		if (i < n && s[i] == close)
+			return i + 1;
+		for (;;) {
+			if (obj) {
+				if (i >= n || s[i] != '"' || !(i = skip_string(s, n, i)))
+					return 0;
+				i = ws(s, n, i);
+				if (i >= n || s[i] != ':')
+					return 0;
+				i = ws(s, n, i + 1);
+			}
+			if (!(i = skip_value(s, n, i, depth + 1)))
+				return 0;
+			i = ws(s, n, i);
+			if (i < n && s[i] == ',') {
+				i = ws(s, n, i + 1);
+				continue;
+			}
+			if (i < n && s[i] == close)
+				return i + 1;
+			return 0;
+		}
+	}
+	default:
+		return skip_number(s, n, i);
+	}
+}
+
+int json_valid(const char *s, size_t n)
+{
+	size_t i = ws(s, n, 0), e;
+	if (!s)
+		return 0;
+	e = skip_value(s, n, i, 0);
+	return e && ws(s, n, e) == n;
+}
+
+int json_kind(struct jspan v)
+{
+	if (!v.p || v.n == 0)
+		return 0;
+	switch (v.p[0]) {
+	case '"': return 's';
+	case '{': return 'o';
+	case '[': return 'a';
+	case 't': return 't';
+	case 'f': return 'f';
+	case 'n': return 'z';
+	default: return (v.p[0] == '-' || isdigit((unsigned char)v.p[0])) ? 'n' : 0;
+	}
+}
+
+/* Does the raw string literal k (quotes included) equal name? */
+static int key_is(const char *k, size_t kn, const char *name, size_t nn)
+{
+	struct jspan v = { k, kn };
+	char *d;
+	int eq;
+	if (kn == nn + 2 && memchr(k, '\\', kn) == NULL)
+		return memcmp(k + 1, name, nn) == 0;
+	d = json_string(v);
+	eq = d && strlen(d) == nn && memcmp(d, name, nn) == 0;
+	free(d);
+	return eq;
+}
+
+/* The member `name` of the object value v. */
+static int member(struct jspan v, const char *name, size_t nn, struct jspan *out)
+{
+	const char *s = v.p;
+	size_t n = v.n, i = ws(s, n, 1);
+	if (json_kind(v) != 'o')
+		return -ENOENT;
+	if (i < n && s[i] == '}')
+		return -ENOENT;
+	for (;;) {
+		size_t ks = i, ke, vs, ve;
+		if (!(ke = skip_string(s, n, i)))
+			return -EINVAL;
+		i = ws(s, n, ke);
+		if (i >= n || s[i] != ':')
+			return -EINVAL;
+		vs = ws(s, n, i + 1);
+		if (!(ve = skip_value(s, n, vs, 1)))
+			return -EINVAL;
+		if (key_is(s + ks, ke - ks, name, nn)) {
+			out->p = s + vs;
+			out->n = ve - vs;
+			return 0;
+		}
+		i = ws(s, n, ve);
+		if (i < n && s[i] == ',') {
+			i = ws(s, n, i + 1);
+			continue;
+		}
+		return -ENOENT;
+	}
+}
+
+int json_get(const char *s, size_t n, const char *path, struct jspan *out)
+{
+	struct jspan v;
+	size_t i;
+	if (!json_valid(s, n))
+		return -EINVAL;
+	i = ws(s, n, 0);
+	v.p = s + i;
+	v.n = skip_value(s, n, i, 0) - i;
+	while (*path) {
+		const char *dot = strchr(path, '.');
+		size_t nn = dot ? (size_t)(dot - path) : strlen(path);
+		int r = member(v, path, nn, &v);
+		if (r < 0)
+			return r;
+		path += nn + (dot ? 1 : 0);
+	}
+	*out = v;
+	return 0;
+}
+
+int json_array_next(struct jspan arr, size_t *pos, struct jspan *elem)
+{
+	const char *s = arr.p;
+	size_t n = arr.n, i, e;
+	if (json_kind(arr) != 'a')
+		return -EINVAL;
+	i = ws(s, n, *pos ? *pos : 1);
+	if (i < n && s[i] == ']')
+		return 0;
+	if (*pos) {
+		if (i >= n || s[i] != ',')
+			return -EINVAL;
+		i = ws(s, n, i + 1);
+	}
+	if (!(e = skip_value(s, n, i, 1)))
+		return -EINVAL;
+	elem->p = s + i;
+	elem->n = e - i;
+	*pos = e;
+	return 1;
+}
+
+static void put_utf8(struct buf *b, unsigned long c)
+{
+	char u[4];
+	size_t k;
+	if (c < 0x80) {
+		u[0] = (char)c, k = 1;
+	} else if (c < 0x800) {
+		u[0] = (char)(0xc0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3f)), k = 2;
+	} else if (c < 0x10000) {
+		u[0] = (char)(0xe0 | (c >> 12)), u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (c & 0x3f)), k = 3;
+	} else {
+		u[0] = (char)(0xf0 | (c >> 18)), u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), k = 4;
+	}
+	buf_append(b, u, k);
+}
+
+char *json_string(struct jspan v)
+{
+	struct buf b = { 0 };
+	size_t i;
+	if (json_kind(v) != 's' || skip_string(v.p, v.n, 0) != v.n)
+		return NULL;
+	for (i = 1; i + 1 < v.n; i++) {
+		char ch = v.p[i];
+		unsigned long c;
+		if (ch != '\\') {
+			buf_append(&b, &ch, 1);
+			continue;
+		}
+		ch = v.p[++i];
+		switch (ch) {
+		case 'b': buf_append(&b, "\b", 1); continue;
+		case 'f': buf_append(&b, "\f", 1); continue;
+		case 'n': buf_append(&b, "\n", 1); continue;
+		case 'r': buf_append(&b, "\r", 1); continue;
+		case 't': buf_append(&b, "\t", 1); continue;
+		case 'u': break;
+		default: buf_append(&b, &ch, 1); continue;
+		}
+		c = strtoul((char[5]){ v.p[i + 1], v.p[i + 2], v.p[i + 3], v.p[i + 4], 0 }, NULL, 16);
+		i += 4;
+		if (c >= 0xd800 && c < 0xdc00 && i + 6 < v.n && v.p[i + 1] == '\\' && v.p[i + 2] == 'u') {
+			unsigned long lo = strtoul((char[5]){ v.p[i + 3], v.p[i + 4], v.p[i + 5], v.p[i + 6], 0 },
+						   NULL, 16);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+		}
+		if (c == 0 || (c >= 0xd800 && c < 0xe000)) {
+			buf_free(&b);
+			return NULL;	/* a NUL or a lone surrogate: not a name */
+		}
+		put_utf8(&b, c);
+	}
+	return buf_steal(&b);
+}
+
+char *json_quote(const char *s)
+{
+	struct buf b = { 0 };
+	buf_puts(&b, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			buf_printf(&b, "\\%c", c);
+		else if (c < 0x20)
+			buf_printf(&b, "\\u%04x", c);
+		else
+			buf_append(&b, s, 1);
+	}
+	buf_puts(&b, "\"");
+	return buf_steal(&b);
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+int sakura_url_ok(const char *url)
+{
+	const char *h, *e;
+	char host[64];
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n;
+
+	if (!url || strlen(url) > 512 || strpbrk(url, " \t\r\n\"'\\?#"))
+		return 0;
+	if (strncmp(url, "https://", 8) == 0)
+		return url[8] != '\0' && url[8] != '/';
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	/* http only to this machine: the key must not cross a network in clear */
+	h = url + 7;
+	if (*h == '[') {
+		e = strchr(h, ']');
+		if (!e || (n = (size_t)(e - h - 1)) >= sizeof(host))
+			return 0;
+		memcpy(host, h + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	n = strcspn(h, ":/");
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+int sakura_open(struct sakura *s, const struct root *root, const char *base, const char *key_file,
+		const char *ca_file, long server_id, char **why)
+{
+	char *host = NULL, *data = NULL, *ca = NULL;
+	size_t len = 0, i;
+	struct stat st;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if (!base || !*base)
+		base = SAKURA_API_DEFAULT;
+	if (!sakura_url_ok(base)) {
+		*why = xasprintf(_("sakura_api_url \"%s\" is not an https:// URL (http:// only to a loopback "
+				   "address), e.g. %s"), base, SAKURA_API_DEFAULT);
+		return -EINVAL;
+	}
+	r = root_resolve(root, key_file, &host, why);
+	if (r < 0)
+		goto out;
+	if (lstat(host, &st) < 0) {
+		r = -errno;
+		*why = xasprintf(_("cannot read the Sakura API key file %s: %s"), key_file, strerror(errno));
+		goto out;
+	}
+	/* root's (or, on a scratch root run unprivileged, the user's own) */
+	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 077)) {
+		r = -EACCES;
+		*why = xasprintf(_("the Sakura API key file %s is mode %04o owned by uid %u: it must be a regular "
+				   "file owned by root and readable by no one else; run `chown root:root %s && "
+				   "chmod 600 %s`"), key_file, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+				 key_file, key_file);
+		goto out;
+	}
+	r = root_read(root, key_file, MAX_KEY, &data, &len, why);
+	if (r < 0)
+		goto out;
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+		data[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)data[i] <= 0x20 || (unsigned char)data[i] >= 0x7f)
+			break;
+	if (len == 0 || i < len) {
+		r = -EINVAL;
+		*why = xasprintf(_("the Sakura API key file %s does not hold one API key (one line of printable "
+				   "characters, as the control panel's API key page shows it)"), key_file);
+		goto out;
+	}
+	if (ca_file) {
+		r = root_resolve(root, ca_file, &ca, why);
+		if (r < 0)
+			goto out;
+	}
+	s->base = xstrdup(base);
+	if (s->base[strlen(s->base) - 1] == '/')
+		s->base[strlen(s->base) - 1] = '\0';
+	s->key = data;
+	data = NULL;
+	s->key_file = xstrdup(key_file);
+	s->ca_file = ca;
+	s->ca_in_root = ca_file ? xstrdup(ca_file) : NULL;
+	ca = NULL;
+	s->server_id = server_id;
+	s->timeout_s = 10;
+	s->max_wait_s = 10;
+	r = 0;
+out:
+	if (data) {
+		memset(data, 0, len);
+		free(data);
+	}
+	free(host);
+	free(ca);
+	return r;
+}
+
+void sakura_close(struct sakura *s)
+{
+	if (s->key) {
+		memset(s->key, 0, strlen(s->key));
+		free(s->key);
+	}
+	free(s->base);
+	free(s->key_file);
+	free(s->ca_file);
+	free(s->ca_in_root);
+	memset(s, 0, sizeof(*s));
+}
+
+struct answer {
+	struct buf body;
+	long retry_after;	/* seconds, -1 when absent */
+	int too_big;
+};
+
+static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct answer *a = arg;
+	size_t n = sz * nm;
+	if (a->body.len + n > MAX_BODY) {
+		a->too_big = 1;
+		return 0;
+	}
+	buf_append(&a->body, p, n);
+	return n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct answer *a = arg;
+	size_t n = sz * nm;
+	if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		char tmp[32];
+		size_t k = n - 12 < sizeof(tmp) - 1 ? n - 12 : sizeof(tmp) - 1;
+		char *end;
+		long v;
+		memcpy(tmp, p + 12, k);
+		tmp[k] = '\0';
+		v = strtol(tmp, &end, 10);
+		/* delta-seconds only; an HTTP date is taken as "a while": the bound */
+		a->retry_after = (end != tmp && v >= 0) ? v : 3600;
+	}
+	return n;
+}
+
+int sakura_request(struct sakura *s, const char *method, const char *path, const char *body, long *status,
+		   struct buf *resp, char **why)
+{
+	char *url = NULL, *auth = NULL, *e = NULL;
+	struct curl_slist *h = NULL;
+	struct answer a;
+	CURL *c = NULL;
+	CURLcode cr;
+	int r, tries;
+
+	memset(&a, 0, sizeof(a));
+	r = lazy_curl(&e);
+	if (r < 0) {
+		*why = e;
+		return r;
+	}
+	url = xasprintf("%s%s", s->base, path);
+	auth = xasprintf("Authorization: Bearer %s", s->key);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Accept: application/json");
+	if (body)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	for (tries = 1;; tries++) {
+		buf_free(&a.body);
+		a.retry_after = -1;
+		a.too_big = 0;
+		c = curl_easy_init();
+		if (!c) {
+			r = -ENOMEM;
+			*why = xasprintf(_("%s %s: cannot start libcurl"), method, url);
+			goto out;
+		}
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		/* the scheme is checked by sakura_url_ok(); never follow a redirect elsewhere */
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		if (body) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		}
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &a);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)s->timeout_s);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)s->timeout_s);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (s->ca_file)
+			curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+		cr = curl_easy_perform(c);
+		if (cr != CURLE_OK) {
+			r = cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+			if (a.too_big)
+				*why = xasprintf(_("%s %s: the answer is larger than %d KiB"), method, url,
+						 MAX_BODY >> 10);
+			else if (r == -ETIMEDOUT)
+				*why = xasprintf(_("%s %s: no answer within %d s (the API did not answer; "
+						   "try again later)"), method, url, s->timeout_s);
+			else
+				*why = xasprintf("%s %s: %s", method, url, curl_easy_strerror(cr));
+			goto out;
+		}
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		curl_easy_cleanup(c);
+		c = NULL;
+		if (*status != 429 || tries >= MAX_TRIES)
+			break;
+		/* 100 requests a minute per account: wait as told, within the bound */
+		{
+			long w = a.retry_after < 0 ? 1 : a.retry_after;
+			if (w > s->max_wait_s) {
+				r = -EBUSY;
+				*why = xasprintf(_("%s %s: the API's rate limit (100 requests a minute) asks to wait "
+						   "%ld s, more than %d s; run mailstage again later"), method, url, w,
+						 s->max_wait_s);
+				goto out;
+			}
+			msg_info(_("%s %s: rate limited (429), retrying in %ld s"), method, path, w);
+			sleep((unsigned)w);
+		}
+	}
+	if (*status == 429) {
+		r = -EBUSY;
+		*why = xasprintf(_("%s %s: still rate limited (429) after %d tries; run mailstage again later"), method,
+				 url, MAX_TRIES);
+		goto out;
+	}
+	buf_append(&a.body, "", 1);
+	a.body.len--;
+	*resp = a.body;
+	memset(&a.body, 0, sizeof(a.body));
+	r = 0;
+out:
+	if (c)
+		curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	memset(auth, 0, strlen(auth));
+	free(auth);
+	free(url);
+	buf_free(&a.body);
+	return r;
+}
