@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <selinux/selinux.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,23 @@ static void check_postfix(struct run *r, struct report *rp)
 		add(rp, "local", ST_OK, _("postfix check"), _("no warnings"), NULL, _("clean"));
 	buf_free(&res.out);
 	free(cdir);
+}
+
+/*
+ * SELinux mode of this host (the kernel's word): enforcing is ok, permissive
+ * a warning (denials are only logged: a wrong label would go unnoticed until
+ * someone enforces); disabled, or a --root target, is not reported (as the
+ * selinux stage skips it).
+ */
+static void check_selinux(struct run *r, struct report *rp)
+{
+	if (!r->root.is_host || is_selinux_enabled() != 1)
+		return;
+	if (security_getenforce() == 0)
+		add(rp, "local", ST_WARN, _("SELinux"), _("enforcing"), _("setenforce 1, and SELINUX=enforcing in /etc/selinux/config"),
+		    _("permissive: denials are logged, not enforced"));
+	else
+		add(rp, "local", ST_OK, _("SELinux"), _("enforcing"), NULL, _("enforcing"));
 }
 
 /* Listening TCP ports from /proc/net/tcp and tcp6. */
@@ -1089,6 +1107,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	if (!v->dns_only) {
 		check_services(&r, &rp);
 		check_postfix(&r, &rp);
+		check_selinux(&r, &rp);
 		check_ports(&rp);
 		check_milter(&r, &rp);
 		check_tls(&r, &rp);
