@@ -241,7 +241,10 @@ case $boot in
 		fail "the 587 message never reached the receiver (queue: $(postqueue -p | tail -3))"
 	fi
 	printf 'From: bob@example.com\nTo: rcpt@[%s]\nSubject: sendmail\n\nthrough sendmail\n' $RX |
-		sendmail -f bob@example.com "rcpt@[$RX]" && pass "sendmail accepted a message" || fail "sendmail failed"
+		sendmail -f bob@example.com "rcpt@[$RX]" >/root/sendmail.out 2>&1 && pass "sendmail accepted a message" ||
+		fail "sendmail failed: $(cat /root/sendmail.out)"
+	# (its output goes to a file of this shell's: the log on the data disk was
+	# opened by ms-guest-boot in initrc_t, and user_mail_t may not use that fd)
 	if ! systemctl -q is-active postfix; then
 		fail "postfix is not running: the sendmail message cannot leave"
 	elif wait_rx $((sent + 1)); then
