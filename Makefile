@@ -3,6 +3,7 @@
 #   make                 build ./mailstage
 #   make check           unit tests (cmocka) and integration tests
 #   make check SANITIZE=1  the same, built with AddressSanitizer + UBSan
+#   make check-vm        SELinux for real: a qemu VM, enforcing (root; tests/vm/run)
 #   make test            every tier (check, unit under ASan+UBSan, integration under
 #                        ASan+UBSan, valgrind, fuzz), hermetic (tests/tiers inside
 #                        tests/hermetic); one closing line "N passed, N failed" over
@@ -112,6 +113,14 @@ check: test-build
 check-e2e: test-build
 	VERBOSE=1 TESTS='45*' MAILSTAGE_BUILD=$(B) tests/run-all
 
+# The SELinux tier (tests/vm/run, root): a Debian 12 virtual machine under
+# qemu TCG with an enforcing SELinux kernel and selinux-policy-default; all
+# stages applied inside, judged by the kernel (booleans, labels, domains,
+# AVC denials, DKIM-signed mail), across a reboot.  The image is built and
+# cached on first use (tests/vm/build-image).
+check-vm: mailstage
+	tests/vm/run $(CURDIR)/mailstage
+
 bench: mailstage
 	tests/bench
 	tests/bench-host
@@ -152,7 +161,7 @@ install: mailstage install-data
 clean:
 	rm -rf build mailstage
 
-.PHONY: test-fresh all unit unit-build test-bins check check-e2e check-valgrind test-build bench demo test install clean
+.PHONY: test-fresh all unit unit-build test-bins check check-e2e check-vm check-valgrind test-build bench demo test install clean
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_NAME.c, corpus tests/fuzz/corpus/NAME.
 # `make fuzz-ci` runs each for FUZZ_SECONDS (CI), `make fuzz` longer.

@@ -11,6 +11,7 @@
 #include "dkimconf.h"
 #include "exec.h"
 #include "i18n.h"
+#include "lazyse.h"
 #include "runner.h"
 #include "steps.h"
 
@@ -334,9 +335,28 @@ static void check_drift(struct vctx *vc)
 	strv_free(&pending);
 }
 
+/*
+ * SELinux mode of this host (the kernel's word): enforcing is ok, permissive
+ * a warning (denials are only logged: a wrong label would go unnoticed until
+ * someone enforces); disabled, or a --root target, is not reported (as the
+ * selinux stage skips it).  libselinux is loaded only where a selinuxfs is.
+ */
+static void check_selinux(struct vctx *vc)
+{
+	if (!vc->root->is_host || is_selinux_enabled() != 1)
+		return;
+	if (security_getenforce() == 0)
+		verify_add(vc, ST_WARN, _("SELinux"), _("enforcing"),
+			   _("setenforce 1, and SELINUX=enforcing in /etc/selinux/config"),
+			   _("permissive: denials are logged, not enforced"));
+	else
+		verify_add(vc, ST_OK, _("SELinux"), _("enforcing"), NULL, _("enforcing"));
+}
+
 const struct verify_check verify_local[] = {
 	{ "local", "services", check_services, VC_FULL },
 	{ "local", "postfix check", check_postfix, VC_FULL },
+	{ "local", "SELinux mode", check_selinux, VC_FULL },
 	{ "local", "ports", check_ports, VC_FULL },
 	{ "local", "milter", check_milter, VC_FULL },
 	{ "local", "TLS certificate", check_tls, VC_FULL },

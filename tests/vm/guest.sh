@@ -1,0 +1,318 @@
+#!/bin/bash
+# tests/vm/guest.sh - the check-vm test, run INSIDE the SELinux virtual
+# machine (tests/vm/run puts it on the data disk, /mnt/ms; the image's
+# ms-guest-boot runs it at each boot: `guest.sh N`, N the boot's number).
+# Results are lines "ok: ..." / "FAIL: ..." on stdout (boot-N.log on the data
+# disk, read back by tests/vm/run), everything else is evidence for the log.
+#
+# The kernel boots permissive (enforcing=0: the image's base packages have
+# denials at boot that are not ours); before anything of mailstage's, this
+# script moves to the domain of a root login (unconfined_u:unconfined_r:
+# unconfined_t, as an administrator running mailstage from a shell) and
+# switches the kernel to enforcing with `setenforce 1`.
+#
+# Boot 1: `mailstage apply` (all stages, fresh host: the packages stage
+#   installs postfix, opendkim, sasl2-bin, ... from the image's local repository
+#   /srv/repo), then from the kernel's own word: booleans (getsebool, semanage
+#   boolean -l -C), labels (restorecon -R -n -v prints nothing over the trees
+#   mailstage wrote; ls -Z), domains (ps -eZ), mail submitted on 587 with
+#   STARTTLS + AUTH and through sendmail leaves DKIM-signed and verifies against
+#   the record `mailstage dns` prints, no AVC denial from postfix, opendkim,
+#   saslauthd or mailstage.  Then reboot.
+# Boot 2: the booleans are still on, the daemons confined again; a label made
+#   wrong (chcon -t tmp_t on the DKIM key) is drift for plan and apply repairs
+#   it; with a boolean turned off by hand in the same run, `mailstage rollback`
+#   restores both (boolean persistently and at runtime, the key's previous
+#   label); permissive mode is a warning in preflight and verify; no AVC.
+#
+# Debian's reference policy vs EL's targeted policy (named where they meet):
+#   - the DKIM key: Debian dkim_milter_private_key_t; EL etc_t (no key path in
+#     its milter module); the milter's domain: dkim_milter_t on both;
+#   - a root shell is unconfined_t on both; Debian's policy is MCS like EL's.
+set -u
+boot=$1
+D=/mnt/ms
+O=$D/out
+export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+MS=/usr/sbin/mailstage
+UNCONFINED=unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023
+
+# ---- the domain of a root login, then enforcing ----
+if [ "$(id -Z | cut -d: -f3)" != unconfined_t ]; then
+	echo "started in $(id -Z); moving to $UNCONFINED"
+	exec runcon "$UNCONFINED" bash "$0" "$@"
+fi
+
+# What the machine is doing, every 20 s, for a run that seems stuck
+# (tests/vm/run prints it when a boot did not finish).
+( while sleep 20; do { date; ps -eo pid,etime,time,label,args --sort=start_time | tail -n 25; } >$O/ps-$boot.txt; sync; done ) &
+HEARTBEAT=$!
+trap 'kill $HEARTBEAT 2>/dev/null' EXIT
+
+nok=0 nfail=0
+pass() { echo "ok: $*"; nok=$((nok + 1)); }
+fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
+now() { date +%s.%N | cut -c1-14; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+section() { echo; echo "==== $*"; }
+KEY=/etc/opendkim/keys/example.com/default.private
+BOOL=httpd_can_sendmail
+RX=192.0.2.25
+
+# AVC denials logged after line $1 of the audit log (all of them)
+avc_since() {
+	if [ -s /var/log/audit/audit.log ]; then
+		tail -n +"$(($1 + 1))" /var/log/audit/audit.log | grep -E 'type=(AVC|USER_AVC|SELINUX_ERR)' || true
+	else
+		dmesg | grep 'avc: *denied' || true
+	fi
+}
+avc_mark() { [ -f /var/log/audit/audit.log ] && wc -l </var/log/audit/audit.log || echo 0; }
+# ours: a denial of a postfix, opendkim, saslauthd or mailstage process
+# (by its domain or its command name)
+# A SELINUX_ERR (a transition the policy refuses: an invalid context) into
+# one of their domains, or of their programs, counts too: postfix's postinst
+# running newaliases from a root login's role (unconfined_r may not enter
+# system_mail_t in Debian's policy) fails with EACCES and logs only that.
+OURS='scontext=[^ ]*:(postfix_[a-z_]*|dkim_milter_t|saslauthd_t):|invalid_context="[^"]*:(system_mail_t|postfix_[a-z_]*|dkim_milter_t|saslauthd_t):|tcontext=[^ ]*:(sendmail_exec_t|postfix_[a-z_]*_exec_t|dkim_milter_exec_t|saslauthd_exec_t):[^ ]* tclass=process|comm="(mailstage|master|smtpd|smtp|qmgr|pickup|cleanup|local|trivial-rewrite|bounce|tlsmgr|anvil|postdrop|sendmail|postfix|postqueue|postsuper|postmap|postalias|postconf|postlog|proxymap|opendkim|opendkim-genkey|saslauthd|saslpasswd2)"'
+avc_check() {	# avc_check MARK WHAT: print every denial since MARK; ours fail
+	local all ours
+	all=$(avc_since "$1")
+	ours=$(grep -E "$OURS" <<<"$all" || true)
+	if [ -n "$all" ]; then
+		echo "AVC denials and SELinux errors since $2 (all; only postfix/opendkim/saslauthd/mailstage ones fail):"
+		echo "$all"
+	fi
+	if [ -z "$ours" ]; then
+		pass "no AVC denial for postfix, opendkim, saslauthd or mailstage during $2 ($(grep -c . <<<"$all" || true) unrelated)"
+	else
+		fail "AVC denials for postfix/opendkim/saslauthd/mailstage during $2: $(grep -c . <<<"$ours")"
+	fi
+}
+
+dkim_verify() {	# dkim_verify FILE: the DKIM signature against the record mailstage dns prints
+	$MS dns --format json >/root/dns.json
+	python3 - "$1" /root/dns.json <<'EOF'
+import json, sys, dkim
+msg = open(sys.argv[1], 'rb').read()
+recs = json.load(open(sys.argv[2]))['records']
+txt = {r['name'].lower(): ''.join(r.get('strings') or [r['value']]) for r in recs if r['type'] == 'TXT'}
+def dnsfunc(name, timeout=5):
+    n = name.decode() if isinstance(name, bytes) else name
+    v = txt.get(n.lower()) or txt.get(n.lower() + '.')
+    return v.encode() if v else None
+sig = [l for l in msg.split(b'\n') if l.lower().startswith(b'dkim-signature:')]
+if not sig:
+    print('no DKIM-Signature header'); sys.exit(1)
+print(sig[0].decode(errors='replace')[:120])
+ok = dkim.verify(msg, dnsfunc=dnsfunc)
+print('dkim.verify:', ok)
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# wait_rx N: until the receiver holds N messages (300 s: TCG on a busy host is slow)
+wait_rx() {
+	local i
+	for i in $(seq 1 600); do
+		[ "$(ls /root/rx/*.eml 2>/dev/null | wc -l)" -ge "$1" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# A receiver outside this host's Postfix: network namespace ms-g-rx, a veth
+# from 192.0.2.10 (this host, mailstage's ipv4) to 192.0.2.25 (the receiver,
+# tests/lib/mn-smtp.py sink on port 25); mail to rcpt@[192.0.2.25] goes there.
+rx_start() {
+	ip netns add ms-g-rx
+	ip link add ms-g-tx type veth peer name ms-g-rxif netns ms-g-rx
+	ip addr add 192.0.2.10/24 dev ms-g-tx
+	ip link set ms-g-tx up
+	ip -n ms-g-rx addr add $RX/24 dev ms-g-rxif
+	ip -n ms-g-rx link set ms-g-rxif up
+	ip -n ms-g-rx link set lo up
+	mkdir -p /root/rx
+	ip netns exec ms-g-rx python3 $D/mn-smtp.py sink $RX 25 /root/rx >/root/rx.log 2>&1 &
+	RX_PID=$!
+	for i in $(seq 1 120); do
+		ip netns exec ms-g-rx ss -Hltn "sport = :25" | grep -q . && return 0
+		sleep 0.5
+	done
+	fail "the test receiver did not start: $(cat /root/rx.log)"
+}
+
+labels_check() {	# restorecon -R -n -v over every tree mailstage wrote: prints nothing
+	local trees=() t out
+	for t in /etc/postfix /etc/opendkim /etc/opendkim.conf /etc/default/opendkim /etc/default/saslauthd \
+		/etc/aliases /etc/aliases.db /etc/mailname /etc/ssl/certs/mail.example.com.crt /etc/ssl/private \
+		/etc/mailstage /var/lib/mailstage /var/spool/postfix/var/run/saslauthd /usr/sbin/mailstage; do
+		[ -e "$t" ] && trees+=("$t")
+	done
+	out=$(restorecon -R -n -v "${trees[@]}" 2>&1)
+	echo "restorecon -R -n -v ${trees[*]}:"
+	echo "${out:-(nothing)}"
+	if [ -z "$out" ]; then pass "$1: restorecon -R -n -v over ${#trees[@]} trees mailstage wrote prints nothing"
+	else fail "$1: restorecon would relabel: $(grep -c . <<<"$out") paths"; fi
+}
+
+domains_check() {	# postfix, opendkim, saslauthd in their confined domains
+	local ps w d n
+	ps=$(ps -e -o label,pid,comm)
+	echo "ps -eZ (mail daemons):"
+	ps -eZ | grep -E ' (master|qmgr|pickup|tlsmgr|opendkim|saslauthd)$' 
+	for w in master:postfix_master_t qmgr:postfix_qmgr_t pickup:postfix_pickup_t opendkim:dkim_milter_t saslauthd:saslauthd_t; do
+		n=${w%%:*} d=${w#*:}
+		if grep -E " $n\$" <<<"$ps" | grep -q ":$d:"; then
+			[ -z "$(grep -E " $n\$" <<<"$ps" | grep -v ":$d:")" ] && continue
+		fi
+		fail "$1: $n is not (only) in $d: $(grep -E " $n\$" <<<"$ps" | awk '{print $1}' | sort -u | paste -sd' ')"
+		return
+	done
+	pass "$1: master postfix_master_t, qmgr postfix_qmgr_t, pickup postfix_pickup_t, opendkim dkim_milter_t, saslauthd saslauthd_t (ps -eZ)"
+}
+
+bool_check() {	# bool_check WHAT on|off: runtime and persistent
+	local g l
+	g=$(getsebool $BOOL)
+	l=$(semanage boolean -l -C | grep "^$BOOL " || true)
+	echo "getsebool: $g"
+	echo "semanage boolean -l -C: ${l:-(no local customisation)}"
+	[ "$g" = "$BOOL --> $2" ] && pass "$1: getsebool: $g" || fail "$1: getsebool says '$g', expected $2"
+	grep -Eq "^$BOOL +\($2 +, +$2\)" <<<"$l" && pass "$1: semanage boolean -l -C: $(tr -s ' ' <<<"$l")" ||
+		fail "$1: semanage boolean -l -C: '${l:-none}', expected ($2, $2)"
+}
+
+echo "boot $boot: kernel $(uname -r); $(cat /proc/cmdline)"
+echo "TIMING boot $boot: kernel start to the test $(cut -d' ' -f1 /proc/uptime) s"
+echo "slowest units: $(systemd-analyze blame --no-pager 2>/dev/null | head -n 6 | tr -s ' ' | paste -sd',')"
+echo "domain: $(id -Z); getenforce at boot: $(getenforce); policy $(sestatus | sed -n 's/^Loaded policy name: *//p')"
+boot_avcs=$(avc_since 0 | grep -c . || true)
+echo "AVC denials logged while booting (permissive, base packages; not ours to judge): $boot_avcs"
+avc_since 0 | grep -E "$OURS" && echo "(of which the above name our programs)"
+setenforce 1
+if [ "$(getenforce)" = Enforcing ]; then pass "boot $boot: setenforce 1: the kernel is Enforcing, in $(id -Z | cut -d: -f1-3)"
+else fail "boot $boot: getenforce says $(getenforce) after setenforce 1"; fi
+
+case $boot in
+1)
+	section "boot 1: mailstage apply of all stages, enforcing"
+	install -m 0755 $D/mailstage $MS
+	restorecon $MS
+	mkdir -p /etc/mailstage
+	install -m 0640 $D/mailstage.conf /etc/mailstage/mailstage.conf
+	restorecon -R /etc/mailstage
+	rx_start
+	mark=$(avc_mark)
+	t0=$(now)
+	rc=0
+	$MS apply >$O/apply1.log 2>&1 || rc=$?
+	cat $O/apply1.log
+	echo "TIMING apply $(since "$t0") s"
+	[ $rc = 0 ] && pass "mailstage apply of all stages in enforcing mode exited 0 ($(since "$t0") s): $(grep -o 'apply: .*' $O/apply1.log | tail -1)" ||
+		fail "mailstage apply exited $rc in enforcing mode"
+	avc_check "$mark" "the apply"
+
+	section "boot 1: booleans, labels, domains"
+	bool_check "after apply" on
+	labels_check "after apply"
+	echo "ls -Z:"
+	ls -Z $KEY /etc/opendkim/keys/example.com /etc/postfix/main.cf /etc/postfix/master.cf /etc/opendkim.conf \
+		/etc/opendkim/* /etc/ssl/certs/mail.example.com.crt /etc/ssl/private/mail.example.com.key \
+		/etc/postfix/sasl/smtpd.conf /etc/default/saslauthd 2>&1
+	domains_check "after apply"
+
+	section "boot 1: mail flow, enforcing"
+	mark=$(avc_mark)
+	t0=$(now)
+	useradd -m alice && echo 'alice:Secret-123' | chpasswd
+	sent=0
+	python3 $D/mn-smtp.py send --port 587 --starttls --auth alice:Secret-123 --subject submission 127.0.0.1 \
+		alice@example.com "rcpt@[$RX]" && sent=1 && pass "submission on 587: STARTTLS + AUTH as alice accepted" ||
+		fail "submission on 587 (STARTTLS + AUTH) failed"
+	if [ $sent = 0 ]; then
+		fail "no 587 message to judge"
+	elif wait_rx 1; then
+		m=$(ls /root/rx/*.eml | head -1)
+		cp "$m" $O/submission.eml
+		dkim_verify "$m" && pass "the 587 message reached the receiver DKIM-signed; the signature verifies against the record of mailstage dns" ||
+			fail "the 587 message's DKIM signature does not verify: $(head -c 2000 "$m")"
+	else
+		fail "the 587 message never reached the receiver (queue: $(postqueue -p | tail -3))"
+	fi
+	printf 'From: bob@example.com\nTo: rcpt@[%s]\nSubject: sendmail\n\nthrough sendmail\n' $RX |
+		sendmail -f bob@example.com "rcpt@[$RX]" >/root/sendmail.out 2>&1 && pass "sendmail accepted a message" ||
+		fail "sendmail failed: $(cat /root/sendmail.out)"
+	# (its output goes to a file of this shell's: the log on the data disk was
+	# opened by ms-guest-boot in initrc_t, and user_mail_t may not use that fd)
+	if ! systemctl -q is-active postfix; then
+		fail "postfix is not running: the sendmail message cannot leave"
+	elif wait_rx $((sent + 1)); then
+		m=$(ls -t /root/rx/*.eml | head -1)
+		cp "$m" $O/sendmail.eml
+		dkim_verify "$m" && pass "the sendmail message reached the receiver DKIM-signed; the signature verifies" ||
+			fail "the sendmail message's DKIM signature does not verify"
+	else
+		fail "the sendmail message never reached the receiver (queue: $(postqueue -p | tail -3))"
+	fi
+	echo "TIMING mail flow $(since "$t0") s"
+	journalctl -q --no-pager -t postfix/cleanup -t postfix/smtp -t opendkim -t postfix/submission/smtpd 2>/dev/null | tail -n 12
+	avc_check "$mark" "the mail flow"
+	kill $RX_PID 2>/dev/null
+	echo reboot >$O/next
+	;;
+2)
+	section "boot 2: after the reboot"
+	bool_check "after the reboot" on
+	domains_check "after the reboot"
+	mark=$(avc_mark)
+	expect_plan() { local rc=0; $MS plan >$O/$1 2>&1 || rc=$?; cat $O/$1; return $rc; }
+	rc=0; expect_plan plan-converged || rc=$?
+	[ $rc = 0 ] && pass "after the reboot, plan: converged (exit 0)" || fail "after the reboot, plan exited $rc"
+
+	section "boot 2: a wrong label is drift; rollback restores boolean and labels"
+	want=$(matchpathcon -n $KEY)
+	chcon -t tmp_t $KEY
+	setsebool -P $BOOL off
+	ls -Z $KEY
+	bool_check "turned off by hand (setsebool -P)" off
+	rc=0; expect_plan plan-drift || rc=$?
+	if [ $rc = 2 ] && grep -q "label $KEY $want (now system_u:object_r:tmp_t:s0)" $O/plan-drift &&
+		grep -q "set SELinux boolean $BOOL on (persistent and runtime; now off)" $O/plan-drift; then
+		pass "plan reports the drift: label $KEY $want (now tmp_t), boolean $BOOL on (now off)"
+	else
+		fail "plan (exit $rc) does not report the tmp_t label and the boolean as drift"
+	fi
+	rc=0; $MS apply >$O/apply2.log 2>&1 || rc=$?
+	cat $O/apply2.log
+	[ $rc = 0 ] && [ "$(matchpathcon -V $KEY | grep -c verified)" = 1 ] && [ "$(stat -c %C $KEY)" = "$want" ] &&
+		pass "apply repaired the label as restorecon would: $(ls -Z $KEY | awk '{print $1}') (matchpathcon -V: verified)" ||
+		fail "apply (exit $rc) left $KEY as $(stat -c %C $KEY), matchpathcon says $want"
+	bool_check "after the repair" on
+	labels_check "after the repair"
+	rc=0; $MS rollback >$O/rollback.log 2>&1 || rc=$?
+	cat $O/rollback.log
+	[ $rc = 0 ] && pass "mailstage rollback of the repair run exited 0" || fail "mailstage rollback exited $rc"
+	bool_check "after rollback (previous value)" off
+	[ "$(stat -c %C $KEY)" = system_u:object_r:tmp_t:s0 ] && pass "after rollback: $KEY has its previous label tmp_t again" ||
+		fail "after rollback: $KEY is $(stat -c %C $KEY), previous label was tmp_t"
+	rc=0; $MS apply >$O/apply3.log 2>&1 || rc=$?
+	[ $rc = 0 ] && [ "$(stat -c %C $KEY)" = "$want" ] && pass "apply again: converged back (key $want, $BOOL on)" ||
+		fail "apply after rollback exited $rc"
+	avc_check "$mark" "plan, repair, rollback"
+
+	section "boot 2: permissive is a warning, disabled is skipped"
+	setenforce 0
+	rc=0; $MS --only preflight plan >$O/preflight-permissive.log 2>&1 || rc=$?
+	cat $O/preflight-permissive.log
+	grep -qi 'warning.*permissive' $O/preflight-permissive.log && pass "permissive: preflight warns" ||
+		fail "permissive: preflight gives no warning"
+	rc=0; $MS verify >$O/verify-permissive.log 2>&1 || rc=$?
+	grep -i selinux $O/verify-permissive.log
+	grep -Eqi '^ *WARN.*selinux.*permissive' $O/verify-permissive.log && pass "permissive: verify reports a warning" ||
+		fail "permissive: verify has no SELinux permissive warning"
+	setenforce 1
+	;;
+esac
+echo
+echo "boot $boot done: $nok ok, $nfail failed"
