@@ -35,7 +35,8 @@ ct_image
 
 PKGS="postfix opendkim opendkim-tools sasl2-bin libsasl2-modules bsd-mailx"
 UNITS="saslauthd.service opendkim.service postfix.service"
-NSTAGES=$("$MAILSTAGE_BIN" stages | grep -c .)
+# The stages an apply runs: provider only runs with the Sakura API keys.
+NSTAGES=$("$MAILSTAGE_BIN" stages | grep -vc " provider ")
 
 cp "$MAILSTAGE_SRC/payload/mailstage.conf" "$T/ms.conf"
 printf 'rbl =\n' >>"$T/ms.conf"	# nothing leaves the test
