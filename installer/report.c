@@ -1023,15 +1023,6 @@ static int read_capped(const char *host, int nofollow, char **data, size_t *len,
 
 /* ---- the mailbox ---- */
 
-static int local_domain(const struct config *cfg, const char *d)
-{
-	char *lh = xasprintf("localhost.%s", cfg->domain);
-	int local = strcasecmp(d, cfg->domain) == 0 || strcasecmp(d, cfg->hostname) == 0 ||
-		    strcasecmp(d, lh) == 0 || strcasecmp(d, "localhost") == 0;
-	free(lh);
-	return local;
-}
-
 /* HOME of user in the target's /etc/passwd (caller frees), or NULL. */
 static char *target_home(struct root *root, const char *user)
 {
@@ -1099,7 +1090,7 @@ int report_mailbox(struct root *root, const struct config *cfg, const struct pro
 		char *first, *at;
 		if (strchr(user, '@')) {
 			at = strrchr(user, '@');
-			if (!local_domain(cfg, at + 1)) {
+			if (!postfix_local_domain(cfg, at + 1)) {
 				*why = xasprintf(_("DMARC reports are forwarded to %s: read them there and give them as "
 						   "files (mailstage report FILE...)"), user);
 				r = -ENOENT;

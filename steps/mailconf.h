@@ -85,6 +85,8 @@ int postfix_main_edit(const struct config *cfg, const struct profile *p, const c
 		      char **out, size_t *outlen, char **err);
 /* DMARC report aliases needed: local parts of dmarc_rua/dmarc_ruf in a
  * domain this server delivers locally (mydestination); 0..2 entries. */
+/* Does the server deliver mail for domain d itself (mydestination as postfix-main sets it)? */
+int postfix_local_domain(const struct config *cfg, const char *d);
 size_t postfix_dmarc_locals(const struct config *cfg, char *out[2]);
 /* /etc/aliases with "local: target" for each; 0, or -EINVAL with *err. */
 int postfix_aliases_edit(const struct config *cfg, const char *in, size_t len, char **out, size_t *outlen,

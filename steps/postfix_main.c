@@ -231,8 +231,7 @@ int postfix_main_edit(const struct config *cfg, const struct profile *p, const c
 
 /* ---- the DMARC report alias ---- */
 
-/* Does the server deliver mail for this domain itself (mydestination as set above)? */
-static int local_domain(const struct config *cfg, const char *d)
+int postfix_local_domain(const struct config *cfg, const char *d)
 {
 	char *lh = xasprintf("localhost.%s", cfg->domain);
 	int local = strcasecmp(d, cfg->domain) == 0 || strcasecmp(d, cfg->hostname) == 0 ||
@@ -249,7 +248,7 @@ size_t postfix_dmarc_locals(const struct config *cfg, char *out[2])
 	for (i = 0; i < 2; i++) {
 		const char *at = addr[i] ? strrchr(addr[i], '@') : NULL;
 		char *lp;
-		if (!at || at == addr[i] || !local_domain(cfg, at + 1))
+		if (!at || at == addr[i] || !postfix_local_domain(cfg, at + 1))
 			continue;
 		lp = xstrndup(addr[i], (size_t)(at - addr[i]));
 		if (n == 1 && strcasecmp(out[0], lp) == 0) {
