@@ -679,47 +679,6 @@ static int is_report_part(const char *type, const char *name)
 	return name && (ends_with_ci(name, ".xml") || ends_with_ci(name, ".gz") || ends_with_ci(name, ".zip"));
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int base64_decode(const char *d, size_t len, struct buf *out, char **why)
-{
-	unsigned acc = 0;
-	int bits = 0;
-	size_t i;
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)d[i], v;
-		if (c == '=')
-			break;
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if ((v = b64val(c)) < 0) {
-			*why = xasprintf(_("the attachment's base64 has the byte 0x%02x at offset %zu"), (unsigned)c, i);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			char ch = (char)((acc >> (bits - 8)) & 0xff);
-			bits -= 8;
-			buf_append(out, &ch, 1);
-		}
-	}
-	return 0;
-}
-
 static void qp_decode(const char *d, size_t len, struct buf *out)
 {
 	size_t i;
@@ -804,7 +763,11 @@ static int mime_find(const char *d, size_t len, int depth, struct buf *out, char
 		goto out;
 	out->len = 0;
 	if (cte && strncasecmp(cte, "base64", 6) == 0) {
-		r = base64_decode(body, blen, out, why);
+		size_t at = 0;
+		r = base64_decode(body, blen, out, &at);
+		if (r < 0)
+			*why = xasprintf(_("the attachment's base64 has the byte 0x%02x at offset %zu"),
+					 (unsigned)(unsigned char)body[at], at);
 	} else if (cte && strncasecmp(cte, "quoted-printable", 16) == 0) {
 		qp_decode(body, blen, out);
 		r = 0;

@@ -460,3 +460,42 @@ char *json_str(const char *s)
 	buf_puts(&b, "\"");
 	return buf_steal(&b);
 }
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+int base64_decode(const char *d, size_t len, struct buf *out, size_t *bad_at)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)d[i], v;
+		if (c == '=')
+			break;
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if ((v = b64val(c)) < 0) {
+			if (bad_at)
+				*bad_at = i;
+			return -EINVAL;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			char ch = (char)((acc >> (bits - 8)) & 0xff);
+			bits -= 8;
+			buf_append(out, &ch, 1);
+		}
+	}
+	return 0;
+}

@@ -72,6 +72,13 @@ char *field_escape(const char *s);
 char *field_unescape(const char *s);
 /* A JSON string: "quoted and escaped". */
 char *json_str(const char *s);
+
+/*
+ * Base64 (RFC 4648, standard alphabet) of d[0..len) appended to out.
+ * Whitespace is skipped and the first '=' ends the data.  A byte outside
+ * the alphabet gives -EINVAL with its offset in *bad_at (may be NULL).
+ */
+int base64_decode(const char *d, size_t len, struct buf *out, size_t *bad_at);
 /*
  * An absolute path written the one way: "/" then components, none empty,
  * "." or "..", no trailing "/", at most PATH_MAX bytes, no control byte.

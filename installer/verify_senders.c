@@ -50,17 +50,6 @@ int dmarc_rate_status(double rate)
 	return rate < 0.90 ? ST_FAIL : rate < 0.98 ? ST_WARN : ST_OK;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* One DER element at *p (of end): its tag, its contents and their length; 0 or -EINVAL. */
 static int der_next(const unsigned char **p, const unsigned char *end, int *tag, const unsigned char **val,
 		    size_t *len)
@@ -88,28 +77,17 @@ static int der_next(const unsigned char **p, const unsigned char *end, int *tag,
 
 int dkim_key_bits(const char *p_b64)
 {
-	unsigned char *der;
+	struct buf der = { 0 };
 	const unsigned char *p, *end, *v;
-	size_t n = 0, len, i;
-	unsigned acc = 0;
-	int bits = 0, tag, rc = -EINVAL;
+	size_t len;
+	unsigned acc;
+	int tag, rc = -EINVAL;
 
-	if (!p_b64)
-		return -EINVAL;
-	der = xmalloc(strlen(p_b64) / 4 * 3 + 3);
-	for (i = 0; p_b64[i] && p_b64[i] != '='; i++) {
-		int c = b64val((unsigned char)p_b64[i]);
-		if (c < 0)
-			goto out;
-		acc = (acc << 6) | (unsigned)c;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			der[n++] = (unsigned char)(acc >> bits);
-		}
-	}
+	if (!p_b64 || base64_decode(p_b64, strlen(p_b64), &der, NULL) < 0)
+		goto out;
 	/* SubjectPublicKeyInfo { AlgorithmIdentifier, BIT STRING { RSAPublicKey { modulus, exponent } } } */
-	p = der;
-	end = der + n;
+	p = (const unsigned char *)der.data;
+	end = p + der.len;
 	if (der_next(&p, end, &tag, &v, &len) < 0 || tag != 0x30)
 		goto out;
 	p = v;
@@ -134,7 +112,7 @@ int dkim_key_bits(const char *p_b64)
 	for (acc = *v; !(acc & 0x80); acc <<= 1)
 		rc--;
 out:
-	free(der);
+	buf_free(&der);
 	return rc;
 }
 

@@ -62,6 +62,21 @@ struct form {
 	int bis;
 };
 
+/* The one base64 decoder (util.c) that attachments and DKIM records share. */
+static void test_base64(void **state)
+{
+	struct buf b = { 0 };
+	size_t at = 0;
+	(void)state;
+	assert_int_equal(base64_decode("aGVs\r\n bG8=trailing", 20, &b, &at), 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "hello", 5);
+	b.len = 0;
+	assert_int_equal(base64_decode("aGV*bG8", 7, &b, &at), -EINVAL);
+	assert_int_equal(at, 3);
+	buf_free(&b);
+}
+
 static void test_forms(void **state)
 {
 	static const struct form forms[] = {
@@ -465,6 +480,7 @@ static void test_read_mbox_maildir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_hostile),
