@@ -36,6 +36,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	q.doh_url = (char *)v->doh;
 	q.timeout_s = v->timeout_s > 0 ? v->timeout_s : 3;
 	memset(&vc, 0, sizeof(vc));
+	vc.found.spf[0] = vc.found.spf[1] = vc.found.ptr[0] = vc.found.ptr[1] = vc.found.dkim = vc.found.test_message = -1;
 	rc = run_setup(&r, o, "verify", 1);
 	if (rc != EXIT_OK)
 		goto out;

@@ -48,6 +48,17 @@ struct vctx {
 	struct verify_report *rp;	/* where verify_add() records */
 	const char *group;		/* the group of the check running */
 	char *dkim_pub;			/* the local DKIM key's p= (the DKIM key check), or NULL */
+	/*
+	 * What the dns group found, for the sender requirements
+	 * (verify_senders.c): the index in rp->v of each finding, -1 while
+	 * not checked.  [0] is the IPv4 address, [1] the IPv6 one.
+	 */
+	struct {
+		long spf[2];		/* "SPF authorises ADDRESS" */
+		long ptr[2];		/* "PTR ADDRESS" (forward-confirmed) */
+		long dkim;		/* "DKIM record" */
+		long test_message;	/* the mail group's "test message" (--send-test) */
+	} found;
 };
 
 /* When a check runs. */
@@ -72,8 +83,8 @@ extern const struct verify_check verify_net[];
 extern const struct verify_check verify_send[];
 extern const struct verify_check verify_senders[];	/* dmarc reports, sender requirements */
 
-/* Record one finding of the running check (seen: printf format, made one line). */
-void verify_add(struct vctx *vc, enum verify_status st, const char *name, const char *expected, const char *fix,
+/* Record one finding of the running check (seen: printf format, made one line); its index in vc->rp->v. */
+long verify_add(struct vctx *vc, enum verify_status st, const char *name, const char *expected, const char *fix,
 		const char *fmt, ...) ATTR_PRINTF(6, 7);
 
 /* The report as text (show_expected: `dns --check`'s "found:" form) or JSON; free it. */

@@ -125,10 +125,10 @@ char *dkim_p_of(const char *text)
 
 /* ---- the checks ---- */
 
-static void dns_fail(struct vctx *vc, const char *name, const char *expected, const char *fix, int rc,
+static long dns_fail(struct vctx *vc, const char *name, const char *expected, const char *fix, int rc,
 		     const char *why)
 {
-	verify_add(vc, rc == -ETIMEDOUT ? ST_WARN : ST_FAIL, name, expected, fix, "%s",
+	return verify_add(vc, rc == -ETIMEDOUT ? ST_WARN : ST_FAIL, name, expected, fix, "%s",
 	    rc == -ENOENT ? _("no such record") : why ? why : "lookup failed");
 }
 
@@ -220,7 +220,7 @@ static void check_spf(struct vctx *vc)
 			continue;
 		a = spf_authorises(spf.v[0], ips[i], (const char *const *)addrs.v, &w2);
 		name = xasprintf(_("SPF authorises %s"), ips[i]);
-		verify_add(vc, a == 1 ? ST_OK : a == 0 ? ST_FAIL : ST_WARN, name, want,
+		vc->found.spf[i] = verify_add(vc, a == 1 ? ST_OK : a == 0 ? ST_FAIL : ST_WARN, name, want,
 		    i ? _("add ip6:ADDRESS to the SPF record: Postfix sends over IPv6 to receivers with an IPv6 MX") : fix,
 		    "%s%s%s", spf.v[0], w2 ? "; " : "", w2 ? w2 : "");
 		free(name);
@@ -244,18 +244,18 @@ static void check_dkim_dns(struct vctx *vc)
 	size_t i;
 
 	if (rc < 0) {
-		dns_fail(vc, _("DKIM record"), _("the key's record"), fix, rc, why);
+		vc->found.dkim = dns_fail(vc, _("DKIM record"), _("the key's record"), fix, rc, why);
 		goto out;
 	}
 	for (i = 0; i < txt.n && !live; i++)
 		live = dkim_p_of(txt.v[i]);
 	if (!vc->dkim_pub)
-		verify_add(vc, ST_WARN, _("DKIM record"), _("the key's record"), _("run mailstage apply"), _("%s present, but there "
+		vc->found.dkim = verify_add(vc, ST_WARN, _("DKIM record"), _("the key's record"), _("run mailstage apply"), _("%s present, but there "
 		    "is no local key to compare it with"), name);
 	else if (live && strcmp(live, vc->dkim_pub) == 0)
-		verify_add(vc, ST_OK, _("DKIM record"), _("the key's record"), NULL, _("%s matches the key"), name);
+		vc->found.dkim = verify_add(vc, ST_OK, _("DKIM record"), _("the key's record"), NULL, _("%s matches the key"), name);
 	else
-		verify_add(vc, ST_FAIL, _("DKIM record"), _("the key's record"), fix, "%s %s", name,
+		vc->found.dkim = verify_add(vc, ST_FAIL, _("DKIM record"), _("the key's record"), fix, "%s %s", name,
 		    live ? "holds another key (p= differs)" : "has no p= value");
 out:
 	strv_free(&txt);
@@ -323,22 +323,24 @@ static void check_mx(struct vctx *vc)
 	free(fix);
 }
 
-static void check_ptr(struct vctx *vc, const char *ip)
+/* The PTR of ip, forward-confirmed; its finding's index. */
+static long check_ptr(struct vctx *vc, const char *ip)
 {
 	struct strv ptr = { 0 }, fwd = { 0 };
 	char *rev = dnsq_reverse_name(ip), *why = NULL, *name = xasprintf("PTR %s", ip);
 	const char *fix = _("set the reverse DNS (PTR) of the address to the hostname in the Sakura VPS control panel "
 			    "(the A record must exist first)");
+	long at;
 	int rc = rev ? dnsq_lookup(vc->q, rev, DNSQ_PTR, &ptr, &why) : -EINVAL;
 
 	if (rc < 0)
-		dns_fail(vc, name, vc->cfg->hostname, fix, rc, why);
+		at = dns_fail(vc, name, vc->cfg->hostname, fix, rc, why);
 	else if (!has(&ptr, vc->cfg->hostname))
-		verify_add(vc, ST_FAIL, name, vc->cfg->hostname, fix, "%s", ptr.v[0]);
+		at = verify_add(vc, ST_FAIL, name, vc->cfg->hostname, fix, "%s", ptr.v[0]);
 	else {
 		char *w2 = NULL;
 		int fr = dnsq_lookup(vc->q, vc->cfg->hostname, strchr(ip, ':') ? DNSQ_AAAA : DNSQ_A, &fwd, &w2);
-		verify_add(vc, fr == 0 && has(&fwd, ip) ? ST_OK : ST_FAIL, name, vc->cfg->hostname, fix,
+		at = verify_add(vc, fr == 0 && has(&fwd, ip) ? ST_OK : ST_FAIL, name, vc->cfg->hostname, fix,
 		    "%s%s", vc->cfg->hostname, fr == 0 && has(&fwd, ip) ? " (forward-confirmed)" : ", but its address "
 		    "does not point back");
 		free(w2);
@@ -348,6 +350,7 @@ static void check_ptr(struct vctx *vc, const char *ip)
 	free(rev);
 	free(why);
 	free(name);
+	return at;
 }
 
 /* A (and AAAA when ipv6 is set) of the hostname. */
@@ -361,9 +364,9 @@ static void check_addrs(struct vctx *vc)
 /* Postfix sends over IPv6 too: receivers check that PTR as well. */
 static void check_ptrs(struct vctx *vc)
 {
-	check_ptr(vc, vc->cfg->ipv4);
+	vc->found.ptr[0] = check_ptr(vc, vc->cfg->ipv4);
 	if (vc->cfg->ipv6)
-		check_ptr(vc, vc->cfg->ipv6);
+		vc->found.ptr[1] = check_ptr(vc, vc->cfg->ipv6);
 }
 
 /*

@@ -13,7 +13,7 @@
 
 static const char *const status_name[] = { "ok", "warn", "fail" };
 
-void verify_add(struct vctx *vc, enum verify_status st, const char *name, const char *expected, const char *fix,
+long verify_add(struct vctx *vc, enum verify_status st, const char *name, const char *expected, const char *fix,
 		const char *fmt, ...)
 {
 	struct verify_report *rp = vc->rp;
@@ -36,6 +36,7 @@ void verify_add(struct vctx *vc, enum verify_status st, const char *name, const 
 			if (*p == '\n' || *p == '\r')
 				*p = ' ';
 	}
+	return (long)(rp->n - 1);
 }
 
 void verify_report_free(struct verify_report *rp)

@@ -71,7 +71,7 @@ static void send_test(struct vctx *vc)
 		free(text);
 	}
 	if (user && pass && lazy_curl(&lazy_why) < 0) {
-		verify_add(vc, ST_FAIL, _("test message"), _("accepted on 587 with STARTTLS and AUTH"), _("install libcurl"),
+		vc->found.test_message = verify_add(vc, ST_FAIL, _("test message"), _("accepted on 587 with STARTTLS and AUTH"), _("install libcurl"),
 		    "%s", lazy_why);
 	} else if (user && pass) {
 		CURL *c = curl_easy_init();
@@ -97,7 +97,7 @@ static void send_test(struct vctx *vc)
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		cr = curl_easy_perform(c);
 		if (cr != CURLE_OK) {
-			verify_add(vc, ST_FAIL, _("test message"), _("accepted on 587 with STARTTLS and AUTH"),
+			vc->found.test_message = verify_add(vc, ST_FAIL, _("test message"), _("accepted on 587 with STARTTLS and AUTH"),
 			    _("check the SASL service and `journalctl -u postfix`"), "%s", curl_easy_strerror(cr));
 		} else {
 			const char *q = lg.in.data ? strstr(lg.in.data, "queued as ") : NULL;
@@ -105,7 +105,7 @@ static void send_test(struct vctx *vc)
 				size_t l = strcspn(q + 10, "\r\n ");
 				qid = xstrndup(q + 10, l);
 			}
-			verify_add(vc, ST_OK, _("test message"), _("accepted on 587 with STARTTLS and AUTH"), NULL,
+			vc->found.test_message = verify_add(vc, ST_OK, _("test message"), _("accepted on 587 with STARTTLS and AUTH"), NULL,
 			    _("queued as %s"), qid ? qid : "?");
 		}
 		curl_slist_free_all(rcpt);
@@ -115,10 +115,10 @@ static void send_test(struct vctx *vc)
 		char *argv[] = { "sendmail", "-oi", "-f", from, (char *)vc->opts->send_test, NULL };
 		struct exec_result res;
 		if (exec_run(argv, msg, 30000, &res) < 0 || res.exit_code != 0)
-			verify_add(vc, ST_FAIL, _("test message"), _("accepted by sendmail"), _("read `journalctl -u postfix`"),
+			vc->found.test_message = verify_add(vc, ST_FAIL, _("test message"), _("accepted by sendmail"), _("read `journalctl -u postfix`"),
 			    _("sendmail failed%s%s"), res.out.data ? ": " : "", res.out.data ? res.out.data : "");
 		else
-			verify_add(vc, ST_OK, _("test message"), _("accepted by sendmail"), NULL, _("submitted, Message-ID <%s>"), msgid);
+			vc->found.test_message = verify_add(vc, ST_OK, _("test message"), _("accepted by sendmail"), NULL, _("submitted, Message-ID <%s>"), msgid);
 		buf_free(&res.out);
 	}
 	/* Did Postfix log the DKIM signature for it?  Ask the journal, then the classic log files. */

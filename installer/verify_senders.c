@@ -243,14 +243,10 @@ static void sr_add(struct vctx *vc, enum rule r, int met, int warn_only, const c
 	verify_add(vc, st, name, expected, fix, "%s", seen);
 }
 
-/* The finding of the check called name in group, or NULL. */
-static const struct verify_result *finding(const struct vctx *vc, const char *group, const char *name)
+/* The dns group's finding at index at (vc->found), or NULL when it was not checked. */
+static const struct verify_result *finding(const struct vctx *vc, long at)
 {
-	size_t i;
-	for (i = vc->rp->n; i-- > 0;)
-		if (strcmp(vc->rp->v[i].group, group) == 0 && strcmp(vc->rp->v[i].name, name) == 0)
-			return &vc->rp->v[i];
-	return NULL;
+	return at >= 0 && (size_t)at < vc->rp->n ? &vc->rp->v[at] : NULL;
 }
 
 /* The target's main.cf, or NULL with *why. */
@@ -281,16 +277,13 @@ static void check_fcrdns(struct vctx *vc)
 
 	memset(&sr, 0, sizeof(sr));
 	for (i = 0; i < 2; i++) {
-		char *n;
 		const struct verify_result *f;
 		if (!ips[i])
 			continue;
-		n = xasprintf("PTR %s", ips[i]);
-		f = finding(vc, "dns", n);
+		f = finding(vc, vc->found.ptr[i]);
 		if (!f || f->st != ST_OK)
 			met = 0;
 		buf_printf(&seen, "%s%s: %s", seen.len ? "; " : "", ips[i], f ? f->seen : _("not checked"));
-		free(n);
 	}
 	if (!vc->cfg->ipv6) {
 		char *why = NULL;
@@ -317,21 +310,18 @@ static void check_fcrdns(struct vctx *vc)
 static void check_aligned(struct vctx *vc)
 {
 	const char *ips[2] = { vc->cfg->ipv4, vc->cfg->ipv6 };
-	const struct verify_result *dk = finding(vc, "dns", _("DKIM record"));
+	const struct verify_result *dk = finding(vc, vc->found.dkim);
 	int spf = 1, dkim = dk && dk->st == ST_OK;
 	char *seen;
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		char *n;
 		const struct verify_result *f;
 		if (!ips[i])
 			continue;
-		n = xasprintf(_("SPF authorises %s"), ips[i]);
-		f = finding(vc, "dns", n);
+		f = finding(vc, vc->found.spf[i]);
 		if (!f || f->st != ST_OK)
 			spf = 0;
-		free(n);
 	}
 	/* Both are published at the configured domain (SPF of DOMAIN, DKIM d=DOMAIN), the From domain of its mail. */
 	seen = xasprintf(_("SPF %s, DKIM %s; both for %s, the From domain (aligned)"), spf ? _("passes") : _("fails"),
@@ -446,7 +436,7 @@ static void check_helo(struct vctx *vc)
 /* Gmail (all senders): format messages per RFC 5322 (its section 3.6: Date is required, Message-ID expected). */
 static void check_format(struct vctx *vc)
 {
-	const struct verify_result *t = finding(vc, "mail", _("test message"));
+	const struct verify_result *t = finding(vc, vc->found.test_message);
 	const char *name = _("message format");
 	const char *exp = _("Date and Message-ID on the message (Gmail all senders, RFC 5322)");
 
