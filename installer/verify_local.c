@@ -1,7 +1,7 @@
 /*
  * verify_local.c - the checks of `mailstage verify` on the server itself:
- * services, `postfix check`, the ports, the milter, the TLS certificate,
- * the queue, drift from what mailstage set (through the runner's plan)
+ * services, `postfix check`, the ports, the milter, the TLS certificate
+ * (on disk, and as Postfix serves it on 25, 465 and 587), the queue, drift from what mailstage set (through the runner's plan)
  * and the DKIM key.  One function per check, one line in the table at the
  * end (installer/verify_check.h says how).
  */
@@ -11,6 +11,7 @@
 #include "dkimconf.h"
 #include "exec.h"
 #include "i18n.h"
+#include "lazylib.h"
 #include "lazyse.h"
 #include "runner.h"
 #include "steps.h"
@@ -285,6 +286,144 @@ static void check_tls(struct vctx *vc)
 	free(kh);
 }
 
+/*
+ * The certificate as clients see it: libcurl connects to the local
+ * listener on 25 and 587 (STARTTLS) and 465 (TLS) under the hostname
+ * (CURLOPT_RESOLVE to the loopback address), and verifies the chain and the
+ * name the way a mail client does.  Trusted: the certificate file itself
+ * when mailstage made it self-signed (the check is then that Postfix
+ * serves that very certificate; clients will warn about it, which the
+ * finding says), else the system's trust store.  Where libcurl gives the
+ * served chain (CURLINFO_CERTINFO), the served leaf is compared with the
+ * file, so a Postfix still serving an old certificate after a renewal is
+ * found (it needs `systemctl reload postfix`).
+ */
+static char *pem_body(const char *pem)
+{
+	const char *b = strstr(pem, "-----BEGIN CERTIFICATE-----"), *e;
+	struct buf out = { 0 };
+	if (!b)
+		return NULL;
+	b += strlen("-----BEGIN CERTIFICATE-----");
+	if (!(e = strstr(b, "-----END CERTIFICATE-----")))
+		return NULL;
+	for (; b < e; b++)
+		if (*b != '\n' && *b != '\r' && *b != ' ' && *b != '\t')
+			buf_append(&out, b, 1);
+	return buf_steal(&out);
+}
+
+/* The served leaf's PEM body from libcurl's certinfo, or NULL when libcurl does not give it. */
+static char *served_leaf(CURL *c)
+{
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *l;
+	if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+		return NULL;
+	for (l = ci->certinfo[0]; l; l = l->next)
+		if (strncmp(l->data, "Cert:", 5) == 0)
+			return pem_body(l->data + 5);
+	return NULL;
+}
+
+/* One connection to the local listener on port under the hostname; the served leaf in *leaf when libcurl gives it. */
+static CURLcode tls_connect(struct vctx *vc, unsigned port, const char *cafile, int verify, char **leaf)
+{
+	char *url = xasprintf("%s://%s:%u/", port == 465 ? "smtps" : "smtp", vc->cfg->hostname, port);
+	const char *addrs[] = { "127.0.0.1", "::1" };
+	CURLcode cr = CURLE_COULDNT_CONNECT;
+	size_t a;
+
+	*leaf = NULL;
+	for (a = 0; a < 2 && (cr == CURLE_COULDNT_CONNECT || cr == CURLE_OPERATION_TIMEDOUT); a++) {
+		CURL *c = curl_easy_init();
+		char *res = xasprintf("%s:%u:%s", vc->cfg->hostname, port, addrs[a]);
+		struct curl_slist *rl = curl_slist_append(NULL, res);
+		free(res);
+		if (!c || !rl) {
+			if (c)
+				curl_easy_cleanup(c);
+			curl_slist_free_all(rl);
+			cr = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_RESOLVE, rl);
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+		if (cafile)
+			curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
+		curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(vc->opts->timeout_s > 0 ? vc->opts->timeout_s : 5));
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		cr = curl_easy_perform(c);
+		if (cr == CURLE_OK)
+			*leaf = served_leaf(c);
+		curl_easy_cleanup(c);
+		curl_slist_free_all(rl);
+	}
+	free(url);
+	return cr;
+}
+
+static void tls_served_one(struct vctx *vc, unsigned port, const char *cafile, const char *file_body)
+{
+	char *name = xasprintf(_("TLS served on %u"), port), *leaf = NULL, *other = NULL;
+	const char *exp = port == 465 ? _("TLS with a certificate that verifies for the hostname") :
+	    _("STARTTLS with a certificate that verifies for the hostname");
+	CURLcode cr = tls_connect(vc, port, cafile, 1, &leaf);
+
+	/* Not verified: is it another certificate than the file's (not reloaded after a renewal)? */
+	if (cr != CURLE_OK && cr != CURLE_COULDNT_CONNECT && cr != CURLE_OPERATION_TIMEDOUT)
+		(void)tls_connect(vc, port, NULL, 0, &other);
+	if ((leaf && file_body && strcmp(leaf, file_body) != 0) || (other && file_body && strcmp(other, file_body) != 0))
+		verify_add(vc, ST_FAIL, name, exp, _("systemctl reload postfix (it still serves an older certificate)"),
+		    _("another certificate than the one in the certificate file"));
+	else if (cr != CURLE_OK)
+		verify_add(vc, ST_FAIL, name, exp, cafile ? _("run mailstage apply, then systemctl reload postfix") :
+		    _("install a certificate that chains to a public CA (tls_acme = yes, or tls_cert/tls_key)"),
+		    "%s", curl_easy_strerror(cr));
+	else if (cafile)
+		verify_add(vc, ST_WARN, name, exp, _("set tls_acme = yes (or tls_cert/tls_key) for a certificate mail "
+		    "clients trust"), _("the self-signed certificate for %s%s; mail clients will warn"), vc->cfg->hostname,
+		    leaf ? "" : _(" (chain and name verified)"));
+	else
+		verify_add(vc, ST_OK, name, exp, NULL, _("verifies for %s against the system's trust store%s"),
+		    vc->cfg->hostname, leaf ? "" : _(" (chain and name verified)"));
+	free(leaf);
+	free(other);
+	free(name);
+}
+
+static void check_tls_served(struct vctx *vc)
+{
+	static const unsigned ports[] = { 25, 465, 587 };
+	char *cp = tls_cert_path(vc->cfg, vc->prof), *ch = NULL, *cert = NULL, *why = NULL, *body = NULL;
+	char *lazy_why = NULL;
+	size_t cl = 0, i;
+
+	if (lazy_curl(&lazy_why) < 0) {
+		verify_add(vc, ST_WARN, _("TLS served"), _("the certificate as clients see it"), _("install libcurl"),
+		    "%s", lazy_why);
+		goto out;
+	}
+	if (verify_target_file(vc, cp, &ch, &cert, &cl, &why) == 0)
+		body = pem_body(cert);
+	for (i = 0; i < 3; i++)
+		if (port_listening(ports[i]))	/* "ports" reports the others */
+			/* mailstage's own self-signed one is its own anchor */
+			tls_served_one(vc, ports[i], vc->cfg->tls_cert ? NULL : ch, body);
+out:
+	free(lazy_why);
+	free(cp);
+	free(ch);
+	free(cert);
+	free(why);
+	free(body);
+}
+
 /* `postqueue -p`: entries, the oldest deferred one, the last deferral reason. */
 static void check_queue(struct vctx *vc)
 {
@@ -360,6 +499,7 @@ const struct verify_check verify_local[] = {
 	{ "local", "ports", check_ports, VC_FULL },
 	{ "local", "milter", check_milter, VC_FULL },
 	{ "local", "TLS certificate", check_tls, VC_FULL },
+	{ "local", "TLS served", check_tls_served, VC_FULL },
 	{ "local", "mail queue", check_queue, VC_FULL },
 	{ "local", "managed settings", check_drift, VC_FULL },
 	/* dns --check runs it unreported: the DKIM record check needs the key's p= */

@@ -113,6 +113,33 @@ grep -Eq '^  ok +outbound port 25 +connected to 198\.51\.100\.25:25' "$E2E_DIR/v
 	die "verify's port 25 probe did not reach the receiver"
 [ $rc -eq 0 ] || die "verify exited $rc with every DNS check ok: $(grep FAIL "$E2E_DIR/verify.out")"
 ok "verify: $(printf '%s\n' "$dnsl" | wc -l) DNS checks, all ok; exit 0"
+# The certificate as clients see it: Postfix serves the file's very
+# certificate on 25, 465 and 587, and verify says it is self-signed.  Then the
+# file is replaced (a renewal) while Postfix keeps the old one loaded: verify
+# fails on each port until `postfix reload`.
+for port in 25 465 587; do
+	grep -Eq "^  WARN +TLS served on $port +the self-signed certificate for mail\.example\.com; mail clients will warn\$" \
+		"$E2E_DIR/verify.out" || die "verify: no self-signed finding for port $port: $(grep 'TLS served' "$E2E_DIR/verify.out")"
+done
+crt=$E2E_ROOT/etc/ssl/certs/mail.example.com.crt
+cp -p "$crt" "$T/old.crt"
+openssl req -x509 -new -key "$E2E_ROOT/etc/ssl/private/mail.example.com.key" -subj /CN=mail.example.com \
+	-addext subjectAltName=DNS:mail.example.com -days 400 -out "$crt.new" 2>/dev/null || die "openssl req failed"
+chmod 0644 "$crt.new" && mv "$crt.new" "$crt"
+rc=0
+e2e_verify || rc=$?
+[ $rc -eq 1 ] || die "verify exited $rc while Postfix serves an older certificate, expected 1"
+[ "$(grep -Ec '^  FAIL +TLS served on (25|465|587) +another certificate than the one in the certificate file$' \
+	"$E2E_DIR/verify.out")" = 3 ] || die "verify does not see the older served certificate: $(grep -A1 'TLS served' "$E2E_DIR/verify.out")"
+grep -A1 'TLS served on 25' "$E2E_DIR/verify.out"
+mn_in srv postfix reload >/dev/null 2>&1 || die "postfix reload failed"
+sleep 1
+rc=0
+e2e_verify || rc=$?
+[ $rc -eq 0 ] || die "verify exited $rc after postfix reload: $(grep FAIL "$E2E_DIR/verify.out")"
+[ "$(grep -Ec '^  WARN +TLS served on (25|465|587) +the self-signed certificate' "$E2E_DIR/verify.out")" = 3 ] ||
+	die "after postfix reload, verify does not see the new certificate served: $(grep 'TLS served' "$E2E_DIR/verify.out")"
+ok "verify: Postfix serves the certificate file on 25, 465, 587 (self-signed: WARN); an older one still served after a renewal: FAIL on each until postfix reload"
 # The sender requirements: every check ok in this setup (both PTRs
 # forward-confirmed, SPF and DKIM pass for example.com, DMARC p=quarantine with a
 # rua, a 2048-bit key, smtp_tls_security_level = may, HELO mail.example.com
