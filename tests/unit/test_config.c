@@ -151,7 +151,7 @@ static void test_example_documents_every_key(void **state)
 
 	(void)state;
 	k = config_keys(&n);
-	assert_int_equal(n, 33);
+	assert_int_equal(n, 37);
 	for (i = 0; i < n; i++) {
 		char *set = xasprintf("\n%s = ", k[i].name);
 		char *shown = xasprintf("\n#%s = ", k[i].name);
