@@ -68,7 +68,7 @@ cat >"$T/pebble.json" <<EOF
   "httpPort": 80, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
 EOF
 pebble_start() {
-	mn_bg acme "$T/pebble.log" env PEBBLE_VA_NOSLEEP=1 pebble -config "$T/pebble.json" -dnsserver $DNS4:53
+	mn_bg acme "$T/pebble.log" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 pebble -config "$T/pebble.json" -dnsserver $DNS4:53
 	mn_wait_port acme 14000
 	mn_wait_port acme 15000
 }
