@@ -18,9 +18,11 @@
 #     20 days before expiry the old pair is kept byte-identical, a warning
 #     names the ACME error and the fix, the run succeeds; 3 days before
 #     expiry the same failure fails the run, the pair still byte-identical;
-#   - a server error mid-order (pebble stopped after the account exists:
-#     the order cannot finish): the run fails and rolls back, key and
-#     certificate byte-identical.
+#   - a server error mid-order (tests/lib/acme-fault.py in front of pebble
+#     answers finalize with 500 serverInternal): the run fails and rolls
+#     back, key, certificate and account key byte-identical, the server's
+#     error shown;
+#   - the ACME server down: the run fails, the pair byte-identical.
 # Requires: pebble, nsd, openssl, curl, postfix (tests/deps test).
 . "$(dirname "$0")/lib.sh"
 . "$MAILSTAGE_SRC/tests/lib/mailnet.sh"
@@ -188,15 +190,30 @@ grep -q "no certificate for $HOST" "$T/apply5.out" || { cat "$T/apply5.out"; die
 ok "unreachable challenge, 3 days left: exit $rc, pair byte-identical"
 set_a $SRV4 3
 
-# ---- a server error mid-order: pebble gone after the account exists ----
-export MAILSTAGE_TEST_NOW=$((na - 20 * 86400))
-# the directory answers, then the server dies: a proxy would be finer; here
-# pebble is stopped and a fake directory is not needed, the renewal is urgent
+# ---- a server error mid-order: finalize answers 500 serverInternal ----
+# (tests/lib/acme-fault.py in front of pebble: account, order, authorization
+# and challenge are real; 3 days left, so the failure fails the run)
 export MAILSTAGE_TEST_NOW=$((na - 3 * 86400))
-pebble_stop
+mn_bg acme "$T/fault.log" "$MN_PY" "$MAILSTAGE_SRC/tests/lib/acme-fault.py" $ACME4 14001 "$T/pebble.crt" \
+	"$T/pebble.key" https://$ACME4:14000 "$T/pebble.crt"
+mn_wait_port acme 14001
+sed -i "s|^acme_directory = .*|acme_directory = https://$ACME4:14001/dir|" "$R/etc/mailstage/mailstage.conf"
+acct_before=$(sha256sum "$ACCT")
 rc=0
 msa apply >"$T/apply6.out" 2>&1 || rc=$?
-[ $rc -ne 0 ] || { cat "$T/apply6.out"; die "apply without the ACME server succeeded"; }
+[ $rc -eq 3 ] || { cat "$T/apply6.out" "$T/fault.log"; die "a server error mid-order exited $rc, expected 3 (rolled back)"; }
 [ "$(sha)" = "$before" ] || die "a failed order changed the pair"
-ok "ACME server down: exit $rc, pair byte-identical: $(grep -o 'no certificate.*' "$T/apply6.out" | head -1)"
+[ "$(sha256sum "$ACCT")" = "$acct_before" ] || die "a failed order changed the account key"
+grep -q "serverInternal: injected fault" "$T/apply6.out" || { cat "$T/apply6.out"; die "the server's error is not shown"; }
+grep -q "POST /finalize-order/" "$T/fault.log" || die "the order never reached finalize"
+ok "server error at finalize: exit $rc, pair byte-identical: $(grep -o 'no certificate.*' "$T/apply6.out" | head -1)"
+sed -i "s|^acme_directory = .*|acme_directory = $DIR_URL|" "$R/etc/mailstage/mailstage.conf"
+
+# ---- the ACME server down ----
+pebble_stop
+rc=0
+msa apply >"$T/apply7.out" 2>&1 || rc=$?
+[ $rc -eq 3 ] || { cat "$T/apply7.out"; die "apply without the ACME server exited $rc, expected 3"; }
+[ "$(sha)" = "$before" ] || die "a failed order changed the pair"
+ok "ACME server down: exit $rc, pair byte-identical: $(grep -o 'no certificate.*' "$T/apply7.out" | head -1)"
 unset MAILSTAGE_TEST_NOW
