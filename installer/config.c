@@ -98,6 +98,18 @@ X(tls_cert, "path", "", "/etc/pki/tls/certs/mail.example.com.crt", "TLS", \
 X(tls_key, "path", "", "/etc/pki/tls/private/mail.example.com.key", "TLS", \
   "Absolute path of the TLS private key (PEM); with tls_cert, or empty for a self-signed one.", \
   K_PATH, 0, 0, NULL) \
+X(tls_acme, "enum", "no", "yes", "TLS", \
+  "yes: obtain and renew the certificate from an ACME CA (http-01 on port 80) instead of a self-signed one; not with tls_cert.", \
+  K_ENUM, 0, 0, "yes|no") \
+X(acme_directory, "url", "https://acme-v02.api.letsencrypt.org/directory", "https://acme-v02.api.letsencrypt.org/directory", "TLS", \
+  "ACME directory URL of the CA (with tls_acme); the default is Let's Encrypt's production directory.", \
+  K_URL, 0, 0, NULL) \
+X(acme_email, "email", "", "postmaster@example.com", "TLS", \
+  "Contact address given to the ACME CA (expiry notices); empty: none.", \
+  K_EMAIL, 0, 0, NULL) \
+X(acme_ca_file, "path", "", "/etc/pki/tls/certs/ca-bundle.crt", "TLS", \
+  "CA bundle (PEM) that verifies the ACME server's certificate; empty: the system's.", \
+  K_PATH, 0, 0, NULL) \
 X(smtpd_client_connection_rate_limit, "int", "10", "10", "POSTFIX LIMITS", \
   "Connections one client may open per minute (0: no limit).", \
   K_INT, 0, 100000, NULL) \
@@ -1127,6 +1139,12 @@ static void cross_checks(struct parser *p)
 		add_error(p, p->line[set], _("%s is set but %s is not; set both or neither, e.g. %s = %s"),
 			  keys[set].name, keys[unset].name, keys[unset].name, keys[unset].example);
 	}
+
+	/* ACME makes the certificate: an administrator's own pair is another way */
+	if (c->tls_acme && !strcmp(c->tls_acme, "yes") && c->tls_cert && !p->failed[KI_tls_acme] &&
+	    !p->failed[KI_tls_cert])
+		add_error(p, p->line[KI_tls_acme], _("tls_acme = yes and tls_cert are both set; the certificate "
+			  "comes either from the ACME CA or from tls_cert/tls_key: remove one, e.g. tls_acme = no"));
 
 	/* Postfix refuses to start when a mailbox cannot hold one message. */
 	if (!p->failed[KI_mailbox_size_limit] && !p->failed[KI_message_size_limit] &&

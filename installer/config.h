@@ -37,6 +37,10 @@ struct config {
 	/* TLS: both set, or both NULL (then a self-signed certificate is made) */
 	char *tls_cert;
 	char *tls_key;
+	char *tls_acme;			/* "yes" | "no" (steps/tls.c: ACME instead of self-signed) */
+	char *acme_directory;		/* directory URL (default Let's Encrypt production) */
+	char *acme_email;		/* contact, "" = none */
+	char *acme_ca_file;		/* path inside --root, or NULL: the system's trust */
 
 	/* Postfix limits (the seed guide's values are the defaults) */
 	long smtpd_client_connection_rate_limit;	/* 10 */

@@ -21,6 +21,7 @@
 #include <openssl/bn.h>
 #include <openssl/buffer.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -608,6 +609,242 @@ out:
 	EVP_PKEY_free(pk);
 	X509_free(x);
 	BIO_free(bio);
+	ERR_clear_error();
+	return r;
+}
+
+/* ---- ACME: ES256 account keys and CSRs ------------------------------------ */
+
+/* The fixed DER prefix of a P-256 SubjectPublicKeyInfo with an uncompressed point (91 bytes in all). */
+static const unsigned char p256_spki_prefix[27] = {
+	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+	0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04
+};
+
+int crypto_ec_generate(char **pem, size_t *len)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+	BIO *bio = NULL;
+	int r = -EIO;
+
+	*pem = NULL;
+	if (len)
+		*len = 0;
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
+	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+	if (!ctx)
+		goto out;
+	/* a named curve, never explicit parameters (1.0.2's default) */
+	if (EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1) <= 0 ||
+	    EVP_PKEY_CTX_set_ec_param_enc(ctx, OPENSSL_EC_NAMED_CURVE) <= 0 || EVP_PKEY_keygen(ctx, &pk) <= 0)
+		goto out;
+	bio = BIO_new(BIO_s_mem());
+	if (!bio || !PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL))
+		goto out;
+	r = bio_take(bio, pem, len);
+out:
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return r;
+}
+
+static EVP_PKEY *load_p256(const char *pem, size_t len)
+{
+	EVP_PKEY *pk = load_key(pem, len, NULL);
+	if (pk && EVP_PKEY_base_id(pk) != EVP_PKEY_EC) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	return pk;
+}
+
+int crypto_ec_public(const char *pem, size_t len, unsigned char x[32], unsigned char y[32])
+{
+	EVP_PKEY *pk;
+	unsigned char *der = NULL;
+	int n, r = -EINVAL;
+
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
+	pk = load_p256(pem, len);
+	if (!pk)
+		goto out;
+	n = i2d_PUBKEY(pk, &der);
+	if (n != 91 || memcmp(der, p256_spki_prefix, sizeof(p256_spki_prefix)) != 0)
+		goto out;	/* another curve, or a compressed point */
+	memcpy(x, der + 27, 32);
+	memcpy(y, der + 59, 32);
+	r = 0;
+out:
+	if (der)
+		CRYPTO_free(der, __FILE__, __LINE__);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	return r;
+}
+
+/* One DER INTEGER at der[*i]: its value, leading zeros dropped, right-aligned into out[32]. */
+static int der_int32(const unsigned char *der, size_t n, size_t *i, unsigned char out[32])
+{
+	size_t l;
+
+	if (*i + 2 > n || der[*i] != 0x02)
+		return -EINVAL;
+	l = der[*i + 1];
+	*i += 2;
+	if (l == 0 || l > 33 || *i + l > n)
+		return -EINVAL;
+	while (l > 0 && der[*i] == 0)
+		(*i)++, l--;
+	if (l > 32)
+		return -EINVAL;
+	memset(out, 0, 32);
+	memcpy(out + 32 - l, der + *i, l);
+	*i += l;
+	return 0;
+}
+
+int crypto_ecdsa_der_to_raw(const unsigned char *der, size_t n, unsigned char raw[64])
+{
+	size_t i = 2;
+
+	/* SEQUENCE, short length (at most 2 * 35 bytes) */
+	if (n < 8 || der[0] != 0x30 || der[1] >= 0x80 || (size_t)der[1] + 2 != n)
+		return -EINVAL;
+	if (der_int32(der, n, &i, raw) < 0 || der_int32(der, n, &i, raw + 32) < 0 || i != n)
+		return -EINVAL;
+	return 0;
+}
+
+int crypto_sha256(const void *data, size_t n, unsigned char md[32])
+{
+	unsigned int ml = 0;
+
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
+	if (EVP_Digest(data, n, md, &ml, EVP_sha256(), NULL) != 1 || ml != 32) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	return 0;
+}
+
+int crypto_es256_sign(const char *pem, size_t len, const void *data, size_t n, unsigned char sig[64])
+{
+	EVP_PKEY *pk = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	unsigned char md[32], der[80];
+	size_t dl = sizeof(der);
+	int r;
+
+	if ((r = crypto_sha256(data, n, md)) < 0)
+		return r;
+	r = -EINVAL;
+	pk = load_p256(pem, len);
+	if (!pk)
+		goto out;
+	r = -EIO;
+	ctx = EVP_PKEY_CTX_new(pk, NULL);
+	if (!ctx || EVP_PKEY_sign_init(ctx) <= 0 || EVP_PKEY_sign(ctx, der, &dl, md, sizeof(md)) <= 0)
+		goto out;
+	r = crypto_ecdsa_der_to_raw(der, dl, sig) < 0 ? -EIO : 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	return r;
+}
+
+int crypto_csr(const char *key_pem, size_t keylen, const char *hostname, unsigned char **der, size_t *len)
+{
+	EVP_PKEY *pk = NULL;
+	X509_REQ *req = NULL;
+	X509_NAME *name;
+	GENERAL_NAMES *gens = NULL;
+	GENERAL_NAME *gn = NULL;
+	ASN1_IA5STRING *ia5 = NULL;
+	X509_EXTENSION *ext = NULL;
+	void *exts = NULL;
+	unsigned char *p = NULL;
+	int n, r = -EINVAL;
+
+	*der = NULL;
+	*len = 0;
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
+	if (!hostname || !hostname_ok(hostname))
+		goto out;
+	pk = load_key(key_pem, keylen, NULL);
+	if (!pk)
+		goto out;
+	r = -EIO;
+	req = X509_REQ_new();
+	if (!req || !X509_REQ_set_version(req, 0))
+		goto out;
+	name = X509_REQ_get_subject_name(req);
+	if (!name || !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)hostname, -1, -1, 0))
+		goto out;
+	gens = MS_SK_NEW();
+	gn = GENERAL_NAME_new();
+	ia5 = ASN1_IA5STRING_new();
+	if (!gens || !gn || !ia5 || !ASN1_STRING_set(ia5, hostname, (int)strlen(hostname)))
+		goto out;
+	GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+	ia5 = NULL;
+	if (!MS_SK_PUSH(gens, gn))
+		goto out;
+	gn = NULL;
+	ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+	exts = MS_SK_NEW();
+	if (!ext || !exts || !MS_SK_PUSH(exts, ext))
+		goto out;
+	if (!X509_REQ_add_extensions(req, exts) || !X509_REQ_set_pubkey(req, pk) ||
+	    X509_REQ_sign(req, pk, EVP_sha256()) <= 0)
+		goto out;
+	n = i2d_X509_REQ(req, NULL);
+	if (n <= 0)
+		goto out;
+	p = xmalloc((size_t)n);
+	*der = p;
+	if (i2d_X509_REQ(req, &p) != n) {
+		free(*der);
+		*der = NULL;
+		goto out;
+	}
+	*len = (size_t)n;
+	r = 0;
+out:
+	if (exts)
+		MS_SK_FREE(exts);	/* ext is freed below */
+	X509_EXTENSION_free(ext);
+	ASN1_IA5STRING_free(ia5);
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(gens);
+	X509_REQ_free(req);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	return r;
+}
+
+int crypto_cert_self_issued(const char *cert_pem, size_t len)
+{
+	BIO *bio;
+	X509 *x = NULL;
+	int r = -EINVAL;
+
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
+	bio = mem_bio(cert_pem, len);
+	if (bio)
+		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if (x)
+		r = X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) == 0;
+	X509_free(x);
 	ERR_clear_error();
 	return r;
 }

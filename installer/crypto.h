@@ -40,4 +40,21 @@ int crypto_selfsigned_cert(const char *key_pem, size_t keylen, const char *hostn
 int crypto_cert_check(const char *cert_pem, size_t certlen, const char *key_pem, size_t keylen,
 		      const char *hostname, time_t *not_after, char **why);
 
+/* ---- ACME (installer/acme.c): ES256 account keys, CSRs ---- */
+
+/* New EC P-256 key (named curve) as PEM (free with crypto_free_secret). */
+int crypto_ec_generate(char **pem, size_t *len);
+/* Public point of a P-256 private key: x and y, 32 bytes each (for the JWK). */
+int crypto_ec_public(const char *pem, size_t len, unsigned char x[32], unsigned char y[32]);
+/* ES256 (RFC 7518 3.4): SHA-256 and ECDSA P-256, as r||s, 32 bytes each. */
+int crypto_es256_sign(const char *pem, size_t len, const void *data, size_t n, unsigned char sig[64]);
+/* An ECDSA-Sig-Value (DER SEQUENCE of two INTEGERs) as r||s of 32 bytes each: 0 or -EINVAL. */
+int crypto_ecdsa_der_to_raw(const unsigned char *der, size_t n, unsigned char raw[64]);
+/* SHA-256 of data. */
+int crypto_sha256(const void *data, size_t n, unsigned char md[32]);
+/* A PKCS#10 request (DER) for hostname: CN and subjectAltName DNS:hostname, signed SHA-256 by the key. */
+int crypto_csr(const char *key_pem, size_t keylen, const char *hostname, unsigned char **der, size_t *len);
+/* Is the (first) certificate of a PEM self-issued (issuer == subject)?  1, 0, or -EINVAL. */
+int crypto_cert_self_issued(const char *cert_pem, size_t len);
+
 #endif

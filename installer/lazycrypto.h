@@ -44,22 +44,27 @@ int lazy_crypto(char **why);
 	X(X509_add1_ext_i2d) X(X509_check_private_key) X(X509_free) X(X509_get_ext_d2i) \
 	X(X509_get_serialNumber) X(X509_get_subject_name) X(X509_gmtime_adj) X(X509_new) \
 	X(X509_set_issuer_name) X(X509_set_pubkey) X(X509_set_version) X(X509_sign) X(X509_time_adj_ex) \
-	X(i2d_PUBKEY)
+	X(i2d_PUBKEY) \
+	X(EVP_PKEY_CTX_new) X(EVP_PKEY_sign_init) X(EVP_PKEY_sign) X(EVP_Digest) X(X509_REQ_new) \
+	X(X509_REQ_free) X(X509_REQ_set_version) X(X509_REQ_get_subject_name) X(X509_REQ_set_pubkey) \
+	X(X509_REQ_add_extensions) X(X509_REQ_sign) X(i2d_X509_REQ) X(X509V3_EXT_i2d) X(X509_EXTENSION_free) \
+	X(X509_get_issuer_name) X(X509_NAME_cmp)
 
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 #define LAZY_CRYPTO_VERSIONED(X) \
 	X(EVP_PKEY_CTX_set_rsa_keygen_bits) X(EVP_PKEY_get_base_id) X(EVP_PKEY_get_bits) \
 	X(X509_getm_notAfter) X(X509_getm_notBefore) X(OPENSSL_sk_new_null) X(OPENSSL_sk_num) \
-	X(OPENSSL_sk_push) X(OPENSSL_sk_value)
+	X(OPENSSL_sk_push) X(OPENSSL_sk_value) X(OPENSSL_sk_free) X(EVP_PKEY_CTX_set_ec_paramgen_curve_nid) \
+	X(EVP_PKEY_CTX_set_ec_param_enc)
 #elif OPENSSL_VERSION_NUMBER >= 0x10100000L
 #define LAZY_CRYPTO_VERSIONED(X) \
 	X(EVP_PKEY_CTX_ctrl) X(EVP_PKEY_base_id) X(EVP_PKEY_bits) X(X509_getm_notAfter) \
 	X(X509_getm_notBefore) X(OPENSSL_sk_new_null) X(OPENSSL_sk_num) X(OPENSSL_sk_push) \
-	X(OPENSSL_sk_value)
+	X(OPENSSL_sk_value) X(OPENSSL_sk_free)
 #else
 #define LAZY_CRYPTO_VERSIONED(X) \
 	X(EVP_PKEY_CTX_ctrl) X(EVP_PKEY_base_id) X(EVP_PKEY_bits) X(sk_new_null) X(sk_num) X(sk_push) \
-	X(sk_value)
+	X(sk_value) X(sk_free)
 #endif
 #define LAZY_CRYPTO_FUNCS(X) LAZY_CRYPTO_COMMON(X) LAZY_CRYPTO_VERSIONED(X)
 
@@ -73,11 +78,13 @@ LAZY_CRYPTO_FUNCS(LAZY_DECLARE)
 #define MS_SK_PUSH(s, p) OPENSSL_sk_push((OPENSSL_STACK *)(s), (p))
 #define MS_SK_NUM(s) OPENSSL_sk_num((const OPENSSL_STACK *)(s))
 #define MS_SK_VALUE(s, i) OPENSSL_sk_value((const OPENSSL_STACK *)(s), (i))
+#define MS_SK_FREE(s) OPENSSL_sk_free((OPENSSL_STACK *)(s))
 #else
 #define MS_SK_NEW() ((void *)sk_new_null())
 #define MS_SK_PUSH(s, p) sk_push((_STACK *)(s), (void *)(p))
 #define MS_SK_NUM(s) sk_num((const _STACK *)(s))
 #define MS_SK_VALUE(s, i) sk_value((const _STACK *)(s), (i))
+#define MS_SK_FREE(s) sk_free((_STACK *)(s))
 #endif
 
 #ifndef LAZYLIB_IMPLEMENTATION
@@ -139,6 +146,22 @@ LAZY_CRYPTO_FUNCS(LAZY_DECLARE)
 #define X509_sign (*lazy_X509_sign)
 #define X509_time_adj_ex (*lazy_X509_time_adj_ex)
 #define i2d_PUBKEY (*lazy_i2d_PUBKEY)
+#define EVP_PKEY_CTX_new (*lazy_EVP_PKEY_CTX_new)
+#define EVP_PKEY_sign_init (*lazy_EVP_PKEY_sign_init)
+#define EVP_PKEY_sign (*lazy_EVP_PKEY_sign)
+#define EVP_Digest (*lazy_EVP_Digest)
+#define X509_REQ_new (*lazy_X509_REQ_new)
+#define X509_REQ_free (*lazy_X509_REQ_free)
+#define X509_REQ_set_version (*lazy_X509_REQ_set_version)
+#define X509_REQ_get_subject_name (*lazy_X509_REQ_get_subject_name)
+#define X509_REQ_set_pubkey (*lazy_X509_REQ_set_pubkey)
+#define X509_REQ_add_extensions (*lazy_X509_REQ_add_extensions)
+#define X509_REQ_sign (*lazy_X509_REQ_sign)
+#define i2d_X509_REQ (*lazy_i2d_X509_REQ)
+#define X509V3_EXT_i2d (*lazy_X509V3_EXT_i2d)
+#define X509_EXTENSION_free (*lazy_X509_EXTENSION_free)
+#define X509_get_issuer_name (*lazy_X509_get_issuer_name)
+#define X509_NAME_cmp (*lazy_X509_NAME_cmp)
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 #define EVP_PKEY_CTX_set_rsa_keygen_bits (*lazy_EVP_PKEY_CTX_set_rsa_keygen_bits)
 #define EVP_PKEY_get_base_id (*lazy_EVP_PKEY_get_base_id)
@@ -149,6 +172,9 @@ LAZY_CRYPTO_FUNCS(LAZY_DECLARE)
 #define OPENSSL_sk_num (*lazy_OPENSSL_sk_num)
 #define OPENSSL_sk_push (*lazy_OPENSSL_sk_push)
 #define OPENSSL_sk_value (*lazy_OPENSSL_sk_value)
+#define OPENSSL_sk_free (*lazy_OPENSSL_sk_free)
+#define EVP_PKEY_CTX_set_ec_paramgen_curve_nid (*lazy_EVP_PKEY_CTX_set_ec_paramgen_curve_nid)
+#define EVP_PKEY_CTX_set_ec_param_enc (*lazy_EVP_PKEY_CTX_set_ec_param_enc)
 #elif OPENSSL_VERSION_NUMBER >= 0x10100000L
 #define EVP_PKEY_CTX_ctrl (*lazy_EVP_PKEY_CTX_ctrl)
 #define EVP_PKEY_base_id (*lazy_EVP_PKEY_base_id)
@@ -159,6 +185,7 @@ LAZY_CRYPTO_FUNCS(LAZY_DECLARE)
 #define OPENSSL_sk_num (*lazy_OPENSSL_sk_num)
 #define OPENSSL_sk_push (*lazy_OPENSSL_sk_push)
 #define OPENSSL_sk_value (*lazy_OPENSSL_sk_value)
+#define OPENSSL_sk_free (*lazy_OPENSSL_sk_free)
 #else
 #define EVP_PKEY_CTX_ctrl (*lazy_EVP_PKEY_CTX_ctrl)
 #define EVP_PKEY_base_id (*lazy_EVP_PKEY_base_id)
@@ -167,6 +194,7 @@ LAZY_CRYPTO_FUNCS(LAZY_DECLARE)
 #define sk_num (*lazy_sk_num)
 #define sk_push (*lazy_sk_push)
 #define sk_value (*lazy_sk_value)
+#define sk_free (*lazy_sk_free)
 #endif
 #endif
 

@@ -472,6 +472,10 @@ int apply_changes(struct ctx *c)
 				rc = ch->produce(c, ch);
 				if (rc < 0)
 					break;
+				if (rc > 0) {	/* the producer keeps the file as it is (a renewal that failed) */
+					rc = 0;
+					break;
+				}
 			}
 			rc = prim_write_file(r, ch->path, ch->data, ch->len, ch->owner, ch->group, ch->mode);
 			break;

@@ -92,7 +92,11 @@ int target_exists(struct ctx *c, const char *path);
 /* Want this exact content, owner, group and mode. */
 int want_file(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
 	      const char *group, mode_t mode);
-/* Want a file whose content is made at apply time (a new key), described by `what`. */
+/*
+ * Want a file whose content is made at apply time (a new key), described by
+ * `what`.  produce() fills ch->data and returns 0, or returns 1 to keep the
+ * file as it is (nothing written), or a negative errno (the apply fails).
+ */
 int want_new_file(struct ctx *c, const char *path, int (*produce)(struct ctx *, struct change *),
 		  const char *what, int secret, const char *owner, const char *group, mode_t mode);
 /* Want owner, group and mode on an existing file (content kept). */

@@ -6,11 +6,22 @@
  * certificate for the hostname (subjectAltName included), its key 0600 root
  * from the first byte.  A valid key is kept; the certificate is remade
  * when it no longer matches the key or hostname or expires within 30 days.
+ *
+ * With tls_acme = yes the certificate comes from an ACME CA instead
+ * (installer/acme.c): an ES256 account key is kept 0600 in
+ * /var/lib/mailstage/acme, and when the certificate is missing, self-issued,
+ * not for the key or hostname, or has fewer than 30 days left, apply makes
+ * a new RSA-2048 key and obtains its certificate (both written through the
+ * journal: a failed apply puts the previous pair back byte for byte).  A
+ * failed renewal keeps the old pair and warns, and fails the run only within
+ * 7 days of expiry.  Test builds take "now" from MAILSTAGE_TEST_NOW.
  */
 #include "i18n.h"
 #include "steps.h"
 #include "crypto.h"
 #include "fpcache.h"
+#include "acme.h"
+#include "root.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +31,26 @@
 
 #define RENEW_DAYS 30
 #define CERT_DAYS 3650
+#define URGENT_DAYS 7
+#define ACME_DIR "/var/lib/mailstage/acme"
+#define ACME_ACCOUNT_KEY ACME_DIR "/account.key"
+#define ACME_TIMEOUT_S 30
+#define ACME_MAX_WAIT_S 120
+
+static time_t tls_now(void)
+{
+#ifdef MAILSTAGE_TEST_HOOKS
+	const char *t = getenv("MAILSTAGE_TEST_NOW");
+	if (t && *t)
+		return (time_t)atoll(t);
+#endif
+	return time(NULL);
+}
+
+static int acme_on(const struct config *cfg)
+{
+	return cfg->tls_acme && strcmp(cfg->tls_acme, "yes") == 0;
+}
 
 char *tls_cert_path(const struct config *cfg, const struct profile *p)
 {
@@ -100,6 +131,166 @@ out:
 	return r;
 }
 
+/* ---- ACME ---- */
+
+/*
+ * What the apply of this run learned, shared by the producers of the key and
+ * of the certificate (they run in that order) and by the check after apply.
+ */
+static struct {
+	char *chain;		/* the CA's chain for the new key */
+	size_t len;
+	int kept;		/* the renewal failed: the old pair stays */
+	int issued;		/* this run wrote a certificate from the CA: it is current */
+	int renewing;		/* check(): a usable certificate is there, not yet urgent */
+	time_t not_after;	/* its expiry */
+} acme_run;
+
+static int produce_account_key(struct ctx *c, struct change *ch)
+{
+	(void)c;
+	return crypto_ec_generate(&ch->data, &ch->len);
+}
+
+static const char *acme_directory(const struct config *cfg)
+{
+	return cfg->acme_directory ? cfg->acme_directory : ACME_LETSENCRYPT;
+}
+
+/* The new key, and its certificate from the CA into acme_run (the certificate's producer writes it). */
+static int produce_acme_key(struct ctx *c, struct change *ch)
+{
+	struct acme_opts o;
+	char *acct = NULL, *ca = NULL, *why = NULL;
+	size_t al = 0;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	if ((r = crypto_rsa_generate(2048, &ch->data, &ch->len)) < 0)
+		return r;
+	if ((r = read_target(c, ACME_ACCOUNT_KEY, &acct, &al)) < 0)
+		goto out;
+	if (c->cfg->acme_ca_file && root_resolve(c->root, c->cfg->acme_ca_file, &ca, &why) < 0) {
+		r = -ENOENT;
+		stage_set_error(c, xasprintf(_("acme_ca_file %s: %s"), c->cfg->acme_ca_file, why));
+		goto out;
+	}
+	o.directory = acme_directory(c->cfg);
+	o.ca_file = ca;
+	o.email = c->cfg->acme_email;
+	o.account_key = acct;
+	o.account_key_len = al;
+	o.cert_key = ch->data;
+	o.cert_key_len = ch->len;
+	o.hostname = c->cfg->hostname;
+	o.http_port = 80;
+	o.timeout_s = ACME_TIMEOUT_S;
+	o.max_wait_s = ACME_MAX_WAIT_S;
+	free(why);
+	why = NULL;
+	r = acme_obtain(&o, &acme_run.chain, &acme_run.len, &why);
+	if (r < 0 && acme_run.renewing) {
+		char when[32];
+		struct tm tm;
+		gmtime_r(&acme_run.not_after, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+		stage_note(c, _("renewing the certificate for %s failed, the current one (valid until %s) is kept: %s"),
+			   c->cfg->hostname, when, why);
+		acme_run.kept = 1;
+		crypto_free_secret(ch->data, ch->len);
+		ch->data = NULL;
+		ch->len = 0;
+		r = 1;
+	} else if (r < 0) {
+		stage_set_error(c, xasprintf(_("no certificate for %s from %s: %s"), c->cfg->hostname,
+					     acme_directory(c->cfg), why));
+	}
+out:
+	if (r < 0) {
+		crypto_free_secret(ch->data, ch->len);
+		ch->data = NULL;
+		ch->len = 0;
+	}
+	if (acct)
+		crypto_free_secret(acct, al);
+	free(ca);
+	free(why);
+	return r;
+}
+
+static int produce_acme_cert(struct ctx *c, struct change *ch)
+{
+	(void)c;
+	if (acme_run.kept)
+		return 1;
+	if (!acme_run.chain)
+		return -EPROTO;
+	ch->data = acme_run.chain;
+	ch->len = acme_run.len;
+	acme_run.chain = NULL;
+	acme_run.issued = 1;
+	return 0;
+}
+
+static int check_acme(struct ctx *c, const char *cp, const char *kp)
+{
+	char *acct = NULL, *key = NULL, *cert = NULL, *why = NULL, *what = NULL;
+	size_t al = 0, kl = 0, cl = 0;
+	time_t na = 0, now = tls_now();
+	int r, usable = 0, fresh = 0;
+	unsigned char x[32], y[32];
+
+	if ((r = want_dir_exists(c, c->prof->tls_cert_dir, "root", "root", 0755)) < 0 ||
+	    (r = want_dir_exists(c, c->prof->tls_key_dir, "root", "root", 0700)) < 0 ||
+	    (r = want_dir(c, ACME_DIR, "root", "root", 0700)) < 0)
+		goto out;
+	/* the account key */
+	r = read_target(c, ACME_ACCOUNT_KEY, &acct, &al);
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	if (r == 0 && crypto_ec_public(acct, al, x, y) == 0) {
+		r = want_attr(c, ACME_ACCOUNT_KEY, "root", "root", 0600);
+	} else {
+		if (r == 0)
+			stage_note(c, _("ACME account key %s is not an EC P-256 key: a new one replaces it"),
+				   ACME_ACCOUNT_KEY);
+		r = want_new_file(c, ACME_ACCOUNT_KEY, produce_account_key, _("new ES256 ACME account key"), 1, "root",
+				  "root", 0600);
+	}
+	if (r < 0)
+		goto out;
+	/* the pair */
+	if (read_target(c, kp, &key, &kl) == 0 && read_target(c, cp, &cert, &cl) == 0 &&
+	    fp_cert_check(c->root, cp, cert, cl, kp, key, kl, c->cfg->hostname, &na, &why) == 0 && na > now &&
+	    crypto_cert_self_issued(cert, cl) == 0) {
+		usable = 1;
+		fresh = na >= now + RENEW_DAYS * 86400;
+	}
+	if (fresh || (usable && acme_run.issued) || (usable && acme_run.kept && na >= now + URGENT_DAYS * 86400)) {
+		r = want_attr(c, kp, "root", "root", 0600);
+		if (r == 0)
+			r = want_attr(c, cp, "root", "root", 0644);
+		goto out;
+	}
+	acme_run.renewing = usable && na >= now + URGENT_DAYS * 86400;
+	acme_run.not_after = na;
+	what = xasprintf(usable ? _("renew certificate for %s from %s") : _("obtain certificate for %s from %s"),
+			 c->cfg->hostname, acme_directory(c->cfg));
+	r = want_new_file(c, kp, produce_acme_key, _("new RSA-2048 key for the ACME certificate"), 1, "root", "root",
+			  0600);
+	if (r == 0)
+		r = want_new_file(c, cp, produce_acme_cert, what, 0, "root", "root", 0644);
+out:
+	if (acct)
+		crypto_free_secret(acct, al);
+	if (key)
+		crypto_free_secret(key, kl);
+	free(cert);
+	free(why);
+	free(what);
+	return r;
+}
+
 static int check(struct ctx *c)
 {
 	char *cp = tls_cert_path(c->cfg, c->prof), *kp = tls_key_path(c->cfg, c->prof);
@@ -110,6 +301,10 @@ static int check(struct ctx *c)
 
 	if (c->cfg->tls_cert) {
 		r = check_configured(c, cp, kp);
+		goto out;
+	}
+	if (acme_on(c->cfg)) {
+		r = check_acme(c, cp, kp);
 		goto out;
 	}
 	if ((r = want_dir_exists(c, c->prof->tls_cert_dir, "root", "root", 0755)) < 0 ||
@@ -154,7 +349,7 @@ out:
 
 const struct stage stage_tls = {
 	.name = "tls",
-	.summary = N_("TLS certificate and key for the hostname: the configured pair, or a self-signed one"),
+	.summary = N_("TLS certificate and key for the hostname: the configured pair, one from an ACME CA, or a self-signed one"),
 	.check = check,
 };
 STAGE_REGISTER(stage_tls);

@@ -27,7 +27,7 @@ FLOORS = [
     (2, "root, atomic I/O, libraries", "messages, base",
      ["installer/root", "installer/atomic", "installer/exec", "installer/lazylib", "installer/textlines",
       "installer/kvfile", "installer/maincf", "installer/mastercf", "installer/dkimconf", "installer/diff",
-      "installer/crypto", "installer/profile", "installer/config", "installer/dnsq", "installer/backup", "installer/action",
+      "installer/crypto", "installer/json", "installer/acme", "installer/profile", "installer/config", "installer/dnsq", "installer/backup", "installer/action",
       "installer/lazyse", "installer/lazycrypto", "installer/fpcache", "installer/sakura"]),
     (3, "journal", "floors 0-2", ["installer/journal"]),
     (4, "primitives", "the journal, floors 0-2", ["installer/prim"]),

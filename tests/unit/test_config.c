@@ -151,7 +151,7 @@ static void test_example_documents_every_key(void **state)
 
 	(void)state;
 	k = config_keys(&n);
-	assert_int_equal(n, 33);
+	assert_int_equal(n, 37);
 	for (i = 0; i < n; i++) {
 		char *set = xasprintf("\n%s = ", k[i].name);
 		char *shown = xasprintf("\n#%s = ", k[i].name);
@@ -367,6 +367,29 @@ static void test_mailto(void **state)
 	expect_errors(BASE "dmarc_rua = mailto:a@example.com,mailto:b@example.com\n",
 		      NAME ":4: dmarc_rua \"mailto:a@example.com,mailto:b@example.com\" is more than one address; "
 		      "give one address (local@domain), e.g. dmarc@example.com", NULL);
+}
+
+/* tls_acme: the defaults, the values, and never with tls_cert */
+static void test_tls_acme(void **state)
+{
+	struct config cfg;
+	(void)state;
+	expect_ok(BASE, &cfg);
+	assert_string_equal(cfg.tls_acme, "no");
+	assert_string_equal(cfg.acme_directory, "https://acme-v02.api.letsencrypt.org/directory");
+	assert_string_equal(cfg.acme_email, "");
+	assert_null(cfg.acme_ca_file);
+	config_free(&cfg);
+	expect_ok(BASE "tls_acme = yes\nacme_email = mailto:pm@example.com\nacme_directory = https://acme.test/dir\n"
+		  "acme_ca_file = /etc/ca.pem\n", &cfg);
+	assert_string_equal(cfg.tls_acme, "yes");
+	assert_string_equal(cfg.acme_email, "pm@example.com");
+	assert_string_equal(cfg.acme_directory, "https://acme.test/dir");
+	assert_string_equal(cfg.acme_ca_file, "/etc/ca.pem");
+	config_free(&cfg);
+	expect_errors(BASE "tls_acme = yes\ntls_cert = /etc/a.crt\ntls_key = /etc/a.key\n",
+		      NAME ":4: tls_acme = yes and tls_cert are both set; the certificate comes either from the ACME "
+		      "CA or from tls_cert/tls_key: remove one, e.g. tls_acme = no", NULL);
 }
 
 /* ---- errors: exact texts ------------------------------------------------------- */
@@ -705,6 +728,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_parses),
+		cmocka_unit_test(test_tls_acme),
 		cmocka_unit_test(test_example_documents_every_key),
 		cmocka_unit_test(test_example_uncommented),
 		cmocka_unit_test(test_defaults),

@@ -1,0 +1,219 @@
+#!/bin/bash
+# 46-acme.sh - tls_acme = yes against a real ACME server: Debian's pebble,
+# validation on (no PEBBLE_VA_ALWAYS_VALID), in network namespaces
+# (tests/lib/mailnet.sh).  pebble resolves the host name through the test's
+# own nsd (-dnsserver) and fetches the http-01 answer from port 80 of the
+# address it names, which `mailstage --root R apply` (a scratch debian12
+# root) answers itself for the duration of the order.  Asserted:
+#   - plan shows "obtain certificate for HOST from DIRECTORY" and changes nothing;
+#   - a first issuance: key 0600, account key 0600 in /var/lib/mailstage/acme,
+#     the chain verified with `openssl verify` against pebble's root
+#     (management API /roots/0), the hostname in its subjectAltName, the key
+#     matching; then Postfix started from the root serves it:
+#     `openssl s_client -starttls smtp` verifies it (return code 0);
+#   - a second apply changes nothing (no new order);
+#   - renewal: with the clock (MAILSTAGE_TEST_NOW, test build) 20 days before
+#     expiry, apply obtains a new certificate and key;
+#   - a challenge that cannot be reached (the A record points elsewhere):
+#     20 days before expiry the old pair is kept byte-identical, a warning
+#     names the ACME error and the fix, the run succeeds; 3 days before
+#     expiry the same failure fails the run, the pair still byte-identical;
+#   - a server error mid-order (tests/lib/acme-fault.py in front of pebble
+#     answers finalize with 500 serverInternal): the run fails and rolls
+#     back, key, certificate and account key byte-identical, the server's
+#     error shown;
+#   - the ACME server down: the run fails, the pair byte-identical.
+# Requires: pebble, nsd, openssl, curl, postfix (tests/deps test).
+. "$(dirname "$0")/lib.sh"
+. "$MAILSTAGE_SRC/tests/lib/mailnet.sh"
+for p in pebble nsd openssl curl; do
+	PATH=$PATH:/usr/sbin command -v "$p" >/dev/null || die "missing $p (tests/deps test)"
+done
+
+DNS4=198.51.100.53
+SRV4=192.0.2.10
+ACME4=203.0.113.14
+ELSE4=192.0.2.99
+HOST=mail.example.com
+DIR_URL=https://$ACME4:14000/dir
+
+mn_init "$T/net"
+mn_host dns $DNS4
+mn_host srv $SRV4
+mn_host acme $ACME4
+
+zone() {
+	printf '$ORIGIN example.com.\n$TTL 5\n@ IN SOA ns.example.com. hostmaster.example.com. %s 3600 900 1209600 5\n' "$2"
+	printf '@ IN NS ns.example.com.\nns IN A %s\nmail IN A %s\n' "$DNS4" "$1"
+}
+zone $SRV4 1 >"$T/example.com.zone"
+mn_dns_start dns $DNS4 example.com="$T/example.com.zone"
+# point the A record elsewhere (or back) and reload nsd
+set_a() {
+	zone "$1" "$2" >"$MN_DIR/dns/nsd/example.com.zone"
+	local pid
+	pid=$(cat "$MN_DIR/dns/nsd/nsd.pid")
+	kill -HUP "$pid"
+	for _ in $(seq 1 100); do
+		mn_in srv dig +short @$DNS4 $HOST A 2>/dev/null | grep -qx "$1" && return 0
+		sleep 0.1
+	done
+	die "nsd does not serve $HOST A $1"
+}
+
+# pebble: its own TLS certificate (for the API address), its own config
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/pebble.key" -out "$T/pebble.crt" -days 2 \
+	-subj /CN=pebble -addext "subjectAltName=IP:$ACME4" 2>/dev/null
+cat >"$T/pebble.json" <<EOF
+{"pebble": {"listenAddress": "$ACME4:14000", "managementListenAddress": "$ACME4:15000",
+  "certificate": "$T/pebble.crt", "privateKey": "$T/pebble.key",
+  "httpPort": 80, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+EOF
+pebble_start() {
+	mn_bg acme "$T/pebble.log" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 pebble -config "$T/pebble.json" -dnsserver $DNS4:53
+	mn_wait_port acme 14000
+	mn_wait_port acme 15000
+}
+pebble_stop() {
+	local p
+	for p in $(ip netns pids "$MN_ID-acme"); do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = pebble ] && kill "$p"
+	done
+	for _ in $(seq 1 100); do
+		mn_in acme ss -Hltn "sport = :14000" | grep -q . || return 0
+		sleep 0.05
+	done
+}
+pebble_start
+
+# the scratch root
+R=$T/root
+mkroot "$R" debian12 >/dev/null
+cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
+"$MAILSTAGE_SRC/tests/lib/pfmeta" "$R/etc/postfix"
+cp "$T/pebble.crt" "$R/etc/mailstage/pebble-ca.pem"
+cat >"$R/etc/mailstage/mailstage.conf" <<EOF
+hostname = $HOST
+domain = example.com
+ipv4 = $SRV4
+rbl =
+port25_probe = $SRV4:25
+tls_acme = yes
+acme_directory = $DIR_URL
+acme_email = postmaster@example.com
+acme_ca_file = /etc/mailstage/pebble-ca.pem
+EOF
+CRT=$R/etc/ssl/certs/$HOST.crt
+KEY=$R/etc/ssl/private/$HOST.key
+ACCT=$R/var/lib/mailstage/acme/account.key
+msa() { mn_in srv "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" --root "$R" "${SCRATCH[@]}" "$@"; }
+
+# ---- tls_acme with tls_cert: a configuration error ----
+cp "$R/etc/mailstage/mailstage.conf" "$T/bad.conf"
+printf 'tls_cert = /etc/x.crt\ntls_key = /etc/x.key\n' >>"$T/bad.conf"
+rc=0
+mst --root "$R" -c "$T/bad.conf" plan >"$T/bad.out" 2>&1 || rc=$?
+[ $rc -eq 78 ] || { cat "$T/bad.out"; die "tls_acme with tls_cert exited $rc, expected 78"; }
+grep -q "tls_acme = yes and tls_cert" "$T/bad.out" || { cat "$T/bad.out"; die "no message for tls_acme with tls_cert"; }
+ok "tls_acme with tls_cert: configuration error, exit 78"
+
+# ---- plan ----
+rc=0
+msa plan >"$T/plan.out" 2>&1 || rc=$?
+[ $rc -eq 2 ] || { cat "$T/plan.out"; die "plan exited $rc, expected 2 (changes pending)"; }
+grep -q "obtain certificate for $HOST from $DIR_URL" "$T/plan.out" || { cat "$T/plan.out"; die "plan does not show the ACME order"; }
+[ ! -e "$CRT" ] || die "plan wrote $CRT"
+ok "plan: $(grep -o "obtain certificate for [^;]*" "$T/plan.out")"
+
+# ---- first issuance ----
+msa apply >"$T/apply1.out" 2>&1 || { cat "$T/apply1.out"; tail -20 "$T/pebble.log"; die "first apply failed"; }
+[ -s "$CRT" ] || die "no certificate"
+[ "$(stat -c %a "$KEY")" = 600 ] || die "key mode $(stat -c %a "$KEY")"
+[ "$(stat -c %a "$ACCT")" = 600 ] || die "account key mode $(stat -c %a "$ACCT")"
+openssl pkey -in "$ACCT" -noout -text 2>/dev/null | grep -q "prime256v1\|P-256" || die "account key is not P-256"
+mn_in acme curl -sS --cacert "$T/pebble.crt" https://$ACME4:15000/roots/0 >"$T/root.pem"
+grep -q "BEGIN CERTIFICATE" "$T/root.pem" || die "no pebble root"
+openssl verify -CAfile "$T/root.pem" -untrusted "$CRT" "$CRT" >"$T/verify.out" 2>&1 || { cat "$T/verify.out"; die "the chain does not verify"; }
+ok "openssl verify: $(cat "$T/verify.out")"
+openssl x509 -in "$CRT" -noout -ext subjectAltName | grep -q "DNS:$HOST" || die "hostname not in the SAN"
+[ "$(openssl x509 -in "$CRT" -noout -pubkey | openssl sha256)" = "$(openssl pkey -in "$KEY" -pubout | openssl sha256)" ] || die "key does not match"
+ok "first issuance: $(openssl x509 -in "$CRT" -noout -issuer -enddate | paste -sd' ')"
+! mn_in srv ss -Hltn "sport = :80" | grep -q . || die "something still listens on port 80 after apply"
+ok "the http-01 listener is gone after apply"
+
+# Postfix serves it
+mn_mail_start srv "$R"
+echo QUIT | mn_in srv timeout 20 openssl s_client -starttls smtp -connect $SRV4:25 -servername $HOST \
+	-CAfile "$T/root.pem" -verify_hostname $HOST -verify_return_error >"$T/sclient.out" 2>&1 ||
+	{ cat "$T/sclient.out"; die "s_client -starttls smtp failed"; }
+grep -q "Verify return code: 0 (ok)" "$T/sclient.out" || { cat "$T/sclient.out"; die "Postfix's chain does not verify"; }
+ok "openssl s_client -starttls smtp: $(grep -E '^(depth|verify return)|Verify return code' "$T/sclient.out" | paste -sd' ')"
+mn_in srv postfix stop >/dev/null 2>&1 || true
+
+# ---- converged ----
+sha() { sha256sum "$CRT" "$KEY" | awk '{print $1}' | paste -sd' '; }
+before=$(sha)
+msa apply >"$T/apply2.out" 2>&1 || { cat "$T/apply2.out"; die "second apply failed"; }
+[ "$(sha)" = "$before" ] || die "a converged apply changed the pair"
+ok "second apply: pair unchanged"
+
+# ---- renewal: 20 days before expiry ----
+na=$(date -d "$(openssl x509 -in "$CRT" -noout -enddate | cut -d= -f2)" +%s)
+export MAILSTAGE_TEST_NOW=$((na - 20 * 86400))
+rc=0
+msa plan >"$T/plan2.out" 2>&1 || rc=$?
+[ $rc -eq 2 ] || { cat "$T/plan2.out"; die "renewal plan exited $rc, expected 2"; }
+grep -q "renew certificate for $HOST from $DIR_URL" "$T/plan2.out" || { cat "$T/plan2.out"; die "plan does not show the renewal"; }
+old_serial=$(openssl x509 -in "$CRT" -noout -serial)
+msa apply >"$T/apply3.out" 2>&1 || { cat "$T/apply3.out"; die "renewal apply failed"; }
+[ "$(openssl x509 -in "$CRT" -noout -serial)" != "$old_serial" ] || die "renewal kept the old certificate"
+[ "$(sha)" != "$before" ] || die "renewal did not change the pair"
+openssl verify -CAfile "$T/root.pem" -untrusted "$CRT" "$CRT" >/dev/null 2>&1 || die "the renewed chain does not verify"
+ok "renewal at 20 days left: $old_serial -> $(openssl x509 -in "$CRT" -noout -serial)"
+
+# ---- a challenge that cannot be reached ----
+na=$(date -d "$(openssl x509 -in "$CRT" -noout -enddate | cut -d= -f2)" +%s)
+export MAILSTAGE_TEST_NOW=$((na - 20 * 86400))
+set_a $ELSE4 2
+before=$(sha)
+msa apply >"$T/apply4.out" 2>&1 || { cat "$T/apply4.out"; die "a failed renewal with 20 days left failed the run"; }
+[ "$(sha)" = "$before" ] || die "a failed renewal changed the pair"
+grep -q "renewing the certificate for $HOST failed" "$T/apply4.out" || { cat "$T/apply4.out"; die "no warning for the failed renewal"; }
+grep -q "port 80" "$T/apply4.out" || { cat "$T/apply4.out"; die "the warning gives no fix"; }
+ok "unreachable challenge, 20 days left: pair kept, run ok: $(grep -o 'renewing the certificate.*' "$T/apply4.out" | cut -c1-400)"
+export MAILSTAGE_TEST_NOW=$((na - 3 * 86400))
+rc=0
+msa apply >"$T/apply5.out" 2>&1 || rc=$?
+[ $rc -ne 0 ] || { cat "$T/apply5.out"; die "a failed renewal 3 days before expiry did not fail the run"; }
+[ "$(sha)" = "$before" ] || die "a failed apply changed the pair"
+grep -q "no certificate for $HOST" "$T/apply5.out" || { cat "$T/apply5.out"; die "no message for the failed order"; }
+ok "unreachable challenge, 3 days left: exit $rc, pair byte-identical"
+set_a $SRV4 3
+
+# ---- a server error mid-order: finalize answers 500 serverInternal ----
+# (tests/lib/acme-fault.py in front of pebble: account, order, authorization
+# and challenge are real; 3 days left, so the failure fails the run)
+export MAILSTAGE_TEST_NOW=$((na - 3 * 86400))
+mn_bg acme "$T/fault.log" "$MN_PY" "$MAILSTAGE_SRC/tests/lib/acme-fault.py" $ACME4 14001 "$T/pebble.crt" \
+	"$T/pebble.key" https://$ACME4:14000 "$T/pebble.crt"
+mn_wait_port acme 14001
+sed -i "s|^acme_directory = .*|acme_directory = https://$ACME4:14001/dir|" "$R/etc/mailstage/mailstage.conf"
+acct_before=$(sha256sum "$ACCT")
+rc=0
+msa apply >"$T/apply6.out" 2>&1 || rc=$?
+[ $rc -eq 3 ] || { cat "$T/apply6.out" "$T/fault.log"; die "a server error mid-order exited $rc, expected 3 (rolled back)"; }
+[ "$(sha)" = "$before" ] || die "a failed order changed the pair"
+[ "$(sha256sum "$ACCT")" = "$acct_before" ] || die "a failed order changed the account key"
+grep -q "serverInternal: injected fault" "$T/apply6.out" || { cat "$T/apply6.out"; die "the server's error is not shown"; }
+grep -q "POST /finalize-order/" "$T/fault.log" || die "the order never reached finalize"
+ok "server error at finalize: exit $rc, pair byte-identical: $(grep -o 'no certificate.*' "$T/apply6.out" | head -1)"
+sed -i "s|^acme_directory = .*|acme_directory = $DIR_URL|" "$R/etc/mailstage/mailstage.conf"
+
+# ---- the ACME server down ----
+pebble_stop
+rc=0
+msa apply >"$T/apply7.out" 2>&1 || rc=$?
+[ $rc -eq 3 ] || { cat "$T/apply7.out"; die "apply without the ACME server exited $rc, expected 3"; }
+[ "$(sha)" = "$before" ] || die "a failed order changed the pair"
+ok "ACME server down: exit $rc, pair byte-identical: $(grep -o 'no certificate.*' "$T/apply7.out" | head -1)"
+unset MAILSTAGE_TEST_NOW
