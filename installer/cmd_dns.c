@@ -42,6 +42,11 @@ int cmd_dns(const struct run_opts *o, const char *format)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
+	if (dns_add_dkim_extra(&r.root, &r.cfg, r.prof, &z) < 0) {
+		msg_error(_("cannot read the Ed25519 DKIM key"));
+		rc = EXIT_IOERR;
+		goto out;
+	}
 	text = dns_format(&z, f);
 	fputs(text, stdout);
 	if (fflush(stdout) != 0) {

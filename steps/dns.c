@@ -450,10 +450,10 @@ out:
  */
 #define KEY_FILE_MAX (1u << 20)	/* a PEM key or its record is a few KiB */
 
-int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
-		    char **missing)
+static int dkim_public_sel(struct root *root, const struct config *cfg, const struct profile *prof,
+			   const char *sel, int ed25519, char **p, char **missing)
 {
-	char *kp = dkim_key_path(cfg, prof), *rp = dkim_record_path(cfg, prof);
+	char *kp = dkim_sel_key_path(cfg, prof, sel), *rp = dkim_sel_record_path(cfg, prof, sel);
 	char *host = NULL, *why = NULL, *data = NULL;
 	size_t len = 0;
 	int r;
@@ -468,8 +468,9 @@ int dns_dkim_public(struct root *root, const struct config *cfg, const struct pr
 		goto out;
 	}
 	if (r == 0) {
-		if (fp_dkim_public(root, kp, data, len, p) < 0)
-			*missing = xasprintf("the DKIM key %s is not a valid RSA key (mailstage apply replaces it)", kp);
+		if (ed25519 ? crypto_ed25519_public(data, len, p, NULL) < 0 : fp_dkim_public(root, kp, data, len, p) < 0)
+			*missing = xasprintf("the DKIM key %s is not a valid %s key (mailstage apply replaces it)", kp,
+					     ed25519 ? "Ed25519" : "RSA");
 		crypto_free_secret(data, len);
 		data = NULL;
 		goto out;
@@ -504,6 +505,60 @@ out:
 	return r;
 }
 
+int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
+		    char **missing)
+{
+	return dkim_public_sel(root, cfg, prof, cfg->dkim_selector, 0, p, missing);
+}
+
+/* A DKIM TXT record placed after the last one already there (before DMARC). */
+static void insert_dkim(struct dns_zone *z, const char *owner, const char *dom, char *value, const char *purpose)
+{
+	size_t at = z->n, i;
+	struct dns_rr rr;
+
+	for (i = 0; i < z->n; i++)
+		if (strstr(z->rr[i].fqdn, "._domainkey."))
+			at = i + 1;
+	if (at == z->n)
+		for (i = 0; i < z->n; i++)
+			if (strncmp(z->rr[i].fqdn, "_dmarc.", 7) == 0) {
+				at = i;
+				break;
+			}
+	add_rr(z, owner, dom, "TXT", value, purpose);
+	rr = z->rr[z->n - 1];
+	memmove(&z->rr[at + 1], &z->rr[at], (z->n - 1 - at) * sizeof(*z->rr));
+	z->rr[at] = rr;
+}
+
+int dns_add_dkim_extra(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z)
+{
+	char *sel, *p = NULL, *missing = NULL, *owner, *dom;
+	int r;
+
+	if (!config_dkim_ed25519(cfg))
+		return 0;
+	sel = dkim_ed25519_selector(cfg->dkim_selector);
+	r = dkim_public_sel(root, cfg, prof, sel, 1, &p, &missing);
+	if (r == 0 && p) {
+		dom = lower_dup(cfg->domain);
+		owner = xasprintf("%s._domainkey.%s", sel, dom);
+		insert_dkim(z, owner, dom, dkim_txt_value_k("ed25519", p), "DKIM: the Ed25519 key of the second "
+			    "signature (RFC 8463)");
+		free(owner);
+		free(dom);
+	} else if (r == 0) {
+		char *n = xasprintf("no Ed25519 DKIM record: %s", missing);
+		strv_push(&z->notes, n);
+		free(n);
+	}
+	free(sel);
+	free(p);
+	free(missing);
+	return r;
+}
+
 /* ---- the stage ---- */
 
 static int check(struct ctx *c)
@@ -521,6 +576,10 @@ static int check(struct ctx *c)
 	}
 	if ((r = dns_build(c->cfg, p, missing, &z)) < 0) {
 		r = stage_fail(c, _("the DNS records need hostname, domain and ipv4 in the configuration"));
+		goto out;
+	}
+	if ((r = dns_add_dkim_extra(c->root, c->cfg, c->prof, &z)) < 0) {
+		r = stage_fail(c, _("cannot read the Ed25519 DKIM key: %s"), strerror(-r));
 		goto out;
 	}
 	text = dns_format(&z, DNS_FMT_ZONE);

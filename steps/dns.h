@@ -72,5 +72,10 @@ char *dns_p_from_record(const char *text);
  */
 int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
 		    char **missing);
+/*
+ * The DKIM records beside the main key's, added to z after it: the Ed25519
+ * key's (dkim_algorithms), or a note when it does not exist yet.  0 or -errno.
+ */
+int dns_add_dkim_extra(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z);
 
 #endif

@@ -88,5 +88,22 @@ char *dkim_record_path(const struct config *cfg, const struct profile *p);
 char *dkim_txt_value(const char *p_b64);
 /* The zone-file record, strings split at most 255 bytes, as opendkim-genkey writes SELECTOR.txt. */
 char *dkim_record_text(const char *selector, const char *domain, const char *p_b64);
+/* The same for a key type k= ("rsa", "ed25519": p= is then the raw 32-byte key, RFC 8463). */
+char *dkim_txt_value_k(const char *k, const char *p_b64);
+char *dkim_record_text_k(const char *selector, const char *domain, const char *k, const char *p_b64);
+/* dkim_algorithms with ed25519-sha256: the Ed25519 key's selector, SELECTOR-ed25519. */
+char *dkim_ed25519_selector(const char *selector);
+/* .../SELECTOR.private and .../SELECTOR.txt of any selector of the domain */
+char *dkim_sel_key_path(const struct config *cfg, const struct profile *p, const char *selector);
+char *dkim_sel_record_path(const struct config *cfg, const struct profile *p, const char *selector);
+
+/* opendkim.c: the second OpenDKIM that signs with Ed25519 (dkim_algorithms), its unit and milter. */
+#define OPENDKIM_ED25519_UNIT "opendkim-ed25519.service"
+#define OPENDKIM_ED25519_MILTER "inet:127.0.0.1:8892"
+char *opendkim_ed25519_conf_path(const struct profile *p);
+char *opendkim_ed25519_conf(const struct profile *p);
+char *opendkim_ed25519_keytable(const struct config *cfg, const struct profile *p);
+char *opendkim_ed25519_signingtable(const struct config *cfg);
+char *opendkim_ed25519_unit(const struct profile *p);
 
 #endif
