@@ -54,18 +54,27 @@ char *opendkim_trustedhosts_path(const struct profile *p)
 
 char *opendkim_keytable(const struct config *cfg, const struct profile *p)
 {
-	char *kp = dkim_key_path(cfg, p);
+	return opendkim_keytable_sel(cfg, p, cfg->dkim_selector);
+}
+
+char *opendkim_keytable_sel(const struct config *cfg, const struct profile *p, const char *sel)
+{
+	char *kp = dkim_sel_key_path(cfg, p, sel);
 	/* no comment lines: plain "key value" lines, as opendkim.conf(5) describes the tables */
-	char *s = xasprintf("%s._domainkey.%s %s:%s:%s\n", cfg->dkim_selector, cfg->domain, cfg->domain,
-			    cfg->dkim_selector, kp);
+	char *s = xasprintf("%s._domainkey.%s %s:%s:%s\n", sel, cfg->domain, cfg->domain, sel, kp);
 	free(kp);
 	return s;
 }
 
 char *opendkim_signingtable(const struct config *cfg)
 {
+	return opendkim_signingtable_sel(cfg, cfg->dkim_selector);
+}
+
+char *opendkim_signingtable_sel(const struct config *cfg, const char *sel)
+{
 	/* refile: one regular expression per line; *@domain signs every sender of the domain */
-	return xasprintf("*@%s %s._domainkey.%s\n", cfg->domain, cfg->dkim_selector, cfg->domain);
+	return xasprintf("*@%s %s._domainkey.%s\n", cfg->domain, sel, cfg->domain);
 }
 
 char *opendkim_ed25519_conf_path(const struct profile *p)
@@ -262,7 +271,7 @@ static int check(struct ctx *c)
 {
 	const struct profile *p = c->prof;
 	const char *conf = p->opendkim_conf, *grp = p->opendkim_group;
-	char *want = NULL, *path = NULL, *data = NULL;
+	char *want = NULL, *path = NULL, *data = NULL, *sel = NULL;
 	size_t wantlen = 0;
 	int r = mc_check_packaged(c, conf, NULL, "opendkim", opendkim_conf_edit, &want, &wantlen);
 
@@ -275,14 +284,16 @@ static int check(struct ctx *c)
 	/* the directory the dkim-keys stage keeps (root:opendkim 0750) */
 	if ((r = want_dir_exists(c, p->opendkim_dir, "root", grp, 0750)) < 0)
 		goto out;
+	/* the rotation's active key (dkim-keys switches it only once DNS serves its record) */
+	sel = dkim_active_selector(c->root, c->cfg, p);
 	path = opendkim_keytable_path(p);
-	data = opendkim_keytable(c->cfg, p);
+	data = opendkim_keytable_sel(c->cfg, p, sel);
 	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
 		goto out;
 	free(path);
 	free(data);
 	path = opendkim_signingtable_path(p);
-	data = opendkim_signingtable(c->cfg);
+	data = opendkim_signingtable_sel(c->cfg, sel);
 	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
 		goto out;
 	free(path);
@@ -321,6 +332,7 @@ out:
 	free(want);
 	free(path);
 	free(data);
+	free(sel);
 	return r;
 }
 
