@@ -32,16 +32,19 @@ int cmd_dns(const struct run_opts *o, const char *format)
 	}
 	if ((rc = run_setup(&r, o, "dns", 1)) != EXIT_OK)
 		goto out;
-	if (dns_dkim_public(&r.root, &r.cfg, r.prof, &p, &missing) < 0) {
-		msg_error("%s", missing);
-		rc = EXIT_IOERR;
-		goto out;
-	}
-	if (dns_build(&r.cfg, p, missing, &z) < 0) {
+	rc = dns_build_root(&r.root, &r.cfg, r.prof, &z, &missing);
+	if (rc == -EINVAL && !missing) {
 		msg_error(_("the DNS records need hostname, domain and ipv4 in the configuration"));
 		rc = EXIT_CONFIG;
 		goto out;
 	}
+	if (rc < 0) {
+		msg_error("%s", missing);
+		rc = rc == -EINVAL ? EXIT_CONFIG : EXIT_IOERR;
+		goto out;
+	}
+	rc = EXIT_OK;
+	p = dns_dkim_p_of(&z);
 	text = dns_format(&z, f);
 	fputs(text, stdout);
 	if (fflush(stdout) != 0) {

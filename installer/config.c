@@ -45,6 +45,7 @@ enum kind {
 	K_DOMAINS,	/* strv, domain names */
 	K_HOSTPORT,	/* char *, host:port */
 	K_URL,		/* char *, https:// (or http://) URL, NULL when empty */
+	K_DKIM_ALGS,	/* strv, rsa-sha256 | ed25519-sha256 */
 };
 
 /*
@@ -74,6 +75,15 @@ X(dkim_selector, "selector", "default", "default", "DKIM", \
 X(dkim_bits, "int", "2048", "2048", "DKIM", \
   "Size of the DKIM RSA key in bits: 1024, 2048, 3072 or 4096.", \
   K_DKIM_BITS, 1024, 4096, NULL) \
+X(dkim_algorithms, "list", "rsa-sha256", "rsa-sha256, ed25519-sha256", "DKIM", \
+  "Signing algorithms: rsa-sha256, or rsa-sha256, ed25519-sha256 for a second signature with an Ed25519 key (RFC 8463) under SELECTOR-ed25519.", \
+  K_DKIM_ALGS, 0, 0, NULL) \
+X(dkim_rotate_days, "int", "0", "180", "DKIM", \
+  "Age in days after which apply makes the next DKIM key under a date-based selector (sYYYYMMDD) and signs with it once DNS serves its record; 0: never.", \
+  K_INT, 0, 3650, NULL) \
+X(dkim_retire_days, "int", "7", "7", "DKIM", \
+  "Days the previous DKIM record stays published after a rotation, before it is listed to remove.", \
+  K_INT, 0, 365, NULL) \
 X(spf_policy, "enum", "~all", "~all", "SPF AND DMARC", \
   "SPF result for senders not listed: ~all (softfail) or -all (fail).", \
   K_ENUM, 0, 0, "~all|-all") \
@@ -696,6 +706,15 @@ static int v_domain(const struct keydef *k, const char *s, char **out, long *num
 	return 0;
 }
 
+static int v_dkim_alg(const struct keydef *k, const char *s, char **out, long *num, char **why)
+{
+	(void)k, (void)num;
+	if (strcasecmp(s, "rsa-sha256") != 0 && strcasecmp(s, "ed25519-sha256") != 0)
+		return why_is(why, _("is not a DKIM signing algorithm (rsa-sha256, ed25519-sha256)"));
+	*out = lower_dup(s, strlen(s));
+	return 0;
+}
+
 /* "name=on" from name=on|off|1|0|true|false. */
 static int v_boolean(const struct keydef *k, const char *s, char **out, long *num, char **why)
 {
@@ -750,6 +769,7 @@ static const struct type types[] = {
 	[K_DOMAINS] = { ST_LIST, 1, v_domain, 0 },
 	[K_HOSTPORT] = { ST_STR, 0, v_hostport, 0 },
 	[K_URL] = { ST_STR, 1, v_url, 0 },
+	[K_DKIM_ALGS] = { ST_LIST, 0, v_dkim_alg, 0 },
 };
 
 /* What the validators see of a key: its bounds and extra (the table row). */
@@ -1127,6 +1147,20 @@ out:
 
 /* ---- cross-field checks ------------------------------------------------------ */
 
+static int list_has(const struct strv *l, const char *item)
+{
+	size_t i;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], item) == 0)
+			return 1;
+	return 0;
+}
+
+int config_dkim_ed25519(const struct config *cfg)
+{
+	return list_has(&cfg->dkim_algorithms, "ed25519-sha256");
+}
+
 static void cross_checks(struct parser *p)
 {
 	struct config *c = p->cfg;
@@ -1145,6 +1179,12 @@ static void cross_checks(struct parser *p)
 	    !p->failed[KI_tls_cert])
 		add_error(p, p->line[KI_tls_acme], _("tls_acme = yes and tls_cert are both set; the certificate "
 			  "comes either from the ACME CA or from tls_cert/tls_key: remove one, e.g. tls_acme = no"));
+
+	/* Ed25519 only beside RSA: most receivers do not verify Ed25519 yet (RFC 8463 section 1). */
+	if (!p->failed[KI_dkim_algorithms] && !list_has(&c->dkim_algorithms, "rsa-sha256"))
+		add_error(p, p->line[KI_dkim_algorithms], _("dkim_algorithms must include rsa-sha256: "
+			  "receivers that do not know Ed25519 need the RSA signature, e.g. %s = %s"),
+			  keys[KI_dkim_algorithms].name, keys[KI_dkim_algorithms].example);
 
 	/* Postfix refuses to start when a mailbox cannot hold one message. */
 	if (!p->failed[KI_mailbox_size_limit] && !p->failed[KI_message_size_limit] &&

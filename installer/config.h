@@ -25,6 +25,9 @@ struct config {
 	/* DKIM */
 	char *dkim_selector;		/* "default" */
 	long dkim_bits;			/* 2048 (1024..4096) */
+	struct strv dkim_algorithms;	/* "rsa-sha256" [, "ed25519-sha256"] */
+	long dkim_rotate_days;		/* 0: never */
+	long dkim_retire_days;		/* 7 */
 
 	/* SPF / DMARC */
 	char *spf_policy;		/* "~all" or "-all" */
@@ -92,6 +95,9 @@ int config_load(const char *file, const char *display_name, struct config *cfg, 
 int config_parse(const char *text, size_t len, const char *display_name, struct config *cfg,
 		 struct strv *errors);
 void config_free(struct config *cfg);
+
+/* Does dkim_algorithms ask for an Ed25519 signature beside the RSA one? */
+int config_dkim_ed25519(const struct config *cfg);
 
 /* Validators shared with other modules. */
 int valid_fqdn(const char *s);

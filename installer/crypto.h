@@ -24,6 +24,16 @@ int crypto_key_info(const char *pem, size_t len, int *bits, char **why);
 int crypto_dkim_public(const char *key_pem, size_t len, char **b64);
 
 /*
+ * Ed25519 DKIM keys (RFC 8463), where libcrypto has them (1.1.1+; not EL7's
+ * 1.0.2: -ENOTSUP).  _generate: a new key as PKCS#8 PEM; _public: the p= of
+ * the record, base64 of the raw 32-byte public key (44 characters), or
+ * -EINVAL with *why when the PEM is not an Ed25519 private key.
+ */
+int crypto_ed25519_supported(void);
+int crypto_ed25519_generate(char **pem, size_t *len);
+int crypto_ed25519_public(const char *key_pem, size_t len, char **b64, char **why);
+
+/*
  * Self-signed X.509 v3 certificate for hostname: RSA key given, SHA-256,
  * subject/issuer CN=hostname, subjectAltName DNS:hostname, basicConstraints
  * CA:FALSE, serial random, valid from now-1h for `days`.

@@ -203,6 +203,8 @@ int main(int argc, char **argv)
 		usage_error(_("--since belongs to report, not %s"), cmd);
 	if (digest && strcmp(cmd, "report") != 0)
 		usage_error(_("--digest belongs to report, not %s"), cmd);
+	/* apply and plan ask the same DNS server as verify (the DKIM rotation waits for it) */
+	stage_set_resolver(vo.resolver);
 	if (strcmp(cmd, "report") == 0) {
 		rc = cmd_report(&o, since, digest, argv + optind, (size_t)(argc - optind));
 		goto out;

@@ -67,6 +67,8 @@ static const struct profile el7 = {
 	.epel_baseurl = "https://dl.fedoraproject.org/pub/archive/epel/7",
 	.epel_gpgkey = "https://dl.fedoraproject.org/pub/archive/epel/RPM-GPG-KEY-EPEL-7",
 	.epel_version = "7",
+	/* OpenSSL 1.0.2k: no Ed25519 (it came in 1.1.1), so EPEL 7's OpenDKIM cannot sign with it */
+	.dkim_ed25519 = 0, .openssl_version = "OpenSSL 1.0.2k",
 };
 static const struct profile el8 = {
 	.name = "el8", .description = "AlmaLinux / Rocky / RHEL 8",
@@ -78,6 +80,7 @@ static const struct profile el8 = {
 	.epel_metalink = "https://mirrors.fedoraproject.org/metalink?repo=epel-8&arch=$basearch",
 	.epel_gpgkey = "https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-8",
 	.epel_version = "8",
+	.dkim_ed25519 = 1, .openssl_version = "OpenSSL 1.1.1",	/* EPEL's OpenDKIM 2.11 */
 };
 static const struct profile el9 = {
 	.name = "el9", .description = "AlmaLinux / Rocky / RHEL 9",
@@ -89,6 +92,7 @@ static const struct profile el9 = {
 	.epel_metalink = "https://mirrors.fedoraproject.org/metalink?repo=epel-9&arch=$basearch",
 	.epel_gpgkey = "https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-9",
 	.epel_version = "9",
+	.dkim_ed25519 = 1, .openssl_version = "OpenSSL 3.0",	/* EPEL's OpenDKIM 2.11 */
 	.repo_enable_crb = 1,
 };
 static const struct profile debian12 = {
@@ -123,6 +127,8 @@ static const struct profile debian12 = {
 	.svc_postfix = "postfix",
 	.svc_opendkim = "opendkim",
 	.svc_sasl = "saslauthd",
+	/* OpenDKIM 2.11.0~beta2 on OpenSSL 3.0 lists ed25519-sha256 (opendkim -V) */
+	.dkim_ed25519 = 1, .openssl_version = "OpenSSL 3.0",
 };
 
 static const struct profile *const all[] = { &el7, &el8, &el9, &debian12, NULL };

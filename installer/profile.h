@@ -85,6 +85,10 @@ struct profile {
 	const char *epel_gpgkey;
 	const char *epel_version;	/* "7", "8", "9" */
 	int repo_enable_crb;		/* el9: EPEL needs the CRB repository enabled */
+	/* the packaged OpenSSL and OpenDKIM sign with Ed25519 (RFC 8463): dkim_algorithms may name it */
+	int dkim_ed25519;
+	/* the OpenSSL the packaged OpenDKIM uses, for the message when it cannot ("OpenSSL 1.0.2k") */
+	const char *openssl_version;
 };
 
 const struct profile *profile_by_name(const char *name);

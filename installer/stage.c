@@ -103,6 +103,19 @@ int stage_dry(const struct ctx *c)
 	return c->prim->dry;
 }
 
+static const char *resolver;	/* --resolver ADDR:PORT of this process, or NULL */
+
+void stage_set_resolver(const char *server)
+{
+	resolver = server;
+}
+
+const char *stage_resolver(const struct ctx *c)
+{
+	(void)c;
+	return resolver;
+}
+
 const char *stage_run_id(const struct ctx *c)
 {
 	return c->prim->run_id;
@@ -352,6 +365,20 @@ out:
 	free(host);
 	free(now);
 	free(want);
+	return r;
+}
+
+int want_removed(struct ctx *c, const char *path, const char *why)
+{
+	char *host = NULL;
+	struct stat sb;
+	int r = host_of(c, path, &host);
+
+	if (r == 0 && lstat(host, &sb) == 0) {
+		struct change *ch = add_change(c, CH_REMOVE, path);
+		ch->what = xasprintf(_("remove %s (%s)"), path, why);
+	}
+	free(host);
 	return r;
 }
 

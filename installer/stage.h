@@ -101,6 +101,8 @@ int want_new_file(struct ctx *c, const char *path, int (*produce)(struct ctx *, 
 		  const char *what, int secret, const char *owner, const char *group, mode_t mode);
 /* Want owner, group and mode on an existing file (content kept). */
 int want_attr(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode);
+/* Want a regular file gone (backed up in the journal first, so rollback restores it); why: one phrase. */
+int want_removed(struct ctx *c, const char *path, const char *why);
 /*
  * Unsafe modes are drift: when path (file or directory) is writable by its
  * group or others, want it without those bits, owner and group kept.  Once
@@ -130,6 +132,9 @@ int stage_refuse(struct ctx *c, int exit_code, const char *fmt, ...) ATTR_PRINTF
 
 /* Is this a plan (nothing may change)? */
 int stage_dry(const struct ctx *c);
+/* The DNS server live DNS checks of a stage ask (--resolver ADDR:PORT), NULL: the system's. */
+const char *stage_resolver(const struct ctx *c);
+void stage_set_resolver(const char *server);
 /* The run's number as text ("" before its first change), for journal records. */
 const char *stage_run_id(const struct ctx *c);
 /* Set the failure message of this run (owned: freed later; NULL clears it). */

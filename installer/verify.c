@@ -14,6 +14,7 @@
 #include "dnsq.h"
 #include "i18n.h"
 #include "runner.h"
+#include "steps.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	struct verify_report rp = { 0 }, scratch = { 0 };
 	struct dnsq q;
 	struct vctx vc;
+	struct config vcfg;
+	char *active = NULL;
 	size_t i, t;
 	int rc;
 
@@ -40,7 +43,11 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 	rc = run_setup(&r, o, "verify", 1);
 	if (rc != EXIT_OK)
 		goto out;
-	vc.cfg = &r.cfg;
+	/* the DKIM checks look at the key mail is signed with: the rotation's active one */
+	vcfg = r.cfg;
+	active = dkim_active_selector(&r.root, &r.cfg, r.prof);
+	vcfg.dkim_selector = active;
+	vc.cfg = &vcfg;
 	vc.prof = r.prof;
 	vc.root = &r.root;
 	vc.opts = v;
@@ -69,6 +76,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 out:
 	dnsq_free(&q);
 	free(vc.dkim_pub);
+	free(active);
 	verify_report_free(&scratch);
 	verify_report_free(&rp);
 	run_free(&r);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* ---- SPF and DKIM record helpers (unit-tested) ---- */
 
@@ -265,6 +266,47 @@ out:
 	free(fix);
 }
 
+/* The DKIM rotation's retired key: its record should be gone once dkim_retire_days passed. */
+static void check_dkim_retired(struct vctx *vc)
+{
+	struct dkim_rotation st;
+	struct strv txt = { 0 };
+	char *why = NULL, *name = NULL, *fix = NULL;
+	char day[16];
+	time_t at;
+	int rc;
+
+	if (dkim_rotation_load(vc->root, vc->cfg, vc->prof, &st, &why) < 0) {
+		verify_add(vc, ST_WARN, _("DKIM rotation"), _("a valid rotation state"), _("see the message"), "%s", why);
+		goto out;
+	}
+	if (!*st.retiring)
+		goto out;
+	at = (time_t)st.retiring_at;
+	strftime(day, sizeof(day), "%Y-%m-%d", gmtime(&at));
+	name = xasprintf("%s._domainkey.%s", st.retiring, vc->cfg->domain);
+	if (dkim_now() - st.retiring_at < vc->cfg->dkim_retire_days * 86400LL) {
+		verify_add(vc, ST_OK, _("DKIM retired record"), _("published until dkim_retire_days"), NULL,
+			   _("%s: the previous key, retired on %s, stays published %ld days"), name, day,
+			   vc->cfg->dkim_retire_days);
+		goto out;
+	}
+	rc = dnsq_lookup(vc->q, name, DNSQ_TXT, &txt, &why);
+	fix = xasprintf(_("delete the TXT record %s from DNS; the next mailstage apply then deletes its key"), name);
+	if (rc == -ENOENT)
+		verify_add(vc, ST_OK, _("DKIM retired record"), _("removed from DNS"), NULL,
+			   _("%s is gone from DNS; the next apply deletes its key"), name);
+	else
+		verify_add(vc, ST_WARN, _("DKIM retired record"), _("removed from DNS"), fix,
+			   _("%s is still published, retired on %s (dkim_retire_days = %ld)"), name, day,
+			   vc->cfg->dkim_retire_days);
+out:
+	strv_free(&txt);
+	free(why);
+	free(name);
+	free(fix);
+}
+
 static void check_dmarc(struct vctx *vc)
 {
 	struct strv txt = { 0 };
@@ -389,6 +431,7 @@ const struct verify_check verify_dns[] = {
 	{ "dns", "MX", check_mx, VC_ALWAYS },
 	{ "dns", "SPF", check_spf, VC_ALWAYS },
 	{ "dns", "DKIM record", check_dkim_dns, VC_ALWAYS },
+	{ "dns", "DKIM retired record", check_dkim_retired, VC_ALWAYS },
 	{ "dns", "DMARC record", check_dmarc, VC_ALWAYS },
 	{ "dns", "PTR", check_ptrs, VC_ALWAYS },
 	{ "dns", "DKIM record on Sakura's DNS", check_sakura_dns, VC_ALWAYS },

@@ -5,16 +5,21 @@
  * owned by opendkim with mode 0600 (opendkim re-reads it on reload after
  * dropping privileges), and SELECTOR.txt holds the record of that very key.
  * An existing valid key is never replaced; a missing or unreadable one is
- * made anew with libcrypto.
+ * made anew with libcrypto.  With dkim_algorithms = rsa-sha256, ed25519-sha256
+ * a second key, Ed25519 (RFC 8463), lives beside it under the selector
+ * SELECTOR-ed25519, with its own record (k=ed25519, 44 characters of p=).
  */
 #include "i18n.h"
 #include "steps.h"
 #include "crypto.h"
 #include "fpcache.h"
+#include "dnsq.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 char *dkim_key_dir(const struct config *cfg, const struct profile *p)
 {
@@ -31,17 +36,42 @@ char *dkim_record_path(const struct config *cfg, const struct profile *p)
 	return xasprintf("%s/%s/%s.txt", p->opendkim_keydir, cfg->domain, cfg->dkim_selector);
 }
 
+char *dkim_ed25519_selector(const char *selector)
+{
+	return xasprintf("%s-ed25519", selector);
+}
+
+char *dkim_sel_key_path(const struct config *cfg, const struct profile *p, const char *selector)
+{
+	return xasprintf("%s/%s/%s.private", p->opendkim_keydir, cfg->domain, selector);
+}
+
+char *dkim_sel_record_path(const struct config *cfg, const struct profile *p, const char *selector)
+{
+	return xasprintf("%s/%s/%s.txt", p->opendkim_keydir, cfg->domain, selector);
+}
+
 char *dkim_txt_value(const char *p_b64)
 {
-	return xasprintf("v=DKIM1; k=rsa; p=%s", p_b64);
+	return dkim_txt_value_k("rsa", p_b64);
+}
+
+char *dkim_txt_value_k(const char *k, const char *p_b64)
+{
+	return xasprintf("v=DKIM1; k=%s; p=%s", k, p_b64);
 }
 
 char *dkim_record_text(const char *selector, const char *domain, const char *p_b64)
 {
+	return dkim_record_text_k(selector, domain, "rsa", p_b64);
+}
+
+char *dkim_record_text_k(const char *selector, const char *domain, const char *k, const char *p_b64)
+{
 	struct buf b = { 0 };
 	size_t off = 0, len = strlen(p_b64);
 
-	buf_printf(&b, "%s._domainkey\tIN\tTXT\t( \"v=DKIM1; k=rsa; \"\n", selector);
+	buf_printf(&b, "%s._domainkey\tIN\tTXT\t( \"v=DKIM1; k=%s; \"\n", selector, k);
 	/* TXT character-strings hold at most 255 bytes: split p= well under that. */
 	while (off < len || off == 0) {
 		size_t n = len - off > 250 ? 250 : len - off;
@@ -51,7 +81,8 @@ char *dkim_record_text(const char *selector, const char *domain, const char *p_b
 			break;
 	}
 	b.len--;	/* join the closing parenthesis to the last string */
-	buf_printf(&b, " )  ; ----- DKIM key %s for %s\n", selector, domain);
+	buf_printf(&b, " )  ; ----- DKIM key %s for %s%s\n", selector, domain,
+		   strcmp(k, "rsa") ? " (Ed25519)" : "");
 	return buf_steal(&b);
 }
 
@@ -60,30 +91,102 @@ static int produce_key(struct ctx *c, struct change *ch)
 	return crypto_rsa_generate((int)c->cfg->dkim_bits, &ch->data, &ch->len);
 }
 
-/* The record of the key now on disk (written by the change before this one). */
+/* The record of the key now on disk (written by the change before this one): SEL.txt beside SEL.private. */
 static int produce_record(struct ctx *c, struct change *ch)
 {
-	char *kp = dkim_key_path(c->cfg, c->prof), *key = NULL, *p = NULL;
+	const char *base = strrchr(ch->path, '/') ? strrchr(ch->path, '/') + 1 : ch->path;
+	size_t bl = strlen(base) > 4 ? strlen(base) - 4 : 0;	/* without ".txt" */
+	char *sel = xstrndup(base, bl), *kp = xasprintf("%.*s.private", (int)(strlen(ch->path) - 4), ch->path);
+	char *key = NULL, *p = NULL;
 	size_t kl = 0;
 	int r = read_target(c, kp, &key, &kl);
 	if (r == 0)
 		r = crypto_dkim_public(key, kl, &p);
 	if (r == 0) {
-		ch->data = dkim_record_text(c->cfg->dkim_selector, c->cfg->domain, p);
+		ch->data = dkim_record_text(sel, c->cfg->domain, p);
 		ch->len = strlen(ch->data);
 	}
 	if (key)
 		crypto_free_secret(key, kl);
 	free(p);
 	free(kp);
+	free(sel);
 	return r;
 }
 
-static int check(struct ctx *c)
+static int produce_ed25519_key(struct ctx *c, struct change *ch)
+{
+	(void)c;
+	return crypto_ed25519_generate(&ch->data, &ch->len);
+}
+
+/* The record of the Ed25519 key now on disk: SELECTOR.txt beside SELECTOR.private. */
+static int produce_ed25519_record(struct ctx *c, struct change *ch)
+{
+	char *sel = dkim_ed25519_selector(c->cfg->dkim_selector);
+	char *kp = dkim_sel_key_path(c->cfg, c->prof, sel), *key = NULL, *p = NULL;
+	size_t kl = 0;
+	int r = read_target(c, kp, &key, &kl);
+	if (r == 0)
+		r = crypto_ed25519_public(key, kl, &p, NULL);
+	if (r == 0) {
+		ch->data = dkim_record_text_k(sel, c->cfg->domain, "ed25519", p);
+		ch->len = strlen(ch->data);
+	}
+	if (key)
+		crypto_free_secret(key, kl);
+	free(p);
+	free(kp);
+	free(sel);
+	return r;
+}
+
+/* The Ed25519 key and its record, as for RSA below: a valid key is kept, a missing one made. */
+static int check_ed25519(struct ctx *c)
 {
 	const char *user = c->prof->opendkim_user, *group = c->prof->opendkim_group;
-	char *dir = dkim_key_dir(c->cfg, c->prof), *kp = dkim_key_path(c->cfg, c->prof);
-	char *rp = dkim_record_path(c->cfg, c->prof), *key = NULL, *why = NULL, *p = NULL, *rec = NULL;
+	char *sel = dkim_ed25519_selector(c->cfg->dkim_selector);
+	char *kp = dkim_sel_key_path(c->cfg, c->prof, sel), *rp = dkim_sel_record_path(c->cfg, c->prof, sel);
+	char *key = NULL, *why = NULL, *p = NULL, *rec = NULL, *what = NULL;
+	size_t kl = 0;
+	int r = read_target(c, kp, &key, &kl);
+
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	if (r == 0 && crypto_ed25519_public(key, kl, &p, &why) == 0) {
+		if ((r = want_attr(c, kp, user, group, 0600)) < 0)
+			goto out;
+		rec = dkim_record_text_k(sel, c->cfg->domain, "ed25519", p);
+		r = want_file(c, rp, rec, strlen(rec), user, group, 0644);
+		goto out;
+	}
+	if (key)
+		stage_note(c, _("DKIM key %s is unreadable (%s): a new key replaces it and its DNS record "
+			   "must be published again"), kp, why ? why : _("not an Ed25519 key"));
+	r = want_new_file(c, kp, produce_ed25519_key, _("new DKIM Ed25519 key"), 1, user, group, 0600);
+	if (r == 0) {
+		what = xasprintf(_("DNS record of the new key, selector %s"), sel);
+		r = want_new_file(c, rp, produce_ed25519_record, what, 0, user, group, 0644);
+	}
+out:
+	if (key)
+		crypto_free_secret(key, kl);
+	free(sel);
+	free(kp);
+	free(rp);
+	free(why);
+	free(p);
+	free(rec);
+	free(what);
+	return r;
+}
+
+/* The RSA key of selector sel and its record: kept when valid, made when missing or unreadable. */
+static int check_rsa(struct ctx *c, const char *sel)
+{
+	const char *user = c->prof->opendkim_user, *group = c->prof->opendkim_group;
+	char *dir = dkim_key_dir(c->cfg, c->prof), *kp = dkim_sel_key_path(c->cfg, c->prof, sel);
+	char *rp = dkim_sel_record_path(c->cfg, c->prof, sel), *key = NULL, *why = NULL, *p = NULL, *rec = NULL;
 	size_t kl = 0;
 	int bits = 0, r;
 
@@ -102,7 +205,7 @@ static int check(struct ctx *c)
 				   bits, kp, c->cfg->dkim_bits);
 		if ((r = want_attr(c, kp, user, group, 0600)) < 0)
 			goto out;
-		rec = dkim_record_text(c->cfg->dkim_selector, c->cfg->domain, p);
+		rec = dkim_record_text(sel, c->cfg->domain, p);
 		r = want_file(c, rp, rec, strlen(rec), user, group, 0644);
 		goto out;
 	}
@@ -111,7 +214,7 @@ static int check(struct ctx *c)
 			   "must be published again"), kp, why ? why : _("not an RSA key"));
 	r = want_new_file(c, kp, produce_key, _("new DKIM RSA key"), 1, user, group, 0600);
 	if (r == 0) {
-		char *what = xasprintf(_("DNS record of the new key, selector %s"), c->cfg->dkim_selector);
+		char *what = xasprintf(_("DNS record of the new key, selector %s"), sel);
 		r = want_new_file(c, rp, produce_record, what, 0, user, group, 0644);
 		free(what);
 	}
@@ -124,6 +227,338 @@ out:
 	free(why);
 	free(p);
 	free(rec);
+	return r;
+}
+
+/* ---- rotation ---- */
+
+long long dkim_now(void)
+{
+#ifdef MAILSTAGE_TEST_HOOKS
+	const char *t = getenv("MAILSTAGE_TEST_NOW");
+	if (t && *t)
+		return strtoll(t, NULL, 10);
+#endif
+	return (long long)time(NULL);
+}
+
+void dkim_rotation_selector(long long t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	if (strftime(out, 16, "s%Y%m%d", &tm) == 0)
+		snprintf(out, 16, "s0");
+}
+
+static int selector_ok(const char *s, size_t n)
+{
+	size_t i;
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int dkim_rotation_parse(const char *text, size_t len, struct dkim_rotation *st, char **why)
+{
+	size_t off = 0, line = 0;
+
+	memset(st, 0, sizeof(*st));
+	*why = NULL;
+	st->present = 1;
+	if (memchr(text, 0, len)) {
+		*why = xstrdup(_("it contains a NUL byte"));
+		return -EINVAL;
+	}
+	while (off < len) {
+		const char *l = text + off, *nl = memchr(l, '\n', len - off), *w2, *w3;
+		size_t ll = nl ? (size_t)(nl - l) : len - off, n1, n2, n3, i;
+		char *slot;
+		long long *at, v = 0;
+
+		off += ll + (nl ? 1 : 0);
+		line++;
+		if (ll == 0 || l[0] == '#')
+			continue;
+		w2 = memchr(l, ' ', ll);
+		w3 = w2 ? memchr(w2 + 1, ' ', ll - (size_t)(w2 + 1 - l)) : NULL;
+		if (!w2 || !w3)
+			goto bad;
+		n1 = (size_t)(w2 - l);
+		n2 = (size_t)(w3 - w2 - 1);
+		n3 = ll - (size_t)(w3 + 1 - l);
+		if (n1 == 6 && !memcmp(l, "active", 6))
+			slot = st->active, at = &st->active_at;
+		else if (n1 == 4 && !memcmp(l, "next", 4))
+			slot = st->next, at = &st->next_at;
+		else if (n1 == 8 && !memcmp(l, "retiring", 8))
+			slot = st->retiring, at = &st->retiring_at;
+		else
+			goto bad;
+		if (*slot || !selector_ok(w2 + 1, n2) || n3 == 0 || n3 > 12)
+			goto bad;
+		for (i = 0; i < n3; i++) {
+			if (w3[1 + i] < '0' || w3[1 + i] > '9')
+				goto bad;
+			v = v * 10 + (w3[1 + i] - '0');
+		}
+		memcpy(slot, w2 + 1, n2);
+		slot[n2] = 0;
+		*at = v;
+		continue;
+bad:
+		*why = xasprintf(_("line %zu is not \"active|next|retiring SELECTOR SECONDS\" (once each)"), line);
+		return -EINVAL;
+	}
+	if (!*st->active) {
+		*why = xstrdup(_("it names no active key"));
+		return -EINVAL;
+	}
+	if ((*st->next && (!strcmp(st->next, st->active) || !strcmp(st->next, st->retiring))) ||
+	    (*st->retiring && !strcmp(st->retiring, st->active))) {
+		*why = xstrdup(_("it names one selector twice"));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+char *dkim_rotation_format(const struct dkim_rotation *st)
+{
+	struct buf b = { 0 };
+	buf_puts(&b, "# DKIM key rotation, kept by mailstage apply (dkim_rotate_days): do not edit\n");
+	buf_printf(&b, "active %s %lld\n", st->active, st->active_at);
+	if (*st->next)
+		buf_printf(&b, "next %s %lld\n", st->next, st->next_at);
+	if (*st->retiring)
+		buf_printf(&b, "retiring %s %lld\n", st->retiring, st->retiring_at);
+	return buf_steal(&b);
+}
+
+static char *rotation_path(const struct config *cfg, const struct profile *p)
+{
+	return xasprintf("%s/%s/%s", p->opendkim_keydir, cfg->domain, DKIM_ROTATION_FILE);
+}
+
+int dkim_rotation_load(struct root *root, const struct config *cfg, const struct profile *p,
+		       struct dkim_rotation *st, char **why)
+{
+	char *path = rotation_path(cfg, p), *data = NULL, *w = NULL;
+	size_t len = 0;
+	int r = root_read(root, path, 4096, &data, &len, &w);
+
+	*why = NULL;
+	if (r == -ENOENT) {
+		memset(st, 0, sizeof(*st));
+		snprintf(st->active, sizeof(st->active), "%s", cfg->dkim_selector);
+		r = 0;
+	} else if (r < 0) {
+		*why = xasprintf(_("cannot read %s: %s"), path, w ? w : strerror(-r));
+	} else if ((r = dkim_rotation_parse(data, len, st, &w)) < 0) {
+		*why = xasprintf(_("%s is not a DKIM rotation state: %s; move it away (the keys beside it stay) "
+				   "and run again"), path, w);
+	}
+	free(w);
+	free(data);
+	free(path);
+	return r;
+}
+
+char *dkim_active_selector(struct root *root, const struct config *cfg, const struct profile *p)
+{
+	struct dkim_rotation st;
+	char *why = NULL;
+	if (dkim_rotation_load(root, cfg, p, &st, &why) < 0) {
+		free(why);
+		return xstrdup(cfg->dkim_selector);
+	}
+	return xstrdup(st.active);
+}
+
+/* The p= of a record's text ("v=DKIM1; k=rsa; p=..."), blanks removed; NULL when none. */
+static char *txt_p(const char *txt)
+{
+	const char *p;
+	struct buf b = { 0 };
+	for (p = txt; (p = strstr(p, "p=")) != NULL; p++)
+		if (p == txt || p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t')
+			break;
+	if (!p)
+		return NULL;
+	for (p += 2; *p && *p != ';'; p++)
+		if (*p != ' ' && *p != '\t')
+			buf_append(&b, p, 1);
+	buf_append(&b, "", 1);
+	return b.data;
+}
+
+/*
+ * What live DNS (the resolver verify uses, or --resolver) says of SEL's record:
+ * 1 it is served with p= equal to want_p (any record when want_p is NULL),
+ * 0 no such record, -1 another key or no answer (a lookup failure is never "gone").
+ */
+static int live_record(struct ctx *c, const char *sel, const char *want_p)
+{
+	struct dnsq q;
+	struct strv out = { 0 };
+	char *name = xasprintf("%s._domainkey.%s", sel, c->cfg->domain), *why = NULL;
+	size_t i;
+	int r, res = -1;
+
+	memset(&q, 0, sizeof(q));
+	q.server = (char *)stage_resolver(c);
+	q.timeout_s = 3;
+	dnsq_start(&q);
+	r = dnsq_lookup(&q, name, DNSQ_TXT, &out, &why);
+	if (r == -ENOENT)
+		res = 0;
+	for (i = 0; r == 0 && i < out.n; i++) {
+		char *p = txt_p(out.v[i]);
+		if (p && (!want_p || strcmp(p, want_p) == 0))
+			res = 1;
+		free(p);
+	}
+	q.server = NULL;
+	dnsq_free(&q);
+	strv_free(&out);
+	free(name);
+	free(why);
+	return res;
+}
+
+static int key_public(struct ctx *c, const char *sel, char **p)
+{
+	char *kp = dkim_sel_key_path(c->cfg, c->prof, sel), *key = NULL;
+	size_t kl = 0;
+	int r = read_target(c, kp, &key, &kl);
+	*p = NULL;
+	if (r == 0)
+		r = crypto_dkim_public(key, kl, p);
+	if (key)
+		crypto_free_secret(key, kl);
+	free(kp);
+	return r;
+}
+
+static void fmt_day(long long t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/*
+ * One step of the rotation per apply, each a change the runner journals:
+ *   1. the active key older than dkim_rotate_days: the next key under sYYYYMMDD
+ *      (want_new_file), its record; signing unchanged;
+ *   2. live DNS serves the next key's record: the state says it is active (the
+ *      opendkim stage then writes the tables for it, services restarts opendkim);
+ *      the old one is retiring;
+ *   3. retiring for dkim_retire_days and its record gone from DNS: its private
+ *      key and record file removed (want_removed: backed up, rollback restores).
+ */
+static int check_rotation(struct ctx *c, struct dkim_rotation *st)
+{
+	const char *user = c->prof->opendkim_user, *group = c->prof->opendkim_group;
+	struct dkim_rotation want = *st;
+	long long now = dkim_now(), day = 86400;
+	char *path = NULL, *text = NULL, *p = NULL, *what = NULL, d[16];
+	int r = 0, live;
+
+	want.present = 1;
+	if (!st->present)
+		want.active_at = now;	/* the age of a key counts from when rotation began to watch it */
+	if (*st->retiring && now - st->retiring_at >= c->cfg->dkim_retire_days * day) {
+		live = live_record(c, st->retiring, NULL);
+		fmt_day(st->retiring_at, d);
+		if (live == 0) {
+			path = dkim_sel_key_path(c->cfg, c->prof, st->retiring);
+			if ((r = want_removed(c, path, _("retired DKIM key, its record is gone from DNS"))) < 0)
+				goto out;
+			free(path);
+			path = dkim_sel_record_path(c->cfg, c->prof, st->retiring);
+			if ((r = want_removed(c, path, _("record of the retired DKIM key"))) < 0)
+				goto out;
+			want.retiring[0] = 0;
+			want.retiring_at = 0;
+		} else {
+			stage_note(c, _("DKIM selector %s retired on %s: remove its record %s._domainkey.%s from DNS; "
+				   "its key is deleted by the apply after that"), st->retiring, d, st->retiring,
+				   c->cfg->domain);
+		}
+	}
+	if (*st->next) {
+		if ((r = check_rsa(c, st->next)) < 0)
+			goto out;
+		if (key_public(c, st->next, &p) < 0) {
+			stage_note(c, _("DKIM selector %s: its key is made in this run; its record is checked in DNS "
+				   "by the next apply"), st->next);
+		} else if ((live = live_record(c, st->next, p)) == 1 && !*want.retiring) {
+			snprintf(want.retiring, sizeof(want.retiring), "%s", st->active);
+			want.retiring_at = now;
+			snprintf(want.active, sizeof(want.active), "%s", st->next);
+			want.active_at = now;
+			want.next[0] = 0;
+			want.next_at = 0;
+		} else if (live == 1) {
+			stage_note(c, _("DKIM selector %s is in DNS; mail is signed with it once %s is retired"),
+				   st->next, st->retiring);
+		} else {
+			stage_note(c, _("DKIM selector %s waits for its record in DNS (`mailstage dns` shows it): "
+				   "mail is signed with %s until DNS serves it"), st->next, st->active);
+		}
+	} else if (c->cfg->dkim_rotate_days > 0 && !*st->retiring &&
+		   now - want.active_at >= c->cfg->dkim_rotate_days * day) {
+		char sel[16];
+		dkim_rotation_selector(now, sel);
+		if (strcmp(sel, st->active) != 0) {
+			path = dkim_sel_key_path(c->cfg, c->prof, sel);
+			r = want_new_file(c, path, produce_key, _("next DKIM RSA key (rotation)"), 1, user, group, 0600);
+			if (r == 0) {
+				free(path);
+				path = dkim_sel_record_path(c->cfg, c->prof, sel);
+				what = xasprintf(_("DNS record of the next key, selector %s: publish it"), sel);
+				r = want_new_file(c, path, produce_record, what, 0, user, group, 0644);
+			}
+			if (r < 0)
+				goto out;
+			snprintf(want.next, sizeof(want.next), "%s", sel);
+			want.next_at = now;
+		}
+	}
+	free(path);
+	path = rotation_path(c->cfg, c->prof);
+	text = dkim_rotation_format(&want);
+	r = want_file(c, path, text, strlen(text), user, group, 0644);
+	*st = want;
+out:
+	free(path);
+	free(text);
+	free(p);
+	free(what);
+	return r;
+}
+
+static int check(struct ctx *c)
+{
+	struct dkim_rotation st;
+	char *why = NULL;
+	int r = dkim_rotation_load(c->root, c->cfg, c->prof, &st, &why);
+
+	if (r < 0) {
+		r = stage_fail(c, "%s", why);
+		free(why);
+		return r;
+	}
+	/* the active key first: its directory, and on a fresh system the key itself */
+	r = check_rsa(c, st.active);
+	if (r == 0 && (st.present || c->cfg->dkim_rotate_days > 0))
+		r = check_rotation(c, &st);
+	if (r == 0 && config_dkim_ed25519(c->cfg))
+		r = check_ed25519(c);
 	return r;
 }
 

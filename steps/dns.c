@@ -264,6 +264,10 @@ static void zone_records(struct buf *b, const struct dns_zone *z)
 		char *data;
 		if (rr->provider)
 			continue;
+		if (rr->remove) {
+			buf_printf(b, "; TO REMOVE (not published any more): %s TXT, %s\n", rr->fqdn, rr->purpose);
+			continue;
+		}
 		buf_printf(b, "; %s\n", rr->purpose);
 		if (strcmp(rr->type, "TXT") == 0) {
 			data = dns_txt_strings(rr->value, DNS_TXT_MAX, "\n\t\t");
@@ -357,7 +361,7 @@ static void format_json(struct buf *b, const struct dns_zone *z)
 			buf_puts(b, "]");
 		}
 		buf_printf(b, ", \"publish\": \"%s\", \"purpose\": %s}",
-			   rr->provider ? "provider" : rr->name ? "zone" : "other-zone", p);
+			   rr->remove ? "remove" : rr->provider ? "provider" : rr->name ? "zone" : "other-zone", p);
 		free(n);
 		free(v);
 		free(p);
@@ -381,7 +385,7 @@ static void format_table(struct buf *b, const struct dns_zone *z)
 	for (i = 0; i < z->n; i++) {
 		const struct dns_rr *rr = &z->rr[i];
 		buf_printf(b, "%-*s  %-4s  %s%s\n", (int)w, rr->fqdn, rr->type, rr->value,
-			   rr->provider ? "   (reverse DNS: set by the provider, e.g. Sakura VPS control panel)" :
+			   rr->remove ? "   (TO REMOVE: the retired DKIM key's record)" : rr->provider ? "   (reverse DNS: set by the provider, e.g. Sakura VPS control panel)" :
 			   rr->name ? "" : "   (in the hostname's own zone)");
 	}
 	for (i = 0; i < z->notes.n; i++)
@@ -450,10 +454,10 @@ out:
  */
 #define KEY_FILE_MAX (1u << 20)	/* a PEM key or its record is a few KiB */
 
-int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
-		    char **missing)
+static int dkim_public_sel(struct root *root, const struct config *cfg, const struct profile *prof,
+			   const char *sel, int ed25519, char **p, char **missing)
 {
-	char *kp = dkim_key_path(cfg, prof), *rp = dkim_record_path(cfg, prof);
+	char *kp = dkim_sel_key_path(cfg, prof, sel), *rp = dkim_sel_record_path(cfg, prof, sel);
 	char *host = NULL, *why = NULL, *data = NULL;
 	size_t len = 0;
 	int r;
@@ -468,8 +472,9 @@ int dns_dkim_public(struct root *root, const struct config *cfg, const struct pr
 		goto out;
 	}
 	if (r == 0) {
-		if (fp_dkim_public(root, kp, data, len, p) < 0)
-			*missing = xasprintf("the DKIM key %s is not a valid RSA key (mailstage apply replaces it)", kp);
+		if (ed25519 ? crypto_ed25519_public(data, len, p, NULL) < 0 : fp_dkim_public(root, kp, data, len, p) < 0)
+			*missing = xasprintf("the DKIM key %s is not a valid %s key (mailstage apply replaces it)", kp,
+					     ed25519 ? "Ed25519" : "RSA");
 		crypto_free_secret(data, len);
 		data = NULL;
 		goto out;
@@ -504,6 +509,136 @@ out:
 	return r;
 }
 
+int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
+		    char **missing)
+{
+	return dkim_public_sel(root, cfg, prof, cfg->dkim_selector, 0, p, missing);
+}
+
+/* A DKIM TXT record placed after the last one already there (before DMARC). */
+static void insert_dkim(struct dns_zone *z, const char *owner, const char *dom, char *value, const char *purpose)
+{
+	size_t at = z->n, i;
+	struct dns_rr rr;
+
+	for (i = 0; i < z->n; i++)
+		if (strstr(z->rr[i].fqdn, "._domainkey."))
+			at = i + 1;
+	if (at == z->n)
+		for (i = 0; i < z->n; i++)
+			if (strncmp(z->rr[i].fqdn, "_dmarc.", 7) == 0) {
+				at = i;
+				break;
+			}
+	add_rr(z, owner, dom, "TXT", value, purpose);
+	rr = z->rr[z->n - 1];
+	memmove(&z->rr[at + 1], &z->rr[at], (z->n - 1 - at) * sizeof(*z->rr));
+	z->rr[at] = rr;
+}
+
+int dns_add_dkim_extra(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z)
+{
+	char *sel, *p = NULL, *missing = NULL, *owner, *dom;
+	int r;
+
+	if (!config_dkim_ed25519(cfg))
+		return 0;
+	sel = dkim_ed25519_selector(cfg->dkim_selector);
+	r = dkim_public_sel(root, cfg, prof, sel, 1, &p, &missing);
+	if (r == 0 && p) {
+		dom = lower_dup(cfg->domain);
+		owner = xasprintf("%s._domainkey.%s", sel, dom);
+		insert_dkim(z, owner, dom, dkim_txt_value_k("ed25519", p), "DKIM: the Ed25519 key of the second "
+			    "signature (RFC 8463)");
+		free(owner);
+		free(dom);
+	} else if (r == 0) {
+		char *n = xasprintf("no Ed25519 DKIM record: %s", missing);
+		strv_push(&z->notes, n);
+		free(n);
+	}
+	free(sel);
+	free(p);
+	free(missing);
+	return r;
+}
+
+char *dns_dkim_p_of(const struct dns_zone *z)
+{
+	size_t i;
+	for (i = 0; i < z->n; i++)
+		if (strstr(z->rr[i].fqdn, "._domainkey.") && !strncmp(z->rr[i].value, "v=DKIM1; k=rsa; p=", 18))
+			return xstrdup(z->rr[i].value + 18);
+	return NULL;
+}
+
+int dns_build_root(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z,
+		   char **err)
+{
+	struct dkim_rotation st;
+	struct config c2 = *cfg;
+	char *p = NULL, *missing = NULL, *owner = NULL, *dom = NULL;
+	long long now = dkim_now();
+	int r;
+
+	*err = NULL;
+	memset(z, 0, sizeof(*z));
+	if ((r = dkim_rotation_load(root, cfg, prof, &st, err)) < 0)
+		return r;
+	c2.dkim_selector = st.active;
+	if ((r = dns_dkim_public(root, &c2, prof, &p, &missing)) < 0) {
+		*err = missing;
+		missing = NULL;
+		goto out;
+	}
+	if ((r = dns_build(&c2, p, missing, z)) < 0)
+		goto out;
+	dom = lower_dup(cfg->domain);
+	if (*st.next) {
+		free(p);
+		free(missing);
+		p = missing = NULL;
+		if (dkim_public_sel(root, cfg, prof, st.next, 0, &p, &missing) == 0 && p) {
+			owner = xasprintf("%s._domainkey.%s", st.next, dom);
+			insert_dkim(z, owner, dom, dkim_txt_value(p), "DKIM: the next key (rotation): publish it now; "
+				    "mail is signed with it once DNS serves it");
+			free(owner);
+		}
+	}
+	if (*st.retiring) {
+		free(p);
+		free(missing);
+		p = missing = NULL;
+		if (dkim_public_sel(root, cfg, prof, st.retiring, 0, &p, &missing) == 0 && p) {
+			int gone = now - st.retiring_at >= cfg->dkim_retire_days * 86400LL;
+			owner = xasprintf("%s._domainkey.%s", st.retiring, dom);
+			insert_dkim(z, owner, dom, dkim_txt_value(p), gone ?
+				    "DKIM: TO REMOVE: the retired key (rotation): delete this record; the next apply "
+				    "then deletes its key" :
+				    "DKIM: the previous key (rotation): keep it published for dkim_retire_days");
+			if (gone) {
+				char *n = xasprintf("to remove: %s TXT, the retired DKIM key", owner);
+				size_t i;
+				for (i = 0; i < z->n; i++)
+					if (!strncmp(z->rr[i].fqdn, owner, strlen(owner)) && !strcmp(z->rr[i].fqdn + strlen(owner), "."))
+						z->rr[i].remove = 1;
+				strv_push(&z->notes, n);
+				free(n);
+			}
+			free(owner);
+		}
+	}
+	if ((r = dns_add_dkim_extra(root, cfg, prof, z)) < 0)
+		*err = xasprintf("cannot read the Ed25519 DKIM key: %s", strerror(-r));
+out:
+	if (r < 0 && r != -EINVAL)
+		dns_zone_free(z);
+	free(p);
+	free(missing);
+	free(dom);
+	return r;
+}
+
 /* ---- the stage ---- */
 
 static int check(struct ctx *c)
@@ -514,13 +649,13 @@ static int check(struct ctx *c)
 	int r;
 
 	memset(&z, 0, sizeof(z));
-	r = dns_dkim_public(c->root, c->cfg, c->prof, &p, &missing);
-	if (r < 0) {
-		r = stage_fail(c, "%s", missing);
+	r = dns_build_root(c->root, c->cfg, c->prof, &z, &missing);
+	if (r == -EINVAL && !missing) {
+		r = stage_fail(c, _("the DNS records need hostname, domain and ipv4 in the configuration"));
 		goto out;
 	}
-	if ((r = dns_build(c->cfg, p, missing, &z)) < 0) {
-		r = stage_fail(c, _("the DNS records need hostname, domain and ipv4 in the configuration"));
+	if (r < 0) {
+		r = stage_fail(c, "%s", missing);
 		goto out;
 	}
 	text = dns_format(&z, DNS_FMT_ZONE);

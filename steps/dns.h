@@ -29,6 +29,7 @@ struct dns_rr {
 	char *value;		/* presentation data; TXT: the text itself, unsplit and unescaped */
 	const char *purpose;	/* "mail server address", "SPF", ... */
 	int provider;		/* not in the domain's zone: reverse DNS set by the provider */
+	int remove;		/* a retired DKIM key's record: to delete from the zone, not to publish */
 };
 
 struct dns_zone {
@@ -72,5 +73,20 @@ char *dns_p_from_record(const char *text);
  */
 int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
 		    char **missing);
+/*
+ * The DKIM records beside the main key's, added to z after it: the Ed25519
+ * key's (dkim_algorithms), or a note when it does not exist yet.  0 or -errno.
+ */
+int dns_add_dkim_extra(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z);
+/*
+ * Everything above for the root: the DKIM rotation's keys (the active one as
+ * the DKIM record; the next one to publish; the retiring one kept until
+ * dkim_retire_days, then marked remove), the Ed25519 key.  0; -EINVAL for a
+ * configuration without the identity; another -errno with *err (caller frees).
+ */
+int dns_build_root(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z,
+		   char **err);
+/* The p= of the zone's first RSA DKIM record (the signing key's), or NULL; caller frees. */
+char *dns_dkim_p_of(const struct dns_zone *z);
 
 #endif

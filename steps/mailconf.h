@@ -57,6 +57,9 @@ int opendkim_conf_edit(const struct config *cfg, const struct profile *p, const 
 		       char **out, size_t *outlen, char **err);
 /* The three tables' contents. */
 char *opendkim_keytable(const struct config *cfg, const struct profile *p);
+/* The same for a selector (the DKIM rotation's active key). */
+char *opendkim_keytable_sel(const struct config *cfg, const struct profile *p, const char *sel);
+char *opendkim_signingtable_sel(const struct config *cfg, const char *sel);
 char *opendkim_signingtable(const struct config *cfg);
 char *opendkim_trustedhosts(const struct config *cfg);
 

@@ -12,6 +12,13 @@
  *   - the single-key Domain/KeyFile/Selector lines (EPEL's KeyFile names a key
  *     that does not exist) are replaced by KeyTable + SigningTable (refile:),
  *     with the dkim-keys stage's key;
+ *   - with dkim_algorithms = rsa-sha256, ed25519-sha256, a second OpenDKIM
+ *     signs with the Ed25519 key: OpenDKIM 2.11 has one SignatureAlgorithm
+ *     per instance (an Ed25519 key in the RSA instance's KeyTable fails with
+ *     "expecting an rsa key"), so /etc/opendkim/ed25519.conf (whole file,
+ *     ours), its own KeyTable.ed25519 and SigningTable.ed25519, a socket of
+ *     its own (inet:8892@localhost, the second milter of postfix-main) and
+ *     the unit opendkim-ed25519.service that starts it;
  *   - InternalHosts/ExternalIgnoreList so local and authenticated mail is
  *     signed rather than verified; relaxed/relaxed; From oversigned;
  *   - the tables are root:opendkim 0640: readable after opendkim drops its
@@ -28,6 +35,7 @@
 #include <string.h>
 
 #define DKIM_SOCKET "inet:8891@localhost"	/* = smtpd_milters inet:127.0.0.1:8891 */
+#define DKIM_ED25519_SOCKET "inet:8892@localhost"	/* = the second of smtpd_milters */
 
 char *opendkim_keytable_path(const struct profile *p)
 {
@@ -46,18 +54,96 @@ char *opendkim_trustedhosts_path(const struct profile *p)
 
 char *opendkim_keytable(const struct config *cfg, const struct profile *p)
 {
-	char *kp = dkim_key_path(cfg, p);
+	return opendkim_keytable_sel(cfg, p, cfg->dkim_selector);
+}
+
+char *opendkim_keytable_sel(const struct config *cfg, const struct profile *p, const char *sel)
+{
+	char *kp = dkim_sel_key_path(cfg, p, sel);
 	/* no comment lines: plain "key value" lines, as opendkim.conf(5) describes the tables */
-	char *s = xasprintf("%s._domainkey.%s %s:%s:%s\n", cfg->dkim_selector, cfg->domain, cfg->domain,
-			    cfg->dkim_selector, kp);
+	char *s = xasprintf("%s._domainkey.%s %s:%s:%s\n", sel, cfg->domain, cfg->domain, sel, kp);
 	free(kp);
 	return s;
 }
 
 char *opendkim_signingtable(const struct config *cfg)
 {
+	return opendkim_signingtable_sel(cfg, cfg->dkim_selector);
+}
+
+char *opendkim_signingtable_sel(const struct config *cfg, const char *sel)
+{
 	/* refile: one regular expression per line; *@domain signs every sender of the domain */
-	return xasprintf("*@%s %s._domainkey.%s\n", cfg->domain, cfg->dkim_selector, cfg->domain);
+	return xasprintf("*@%s %s._domainkey.%s\n", cfg->domain, sel, cfg->domain);
+}
+
+char *opendkim_ed25519_conf_path(const struct profile *p)
+{
+	return xasprintf("%s/ed25519.conf", p->opendkim_dir);
+}
+
+char *opendkim_ed25519_keytable(const struct config *cfg, const struct profile *p)
+{
+	char *sel = dkim_ed25519_selector(cfg->dkim_selector), *kp = dkim_sel_key_path(cfg, p, sel);
+	char *s = xasprintf("%s._domainkey.%s %s:%s:%s\n", sel, cfg->domain, cfg->domain, sel, kp);
+	free(kp);
+	free(sel);
+	return s;
+}
+
+char *opendkim_ed25519_signingtable(const struct config *cfg)
+{
+	char *sel = dkim_ed25519_selector(cfg->dkim_selector);
+	char *s = xasprintf("*@%s %s._domainkey.%s\n", cfg->domain, sel, cfg->domain);
+	free(sel);
+	return s;
+}
+
+/* The second instance's whole configuration: the first one's signing settings, Ed25519. */
+char *opendkim_ed25519_conf(const struct profile *p)
+{
+	char *th = opendkim_trustedhosts_path(p);
+	char *s = xasprintf("# %s/ed25519.conf - made by mailstage (dkim_algorithms): the OpenDKIM that adds\n"
+			    "# the Ed25519 signature (RFC 8463) beside the RSA one of %s.\n"
+			    "Syslog\t\t\tyes\n"
+			    "Mode\t\t\ts\n"
+			    "SignatureAlgorithm\ted25519-sha256\n"
+			    "Socket\t\t\t%s\n"
+			    "PidFile\t\t\t/run/opendkim/opendkim-ed25519.pid\n"
+			    "UserID\t\t\t%s\n"
+			    "UMask\t\t\t007\n"
+			    "Canonicalization\trelaxed/relaxed\n"
+			    "OversignHeaders\t\tFrom\n"
+			    "KeyTable\t\t%s/KeyTable.ed25519\n"
+			    "SigningTable\t\trefile:%s/SigningTable.ed25519\n"
+			    "ExternalIgnoreList\trefile:%s\n"
+			    "InternalHosts\t\trefile:%s\n",
+			    p->opendkim_dir, p->opendkim_conf, DKIM_ED25519_SOCKET, p->opendkim_userid, p->opendkim_dir,
+			    p->opendkim_dir, th, th);
+	free(th);
+	return s;
+}
+
+char *opendkim_ed25519_unit(const struct profile *p)
+{
+	return xasprintf("# made by mailstage (dkim_algorithms): the OpenDKIM that signs with Ed25519\n"
+			 "[Unit]\n"
+			 "Description=OpenDKIM, Ed25519 signatures (%s/ed25519.conf)\n"
+			 "After=network-online.target nss-lookup.target\n"
+			 "Before=%s.service\n"
+			 "\n"
+			 "[Service]\n"
+			 "Type=forking\n"
+			 "PIDFile=/run/opendkim/opendkim-ed25519.pid\n"
+			 "ExecStartPre=/bin/mkdir -p /run/opendkim\n"
+			 "ExecStartPre=/bin/chown %s /run/opendkim\n"
+			 "ExecStart=/usr/sbin/opendkim -x %s/ed25519.conf\n"
+			 "ExecReload=/bin/kill -USR1 $MAINPID\n"
+			 "Restart=on-failure\n"
+			 "\n"
+			 "[Install]\n"
+			 "WantedBy=multi-user.target\n",
+			 p->opendkim_dir, p->svc_postfix, p->opendkim_userid, p->opendkim_dir);
 }
 
 char *opendkim_trustedhosts(const struct config *cfg)
@@ -185,7 +271,7 @@ static int check(struct ctx *c)
 {
 	const struct profile *p = c->prof;
 	const char *conf = p->opendkim_conf, *grp = p->opendkim_group;
-	char *want = NULL, *path = NULL, *data = NULL;
+	char *want = NULL, *path = NULL, *data = NULL, *sel = NULL;
 	size_t wantlen = 0;
 	int r = mc_check_packaged(c, conf, NULL, "opendkim", opendkim_conf_edit, &want, &wantlen);
 
@@ -198,25 +284,55 @@ static int check(struct ctx *c)
 	/* the directory the dkim-keys stage keeps (root:opendkim 0750) */
 	if ((r = want_dir_exists(c, p->opendkim_dir, "root", grp, 0750)) < 0)
 		goto out;
+	/* the rotation's active key (dkim-keys switches it only once DNS serves its record) */
+	sel = dkim_active_selector(c->root, c->cfg, p);
 	path = opendkim_keytable_path(p);
-	data = opendkim_keytable(c->cfg, p);
+	data = opendkim_keytable_sel(c->cfg, p, sel);
 	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
 		goto out;
 	free(path);
 	free(data);
 	path = opendkim_signingtable_path(p);
-	data = opendkim_signingtable(c->cfg);
+	data = opendkim_signingtable_sel(c->cfg, sel);
 	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
 		goto out;
 	free(path);
 	free(data);
 	path = opendkim_trustedhosts_path(p);
 	data = opendkim_trustedhosts(c->cfg);
-	r = want_file(c, path, data, strlen(data), "root", grp, 0640);
+	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0 || !config_dkim_ed25519(c->cfg))
+		goto out;
+	free(path);
+	free(data);
+	path = opendkim_ed25519_conf_path(p);
+	data = opendkim_ed25519_conf(p);
+	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
+		goto out;
+	free(path);
+	free(data);
+	path = xasprintf("%s/KeyTable.ed25519", p->opendkim_dir);
+	data = opendkim_ed25519_keytable(c->cfg, p);
+	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
+		goto out;
+	free(path);
+	free(data);
+	path = xasprintf("%s/SigningTable.ed25519", p->opendkim_dir);
+	data = opendkim_ed25519_signingtable(c->cfg);
+	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
+		goto out;
+	free(path);
+	free(data);
+	path = xstrdup("/etc/systemd/system/" OPENDKIM_ED25519_UNIT);
+	data = opendkim_ed25519_unit(p);
+	if ((r = want_dir_exists(c, "/etc/systemd", "root", "root", 0755)) < 0 ||
+	    (r = want_dir_exists(c, "/etc/systemd/system", "root", "root", 0755)) < 0)
+		goto out;
+	r = want_file(c, path, data, strlen(data), "root", "root", 0644);
 out:
 	free(want);
 	free(path);
 	free(data);
+	free(sel);
 	return r;
 }
 

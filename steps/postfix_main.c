@@ -186,8 +186,8 @@ char *postfix_main_value(const struct config *cfg, const struct profile *p, cons
 		return xstrdup(cfg->maximal_queue_lifetime);
 	if (IS("bounce_queue_lifetime"))
 		return xstrdup(cfg->bounce_queue_lifetime);
-	if (IS("smtpd_milters"))
-		return xstrdup(MILTER);
+	if (IS("smtpd_milters"))	/* RSA, then Ed25519 (a second OpenDKIM, steps/opendkim.c) */
+		return config_dkim_ed25519(cfg) ? xstrdup(MILTER ", " OPENDKIM_ED25519_MILTER) : xstrdup(MILTER);
 	if (IS("non_smtpd_milters"))
 		return xstrdup("$smtpd_milters");	/* signs sendmail(1) mail: cron, PHP mail() */
 	if (IS("milter_default_action"))

@@ -409,6 +409,13 @@ static int check(struct ctx *c)
 					    "packages and backups: free some space and run again"), freemb, dir,
 					    MIN_FREE_MB);
 	}
+	/* Ed25519 needs the platform's OpenSSL and OpenDKIM (profile data, RFC 8463) */
+	if (config_dkim_ed25519(c->cfg) && !c->prof->dkim_ed25519)
+		return stage_refuse(c, EXIT_CONFIG, _("dkim_algorithms names ed25519-sha256, but %s (%s) cannot "
+				    "sign with Ed25519: its %s has no Ed25519 and its OpenDKIM cannot use it; set "
+				    "dkim_algorithms = rsa-sha256 in %s"), c->prof->description, c->prof->name,
+				    c->prof->openssl_version ? c->prof->openssl_version : "OpenSSL",
+				    c->cfg->path ? c->cfg->path : _("the configuration"));
 	r = firewall_services_known(c, &why);
 	if (r < 0) {
 		r = stage_refuse(c, EXIT_CONFIG, "%s", why);

@@ -496,6 +496,9 @@ static const char *changed_file_of(struct ctx *c, int which, char **buf)
 		cands[n++] = xstrdup(p->opendkim_conf);
 		cands[n++] = xasprintf("%s/", p->opendkim_dir);
 		cands[n++] = xasprintf("%s/", p->opendkim_keydir);
+	} else if (which == 3) {	/* the Ed25519 OpenDKIM (dkim_algorithms) */
+		cands[n++] = xasprintf("%s/", p->opendkim_dir);
+		cands[n++] = xstrdup("/etc/systemd/system/" OPENDKIM_ED25519_UNIT);
 	} else {			/* postfix */
 		cands[n++] = xasprintf("%s/", p->postfix_dir);
 		cands[n++] = xstrdup(p->aliases);
@@ -514,25 +517,27 @@ static const char *changed_file_of(struct ctx *c, int which, char **buf)
 static int check(struct ctx *c)
 {
 	const struct profile *p = c->prof;
-	const char *svcs[3];
-	char *units[3];
+	const char *svcs[4];
+	char *units[4];
 	struct unit_state *s = NULL;
 	char *why = NULL;
 	int off = !online(c->root), r;
-	size_t i;
+	size_t i, nu = 3;
 
 	svcs[0] = p->svc_sasl;
 	svcs[1] = p->svc_opendkim;
 	svcs[2] = p->svc_postfix;
-	for (i = 0; i < 3; i++)
+	if (config_dkim_ed25519(c->cfg))
+		svcs[nu++] = OPENDKIM_ED25519_UNIT;	/* steps/opendkim.c writes it */
+	for (i = 0; i < nu; i++)
 		units[i] = unit_name(svcs[i]);
-	r = read_states(c->root, units, 3, &s, &why);
+	r = read_states(c->root, units, nu, &s, &why);
 	if (r < 0) {
 		r = r == -ENOENT ? stage_refuse(c, EXIT_UNAVAILABLE, _("%s (is systemd installed?)"), why)
 				 : stage_fail(c, "%s", why);
 		goto out;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < nu; i++) {
 		const char *u = units[i];
 		int missing = strcmp(s[i].enabled, "not-found") == 0;
 		int en = !enabled_ok(s[i].enabled);
@@ -576,8 +581,8 @@ static int check(struct ctx *c)
 			   "%s, %s and %s cannot be started from here; they start at its next boot"),
 			   *c->root->dir ? c->root->dir : _("this host"), units[0], units[1], units[2]);
 out:
-	states_free(s, 3);
-	for (i = 0; i < 3; i++)
+	states_free(s, nu);
+	for (i = 0; i < nu; i++)
 		free(units[i]);
 	free(why);
 	return r;

@@ -88,5 +88,52 @@ char *dkim_record_path(const struct config *cfg, const struct profile *p);
 char *dkim_txt_value(const char *p_b64);
 /* The zone-file record, strings split at most 255 bytes, as opendkim-genkey writes SELECTOR.txt. */
 char *dkim_record_text(const char *selector, const char *domain, const char *p_b64);
+/* The same for a key type k= ("rsa", "ed25519": p= is then the raw 32-byte key, RFC 8463). */
+char *dkim_txt_value_k(const char *k, const char *p_b64);
+char *dkim_record_text_k(const char *selector, const char *domain, const char *k, const char *p_b64);
+/* dkim_algorithms with ed25519-sha256: the Ed25519 key's selector, SELECTOR-ed25519. */
+char *dkim_ed25519_selector(const char *selector);
+/* .../SELECTOR.private and .../SELECTOR.txt of any selector of the domain */
+char *dkim_sel_key_path(const struct config *cfg, const struct profile *p, const char *selector);
+char *dkim_sel_record_path(const struct config *cfg, const struct profile *p, const char *selector);
+
+/*
+ * DKIM key rotation (dkim_rotate_days), a state machine carried by apply runs
+ * (dkim_keys.c).  Its state is the file DKIM_ROTATION_FILE in the key
+ * directory, one line per key:
+ *     active SELECTOR EPOCH     signs now; EPOCH: when it became the key
+ *     next SELECTOR EPOCH       made at EPOCH, waiting for its record in DNS
+ *     retiring SELECTOR EPOCH   stopped signing at EPOCH; its record stays
+ *                               published dkim_retire_days, then is removed
+ * '#' lines are comments.  Untrusted input: parsed strictly (at most one
+ * line of each kind, active required, selectors DNS labels, EPOCH digits).
+ */
+#define DKIM_ROTATION_FILE "rotation.state"
+struct dkim_rotation {
+	int present;			/* the file exists */
+	char active[64], next[64], retiring[64];	/* "" when none */
+	long long active_at, next_at, retiring_at;
+};
+/* 0, or -EINVAL with *why (caller frees). */
+int dkim_rotation_parse(const char *text, size_t len, struct dkim_rotation *st, char **why);
+char *dkim_rotation_format(const struct dkim_rotation *st);
+/* The selector of a key made at t: "sYYYYMMDD" (UTC). */
+void dkim_rotation_selector(long long t, char out[16]);
+/* The state in the root; absent: active = cfg's selector.  0, or -errno/-EINVAL with *why. */
+int dkim_rotation_load(struct root *root, const struct config *cfg, const struct profile *p,
+		       struct dkim_rotation *st, char **why);
+/* The selector mail is signed with now (the rotation's active key, else dkim_selector); caller frees. */
+char *dkim_active_selector(struct root *root, const struct config *cfg, const struct profile *p);
+/* Now, for the rotation (the test build honours MAILSTAGE_TEST_NOW, seconds since the epoch). */
+long long dkim_now(void);
+
+/* opendkim.c: the second OpenDKIM that signs with Ed25519 (dkim_algorithms), its unit and milter. */
+#define OPENDKIM_ED25519_UNIT "opendkim-ed25519.service"
+#define OPENDKIM_ED25519_MILTER "inet:127.0.0.1:8892"
+char *opendkim_ed25519_conf_path(const struct profile *p);
+char *opendkim_ed25519_conf(const struct profile *p);
+char *opendkim_ed25519_keytable(const struct config *cfg, const struct profile *p);
+char *opendkim_ed25519_signingtable(const struct config *cfg);
+char *opendkim_ed25519_unit(const struct profile *p);
 
 #endif

@@ -26,6 +26,7 @@
 # Interface (globals are E2E_*):
 #   E2E_MS        the mailstage binary (required)
 #   E2E_DIR       a scratch directory, removed by the caller
+#   E2E_CONF_EXTRA  lines added to the sender's mailstage.conf (optional)
 #   e2e_fail      called with a message when a step cannot go on (default:
 #                 print it and exit 1); the caller may redefine it
 #   e2e_up        everything above, up and listening
@@ -93,6 +94,7 @@ _e2e_sender_root() {
 	ipv6 = $E2E_SRV6
 	rbl =
 	port25_probe = $E2E_MX4:25
+	${E2E_CONF_EXTRA:-}
 	EOF
 	local skip
 	skip=$("$E2E_MS" stages | awk '$2 == "packages" || $2 == "services" {print $2}' | paste -sd, -)

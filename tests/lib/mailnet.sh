@@ -264,6 +264,8 @@ mn_mail_start() {
 	  RUNDIR=${RUNDIR:-/run/opendkim}
 	  mkdir -p "$RUNDIR"; chown "${USER:-opendkim}:${GROUP:-opendkim}" "$RUNDIR"; chmod 0750 "$RUNDIR"
 	  opendkim -x /etc/opendkim.conf -P "${PIDFILE:-$RUNDIR/opendkim.pid}" ${SOCKET:+-p "$SOCKET"} )
+	# the second OpenDKIM (Ed25519 signatures) as its unit runs it, when mailstage made one
+	[ ! -f /etc/opendkim/ed25519.conf ] || opendkim -x /etc/opendkim/ed25519.conf
 	# saslauthd as Debian's init script runs it (/etc/default/saslauthd)
 	( . /etc/default/saslauthd
 	  mkdir -p /run/saslauthd

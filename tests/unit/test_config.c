@@ -89,6 +89,11 @@ static void assert_defaults(const struct config *c)
 {
 	assert_string_equal(c->dkim_selector, "default");
 	assert_int_equal(c->dkim_bits, 2048);
+	assert_int_equal(c->dkim_algorithms.n, 1);
+	assert_string_equal(c->dkim_algorithms.v[0], "rsa-sha256");
+	assert_int_equal(config_dkim_ed25519(c), 0);
+	assert_int_equal(c->dkim_rotate_days, 0);
+	assert_int_equal(c->dkim_retire_days, 7);
 	assert_string_equal(c->spf_policy, "~all");
 	assert_string_equal(c->dmarc_policy, "quarantine");
 	assert_string_equal(c->dmarc_rua, "dmarc@example.com");
@@ -151,7 +156,7 @@ static void test_example_documents_every_key(void **state)
 
 	(void)state;
 	k = config_keys(&n);
-	assert_int_equal(n, 37);
+	assert_int_equal(n, 40);
 	for (i = 0; i < n; i++) {
 		char *set = xasprintf("\n%s = ", k[i].name);
 		char *shown = xasprintf("\n#%s = ", k[i].name);

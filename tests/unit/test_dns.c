@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "config.h"
@@ -318,6 +319,91 @@ static void test_p_from_record(void **state)
 	assert_null(dns_p_from_record(""));
 }
 
+static void test_ed25519_record(void **state)
+{
+	char *rec, *p, *sel;
+	(void)state;
+	/* RFC 8463 section 4.2's example key */
+	rec = dkim_record_text_k("brisbane", "football.example.com", "ed25519",
+				 "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	assert_non_null(strstr(rec, "brisbane._domainkey\tIN\tTXT\t( \"v=DKIM1; k=ed25519; \"\n"));
+	p = dns_p_from_record(rec);
+	assert_string_equal(p, "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	free(p);
+	free(rec);
+	p = dkim_txt_value_k("ed25519", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	assert_string_equal(p, "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	assert_true(strlen(p) < 255);
+	free(p);
+	sel = dkim_ed25519_selector("default");
+	assert_string_equal(sel, "default-ed25519");
+	free(sel);
+}
+
+static void test_rotation_selector(void **state)
+{
+	char sel[16];
+	(void)state;
+	dkim_rotation_selector(0, sel);
+	assert_string_equal(sel, "s19700101");
+	dkim_rotation_selector(1796169600LL, sel);	/* 2026-12-02 00:00 UTC */
+	assert_string_equal(sel, "s20261202");
+	dkim_rotation_selector(1796169600LL + 86399, sel);
+	assert_string_equal(sel, "s20261202");
+}
+
+static void test_rotation_state(void **state)
+{
+	struct dkim_rotation st;
+	char *why = NULL, *text;
+	static const char *const bad[] = {
+		"",					/* no active key */
+		"# only a comment\n",
+		"active default\n",			/* no time */
+		"active default 12x\n",
+		"active ../../etc 1\n",			/* not a selector */
+		"active Default 1\n",			/* upper case: not what mailstage writes */
+		"active -a 1\n",
+		"active default 1\nactive other 2\n",	/* twice */
+		"active default 1\nnext default 2\n",	/* one selector twice */
+		"active default 1\nretiring default 2\n",
+		"active default 1\nlater s2026 2\n",	/* unknown word */
+		"active  default 1\n",			/* two blanks */
+		"active default 1 \n",
+		"active default 1234567890123\n",	/* more than 12 digits */
+		NULL,
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(dkim_rotation_parse("# c\nactive default 100\nnext s20270601 200\nretiring old 50\n", 58, &st,
+					     &why), 0);
+	assert_null(why);
+	assert_string_equal(st.active, "default");
+	assert_int_equal(st.active_at, 100);
+	assert_string_equal(st.next, "s20270601");
+	assert_int_equal(st.next_at, 200);
+	assert_string_equal(st.retiring, "old");
+	assert_int_equal(st.retiring_at, 50);
+	text = dkim_rotation_format(&st);
+	assert_string_equal(text, "# DKIM key rotation, kept by mailstage apply (dkim_rotate_days): do not edit\n"
+			    "active default 100\nnext s20270601 200\nretiring old 50\n");
+	/* what it writes it reads back */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(dkim_rotation_parse(text, strlen(text), &st, &why), 0);
+	assert_string_equal(st.next, "s20270601");
+	free(text);
+	for (i = 0; bad[i]; i++) {
+		if (dkim_rotation_parse(bad[i], strlen(bad[i]), &st, &why) != -EINVAL)
+			fail_msg("accepted: \"%s\"", bad[i]);
+		assert_non_null(why);
+		free(why);
+		why = NULL;
+	}
+	assert_int_equal(dkim_rotation_parse("active a\0 1\n", 11, &st, &why), -EINVAL);
+	free(why);
+}
+
 static void test_formats(void **state)
 {
 	enum dns_format f;
@@ -357,6 +443,9 @@ int main(void)
 		cmocka_unit_test(test_hostname_outside),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_p_from_record),
+		cmocka_unit_test(test_ed25519_record),
+		cmocka_unit_test(test_rotation_selector),
+		cmocka_unit_test(test_rotation_state),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_required),
 	};
