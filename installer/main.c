@@ -4,6 +4,7 @@
  * Parses options, then hands over to the runner.  Usage errors exit 64
  * before anything is read or changed.
  */
+#include "cmd_dkim.h"
 #include "cmd_dns.h"
 #include "i18n.h"
 #include "msg.h"
@@ -46,6 +47,8 @@ static const char *const usage_text[] = {
 	   "                   one table per report, then a summary with the fixes\n"
 	   "    --digest        one line for the journal (the daily timer): pass rate and\n"
 	   "                    failing sources over --since DAYS (default 1)\n"
+	   "  dkim status      the DKIM selectors: active, published-pending, retiring,\n"
+	   "                   retired, with dates and whether DNS serves them (--json)\n"
 	   "\n"),
 	N_("Options:\n"
 	   "  -c, --config FILE   configuration (default /etc/mailstage/mailstage.conf in the root)\n"
@@ -209,6 +212,10 @@ int main(int argc, char **argv)
 		rc = cmd_report(&o, since, digest, argv + optind, (size_t)(argc - optind));
 		goto out;
 	}
+	if (strcmp(cmd, "dkim") == 0) {
+		rc = cmd_dkim(&o, vo.resolver, argv + optind, (size_t)(argc - optind));
+		goto out;
+	}
 	if (strcmp(cmd, "rollback") == 0) {
 		if (argc - optind > 1)
 			usage_error(_("rollback takes at most one run number, got \"%s\""), argv[optind + 1]);
@@ -234,7 +241,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "verify") == 0)
 		rc = cmd_verify(&o, &vo);
 	else
-		usage_error(_("unknown command \"%s\" (plan, apply, rollback, status, stages, dns, verify, report, payload)"), cmd);
+		usage_error(_("unknown command \"%s\" (plan, apply, rollback, status, stages, dns, verify, report, dkim, payload)"), cmd);
 out:
 	strv_free(&o.only);
 	strv_free(&o.skip);

@@ -18,6 +18,8 @@
 #   5. the record removed from nsd: the apply deletes the old private key; a
 #      rollback of that run restores it byte for byte, the next apply deletes
 #      it again.  Mail still passes.
+#   - `mailstage dkim status --json` after steps 1, 3 and 4: published-pending,
+#     active and retiring, retired, with what nsd serves;
 #   - a state file that is not a rotation state is refused with a message.
 . "$(dirname "$0")/lib.sh"
 E2E_MS=$MAILSTAGE_TESTBIN
@@ -68,6 +70,16 @@ wait_served() {	# wait_served NAME yes|no
 	done
 	die "nsd: $1 served is not $2"
 }
+status_is() {	# status_is EPOCH "SEL:STATE:DNS ...": mailstage dkim status --json, each selector's state
+	local want=$2 got
+	mn_in srv env MAILSTAGE_TEST_NOW="$1" "$E2E_MS" --root "$E2E_ROOT" --json dkim status --resolver "$E2E_DNS4:53" \
+		>"$T/status.json" || die "dkim status failed"
+	got=$("$MN_PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s:%s:%s" % (s["selector"], s["state"], s["dns"]) for s in d["selectors"]))' "$T/status.json")
+	[ "$got" = "$want" ] || die "dkim status: $got, expected $want: $(cat "$T/status.json")"
+	mn_in srv env MAILSTAGE_TEST_NOW="$1" "$E2E_MS" --root "$E2E_ROOT" dkim status --resolver "$E2E_DNS4:53"
+}
 n=0
 mail_judged() {	# mail_judged SELECTOR STEP: a message to mx4, its verdict asserted
 	n=$((n + 1))
@@ -102,6 +114,7 @@ grep -q "^default._domainkey.example.com\. " "$T/dns1.out" && grep -q "^$SEL._do
 	die "step 1: dns does not show both records"
 served "$SEL._domainkey.example.com" && die "step 1: nsd already serves $SEL (the test would prove nothing)"
 mail_judged default 1
+status_is $T1 "default:active:served $SEL:published-pending:absent"
 ok "1. +181 days: next key $SEL made, both records in \`dns\`, KeyTable unchanged; mail signed s=default passes"
 
 # ---- 2: the record not served yet: no switch ----
@@ -123,6 +136,7 @@ grep -q "^\*@example.com $SEL._domainkey.example.com$" "$E2E_ROOT/etc/opendkim/S
 [ -f "$KD/default.private" ] || die "step 3: the old key is gone already"
 reload_signer
 mail_judged "$SEL" 3
+status_is $T1 "$SEL:active:served default:retiring:served"
 served default._domainkey.example.com || die "step 3: the old record is not served any more"
 ok "3. nsd serves $SEL: switched (state '$(state)'); mail signed s=$SEL passes; old record still published"
 
@@ -144,6 +158,7 @@ grep -Eq '^  WARN +DKIM retired record +default\._domainkey\.example\.com is sti
 grep -Eq "^  ok +DKIM record +$SEL\._domainkey\.example\.com matches the key" "$T/verify4.out" ||
 	die "step 4: verify does not check the active key $SEL"
 mail_judged "$SEL" 4
+status_is $T2 "$SEL:active:served default:retired:served"
 ok "4. +8 days: dns lists default._domainkey \"TO REMOVE\", verify WARNs, old key kept while published"
 
 # ---- 5: the record removed: the old key deleted (journaled: rollback restores it) ----

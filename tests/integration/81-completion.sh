@@ -32,20 +32,23 @@ want() {	# want EXPECTED WORD...
 	ok "[$*] -> [$got]"
 }
 
-want "apply dns payload plan report rollback stages status verify" ""
+want "apply dkim dns payload plan report rollback stages status verify" ""
 want "payload plan" p
 want "report rollback" r
 want "--since" report --si
 want "--digest" report --d
 want "" report --since ""		# a number of days: nothing to offer
-want "dns" d
+want "dkim dns" d
+want "status" dkim ""
+want "" dkim status ""
+want "--resolver" dkim --res
 want "--format" dns --f
 want "--send-test" verify --se
 want "--doh" verify --do
 want "records" dns --format r
 want "json records table zone" dns --format ""
 want "" verify --send-test ""		# an address: nothing to offer
-want "--resume --root" apply --r
+want "--resolver --resume --root" apply --r
 want "--extract" payload --e
 want "--json" --j
 want "--profile" --pro
