@@ -170,7 +170,12 @@ static const char *rsa_problem(EVP_PKEY *pk, char *tmp, size_t tmplen)
 	return tmp;
 }
 
-int crypto_rsa_generate(int bits, char **pem, size_t *len)
+/*
+ * keygen_pem - generate a key of type id and return it as unencrypted PKCS#8
+ * PEM.  The one path of all three generators: RSA (param = bits), EC P-256
+ * (a named curve, never explicit parameters, 1.0.2's default) and Ed25519.
+ */
+static int keygen_pem(int id, int param, char **pem, size_t *len)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pk = NULL;
@@ -182,20 +187,18 @@ int crypto_rsa_generate(int bits, char **pem, size_t *len)
 		*len = 0;
 	if (load_crypto(NULL) < 0)
 		return -ENOENT;
-	if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX) {
-		r = -EINVAL;
+	ctx = EVP_PKEY_CTX_new_id(id, NULL);
+	if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0)
 		goto out;
-	}
-	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL);
-	if (!ctx)
+	if (id == EVP_PKEY_RSA && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, param) <= 0)
 		goto out;
-	if (EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) <= 0 ||
-	    EVP_PKEY_keygen(ctx, &pk) <= 0)
+	if (id == EVP_PKEY_EC && (EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, param) <= 0 ||
+				  EVP_PKEY_CTX_set_ec_param_enc(ctx, OPENSSL_EC_NAMED_CURVE) <= 0))
+		goto out;
+	if (EVP_PKEY_keygen(ctx, &pk) <= 0)
 		goto out;
 	bio = BIO_new(BIO_s_mem());
-	if (!bio)
-		goto out;
-	if (!PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL))
+	if (!bio || !PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL))
 		goto out;
 	r = bio_take(bio, pem, len);
 out:
@@ -204,6 +207,17 @@ out:
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	return r;
+}
+
+int crypto_rsa_generate(int bits, char **pem, size_t *len)
+{
+	if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX) {
+		*pem = NULL;
+		if (len)
+			*len = 0;
+		return -EINVAL;
+	}
+	return keygen_pem(EVP_PKEY_RSA, bits, pem, len);
 }
 
 void crypto_free_secret(char *pem, size_t len)
@@ -294,31 +308,12 @@ int crypto_ed25519_supported(void)
 
 int crypto_ed25519_generate(char **pem, size_t *len)
 {
+#ifdef EVP_PKEY_ED25519
+	return keygen_pem(EVP_PKEY_ED25519, 0, pem, len);
+#else
 	*pem = NULL;
 	if (len)
 		*len = 0;
-#ifdef EVP_PKEY_ED25519
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pk = NULL;
-	BIO *bio = NULL;
-	int r = -EIO;
-
-	if (load_crypto(NULL) < 0)
-		return -ENOENT;
-	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-	if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_keygen(ctx, &pk) <= 0)
-		goto out;
-	bio = BIO_new(BIO_s_mem());
-	if (!bio || !PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL))
-		goto out;
-	r = bio_take(bio, pem, len);
-out:
-	BIO_free(bio);
-	EVP_PKEY_free(pk);
-	EVP_PKEY_CTX_free(ctx);
-	ERR_clear_error();
-	return r;
-#else
 	return -ENOTSUP;
 #endif
 }
@@ -707,33 +702,7 @@ static const unsigned char p256_spki_prefix[27] = {
 
 int crypto_ec_generate(char **pem, size_t *len)
 {
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pk = NULL;
-	BIO *bio = NULL;
-	int r = -EIO;
-
-	*pem = NULL;
-	if (len)
-		*len = 0;
-	if (load_crypto(NULL) < 0)
-		return -ENOENT;
-	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
-	if (!ctx)
-		goto out;
-	/* a named curve, never explicit parameters (1.0.2's default) */
-	if (EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1) <= 0 ||
-	    EVP_PKEY_CTX_set_ec_param_enc(ctx, OPENSSL_EC_NAMED_CURVE) <= 0 || EVP_PKEY_keygen(ctx, &pk) <= 0)
-		goto out;
-	bio = BIO_new(BIO_s_mem());
-	if (!bio || !PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL))
-		goto out;
-	r = bio_take(bio, pem, len);
-out:
-	BIO_free(bio);
-	EVP_PKEY_free(pk);
-	EVP_PKEY_CTX_free(ctx);
-	ERR_clear_error();
-	return r;
+	return keygen_pem(EVP_PKEY_EC, NID_X9_62_prime256v1, pem, len);
 }
 
 static EVP_PKEY *load_p256(const char *pem, size_t len)
