@@ -1,6 +1,6 @@
 /*
  * dns.c - stage "dns" (and what `mailstage dns`, installer/cmd_dns.c, prints): the records this server needs
- * published (A/AAAA of the hostname, MX, SPF, the DKIM key, DMARC) and the
+ * published (A/AAAA of the hostname, MX, SPF, the DKIM key, DMARC, CAA for the ACME CA) and the
  * PTR its provider must set, as a zone file nsd and BIND load as is, as
  * records to paste, as JSON and as a table.
  *
@@ -26,6 +26,40 @@
 #include <string.h>
 
 /* ---- building ---- */
+
+const char *dns_caa_domain(const char *url)
+{
+	static const struct {
+		const char *host, *caa;
+	} cas[] = {
+		{ "letsencrypt.org", "letsencrypt.org" },
+		{ "zerossl.com", "sectigo.com" },
+		{ "sectigo.com", "sectigo.com" },
+		{ "pki.goog", "pki.goog" },
+		{ "buypass.com", "buypass.com" },
+		{ "buypass.no", "buypass.com" },
+	};
+	const char *h, *e;
+	size_t i, hl;
+
+	if (!url || strncasecmp(url, "https://", 8) != 0)
+		return NULL;
+	h = url + 8;
+	for (e = h; *e && *e != '/' && *e != ':' && *e != '?' && *e != '#'; e++)
+		if (*e == '@')	/* userinfo: not a host */
+			return NULL;
+	hl = (size_t)(e - h);
+	if (hl && h[hl - 1] == '.')
+		hl--;
+	for (i = 0; i < sizeof(cas) / sizeof(cas[0]); i++) {
+		size_t cl = strlen(cas[i].host);
+		if (hl == cl && !strncasecmp(h, cas[i].host, cl))
+			return cas[i].caa;
+		if (hl > cl && h[hl - cl - 1] == '.' && !strncasecmp(h + hl - cl, cas[i].host, cl))
+			return cas[i].caa;
+	}
+	return NULL;
+}
 
 /* Owner name relative to origin (no dots at the ends): "@", "mail", or NULL when outside. */
 static char *relative_name(const char *name, const char *origin)
@@ -173,6 +207,29 @@ int dns_build(const struct config *cfg, const char *dkim_p, const char *missing_
 				    "%s._report._dmarc.%s TXT \"v=DMARC1\"", fd, dom, fd);
 		strv_push(&z->notes, n);
 		free(n);
+	}
+
+	if (cfg->tls_acme && !strcmp(cfg->tls_acme, "yes")) {
+		/*
+		 * CAA on the hostname, not on the domain.  A CA looks up CAA at the
+		 * name it certifies and climbs towards the root until it finds a
+		 * non-empty RRset (RFC 8659 section 3): a record on the hostname
+		 * authorizes our CA for that name and overrides any CAA the domain
+		 * already has, while a record on the domain would bind every other
+		 * name of the domain (www, ...) to this CA, a policy mailstage has
+		 * no business setting for the whole domain.
+		 */
+		const char *ca = dns_caa_domain(cfg->acme_directory);
+		if (ca)
+			add_rr(z, host, dom, "CAA", xasprintf("0 issue \"%s\"", ca), "CAA: the CA that may issue the "
+			       "hostname's certificate (tls_acme)");
+		else {
+			char *n = xasprintf("no CAA record: the CA of %s is not one mailstage knows; if the domain "
+					    "publishes CAA, add %s CAA 0 issue \"<the CA's CAA domain>\"",
+					    cfg->acme_directory ? cfg->acme_directory : "(none)", z->hostname);
+			strv_push(&z->notes, n);
+			free(n);
+		}
 	}
 
 	rev = dns_reverse_name(cfg->ipv4);

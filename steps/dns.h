@@ -25,7 +25,7 @@ struct profile;
 struct dns_rr {
 	char *fqdn;		/* absolute owner name with the final dot: "mail.example.com." */
 	char *name;		/* owner relative to the zone ("@", "mail"), NULL when outside it */
-	const char *type;	/* "A", "AAAA", "MX", "TXT", "PTR" */
+	const char *type;	/* "A", "AAAA", "MX", "TXT", "CAA", "PTR" */
 	char *value;		/* presentation data; TXT: the text itself, unsplit and unescaped */
 	const char *purpose;	/* "mail server address", "SPF", ... */
 	int provider;		/* not in the domain's zone: reverse DNS set by the provider */
@@ -48,6 +48,13 @@ struct dns_zone {
  */
 int dns_build(const struct config *cfg, const char *dkim_p, const char *missing_key, struct dns_zone *z);
 void dns_zone_free(struct dns_zone *z);
+
+/*
+ * The CAA issuer domain (RFC 8659) of the CA whose ACME directory is url,
+ * chosen by the URL's host: Let's Encrypt, ZeroSSL (sectigo.com), Google
+ * Trust Services (pki.goog), Buypass; NULL for another CA.
+ */
+const char *dns_caa_domain(const char *url);
 
 /* TXT data as quoted character-strings of at most max bytes each, escaped for a zone file. */
 char *dns_txt_strings(const char *text, size_t max, const char *sep);

@@ -2,7 +2,7 @@
  * test_dns.c - the DNS records of steps/dns.c: TXT strings split at 255
  * bytes and escaped, SPF with and without IPv6, DMARC URIs, reverse names,
  * a missing DKIM key, names outside the zone, the SELECTOR.txt parser and
- * the deterministic zone serial.  (Whole outputs: tests/cases/dns, checked
+ * the deterministic zone serial, the CAA record of the ACME CA.  (Whole outputs: tests/cases/dns, checked
  * by nsd-checkzone and named-checkzone in tests/integration/21-dns.sh.)
  */
 #include <stdarg.h>
@@ -419,6 +419,62 @@ static void test_formats(void **state)
 	assert_int_not_equal(dns_parse_format("bind", &f), 0);
 }
 
+static void test_caa(void **state)
+{
+	struct config cfg = { 0 };
+	struct dns_zone z;
+	const struct dns_rr *rr;
+	char *zone;
+	size_t i;
+	(void)state;
+	assert_string_equal(dns_caa_domain("https://acme-v02.api.letsencrypt.org/directory"), "letsencrypt.org");
+	assert_string_equal(dns_caa_domain("https://acme-staging-v02.api.letsencrypt.org/directory"), "letsencrypt.org");
+	assert_string_equal(dns_caa_domain("https://acme.zerossl.com/v2/DV90"), "sectigo.com");
+	assert_string_equal(dns_caa_domain("https://dv.acme-v02.api.pki.goog/directory"), "pki.goog");
+	assert_string_equal(dns_caa_domain("https://api.buypass.com/acme/directory"), "buypass.com");
+	assert_string_equal(dns_caa_domain("HTTPS://API.BUYPASS.COM:443/acme/directory"), "buypass.com");
+	assert_null(dns_caa_domain("https://evilletsencrypt.org/directory"));
+	assert_null(dns_caa_domain("https://letsencrypt.org.evil.example/directory"));
+	assert_null(dns_caa_domain("https://letsencrypt.org@evil.example/directory"));
+	assert_null(dns_caa_domain("http://acme-v02.api.letsencrypt.org/directory"));
+	assert_null(dns_caa_domain("https://10.53.0.2:14000/dir"));
+	assert_null(dns_caa_domain(NULL));
+
+	/* tls_acme = no: no CAA, no note */
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	for (i = 0; i < z.n; i++)
+		assert_string_not_equal(z.rr[i].type, "CAA");
+	assert_int_equal(z.notes.n, 0);
+	dns_zone_free(&z);
+	config_free(&cfg);
+
+	/* the default directory: Let's Encrypt, on the hostname (RFC 8659 tree-climbing) */
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\ntls_acme = yes\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	rr = find(&z, "mail.example.com.", "CAA");
+	assert_non_null(rr);
+	assert_string_equal(rr->value, "0 issue \"letsencrypt.org\"");
+	assert_string_equal(rr->name, "mail");
+	assert_null(find(&z, "example.com.", "CAA"));
+	zone = dns_format(&z, DNS_FMT_ZONE);
+	assert_non_null(strstr(zone, "mail.example.com.\t3600\tIN\tCAA\t0 issue \"letsencrypt.org\"\n"));
+	free(zone);
+	dns_zone_free(&z);
+	config_free(&cfg);
+
+	/* an unknown CA: a note, no record */
+	load(&cfg, "hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\ntls_acme = yes\n"
+	     "acme_directory = https://ca.example.net/dir\n");
+	assert_int_equal(dns_build(&cfg, "QUJD", NULL, &z), 0);
+	assert_null(find(&z, "mail.example.com.", "CAA"));
+	assert_int_equal(z.notes.n, 1);
+	assert_non_null(strstr(z.notes.v[0], "no CAA record"));
+	assert_non_null(strstr(z.notes.v[0], "https://ca.example.net/dir"));
+	dns_zone_free(&z);
+	config_free(&cfg);
+}
+
 static void test_required(void **state)
 {
 	struct config cfg;
@@ -447,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_rotation_selector),
 		cmocka_unit_test(test_rotation_state),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_caa),
 		cmocka_unit_test(test_required),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
