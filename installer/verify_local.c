@@ -368,7 +368,10 @@ static CURLcode tls_connect(struct vctx *vc, unsigned port, const char *cafile, 
 	return cr;
 }
 
-static void tls_served_one(struct vctx *vc, unsigned port, const char *cafile, const char *file_body)
+/* Whom a served chain must verify against: the file itself (self-signed), the system store, or acme_ca_file. */
+enum anchor { ANCHOR_SELF, ANCHOR_STORE, ANCHOR_ACME_CA };
+
+static void tls_served_one(struct vctx *vc, unsigned port, enum anchor an, const char *cafile, const char *file_body)
 {
 	char *name = xasprintf(_("TLS served on %u"), port), *leaf = NULL, *other = NULL;
 	const char *exp = port == 465 ? _("TLS with a certificate that verifies for the hostname") :
@@ -382,10 +385,13 @@ static void tls_served_one(struct vctx *vc, unsigned port, const char *cafile, c
 		verify_add(vc, ST_FAIL, name, exp, _("systemctl reload postfix (it still serves an older certificate)"),
 		    _("another certificate than the one in the certificate file"));
 	else if (cr != CURLE_OK)
-		verify_add(vc, ST_FAIL, name, exp, cafile ? _("run mailstage apply, then systemctl reload postfix") :
+		verify_add(vc, ST_FAIL, name, exp, an != ANCHOR_STORE ? _("run mailstage apply, then systemctl reload postfix") :
 		    _("install a certificate that chains to a public CA (tls_acme = yes, or tls_cert/tls_key)"),
 		    "%s", curl_easy_strerror(cr));
-	else if (cafile)
+	else if (an == ANCHOR_ACME_CA)
+		verify_add(vc, ST_OK, name, exp, NULL, _("verifies for %s against acme_ca_file %s%s"),
+		    vc->cfg->hostname, vc->cfg->acme_ca_file, leaf ? "" : _(" (chain and name verified)"));
+	else if (an == ANCHOR_SELF)
 		verify_add(vc, ST_WARN, name, exp, _("set tls_acme = yes (or tls_cert/tls_key) for a certificate mail "
 		    "clients trust"), _("the self-signed certificate for %s%s; mail clients will warn"), vc->cfg->hostname,
 		    leaf ? "" : _(" (chain and name verified)"));
@@ -401,7 +407,9 @@ static void check_tls_served(struct vctx *vc)
 {
 	static const unsigned ports[] = { 25, 465, 587 };
 	char *cp = tls_cert_path(vc->cfg, vc->prof), *ch = NULL, *cert = NULL, *why = NULL, *body = NULL;
-	char *lazy_why = NULL;
+	char *lazy_why = NULL, *ca = NULL;
+	const char *anchor = NULL;
+	enum anchor an;
 	size_t cl = 0, i;
 
 	if (lazy_curl(&lazy_why) < 0) {
@@ -411,11 +419,29 @@ static void check_tls_served(struct vctx *vc)
 	}
 	if (verify_target_file(vc, cp, &ch, &cert, &cl, &why) == 0)
 		body = pem_body(cert);
+	/* mailstage's own self-signed one is its own anchor; an ACME chain verifies
+	 * against acme_ca_file when one is set (a private CA, pebble), else the store */
+	if (vc->cfg->tls_cert)
+		an = ANCHOR_STORE;
+	else if (!vc->cfg->tls_acme || strcmp(vc->cfg->tls_acme, "yes") != 0)
+		an = ANCHOR_SELF, anchor = ch;
+	else if (vc->cfg->acme_ca_file) {
+		free(why);
+		why = NULL;
+		if (root_resolve(vc->root, vc->cfg->acme_ca_file, &ca, &why) < 0) {
+			verify_add(vc, ST_FAIL, _("TLS served"), _("the certificate as clients see it"),
+			    _("set acme_ca_file to the ACME server's CA bundle"), _("acme_ca_file %s: %s"),
+			    vc->cfg->acme_ca_file, why);
+			goto out;
+		}
+		an = ANCHOR_ACME_CA, anchor = ca;
+	} else
+		an = ANCHOR_STORE;
 	for (i = 0; i < 3; i++)
 		if (port_listening(ports[i]))	/* "ports" reports the others */
-			/* mailstage's own self-signed one is its own anchor */
-			tls_served_one(vc, ports[i], vc->cfg->tls_cert ? NULL : ch, body);
+			tls_served_one(vc, ports[i], an, anchor, body);
 out:
+	free(ca);
 	free(lazy_why);
 	free(cp);
 	free(ch);

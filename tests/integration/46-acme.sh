@@ -91,7 +91,12 @@ R=$T/root
 mkroot "$R" debian12 >/dev/null
 cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
 "$MAILSTAGE_SRC/tests/lib/pfmeta" "$R/etc/postfix"
-cp "$T/pebble.crt" "$R/etc/mailstage/pebble-ca.pem"
+# acme_ca_file: a bundle of what this test trusts, pebble's API certificate
+# and the root pebble issues under (made when pebble starts); verify checks
+# the served chain against it
+mn_in acme curl -sS --cacert "$T/pebble.crt" https://$ACME4:15000/roots/0 >"$T/root0.pem"
+grep -q "BEGIN CERTIFICATE" "$T/root0.pem" || die "no pebble root"
+cat "$T/pebble.crt" "$T/root0.pem" >"$R/etc/mailstage/pebble-ca.pem"
 cat >"$R/etc/mailstage/mailstage.conf" <<EOF
 hostname = $HOST
 domain = example.com
@@ -148,6 +153,11 @@ echo QUIT | mn_in srv timeout 20 openssl s_client -starttls smtp -connect $SRV4:
 	{ cat "$T/sclient.out"; die "s_client -starttls smtp failed"; }
 grep -q "Verify return code: 0 (ok)" "$T/sclient.out" || { cat "$T/sclient.out"; die "Postfix's chain does not verify"; }
 ok "openssl s_client -starttls smtp: $(grep -E '^(depth|verify return)|Verify return code' "$T/sclient.out" | paste -sd' ')"
+# verify judges the served chain against acme_ca_file (not as self-signed)
+msa verify --resolver $DNS4:53 >"$T/verify.out" 2>&1 || true
+grep -Eq "^  ok +TLS served on 25 +verifies for $HOST against acme_ca_file /etc/mailstage/pebble-ca.pem" "$T/verify.out" ||
+	{ grep -A1 'TLS served' "$T/verify.out"; die "verify does not verify the served ACME chain against acme_ca_file"; }
+ok "verify: $(grep -E '^  ok +TLS served on 25' "$T/verify.out" | sed 's/  */ /g')"
 mn_in srv postfix stop >/dev/null 2>&1 || true
 
 # ---- converged ----
