@@ -215,7 +215,7 @@ int acme_directory_parse(const char *body, size_t n, char **new_nonce, char **ne
 
 struct answer {
 	struct buf body;
-	int too_big;
+	struct buf_sink sink;	/* into body, at most MAX_BODY */
 	long status;
 	char *nonce, *location, *retry_after;
 };
@@ -234,18 +234,6 @@ static void answer_free(struct answer *a)
 	free(a->location);
 	free(a->retry_after);
 	memset(a, 0, sizeof(*a));
-}
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = sz * nm;
-	if (a->body.len + n > MAX_BODY) {
-		a->too_big = 1;
-		return 0;
-	}
-	buf_append(&a->body, p, n);
-	return n;
 }
 
 /* The value of header `name` in line p[0..n), trimmed, or NULL. */
@@ -314,8 +302,10 @@ static int http(struct client *cl, const char *url, const char *body, int head, 
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+	a->sink.buf = &a->body;
+	a->sink.max = MAX_BODY;
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a->sink);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cl->o->timeout_s);
@@ -328,7 +318,7 @@ static int http(struct client *cl, const char *url, const char *body, int head, 
 	cr = curl_easy_perform(c);
 	if (cr != CURLE_OK) {
 		r = cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
-		if (a->too_big)
+		if (a->sink.too_big)
 			*why = xasprintf(_("ACME: %s: the answer is larger than %d KiB"), url, MAX_BODY >> 10);
 		else if (r == -ETIMEDOUT)
 			*why = xasprintf(_("ACME: %s: no answer within %d s; check the network, or try again later"),

@@ -151,20 +151,8 @@ void sakura_close(struct sakura *s)
 struct answer {
 	struct buf body;
 	long retry_after;	/* seconds, -1 when absent */
-	int too_big;
+	struct buf_sink sink;	/* into body, at most MAX_BODY */
 };
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = sz * nm;
-	if (a->body.len + n > MAX_BODY) {
-		a->too_big = 1;
-		return 0;
-	}
-	buf_append(&a->body, p, n);
-	return n;
-}
 
 static size_t on_header(char *p, size_t sz, size_t nm, void *arg)
 {
@@ -209,7 +197,7 @@ int sakura_request(struct sakura *s, const char *method, const char *path, const
 	for (tries = 1;; tries++) {
 		buf_free(&a.body);
 		a.retry_after = -1;
-		a.too_big = 0;
+		a.sink = (struct buf_sink){ .buf = &a.body, .max = MAX_BODY };
 		c = curl_easy_init();
 		if (!c) {
 			r = -ENOMEM;
@@ -225,8 +213,8 @@ int sakura_request(struct sakura *s, const char *method, const char *path, const
 			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 		}
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_sink_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.sink);
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, &a);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)s->timeout_s);
@@ -239,7 +227,7 @@ int sakura_request(struct sakura *s, const char *method, const char *path, const
 		cr = curl_easy_perform(c);
 		if (cr != CURLE_OK) {
 			r = cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
-			if (a.too_big)
+			if (a.sink.too_big)
 				*why = xasprintf(_("%s %s: the answer is larger than %d KiB"), method, url,
 						 MAX_BODY >> 10);
 			else if (r == -ETIMEDOUT)

@@ -96,6 +96,20 @@ void buf_append(struct buf *b, const void *p, size_t n)
 	b->data[b->len] = 0;
 }
 
+size_t buf_sink_write(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct buf_sink *s = arg;
+	size_t n = sz * nm;
+	if (nm && n / nm != sz)
+		n = (size_t)-1;
+	if (n > s->max || s->buf->len > s->max - n) {
+		s->too_big = 1;
+		return 0;
+	}
+	buf_append(s->buf, p, n);
+	return n;
+}
+
 void buf_puts(struct buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));

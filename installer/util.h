@@ -29,6 +29,18 @@ struct buf {
 	size_t len, cap;
 };
 void buf_append(struct buf *b, const void *p, size_t n);
+/*
+ * A bounded sink for a libcurl CURLOPT_WRITEFUNCTION (pass the struct as
+ * CURLOPT_WRITEDATA): appends to *buf up to max bytes in all; past that it
+ * sets too_big and returns 0, which stops the transfer.  An answer from a
+ * server is untrusted input: it never grows without bound.
+ */
+struct buf_sink {
+	struct buf *buf;
+	size_t max;
+	int too_big;
+};
+size_t buf_sink_write(char *p, size_t sz, size_t nm, void *arg);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
 void buf_free(struct buf *b);

@@ -77,6 +77,27 @@ static void test_base64(void **state)
 	buf_free(&b);
 }
 
+/* The bounded sink both HTTP clients (acme.c, sakura.c) give libcurl. */
+static void test_buf_sink(void **state)
+{
+	struct buf b = { 0 };
+	struct buf_sink s = { .buf = &b, .max = 8 };
+	char chunk[6] = "abcdef";
+	(void)state;
+	assert_int_equal(buf_sink_write(chunk, 1, 6, &s), 6);
+	assert_int_equal(buf_sink_write(chunk, 2, 1, &s), 2);	/* exactly max */
+	assert_int_equal(s.too_big, 0);
+	assert_int_equal(b.len, 8);
+	assert_int_equal(buf_sink_write(chunk, 1, 1, &s), 0);	/* one byte past: stop */
+	assert_int_equal(s.too_big, 1);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "abcdefab", 8);
+	s.too_big = 0;
+	assert_int_equal(buf_sink_write(chunk, (size_t)-1, 2, &s), 0);	/* sz * nm overflows */
+	assert_int_equal(s.too_big, 1);
+	buf_free(&b);
+}
+
 static void test_forms(void **state)
 {
 	static const struct form forms[] = {
@@ -481,6 +502,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_buf_sink),
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_hostile),
