@@ -86,32 +86,22 @@ char *dkim_record_text_k(const char *selector, const char *domain, const char *k
 	return buf_steal(&b);
 }
 
-static int produce_key(struct ctx *c, struct change *ch)
+/*
+ * The algorithms of dkim_algorithms, one row each: how a key is made, how
+ * its public half is read (0 with *p when the key is valid), the record's k=.
+ */
+struct dkim_alg {
+	const char *k;				/* the record's k=: "rsa", "ed25519" */
+	const char *new_key;			/* the change's description */
+	const char *not_key;			/* why an unreadable key is replaced */
+	int (*produce_key)(struct ctx *c, struct change *ch);
+	int (*produce_record)(struct ctx *c, struct change *ch);
+	int (*valid)(struct ctx *c, const char *kp, const char *key, size_t kl, char **p, char **why);
+};
+
+static int produce_rsa_key(struct ctx *c, struct change *ch)
 {
 	return crypto_rsa_generate((int)c->cfg->dkim_bits, &ch->data, &ch->len);
-}
-
-/* The record of the key now on disk (written by the change before this one): SEL.txt beside SEL.private. */
-static int produce_record(struct ctx *c, struct change *ch)
-{
-	const char *base = strrchr(ch->path, '/') ? strrchr(ch->path, '/') + 1 : ch->path;
-	size_t bl = strlen(base) > 4 ? strlen(base) - 4 : 0;	/* without ".txt" */
-	char *sel = xstrndup(base, bl), *kp = xasprintf("%.*s.private", (int)(strlen(ch->path) - 4), ch->path);
-	char *key = NULL, *p = NULL;
-	size_t kl = 0;
-	int r = read_target(c, kp, &key, &kl);
-	if (r == 0)
-		r = crypto_dkim_public(key, kl, &p);
-	if (r == 0) {
-		ch->data = dkim_record_text(sel, c->cfg->domain, p);
-		ch->len = strlen(ch->data);
-	}
-	if (key)
-		crypto_free_secret(key, kl);
-	free(p);
-	free(kp);
-	free(sel);
-	return r;
 }
 
 static int produce_ed25519_key(struct ctx *c, struct change *ch)
@@ -120,17 +110,49 @@ static int produce_ed25519_key(struct ctx *c, struct change *ch)
 	return crypto_ed25519_generate(&ch->data, &ch->len);
 }
 
-/* The record of the Ed25519 key now on disk: SELECTOR.txt beside SELECTOR.private. */
-static int produce_ed25519_record(struct ctx *c, struct change *ch)
+static int rsa_public(struct ctx *c, const char *kp, const char *key, size_t kl, char **p, char **why)
 {
-	char *sel = dkim_ed25519_selector(c->cfg->dkim_selector);
-	char *kp = dkim_sel_key_path(c->cfg, c->prof, sel), *key = NULL, *p = NULL;
+	int bits = 0, r;
+	if ((r = fp_key_info(c->root, kp, key, kl, &bits, why)) < 0 || (r = fp_dkim_public(c->root, kp, key, kl, p)) < 0)
+		return r;
+	if (bits < c->cfg->dkim_bits)
+		stage_note(c, _("the existing %d-bit DKIM key %s is kept (dkim_bits = %ld): a valid key is "
+			   "never replaced; move it away to get a new one, then publish the new record"),
+			   bits, kp, c->cfg->dkim_bits);
+	return 0;
+}
+
+static int ed25519_public(struct ctx *c, const char *kp, const char *key, size_t kl, char **p, char **why)
+{
+	(void)c;
+	(void)kp;
+	return crypto_ed25519_public(key, kl, p, why);
+}
+
+static int produce_rsa_record(struct ctx *c, struct change *ch);
+static int produce_ed25519_record(struct ctx *c, struct change *ch);
+
+static const struct dkim_alg alg_rsa = {
+	"rsa", N_("new DKIM RSA key"), N_("not an RSA key"), produce_rsa_key, produce_rsa_record, rsa_public,
+};
+static const struct dkim_alg alg_ed25519 = {
+	"ed25519", N_("new DKIM Ed25519 key"), N_("not an Ed25519 key"), produce_ed25519_key, produce_ed25519_record,
+	ed25519_public,
+};
+
+/* The record of the key now on disk (written by the change before this one): SEL.txt beside SEL.private. */
+static int produce_record(struct ctx *c, struct change *ch, const struct dkim_alg *a)
+{
+	const char *base = strrchr(ch->path, '/') ? strrchr(ch->path, '/') + 1 : ch->path;
+	size_t bl = strlen(base) > 4 ? strlen(base) - 4 : 0;	/* without ".txt" */
+	char *sel = xstrndup(base, bl), *kp = xasprintf("%.*s.private", (int)(strlen(ch->path) - 4), ch->path);
+	char *key = NULL, *p = NULL;
 	size_t kl = 0;
 	int r = read_target(c, kp, &key, &kl);
 	if (r == 0)
-		r = crypto_ed25519_public(key, kl, &p, NULL);
+		r = a == &alg_rsa ? crypto_dkim_public(key, kl, &p) : crypto_ed25519_public(key, kl, &p, NULL);
 	if (r == 0) {
-		ch->data = dkim_record_text_k(sel, c->cfg->domain, "ed25519", p);
+		ch->data = dkim_record_text_k(sel, c->cfg->domain, a->k, p);
 		ch->len = strlen(ch->data);
 	}
 	if (key)
@@ -141,87 +163,60 @@ static int produce_ed25519_record(struct ctx *c, struct change *ch)
 	return r;
 }
 
-/* The Ed25519 key and its record, as for RSA below: a valid key is kept, a missing one made. */
-static int check_ed25519(struct ctx *c)
+static int produce_rsa_record(struct ctx *c, struct change *ch)
+{
+	return produce_record(c, ch, &alg_rsa);
+}
+
+static int produce_ed25519_record(struct ctx *c, struct change *ch)
+{
+	return produce_record(c, ch, &alg_ed25519);
+}
+
+/* The key directories (root:opendkim 0750 and opendkim's), once before the keys. */
+static int check_dirs(struct ctx *c)
 {
 	const char *user = c->prof->opendkim_user, *group = c->prof->opendkim_group;
-	char *sel = dkim_ed25519_selector(c->cfg->dkim_selector);
+	char *dir = dkim_key_dir(c->cfg, c->prof);
+	int r;
+
+	if ((r = want_dir_exists(c, c->prof->opendkim_dir, "root", group, 0750)) == 0 &&
+	    (r = want_dir(c, c->prof->opendkim_keydir, user, group, 0750)) == 0)
+		r = want_dir(c, dir, user, group, 0750);
+	free(dir);
+	return r;
+}
+
+/* The key of algorithm a under selector sel and its record: kept when valid, made when missing or unreadable. */
+static int check_key(struct ctx *c, const struct dkim_alg *a, const char *sel)
+{
+	const char *user = c->prof->opendkim_user, *group = c->prof->opendkim_group;
 	char *kp = dkim_sel_key_path(c->cfg, c->prof, sel), *rp = dkim_sel_record_path(c->cfg, c->prof, sel);
-	char *key = NULL, *why = NULL, *p = NULL, *rec = NULL, *what = NULL;
+	char *key = NULL, *why = NULL, *p = NULL, *rec = NULL;
 	size_t kl = 0;
 	int r = read_target(c, kp, &key, &kl);
 
 	if (r < 0 && r != -ENOENT)
 		goto out;
-	if (r == 0 && crypto_ed25519_public(key, kl, &p, &why) == 0) {
+	if (r == 0 && a->valid(c, kp, key, kl, &p, &why) == 0) {
 		if ((r = want_attr(c, kp, user, group, 0600)) < 0)
 			goto out;
-		rec = dkim_record_text_k(sel, c->cfg->domain, "ed25519", p);
+		rec = dkim_record_text_k(sel, c->cfg->domain, a->k, p);
 		r = want_file(c, rp, rec, strlen(rec), user, group, 0644);
 		goto out;
 	}
 	if (key)
 		stage_note(c, _("DKIM key %s is unreadable (%s): a new key replaces it and its DNS record "
-			   "must be published again"), kp, why ? why : _("not an Ed25519 key"));
-	r = want_new_file(c, kp, produce_ed25519_key, _("new DKIM Ed25519 key"), 1, user, group, 0600);
-	if (r == 0) {
-		what = xasprintf(_("DNS record of the new key, selector %s"), sel);
-		r = want_new_file(c, rp, produce_ed25519_record, what, 0, user, group, 0644);
-	}
-out:
-	if (key)
-		crypto_free_secret(key, kl);
-	free(sel);
-	free(kp);
-	free(rp);
-	free(why);
-	free(p);
-	free(rec);
-	free(what);
-	return r;
-}
-
-/* The RSA key of selector sel and its record: kept when valid, made when missing or unreadable. */
-static int check_rsa(struct ctx *c, const char *sel)
-{
-	const char *user = c->prof->opendkim_user, *group = c->prof->opendkim_group;
-	char *dir = dkim_key_dir(c->cfg, c->prof), *kp = dkim_sel_key_path(c->cfg, c->prof, sel);
-	char *rp = dkim_sel_record_path(c->cfg, c->prof, sel), *key = NULL, *why = NULL, *p = NULL, *rec = NULL;
-	size_t kl = 0;
-	int bits = 0, r;
-
-	if ((r = want_dir_exists(c, c->prof->opendkim_dir, "root", group, 0750)) < 0 ||
-	    (r = want_dir(c, c->prof->opendkim_keydir, user, group, 0750)) < 0 ||
-	    (r = want_dir(c, dir, user, group, 0750)) < 0)
-		goto out;
-	r = read_target(c, kp, &key, &kl);
-	if (r < 0 && r != -ENOENT)
-		goto out;
-	if (r == 0 && fp_key_info(c->root, kp, key, kl, &bits, &why) == 0 &&
-	    fp_dkim_public(c->root, kp, key, kl, &p) == 0) {
-		if (bits < c->cfg->dkim_bits)
-			stage_note(c, _("the existing %d-bit DKIM key %s is kept (dkim_bits = %ld): a valid key is "
-				   "never replaced; move it away to get a new one, then publish the new record"),
-				   bits, kp, c->cfg->dkim_bits);
-		if ((r = want_attr(c, kp, user, group, 0600)) < 0)
-			goto out;
-		rec = dkim_record_text(sel, c->cfg->domain, p);
-		r = want_file(c, rp, rec, strlen(rec), user, group, 0644);
-		goto out;
-	}
-	if (key)
-		stage_note(c, _("DKIM key %s is unreadable (%s): a new key replaces it and its DNS record "
-			   "must be published again"), kp, why ? why : _("not an RSA key"));
-	r = want_new_file(c, kp, produce_key, _("new DKIM RSA key"), 1, user, group, 0600);
+			   "must be published again"), kp, why ? why : _(a->not_key));
+	r = want_new_file(c, kp, a->produce_key, _(a->new_key), 1, user, group, 0600);
 	if (r == 0) {
 		char *what = xasprintf(_("DNS record of the new key, selector %s"), sel);
-		r = want_new_file(c, rp, produce_record, what, 0, user, group, 0644);
+		r = want_new_file(c, rp, a->produce_record, what, 0, user, group, 0644);
 		free(what);
 	}
 out:
 	if (key)
 		crypto_free_secret(key, kl);
-	free(dir);
 	free(kp);
 	free(rp);
 	free(why);
@@ -491,7 +486,7 @@ static int check_rotation(struct ctx *c, struct dkim_rotation *st)
 		}
 	}
 	if (*st->next) {
-		if ((r = check_rsa(c, st->next)) < 0)
+		if ((r = check_key(c, &alg_rsa, st->next)) < 0)
 			goto out;
 		if (key_public(c, st->next, &p) < 0) {
 			stage_note(c, _("DKIM selector %s: its key is made in this run; its record is checked in DNS "
@@ -516,12 +511,12 @@ static int check_rotation(struct ctx *c, struct dkim_rotation *st)
 		dkim_rotation_selector(now, sel);
 		if (strcmp(sel, st->active) != 0) {
 			path = dkim_sel_key_path(c->cfg, c->prof, sel);
-			r = want_new_file(c, path, produce_key, _("next DKIM RSA key (rotation)"), 1, user, group, 0600);
+			r = want_new_file(c, path, produce_rsa_key, _("next DKIM RSA key (rotation)"), 1, user, group, 0600);
 			if (r == 0) {
 				free(path);
 				path = dkim_sel_record_path(c->cfg, c->prof, sel);
 				what = xasprintf(_("DNS record of the next key, selector %s: publish it"), sel);
-				r = want_new_file(c, path, produce_record, what, 0, user, group, 0644);
+				r = want_new_file(c, path, produce_rsa_record, what, 0, user, group, 0644);
 			}
 			if (r < 0)
 				goto out;
@@ -553,12 +548,17 @@ static int check(struct ctx *c)
 		free(why);
 		return r;
 	}
-	/* the active key first: its directory, and on a fresh system the key itself */
-	r = check_rsa(c, st.active);
+	/* the directories, then each configured algorithm's key: RSA always (with its rotation), Ed25519 beside */
+	if ((r = check_dirs(c)) < 0)
+		return r;
+	r = check_key(c, &alg_rsa, st.active);
 	if (r == 0 && (st.present || c->cfg->dkim_rotate_days > 0))
 		r = check_rotation(c, &st);
-	if (r == 0 && config_dkim_ed25519(c->cfg))
-		r = check_ed25519(c);
+	if (r == 0 && config_dkim_ed25519(c->cfg)) {
+		char *sel = dkim_ed25519_selector(c->cfg->dkim_selector);
+		r = check_key(c, &alg_ed25519, sel);
+		free(sel);
+	}
 	return r;
 }
 
