@@ -1175,7 +1175,7 @@ static void cross_checks(struct parser *p)
 	}
 
 	/* ACME makes the certificate: an administrator's own pair is another way */
-	if (c->tls_acme && !strcmp(c->tls_acme, "yes") && c->tls_cert && !p->failed[KI_tls_acme] &&
+	if (config_tls_acme(c) && c->tls_cert && !p->failed[KI_tls_acme] &&
 	    !p->failed[KI_tls_cert])
 		add_error(p, p->line[KI_tls_acme], _("tls_acme = yes and tls_cert are both set; the certificate "
 			  "comes either from the ACME CA or from tls_cert/tls_key: remove one, e.g. tls_acme = no"));
@@ -1355,4 +1355,9 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_tls_acme(const struct config *cfg)
+{
+	return cfg->tls_acme && strcmp(cfg->tls_acme, "yes") == 0;
 }

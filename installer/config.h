@@ -104,4 +104,7 @@ int valid_fqdn(const char *s);
 int valid_ipv4(const char *s);
 int valid_ipv6(const char *s);
 
+/* tls_acme = yes: the certificate comes from ACME (steps/tls.c, dns, verify). */
+int config_tls_acme(const struct config *cfg);
+
 #endif

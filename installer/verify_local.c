@@ -423,7 +423,7 @@ static void check_tls_served(struct vctx *vc)
 	 * against acme_ca_file when one is set (a private CA, pebble), else the store */
 	if (vc->cfg->tls_cert)
 		an = ANCHOR_STORE;
-	else if (!vc->cfg->tls_acme || strcmp(vc->cfg->tls_acme, "yes") != 0)
+	else if (!config_tls_acme(vc->cfg))
 		an = ANCHOR_SELF, anchor = ch;
 	else if (vc->cfg->acme_ca_file) {
 		free(why);

@@ -209,7 +209,7 @@ int dns_build(const struct config *cfg, const char *dkim_p, const char *missing_
 		free(n);
 	}
 
-	if (cfg->tls_acme && !strcmp(cfg->tls_acme, "yes")) {
+	if (config_tls_acme(cfg)) {
 		/*
 		 * CAA on the hostname, not on the domain.  A CA looks up CAA at the
 		 * name it certifies and climbs towards the root until it finds a

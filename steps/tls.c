@@ -47,10 +47,6 @@ static time_t tls_now(void)
 	return time(NULL);
 }
 
-static int acme_on(const struct config *cfg)
-{
-	return cfg->tls_acme && strcmp(cfg->tls_acme, "yes") == 0;
-}
 
 char *tls_cert_path(const struct config *cfg, const struct profile *p)
 {
@@ -303,7 +299,7 @@ static int check(struct ctx *c)
 		r = check_configured(c, cp, kp);
 		goto out;
 	}
-	if (acme_on(c->cfg)) {
+	if (config_tls_acme(c->cfg)) {
 		r = check_acme(c, cp, kp);
 		goto out;
 	}
