@@ -184,9 +184,15 @@ int state_open(struct state *st, struct root *r, int flags, char **why)
 		st->lock_fd = -1;
 		goto out;
 	} else {
+		/*
+		 * The pid right-aligned in a fixed width, so that it overwrites
+		 * whatever pid an earlier run left: no truncation in the common
+		 * case (one syscall less on every run).  A longer file (planted,
+		 * or from an older mailstage) is cut to the width first.
+		 */
 		char pid[32];
-		int l = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-		if (ftruncate(st->lock_fd, 0) == 0)
+		int l = snprintf(pid, sizeof(pid), "%10ld\n", (long)getpid());
+		if (sb.st_size <= l || ftruncate(st->lock_fd, 0) == 0)
 			(void)!pwrite(st->lock_fd, pid, (size_t)l, 0);
 	}
 out:

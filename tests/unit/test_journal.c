@@ -219,6 +219,33 @@ static void test_lock_names_holder(void **state)
 	state_close(&b);
 }
 
+/*
+ * The lock file holds exactly this run's pid, whatever an earlier run (a
+ * shorter or a longer pid, or a planted long file) left in it: the pid is
+ * written in a fixed width without a truncate, and a longer file is cut.
+ */
+static void test_lock_pid_overwrites(void **state)
+{
+	static const char *left[] = { "1\n", "         1\n", "12345678901234567890\nleft by someone else\n" };
+	char want[32], *d;
+	struct state a;
+	char *why = NULL;
+	size_t i;
+	(void)state;
+	snprintf(want, sizeof(want), "%10ld\n", (long)getpid());
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		assert_int_equal(state_open(&a, &R, STATE_CREATE | STATE_LOCK, &why), 0);
+		state_close(&a);
+		put("/var/lib/mailstage/lock", left[i], 0600);
+		assert_int_equal(state_open(&a, &R, STATE_CREATE | STATE_LOCK, &why), 0);
+		d = get("/var/lib/mailstage/lock");
+		if (strcmp(d, want))
+			fail_msg("after \"%s\" the lock file holds \"%s\", not \"%s\"", left[i], d, want);
+		free(d);
+		state_close(&a);
+	}
+}
+
 static void test_interrupted_and_resume(void **state)
 {
 	struct state st;
@@ -578,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_backup_and_undo),
 		cmocka_unit_test(test_lock_names_holder),
+		cmocka_unit_test(test_lock_pid_overwrites),
 		cmocka_unit_test(test_interrupted_and_resume),
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_readonly_open_creates_nothing),
