@@ -32,7 +32,8 @@ int lazy_selinux_enabled(void);
 #define LAZY_SELINUX_FUNCS(X) \
 	X(is_selinux_enabled) X(security_getenforce) X(freecon) X(security_get_boolean_active) \
 	X(security_set_boolean_list) X(selabel_close) X(selabel_lookup) X(selabel_open) \
-	X(selinux_restorecon) X(selinux_set_policy_root)
+	X(selinux_restorecon) X(selinux_set_policy_root) X(getcon_raw) X(security_check_context_raw) \
+	X(security_compute_av_raw) X(string_to_security_class) X(string_to_av_perm)
 
 #define LAZY_SEMANAGE_FUNCS(X) \
 	X(semanage_begin_transaction) X(semanage_bool_create) X(semanage_bool_del_local) \
@@ -60,6 +61,11 @@ LAZY_SEMANAGE_FUNCS(LAZY_DECLARE)
 #define selabel_open (*lazy_selabel_open)
 #define selinux_restorecon (*lazy_selinux_restorecon)
 #define selinux_set_policy_root (*lazy_selinux_set_policy_root)
+#define getcon_raw (*lazy_getcon_raw)
+#define security_check_context_raw (*lazy_security_check_context_raw)
+#define security_compute_av_raw (*lazy_security_compute_av_raw)
+#define string_to_security_class (*lazy_string_to_security_class)
+#define string_to_av_perm (*lazy_string_to_av_perm)
 #define semanage_begin_transaction (*lazy_semanage_begin_transaction)
 #define semanage_bool_create (*lazy_semanage_bool_create)
 #define semanage_bool_del_local (*lazy_semanage_bool_del_local)

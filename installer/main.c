@@ -13,6 +13,7 @@
 #include "verify.h"
 #include "report.h"
 #include "runner.h"
+#include "sysrole.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const system_commands[] = { "apply", "plan", "rollback", "verify", "dkim" };
 	struct run_opts o;
 	struct verify_opts vo;
 	const char *cmd, *extract = NULL, *format = NULL;
@@ -208,6 +210,10 @@ int main(int argc, char **argv)
 		usage_error(_("--digest belongs to report, not %s"), cmd);
 	/* apply and plan ask the same DNS server as verify (the DKIM rotation waits for it) */
 	stage_set_resolver(vo.resolver);
+	/* The commands that start the host's programs run under system_r where the role matters (sysrole.h). */
+	for (c = 0; c < (int)ARRAY_SIZE(system_commands); c++)
+		if (strcmp(cmd, system_commands[c]) == 0)
+			sysrole_reexec_if_needed(o.root, argc, argv);
 	if (strcmp(cmd, "report") == 0) {
 		rc = cmd_report(&o, since, digest, argv + optind, (size_t)(argc - optind));
 		goto out;

@@ -37,12 +37,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 #include "lazyse.h"	/* libselinux and libsemanage, loaded when a policy is found */
 
 #define XATTR_NAME_SELINUX_ "security.selinux"
@@ -288,6 +290,36 @@ fail:
 	return -EIO;
 }
 
+
+/*
+ * semanage_commit() with stdout and stderr on /dev/null: libsemanage runs
+ * setfiles and load_policy with our descriptors, and the policy lets
+ * setfiles_t and load_policy_t use none of a caller's output files (the VM:
+ * denied `write` on the files sysrole.c's service writes, on a root
+ * shell's pipe).  Its messages come through the callback, not stdout.
+ */
+static int commit_quietly(semanage_handle_t *sh)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), out = -1, err = -1, r;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (null >= 0) {
+		out = fcntl(1, F_DUPFD_CLOEXEC, 3);
+		err = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		if (out >= 0 && err >= 0)
+			dup2(null, 1), dup2(null, 2);
+	}
+	r = semanage_commit(sh);
+	if (out >= 0)
+		dup2(out, 1), close(out);
+	if (err >= 0)
+		dup2(err, 2), close(err);
+	if (null >= 0)
+		close(null);
+	return r;
+}
+
 /*
  * In one transaction: set NAME's local customisation to value (or delete it
  * when value < 0) and, when runtime >= 0, its runtime value; commit.
@@ -318,7 +350,7 @@ static int bool_write(semanage_handle_t *sh, const char *name, int value, int ru
 		if (semanage_bool_set_active(sh, key, b) < 0)
 			goto out;
 	}
-	if (semanage_commit(sh) < 0)
+	if (commit_quietly(sh) < 0)
 		goto out;
 	r = 0;
 out:

@@ -34,7 +34,7 @@ FLOORS = [
     (5, "runner", "the primitives and everything below", ["installer/stage", "installer/runner"]),
     (6, "stages", "stage.h and floors 0-2 (never the journal, the primitives or runner.h)", ["steps/*"]),
     (7, "commands", "anything below", ["installer/main", "installer/verify*", "installer/payload",
-                                       "installer/cmd_*", "installer/report", "gen/payload_tar"]),
+                                       "installer/cmd_*", "installer/report", "installer/sysrole", "gen/payload_tar"]),
 ]
 STAGE_FLOOR = 6
 STAGE_MAY_SEE = {"installer/stage"}  # of the floors 3-5
