@@ -45,7 +45,9 @@ conf() {	# conf ROOT: the root's mailstage.conf (dual stack; no blocklist in thi
 }
 newroot() {	# newroot ROOT MASTER.CF
 	mkroot "$1" debian12
-	cp /etc/passwd /etc/group /etc/gshadow "$1/etc/"	# the daemons run from this machine's binaries
+	# mkroot's users, plus the two groups this machine's Postfix needs as its own
+	# (set-gid postdrop, /var/mail's group: tests/lib/host-daemon-users)
+	host_daemon_users "$1" group:postdrop group:mail
 	"$MAILSTAGE_SRC/tests/lib/pfmeta" "$1/etc/postfix"
 	cp "$2" "$1/etc/postfix/master.cf"
 	conf "$1"

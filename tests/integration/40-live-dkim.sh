@@ -36,12 +36,13 @@ done
 now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
-# ---- the root: a Debian 12 target whose users are this machine's (the
-# daemons run from this machine's binaries) ----
+# ---- the root: a Debian 12 target (mkroot's users; the daemons run from
+# this machine's binaries, so the groups postdrop and mail are this machine's:
+# tests/lib/host-daemon-users) ----
 R=$T/root
 t0=$(now)
 mkroot "$R" debian12
-cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
+host_daemon_users "$R" group:postdrop group:mail
 # Postfix's package files (postfix-files, dynamicmaps.cf, ...: tests/lib/pfmeta,
 # never this machine's /etc/postfix); main.cf and master.cf stay the packaged
 # defaults mkroot put there.

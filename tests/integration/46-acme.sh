@@ -86,10 +86,11 @@ pebble_stop() {
 }
 pebble_start
 
-# the scratch root
+# the scratch root: mkroot's users, plus the two groups this machine's Postfix
+# (started on it below) needs as its own: tests/lib/host-daemon-users
 R=$T/root
 mkroot "$R" debian12 >/dev/null
-cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
+host_daemon_users "$R" group:postdrop group:mail
 "$MAILSTAGE_SRC/tests/lib/pfmeta" "$R/etc/postfix"
 # acme_ca_file: a bundle of what this test trusts, pebble's API certificate
 # and the root pebble issues under (made when pebble starts); verify checks

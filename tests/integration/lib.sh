@@ -30,6 +30,11 @@ _host_stages=$("$MAILSTAGE_BIN" stages | awk '$2 == "packages" || $2 == "service
 ms() { "${MS_WRAP[@]}" "$MAILSTAGE_BIN" "$@"; }
 mst() { "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" "$@"; }
 mkroot() { "$MAILSTAGE_SRC/tests/lib/mkroot" "$@"; }
+# host_daemon_users ROOT NAME...: this machine's entries for the daemon users
+# and groups NAME (and only those) in mkroot's account files, for a test that
+# runs this machine's Postfix/OpenDKIM on ROOT (tests/lib/host-daemon-users
+# says why these come from this machine).
+host_daemon_users() { "$MAILSTAGE_SRC/tests/lib/host-daemon-users" "$@"; }
 die() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 # expect_rc WANT command...   (runs the command, checks its exit code)

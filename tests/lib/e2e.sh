@@ -79,11 +79,14 @@ e2e_need() {
 _e2e_sender_root() {
 	local R=$E2E_DIR/root
 	"$MN_SRC/tests/lib/mkroot" "$R" debian12 >/dev/null
-	# The daemons run from this machine's binaries: its users, and Postfix's
-	# package files (postfix-files, dynamicmaps.cf: tests/lib/pfmeta, never
-	# this machine's /etc/postfix); main.cf and master.cf stay the packaged
+	# The daemons run from this machine's binaries: mkroot's users plus the
+	# two groups this machine's Postfix needs as its own (set-gid postdrop,
+	# /var/mail's group: tests/lib/host-daemon-users), and Postfix's package
+	# files (postfix-files, dynamicmaps.cf: tests/lib/pfmeta, never this
+	# machine's /etc/postfix); main.cf and master.cf stay the packaged
 	# defaults mkroot put there.
-	cp /etc/passwd /etc/group /etc/gshadow "$R/etc/"
+	"$MN_SRC/tests/lib/host-daemon-users" "$R" group:postdrop group:mail ||
+		e2e_fail "the sender root's daemon groups could not be added"
 	"$MN_SRC/tests/lib/pfmeta" "$R/etc/postfix"
 	# Dual-stack; port25_probe is a receiver in the test network, rbl empty
 	# (no blocklist is reachable here).

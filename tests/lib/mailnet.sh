@@ -231,8 +231,12 @@ mn_add_user() {
 mn_mail_start() {
 	local name=$1 root=$2 d=$MN_DIR/$1
 	mkdir -p "$d/spool" "$d/lib-postfix" "$d/mail"
-	# passwd: ROOT's (or the host's when ROOT has none) plus the test users
-	[ -f "$root/etc/passwd" ] && cat "$root/etc/passwd" >"$d/passwd" || cat /etc/passwd >"$d/passwd"
+	# passwd: ROOT's plus the test users.  A ROOT without one is an error,
+	# never this machine's instead (tests/lib/mkroot makes it, and
+	# tests/lib/host-daemon-users adds what the daemons need of this machine's)
+	[ -f "$root/etc/passwd" ] && [ -f "$root/etc/group" ] ||
+		{ echo "mailnet: $root has no /etc/passwd or /etc/group (make it with tests/lib/mkroot)" >&2; return 1; }
+	cat "$root/etc/passwd" >"$d/passwd"
 	# shadow: the test users only (no password hash of this machine is copied)
 	printf 'root:*:19000:0:99999:7:::\n' >"$d/shadow"
 	cat "$MN_DIR/passwd.add" >>"$d/passwd" 2>/dev/null || true
