@@ -196,7 +196,7 @@ static int end_stanza(struct dpkg_db *db, struct buf *val, const int *seen, size
 	}
 	name = value_of(&val[F_PACKAGE]);
 	if (!name_ok(name)) {
-		*err = xasprintf(_("line %zu: \"%s\" is not a package name"), line, name);
+		*err = xasprintf(_("line %zu: \"%.64s\" is not a package name"), line, name);
 		return -EBADMSG;
 	}
 	for (p = name; *p; p++)
