@@ -188,7 +188,7 @@ static int end_stanza(struct dpkg_db *db, struct buf *val, const int *seen, size
 {
 	struct dpkg_inst *slot;
 	char *name, *arch, *p;
-	int st = 0;
+	int st = 0, ma_same;
 
 	if (!seen[F_PACKAGE]) {
 		*err = xasprintf(_("line %zu: a stanza without a Package field"), line);
@@ -210,7 +210,8 @@ static int end_stanza(struct dpkg_db *db, struct buf *val, const int *seen, size
 	if (!wanted(db, name))
 		return 0;
 	arch = seen[F_ARCH] ? value_of(&val[F_ARCH]) : "";
-	slot = find_slot(db, name, arch, seen[F_MA] && strcmp(value_of(&val[F_MA]), "same") == 0, is_update);
+	ma_same = seen[F_MA] && strcmp(value_of(&val[F_MA]), "same") == 0;
+	slot = find_slot(db, name, arch, ma_same, is_update);
 	if (slot && !is_update && slot->gen == db->gen) {
 		*err = xasprintf(_("line %zu: package %s%s%s is in the file twice"), line, name, *arch ? ":" : "",
 				 arch);
@@ -227,7 +228,7 @@ static int end_stanza(struct dpkg_db *db, struct buf *val, const int *seen, size
 	}
 	free(slot->arch);
 	slot->arch = xstrdup(arch);
-	slot->ma_same = seen[F_MA] && strcmp(val[F_MA].data, "same") == 0;
+	slot->ma_same = ma_same;
 	slot->installed = strcmp(states[st].name, "installed") == 0;
 	slot->gen = db->gen;
 	return 0;
