@@ -38,7 +38,7 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *tmpl, const ch
 				   "made from the package's template %s"), path, package, tmpl);
 		return r;
 	}
-	installed = packages_installed(c->prof, c->root->dir, package);
+	installed = packages_installed(c->prof, c->root, package);
 	if (installed > 0) {
 		fix = reinstall_command(c->prof, package);
 		if (tmpl)

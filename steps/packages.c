@@ -2,8 +2,11 @@
  * packages.c - stage "packages": the profile's packages installed with the
  * platform's package manager (apt-get, dnf, yum), non-interactively.
  *
- * Check: ONE `dpkg-query -W` or `rpm -q` call for all packages (never the
- * resolver); the missing ones become one typed action "packages".
+ * Check: which packages are installed, for all of them at once, never
+ * from the resolver: apt's from dpkg's database itself (the root's
+ * /var/lib/dpkg/status and updates/, installer/dpkgstatus.h: no
+ * subprocess), dnf's and yum's from ONE `rpm -q` call; the missing ones
+ * become one typed action "packages".
  * A fresh host: apt's package lists may never have been fetched (or be
  * stale, so the mirror answers 404).  As Ansible's apt update_cache with
  * cache_valid_time, the lists are refreshed (`apt-get update`, then apt's
@@ -30,11 +33,12 @@
  * Alternate --root: rpm and dnf/yum act on it (`--root`, `--installroot`).
  * apt does not: dpkg --root / apt RootDir run maintainer scripts outside the
  * target, so installing into a root that is not "/" is refused clearly
- * (exit 69) and the user told how to do it; checking it works
- * (`dpkg-query --admindir`).
+ * (exit 69) and the user told how to do it; checking it works (dpkg's
+ * database is read inside the root).
  */
 #include "i18n.h"
 #include "steps.h"
+#include "dpkgstatus.h"
 #include "exec.h"
 #include "msg.h"
 #include "exitcode.h"
@@ -203,45 +207,37 @@ static int rpmdb_exists(const char *root_dir)
 }
 
 /*
- * Which of pkgs are installed in the root: ONE dpkg-query or rpm call.
- * Fills *installed with the names found installed.  -ENOENT when the query
- * program is missing (message in *why).
+ * Which of pkgs are installed in the root: apt's from dpkg's database (no
+ * subprocess), dnf's and yum's with ONE rpm call.  Fills *installed with the
+ * names found installed.  -ENOENT when rpm is missing (message in *why).
  */
-static int query_installed(enum pkg_tool t, const char *root_dir, char *const *pkgs, size_t n,
+static int query_installed(enum pkg_tool t, const struct root *root, char *const *pkgs, size_t n,
 			   struct strv *installed, char **why)
 {
+	const char *root_dir = root->dir;
 	struct strv a = { 0 };
 	struct exec_result res;
 	char *line, *save = NULL;
 	size_t i, known = 0;
 	int r;
 
+	if (t == PKG_APT)
+		return dpkg_installed(root, pkgs, n, installed, why);
 	/*
 	 * rpm --root on a root without an rpm database creates one (on Debian
 	 * ROOT/root/.rpmdb, its default dbpath): plan must change nothing, and
 	 * no database means nothing is installed.
 	 */
-	if (t != PKG_APT && *root_dir && !rpmdb_exists(root_dir))
+	if (*root_dir && !rpmdb_exists(root_dir))
 		return 0;
-	if (t == PKG_APT) {
-		strv_push(&a, "dpkg-query");
-		if (*root_dir) {
-			char *o = xasprintf("--admindir=%s/var/lib/dpkg", root_dir);
-			strv_push(&a, o);
-			free(o);
-		}
-		strv_push(&a, "-W");
-		strv_push(&a, "-f=${Package}\t${db:Status-Abbrev}\n");
-	} else {
-		strv_push(&a, "rpm");
-		if (*root_dir) {
-			strv_push(&a, "--root");
-			strv_push(&a, root_dir);
-		}
-		strv_push(&a, "-q");
-		strv_push(&a, "--qf");
-		strv_push(&a, "%{NAME}\tinstalled\n");
+	strv_push(&a, "rpm");
+	if (*root_dir) {
+		strv_push(&a, "--root");
+		strv_push(&a, root_dir);
 	}
+	strv_push(&a, "-q");
+	strv_push(&a, "--qf");
+	strv_push(&a, "%{NAME}\tinstalled\n");
 	for (i = 0; i < n; i++)
 		strv_push(&a, pkgs[i]);
 	r = run_argv(&a, QUERY_TIMEOUT_MS, &res);
@@ -255,27 +251,19 @@ static int query_installed(enum pkg_tool t, const char *root_dir, char *const *p
 		r = -ETIMEDOUT;
 		goto out;
 	}
-	/*
-	 * The lines say which are installed:
-	 * dpkg-query "NAME\tii " (second letter: current state, 'i' installed);
-	 * rpm "NAME\tinstalled" or "package NAME is not installed".
-	 */
+	/* The lines say which are installed: "NAME\tinstalled" or "package NAME is not installed". */
 	for (line = strtok_r(res.out.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *tab = strchr(line, '\t'), *name;
-		if (strstr(line, "is not installed") || strstr(line, "no packages found matching"))
+		if (strstr(line, "is not installed"))
 			known++;
 		if (!tab)
 			continue;
 		known++;
 		*tab = 0;
 		name = line;
-		/* dpkg-query prints "name:arch" for foreign architectures. */
-		if (strchr(name, ':'))
-			*strchr(name, ':') = 0;
 		chomp(tab + 1);
-		if (t == PKG_APT ? (strlen(tab + 1) >= 2 && tab[2] == 'i') : strcmp(tab + 1, "installed") == 0)
-			if (!in_strv(installed, name))
-				strv_push(installed, name);
+		if (strcmp(tab + 1, "installed") == 0 && !in_strv(installed, name))
+			strv_push(installed, name);
 	}
 	/* A non-zero exit only says some are missing (rpm: how many), unless a name went unanswered. */
 	if (res.exit_code != 0 && known < n) {
@@ -289,12 +277,12 @@ out:
 }
 
 /* The wanted packages that are missing, as a space-separated list ("" when none). */
-static int missing_packages(enum pkg_tool t, const char *root_dir, char *const *pkgs, size_t n,
+static int missing_packages(enum pkg_tool t, const struct root *root, char *const *pkgs, size_t n,
 			    char **missing, char **why)
 {
 	struct strv inst = { 0 }, miss = { 0 };
 	size_t i;
-	int r = query_installed(t, root_dir, pkgs, n, &inst, why);
+	int r = query_installed(t, root, pkgs, n, &inst, why);
 	if (r == 0) {
 		for (i = 0; i < n; i++)
 			if (!in_strv(&inst, pkgs[i]))
@@ -306,11 +294,11 @@ static int missing_packages(enum pkg_tool t, const char *root_dir, char *const *
 	return r;
 }
 
-int packages_installed(const struct profile *p, const char *root_dir, const char *pkg)
+int packages_installed(const struct profile *p, const struct root *root, const char *pkg)
 {
 	struct strv inst = { 0 };
 	char *why = NULL, *one[] = { (char *)pkg, NULL };
-	int r = query_installed(p->pkg_tool, root_dir, one, 1, &inst, &why);
+	int r = query_installed(p->pkg_tool, root, one, 1, &inst, &why);
 	if (r == 0)
 		r = in_strv(&inst, pkg);
 	strv_free(&inst);
@@ -707,7 +695,7 @@ static int installed_all(struct ctx *c, const char *arg, const char *disp, const
 	int r;
 
 	split_words(arg, &w);
-	r = missing_packages(c->prof->pkg_tool, c->root->dir, w.v, w.n, &missing, &why);
+	r = missing_packages(c->prof->pkg_tool, c->root, w.v, w.n, &missing, &why);
 	if (r < 0) {
 		stage_set_error(c, why);
 		why = NULL;
@@ -999,7 +987,7 @@ static int pkg_undo(struct root *root, const char *undo_arg, char **why)
 		/* Purge those of ours still installed (apply may have failed before any). */
 		if (words.n < 2)
 			goto out;
-		r = query_installed(t, root->dir, words.v + 1, words.n - 1, &inst, why);
+		r = query_installed(t, root, words.v + 1, words.n - 1, &inst, why);
 		if (r < 0 || inst.n == 0)
 			goto out;
 		if (*root->dir) {
@@ -1119,7 +1107,7 @@ static int check(struct ctx *c)
 
 	if (n == 0)
 		return 0;
-	r = missing_packages(p->pkg_tool, c->root->dir, (char *const *)p->packages, n, &missing, &why);
+	r = missing_packages(p->pkg_tool, c->root, (char *const *)p->packages, n, &missing, &why);
 	if (r < 0) {
 		r = r == -ENOENT ? stage_refuse(c, EXIT_UNAVAILABLE, "%s", why)
 				 : stage_fail(c, "%s", why);

@@ -43,8 +43,8 @@ void packages_history_installed(const char *info, struct strv *out);
  * in ours (packages installed since that depend on ours: yum's "Removing for dependencies",
  * dnf's "problem with installed package"), appended to out by name. */
 void packages_undo_others(const char *text, const struct strv *ours, struct strv *out);
-/* Is pkg installed in root_dir? 1 yes, 0 no, negative when the query cannot run. */
-int packages_installed(const struct profile *p, const char *root_dir, const char *pkg);
+/* Is pkg installed in the root? 1 yes, 0 no, negative when the package database cannot be read. */
+int packages_installed(const struct profile *p, const struct root *root, const char *pkg);
 extern const struct stage stage_preflight;
 extern const struct stage stage_firewall;
 extern const struct action_type action_firewalld_service;
