@@ -15,7 +15,7 @@
 
 static const char *const search_path[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };
 
-static char *find_prog(const char *prog)
+char *exec_find(const char *prog)
 {
 	size_t i;
 	if (strchr(prog, '/'))
@@ -31,7 +31,7 @@ static char *find_prog(const char *prog)
 
 int exec_exists(const char *prog)
 {
-	char *p = find_prog(prog);
+	char *p = exec_find(prog);
 	free(p);
 	return p != NULL;
 }
@@ -54,7 +54,7 @@ int exec_run(char *const argv[], const char *input, int timeout_ms, struct exec_
 
 	memset(res, 0, sizeof(*res));
 	res->exit_code = -1;
-	prog = find_prog(argv[0]);
+	prog = exec_find(argv[0]);
 	if (!prog)
 		return -ENOENT;
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(inp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {

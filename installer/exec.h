@@ -22,6 +22,9 @@ struct exec_result {
  */
 int exec_run(char *const argv[], const char *input, int timeout_ms, struct exec_result *res);
 
+/* The path of prog in the fixed PATH (caller frees), or NULL when it is not there. */
+char *exec_find(const char *prog);
+
 /* Is a program present in the fixed PATH? */
 int exec_exists(const char *prog);
 

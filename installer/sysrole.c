@@ -31,8 +31,6 @@
 #define SYSROLE_GUARD "MAILSTAGE_SYSROLE"
 #define SYSROLE_PROBE_TYPE "system_mail_t"
 
-static const char *const systemd_run[] = { "/usr/bin/systemd-run", "/bin/systemd-run", NULL };
-
 int sysrole_role_of(const char *con, char *buf, size_t size)
 {
 	const char *a = con ? strchr(con, ':') : NULL, *b;
@@ -220,10 +218,9 @@ int sysrole_reexec_if_needed(const char *root, int argc, char **argv)
 {
 	extern char **environ;
 	char role[64], self[PATH_MAX], cwd[PATH_MAX], dir[] = "/run/mailstage-sysrole.XXXXXX", *unit = NULL;
-	const char *prog = NULL;
+	char *prog = NULL;
 	struct strv a;
 	ssize_t n;
-	size_t i;
 	int rc;
 
 	if (root && strcmp(root, "/") != 0)
@@ -236,14 +233,13 @@ int sysrole_reexec_if_needed(const char *root, int argc, char **argv)
 			 role, SYSROLE_PROBE_TYPE);
 		return 0;
 	}
-	for (i = 0; systemd_run[i] && !prog; i++)
-		if (access(systemd_run[i], X_OK) == 0)
-			prog = systemd_run[i];
+	prog = exec_find("systemd-run");
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (!prog || access("/run/systemd/system", F_OK) < 0 || n <= 0 || !getcwd(cwd, sizeof(cwd)) || !mkdtemp(dir)) {
 		msg_warn(_("SELinux: the role %s may not enter %s, and systemd-run cannot start mailstage as a "
 			   "system service here; package scripts and firewalld may be refused (run it from a unit: "
 			   "systemd-run --wait --pty mailstage ...)"), role, SYSROLE_PROBE_TYPE);
+		free(prog);
 		return 0;
 	}
 	self[n] = '\0';
@@ -255,5 +251,6 @@ int sysrole_reexec_if_needed(const char *root, int argc, char **argv)
 	rc = run_as_service(prog, a.v, unit, dir);
 	strv_free(&a);
 	free(unit);
+	free(prog);
 	exit(rc);
 }
