@@ -207,3 +207,13 @@ int lazy_selinux_enabled(void)
 	}
 	return (*lazy_is_selinux_enabled)();
 }
+
+/* 1 when SELinux is on and enforcing (libselinux loaded to ask); 0 otherwise, errors included. */
+int lazy_selinux_enforcing(void)
+{
+	char *why = NULL;
+	int r = lazy_selinux_enabled() > 0 && lazy_selinux(&why) == 0 && (*lazy_security_getenforce)() == 1;
+
+	free(why);
+	return r;
+}

@@ -28,6 +28,8 @@
 int lazy_selinux(char **why);
 /* is_selinux_enabled() without loading libselinux where SELinux cannot be on. */
 int lazy_selinux_enabled(void);
+/* 1 when SELinux is on and enforcing (the library loaded to ask), else 0. */
+int lazy_selinux_enforcing(void);
 
 #define LAZY_SELINUX_FUNCS(X) \
 	X(is_selinux_enabled) X(security_getenforce) X(freecon) X(security_get_boolean_active) \

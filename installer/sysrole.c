@@ -95,7 +95,7 @@ void sysrole_argv(struct strv *out, const char *self, const char *cwd, const cha
 /* 1 when the policy refuses this process's role the mail domain; 0 when it may, or nothing is to be done. */
 static int role_refused(char *role, size_t size)
 {
-	char *con = NULL, *probe = NULL, *why = NULL;
+	char *con = NULL, *probe = NULL;
 	const char *type, *level;
 	int refused = 0;
 
@@ -108,9 +108,7 @@ static int role_refused(char *role, size_t size)
 		return !getenv(SYSROLE_GUARD);
 	}
 #endif
-	if (lazy_selinux_enabled() <= 0 || lazy_selinux(&why) < 0)
-		goto out;
-	if (security_getenforce() != 1 || getcon_raw(&con) < 0)
+	if (!lazy_selinux_enforcing() || getcon_raw(&con) < 0)
 		goto out;
 	if (sysrole_role_of(con, role, size) < 0 || strcmp(role, "system_r") == 0)
 		goto out;
@@ -122,7 +120,6 @@ out:
 	if (con)
 		freecon(con);
 	free(probe);
-	free(why);
 	return refused;
 }
 

@@ -36,9 +36,12 @@
 #include "steps.h"
 #include "exec.h"
 #include "exitcode.h"
+#include "lazyse.h"	/* loads libselinux only where SELinux may be on */
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,6 +214,92 @@ static char *service_ports(struct ctx *c, const struct strv *names)
 	return buf_steal(&b);
 }
 
+/* ---- may firewalld answer us (enforcing SELinux)? ---- */
+
+long firewalld_pid(void)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+	long found = 0;
+
+	if (!proc)
+		return 0;
+	while (!found && (d = readdir(proc))) {
+		char p[300], *comm = NULL;
+		if (!isdigit((unsigned char)d->d_name[0]))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/comm", d->d_name);
+		if (read_whole_file(p, &comm, NULL) == 0 && strcmp(strip(comm), "firewalld") == 0)
+			found = atol(d->d_name);
+		free(comm);
+	}
+	closedir(proc);
+	return found;
+}
+
+/*
+ * Enforcing SELinux: may firewalld's domain send D-Bus messages (its
+ * replies) to ours?  The kernel's answer (security_compute_av) for
+ * firewalld's context, read from /proc/PID/attr/current, and this process's.
+ * Debian's reference policy lets firewalld_t answer sysadm_t and a few
+ * daemons only: neither a root login (unconfined_t) nor a service
+ * (initrc_t), so every call of the firewall stage would wait out its
+ * timeout for a reply (NoReply) after the other stages had changed the host.
+ * 0 when it may, or when it cannot be told; -EACCES with the two domains.
+ */
+static int firewalld_answers_us(long pid, char **fw_con, char **our_con)
+{
+	char p[64], *fw = NULL, *ours = NULL;
+	security_class_t cls;
+	access_vector_t perm;
+	struct av_decision avd;
+	int r = 0;
+
+	if (!lazy_selinux_enforcing())
+		goto out;
+	snprintf(p, sizeof(p), "/proc/%ld/attr/current", pid);
+	if (read_whole_file(p, &fw, NULL) < 0 || getcon_raw(&ours) < 0)
+		goto out;
+	strip(fw);
+	cls = string_to_security_class("dbus");
+	perm = cls ? string_to_av_perm(cls, "send_msg") : 0;
+	if (!cls || !perm || security_compute_av_raw(fw, ours, cls, perm, &avd) < 0)
+		goto out;
+	if (!(avd.allowed & perm)) {
+		*fw_con = xstrdup(fw);
+		*our_con = xstrdup(ours);
+		r = -EACCES;
+	}
+out:
+	free(fw);
+	if (ours)
+		freecon(ours);
+	return r;
+}
+
+/*
+ * The refusal (exit 78, before anything changed) when the firewalld running
+ * here may not answer this process; 0 when it may, or none runs.  Preflight
+ * and the firewall stage (for a run that skipped preflight) share it.
+ */
+int firewalld_unanswerable(struct ctx *c)
+{
+	char *fw = NULL, *ours = NULL;
+	long pid = firewalld_pid();
+	int r = 0;
+
+	if (pid && firewalld_answers_us(pid, &fw, &ours) < 0)
+		r = stage_refuse(c, EXIT_CONFIG, _("SELinux: firewalld (%s) may not answer this process (%s) on "
+				 "D-Bus, so the firewall stage cannot open %s%s: the policy refuses the reply. Open the "
+				 "services from a domain firewalld answers (Debian's reference policy: sysadm_t, a root "
+				 "login in sysadm_r) and set firewall_services = (empty) in mailstage.conf, or load a "
+				 "local policy module that lets firewalld send_msg to this domain"),
+				 fw, ours, c->cfg->firewall_services.v[0], c->cfg->firewall_services.n > 1 ? " ..." : "");
+	free(fw);
+	free(ours);
+	return r;
+}
+
 extern const struct action_type action_firewalld_service;
 
 /*
@@ -340,6 +429,9 @@ static int check(struct ctx *c)
 		r = stage_refuse(c, EXIT_CONFIG, "%s", why);
 		goto out;
 	}
+	/* preflight refuses this already; asked again for a run that skipped preflight (--only firewall) */
+	if ((r = firewalld_unanswerable(c)) < 0)
+		goto out;
 	zone = default_zone(c);
 	if ((r = runtime_services(c, zone, &running, &rt)) < 0)
 		goto out;

@@ -345,98 +345,21 @@ static void check_selinux(struct ctx *c)
 }
 
 /* The pid of a process named firewalld (no exec: /proc/PID/comm), or 0. */
-static long firewalld_pid(void)
-{
-	DIR *proc = opendir("/proc");
-	struct dirent *d;
-	long found = 0;
-
-	if (!proc)
-		return 0;
-	while (!found && (d = readdir(proc))) {
-		char p[300], *comm = NULL;
-		if (!isdigit((unsigned char)d->d_name[0]))
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/comm", d->d_name);
-		if (read_whole_file(p, &comm, NULL) == 0 && strcmp(strip(comm), "firewalld") == 0)
-			found = atol(d->d_name);
-		free(comm);
-	}
-	closedir(proc);
-	return found;
-}
-
-int preflight_firewalld_running(void)
-{
-	return firewalld_pid() != 0;
-}
-
-/*
- * Enforcing SELinux: may firewalld's domain send D-Bus messages (its
- * replies) to ours?  The kernel's answer (security_compute_av) for
- * firewalld's context, read from /proc/PID/attr/current, and this process's.
- * Debian's reference policy lets firewalld_t answer sysadm_t and a few
- * daemons only: neither a root login (unconfined_t) nor a service
- * (initrc_t), so every call of the firewall stage would wait out its
- * timeout for a reply (NoReply) after the other stages had changed the host.
- * 0 when it may, or when it cannot be told; -EACCES with the two domains.
- */
-static int firewalld_answers_us(long pid, char **fw_con, char **our_con)
-{
-	char p[64], *fw = NULL, *ours = NULL, *why = NULL;
-	security_class_t cls;
-	access_vector_t perm;
-	struct av_decision avd;
-	int r = 0;
-
-	if (is_selinux_enabled() <= 0 || lazy_selinux(&why) < 0 || security_getenforce() != 1)
-		goto out;
-	snprintf(p, sizeof(p), "/proc/%ld/attr/current", pid);
-	if (read_whole_file(p, &fw, NULL) < 0 || getcon_raw(&ours) < 0)
-		goto out;
-	strip(fw);
-	cls = string_to_security_class("dbus");
-	perm = cls ? string_to_av_perm(cls, "send_msg") : 0;
-	if (!cls || !perm || security_compute_av_raw(fw, ours, cls, perm, &avd) < 0)
-		goto out;
-	if (!(avd.allowed & perm)) {
-		*fw_con = xstrdup(fw);
-		*our_con = xstrdup(ours);
-		r = -EACCES;
-	}
-out:
-	free(fw);
-	if (ours)
-		freecon(ours);
-	free(why);
-	return r;
-}
-
 static int check_firewalld(struct ctx *c)
 {
-	char *fw = NULL, *ours = NULL;
-	long pid;
-	int r = 0;
-
 	if (c->cfg->firewall_services.n == 0)
 		return 0;
 	if (!firewalld_installed(c)) {
 		stage_note(c, _("firewalld is not installed: no host firewall is opened; make sure TCP 25, 465 "
 			   "and 587 are open in whatever filters this server"));
-	} else if (!(pid = firewalld_pid())) {
+		return 0;
+	}
+	if (!firewalld_pid()) {
 		stage_note(c, _("firewalld is installed but not running: the firewall stage writes its permanent "
 			   "configuration with firewall-offline-cmd"));
-	} else if (firewalld_answers_us(pid, &fw, &ours) < 0) {
-		r = stage_refuse(c, EXIT_CONFIG, _("SELinux: firewalld (%s) may not answer this process (%s) on "
-				 "D-Bus, so the firewall stage cannot open %s%s: the policy refuses the reply. Open the "
-				 "services from a domain firewalld answers (Debian's reference policy: sysadm_t, a root "
-				 "login in sysadm_r) and set firewall_services = (empty) in mailstage.conf, or load a "
-				 "local policy module that lets firewalld send_msg to this domain"),
-				 fw, ours, c->cfg->firewall_services.v[0], c->cfg->firewall_services.n > 1 ? " ..." : "");
+		return 0;
 	}
-	free(fw);
-	free(ours);
-	return r;
+	return firewalld_unanswerable(c);
 }
 
 /* ---- the stage ---- */

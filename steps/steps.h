@@ -71,9 +71,12 @@ extern const char *const provider_sakura_dns_advice;
 /* preflight.c: LISTEN sockets on PORT in /proc/net/tcp{,6} text (their inodes); a bounded connect. */
 int preflight_listen_inodes(const char *text, unsigned port, unsigned long *inodes, size_t max);
 int preflight_probe(const char *hostport, int timeout_ms, char **why);
-int preflight_firewalld_running(void);
 /* firewall.c: is firewalld installed in the target; are the configured service names known to it? */
 int firewalld_installed(struct ctx *c);
+/* The pid of a running firewalld (read from /proc), or 0. */
+long firewalld_pid(void);
+/* Exit 78 (stage_refuse) when enforcing SELinux forbids the running firewalld to answer us; else 0. */
+int firewalld_unanswerable(struct ctx *c);
 int firewall_services_known(struct ctx *c, char **why);
 
 /* TLS certificate and key paths: configured, or the profile's default for the hostname. */
