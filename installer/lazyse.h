@@ -45,7 +45,15 @@ int lazy_selinux_enforcing(void);
 	X(semanage_bool_set_active) X(semanage_bool_set_name) X(semanage_bool_set_value) \
 	X(semanage_commit) X(semanage_connect) X(semanage_disconnect) X(semanage_handle_create) \
 	X(semanage_handle_destroy) X(semanage_is_connected) X(semanage_is_managed) \
-	X(semanage_msg_set_callback) X(semanage_set_create_store) X(semanage_set_reload) X(semanage_set_root)
+	X(semanage_msg_set_callback) X(semanage_set_create_store) X(semanage_set_reload) X(semanage_set_root) \
+	X(semanage_port_key_create) X(semanage_port_key_free) X(semanage_port_list) X(semanage_port_free) \
+	X(semanage_port_get_low) X(semanage_port_get_high) X(semanage_port_get_proto) X(semanage_port_get_con) \
+	X(semanage_port_create) X(semanage_port_set_range) X(semanage_port_set_proto) X(semanage_port_set_con) \
+	X(semanage_port_exists_local) X(semanage_port_query_local) X(semanage_port_modify_local) \
+	X(semanage_port_del_local) X(semanage_context_create) X(semanage_context_free) \
+	X(semanage_context_get_user) X(semanage_context_get_role) X(semanage_context_get_type) \
+	X(semanage_context_get_mls) X(semanage_context_set_user) X(semanage_context_set_role) \
+	X(semanage_context_set_type) X(semanage_context_set_mls)
 
 #define LAZY_DECLARE(f) extern __typeof__(f) *lazy_##f;
 LAZY_SELINUX_FUNCS(LAZY_DECLARE)
@@ -94,6 +102,32 @@ LAZY_SEMANAGE_FUNCS(LAZY_DECLARE)
 #define semanage_set_create_store (*lazy_semanage_set_create_store)
 #define semanage_set_reload (*lazy_semanage_set_reload)
 #define semanage_set_root (*lazy_semanage_set_root)
+#define semanage_port_key_create (*lazy_semanage_port_key_create)
+#define semanage_port_key_free (*lazy_semanage_port_key_free)
+#define semanage_port_list (*lazy_semanage_port_list)
+#define semanage_port_free (*lazy_semanage_port_free)
+#define semanage_port_get_low (*lazy_semanage_port_get_low)
+#define semanage_port_get_high (*lazy_semanage_port_get_high)
+#define semanage_port_get_proto (*lazy_semanage_port_get_proto)
+#define semanage_port_get_con (*lazy_semanage_port_get_con)
+#define semanage_port_create (*lazy_semanage_port_create)
+#define semanage_port_set_range (*lazy_semanage_port_set_range)
+#define semanage_port_set_proto (*lazy_semanage_port_set_proto)
+#define semanage_port_set_con (*lazy_semanage_port_set_con)
+#define semanage_port_exists_local (*lazy_semanage_port_exists_local)
+#define semanage_port_query_local (*lazy_semanage_port_query_local)
+#define semanage_port_modify_local (*lazy_semanage_port_modify_local)
+#define semanage_port_del_local (*lazy_semanage_port_del_local)
+#define semanage_context_create (*lazy_semanage_context_create)
+#define semanage_context_free (*lazy_semanage_context_free)
+#define semanage_context_get_user (*lazy_semanage_context_get_user)
+#define semanage_context_get_role (*lazy_semanage_context_get_role)
+#define semanage_context_get_type (*lazy_semanage_context_get_type)
+#define semanage_context_get_mls (*lazy_semanage_context_get_mls)
+#define semanage_context_set_user (*lazy_semanage_context_set_user)
+#define semanage_context_set_role (*lazy_semanage_context_set_role)
+#define semanage_context_set_type (*lazy_semanage_context_set_type)
+#define semanage_context_set_mls (*lazy_semanage_context_set_mls)
 #endif
 
 #endif

@@ -13,6 +13,13 @@
  * libselinux 3.x.  The undo restores the previous local customisation (or
  * removes the one this run created) and the previous runtime value.
  *
+ * Ports (typed action "selinux-port"): the TCP ports of the OpenDKIM
+ * milters (8891, 8892 with Ed25519) get milter_port_t as a local
+ * customisation, as `semanage port -a -t milter_port_t -p tcp 8891` does,
+ * where the policy gives them another type (refpolicy: unreserved_port_t,
+ * which dkim_milter_t may not bind).  The undo restores the previous local
+ * record, or removes the one this run added.
+ *
  * File contexts (typed action "selinux-context"): the wanted context of each
  * file is selabel_lookup() in the policy's file_contexts; with SELinux active
  * on this host it is set with selinux_restorecon(), otherwise (a --root
@@ -510,6 +517,277 @@ const struct action_type action_selinux_boolean = {
 	.undo_check = bool_undo_check,
 };
 
+/* ---- port types ---- */
+
+/*
+ * The port type the policy's milter module lets its domains bind
+ * (`allow milter_domains milter_port_t:tcp_socket name_bind`), in
+ * refpolicy and EL's targeted policy alike.  Targeted labels 8891/tcp so
+ * already; refpolicy (Debian) declares the type with no port, so 8891 is
+ * unreserved_port_t there and dkim_milter_t may not bind it: opendkim fails
+ * to start under enforcing (seen in the VM tier).  The port type is the one
+ * name mailstage cannot read from a file context; it is taken only when the
+ * store says which type the port has now, and the commit fails (nothing
+ * changed) on a policy without it.
+ */
+#define MILTER_PORT_TYPE "milter_port_t"
+
+/*
+ * The type TCP PORT has in the store (the narrowest range of the policy's
+ * ports, committed local customisations included) into *type, and its
+ * user/role/level into *con (caller frees); *local the type of a local
+ * record for exactly this port, or NULL.  0, or -EIO with *why.
+ */
+static int port_type(semanage_handle_t *sh, int port, char **type, char **local, char **con, char **why)
+{
+	semanage_port_t **recs = NULL, *rec = NULL;
+	semanage_port_key_t *key = NULL;
+	unsigned int n = 0, i;
+	int exists = 0, best = -1, width = 1 << 20, r = -EIO;
+
+	*type = *local = *con = NULL;
+	if (semanage_port_key_create(sh, port, port, SEMANAGE_PROTO_TCP, &key) < 0 ||
+	    semanage_port_exists_local(sh, key, &exists) < 0)
+		goto out;
+	if (exists && semanage_port_query_local(sh, key, &rec) >= 0 && rec)
+		*local = xstrdup(semanage_context_get_type(semanage_port_get_con(rec)));
+	if (semanage_port_list(sh, &recs, &n) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		int lo = semanage_port_get_low(recs[i]), hi = semanage_port_get_high(recs[i]);
+		if (semanage_port_get_proto(recs[i]) == SEMANAGE_PROTO_TCP && lo <= port && port <= hi &&
+		    hi - lo < width) {
+			best = (int)i;
+			width = hi - lo;
+		}
+	}
+	if (best >= 0) {
+		semanage_context_t *c = semanage_port_get_con(recs[best]);
+		const char *mls = semanage_context_get_mls(c);
+		*type = xstrdup(semanage_context_get_type(c));
+		*con = xasprintf("%s %s %s", semanage_context_get_user(c), semanage_context_get_role(c),
+				 mls && *mls ? mls : "-");
+	}
+	r = 0;
+out:
+	if (r < 0)
+		*why = xasprintf(_("cannot read the type of TCP port %d: %s"), port, se_msg[0] ? se_msg : _("libsemanage error"));
+	for (i = 0; i < n; i++)
+		semanage_port_free(recs[i]);
+	free(recs);
+	if (rec)
+		semanage_port_free(rec);
+	if (key)
+		semanage_port_key_free(key);
+	return r;
+}
+
+/*
+ * In one transaction: TCP PORT's local customisation to TYPE (user, role
+ * and level from `con`, "USER ROLE LEVEL|-"), or none when type is NULL;
+ * commit (and load the policy when reload was asked at se_open).
+ */
+static int port_write(semanage_handle_t *sh, int port, const char *type, const char *con, char **why)
+{
+	semanage_port_key_t *key = NULL;
+	semanage_port_t *rec = NULL;
+	semanage_context_t *ctx = NULL;
+	char user[128], role[128], level[256];
+	int r = -EIO, exists = 0;
+
+	if (semanage_begin_transaction(sh) < 0 || semanage_port_key_create(sh, port, port, SEMANAGE_PROTO_TCP, &key) < 0)
+		goto out;
+	if (!type) {
+		if (semanage_port_exists_local(sh, key, &exists) < 0 || (exists && semanage_port_del_local(sh, key) < 0))
+			goto out;
+	} else {
+		if (sscanf(con, "%127s %127s %255s", user, role, level) != 3)
+			goto out;
+		if (semanage_port_create(sh, &rec) < 0 || semanage_context_create(sh, &ctx) < 0)
+			goto out;
+		semanage_port_set_proto(rec, SEMANAGE_PROTO_TCP);
+		semanage_port_set_range(rec, port, port);
+		if (semanage_context_set_user(sh, ctx, user) < 0 || semanage_context_set_role(sh, ctx, role) < 0 ||
+		    semanage_context_set_type(sh, ctx, type) < 0 ||
+		    (strcmp(level, "-") && semanage_context_set_mls(sh, ctx, level) < 0) ||
+		    semanage_port_set_con(sh, rec, ctx) < 0 || semanage_port_modify_local(sh, key, rec) < 0)
+			goto out;
+	}
+	if (commit_quietly(sh) < 0)
+		goto out;
+	r = 0;
+out:
+	if (r < 0)
+		*why = xasprintf(_("labelling TCP port %d %s failed: %s"), port, type ? type : _("(policy default)"),
+				 se_msg[0] ? se_msg : _("libsemanage error"));
+	if (ctx)
+		semanage_context_free(ctx);
+	if (rec)
+		semanage_port_free(rec);
+	if (key)
+		semanage_port_key_free(key);
+	return r;
+}
+
+/*
+ * The action's argument is "PORT TYPE"; its undo record "PORT PREVIOUS
+ * USER ROLE LEVEL POLICYTYPE STOREROOT": PREVIOUS the local customisation
+ * before the run ("-": none, removed by the undo), LEVEL "-" without MLS,
+ * STOREROOT "-" for the host's.
+ */
+static int port_prepare(struct ctx *c, const char *arg, char **undo)
+{
+	struct sepolicy p;
+	semanage_handle_t *sh = NULL;
+	char *why = NULL, *type = NULL, *local = NULL, *con = NULL;
+	int port = atoi(arg), r;
+
+	r = sepolicy_find(c->root, c->prof, &p, &why);
+	if (r <= 0) {
+		stage_fail(c, _("SELinux port %s: %s"), arg, why ? why : _("no policy"));
+		r = r < 0 ? r : -ENOENT;
+		goto out;
+	}
+	sh = se_open(p.store_root, p.type, 0, &why);
+	if (!sh || (r = port_type(sh, port, &type, &local, &con, &why)) < 0 || !con) {
+		stage_fail(c, _("SELinux port %s: %s"), arg, why ? why : _("the policy labels no such port"));
+		r = r < 0 ? r : -EIO;
+		goto out;
+	}
+	*undo = xasprintf("%d %s %s %s %s", port, local ? local : "-", con, p.type, *p.store_root ? p.store_root : "-");
+	r = 0;
+out:
+	se_close(sh);
+	sepolicy_free(&p);
+	free(why);
+	free(type);
+	free(local);
+	free(con);
+	return r;
+}
+
+static int port_apply(struct ctx *c, const char *arg)
+{
+	struct sepolicy p;
+	semanage_handle_t *sh = NULL;
+	char *why = NULL, *type = NULL, *local = NULL, *con = NULL, want[128] = "";
+	int port = 0, r;
+
+	r = sepolicy_find(c->root, c->prof, &p, &why);
+	if (r <= 0) {
+		r = r < 0 ? r : -ENOENT;
+		goto out;
+	}
+	if (sscanf(arg, "%d %127s", &port, want) != 2) {
+		r = -EINVAL;
+		goto out;
+	}
+	sh = se_open(p.store_root, p.type, p.runtime, &why);
+	r = sh ? port_type(sh, port, &type, &local, &con, &why) : -EIO;
+	if (r == 0)
+		r = port_write(sh, port, want, con ? con : "system_u object_r -", &why);
+out:
+	if (r < 0)
+		stage_fail(c, _("SELinux port %s: %s"), arg, why ? why : strerror(-r));
+	se_close(sh);
+	sepolicy_free(&p);
+	free(why);
+	free(type);
+	free(local);
+	free(con);
+	return r;
+}
+
+static int port_undo(struct root *root, const char *undo, char **why)
+{
+	char prev[129], user[129], role[129], level[257], type[129], store[4096], *con;
+	semanage_handle_t *sh;
+	int port, r;
+	(void)root;
+
+	if (sscanf(undo, "%d %128s %128s %128s %256s %128s %4095s", &port, prev, user, role, level, type, store) != 7) {
+		*why = xasprintf(_("bad undo record \"%s\""), undo);
+		return -EINVAL;
+	}
+	if (lazy_selinux(why) < 0)
+		return -ENOENT;
+	sh = se_open(strcmp(store, "-") == 0 ? "" : store, type, is_selinux_enabled() == 1, why);
+	if (!sh)
+		return -EIO;
+	con = xasprintf("%s %s %s", user, role, level);
+	r = port_write(sh, port, strcmp(prev, "-") ? prev : NULL, con, why);
+	free(con);
+	se_close(sh);
+	return r;
+}
+
+#define SE_LEVEL_CHARS SE_NAME_CHARS ":,.-"
+
+/* The undo record, strictly (see port_prepare), its store this target's. */
+static int port_undo_check(const struct root *root, const char *undo, char **why)
+{
+	char port[8] = "", prev[130] = "", user[130] = "", role[130] = "", level[258] = "", type[130] = "";
+	char *store = NULL, *again = NULL;
+	const char *env = getenv("MAILSTAGE_SEMANAGE_ROOT");
+	const char *want = env && *env ? env : !root->is_host && *root->dir ? root->dir : "-";
+	int n, pn = 0;
+
+	store = xmalloc(strlen(undo) + 1);
+	*store = 0;
+	n = sscanf(undo, "%7s %129s %129s %129s %257s %129s %s", port, prev, user, role, level, type, store);
+	if (n == 7)
+		again = xasprintf("%s %s %s %s %s %s %s", port, prev, user, role, level, type, store);
+	if (n == 7)
+		pn = atoi(port);
+	if (n != 7 || strcmp(again, undo) != 0 || strspn(port, "0123456789") != strlen(port) || pn < 1 ||
+	    pn > 65535 || (strcmp(prev, "-") && !word_of(prev, SE_NAME_CHARS, 127)) ||
+	    !word_of(user, SE_NAME_CHARS, 127) || !word_of(role, SE_NAME_CHARS, 127) ||
+	    (strcmp(level, "-") && !word_of(level, SE_LEVEL_CHARS, 255)) || !word_of(type, SE_NAME_CHARS "-", 127))
+		*why = xstrdup(_("an selinux-port undo is \"PORT TYPE|- USER ROLE LEVEL|- POLICYTYPE STORE\""));
+	else if (strcmp(store, want) != 0)
+		*why = xasprintf(_("the policy store %s is not this target's (%s)"), store, want);
+	free(store);
+	free(again);
+	return *why ? -EINVAL : 0;
+}
+
+const struct action_type action_selinux_port = {
+	.name = "selinux-port",
+	.prepare = port_prepare,
+	.apply = port_apply,
+	.undo = port_undo,
+	.undo_check = port_undo_check,
+};
+
+/* The milters' ports (opendkim_milter_ports) of another type than MILTER_PORT_TYPE: relabelled. */
+static int check_ports(struct ctx *c, semanage_handle_t *sh, int runtime)
+{
+	int ports[2], r = 0;
+	size_t i, n = opendkim_milter_ports(c->cfg, ports);
+
+	for (i = 0; i < n && r == 0; i++) {
+		char *type = NULL, *local = NULL, *con = NULL, *why = NULL, *arg, *what;
+		if ((r = port_type(sh, ports[i], &type, &local, &con, &why)) < 0) {
+			r = stage_fail(c, _("SELinux: %s"), why);
+		} else if (!type || strcmp(type, MILTER_PORT_TYPE) != 0) {
+			arg = xasprintf("%d %s", ports[i], MILTER_PORT_TYPE);
+			what = xasprintf(runtime ? _("label TCP port %d %s, persistently and at runtime (now %s): "
+						     "opendkim's domain may bind only that type")
+						 : _("label TCP port %d %s, persistently (now %s): opendkim's domain may "
+						     "bind only that type"),
+					 ports[i], MILTER_PORT_TYPE, type ? type : _("unlabelled"));
+			r = want_action(c, what, &action_selinux_port, arg);
+			free(arg);
+			free(what);
+		}
+		free(type);
+		free(local);
+		free(con);
+		free(why);
+	}
+	return r;
+}
+
 /* ---- file contexts ---- */
 
 /* Current label of a host path: 0 and *con (NULL when none), or -errno. */
@@ -755,12 +1033,10 @@ static int check(struct ctx *c)
 		stage_note(c, _("SELinux is not active on %s: booleans are set in the policy store %s only "
 			   "(they apply from the next boot)"), c->root->is_host ? _("this host") : _("the --root target"),
 			   *pol.store_root ? pol.store_root : "/");
-	if (c->cfg->selinux_booleans.n) {
-		sh = se_open(pol.store_root, pol.type, 0, &why);
-		if (!sh) {
-			r = stage_fail(c, _("SELinux: %s"), why);
-			goto out;
-		}
+	sh = se_open(pol.store_root, pol.type, 0, &why);
+	if (!sh) {
+		r = stage_fail(c, _("SELinux: %s"), why);
+		goto out;
 	}
 	for (i = 0; i < c->cfg->selinux_booleans.n; i++) {
 		const char *item = c->cfg->selinux_booleans.v[i];
@@ -792,6 +1068,8 @@ static int check(struct ctx *c)
 		}
 		free(name);
 	}
+	if ((r = check_ports(c, sh, pol.runtime)) < 0)
+		goto out;
 	se_close(sh);
 	sh = NULL;
 	r = check_contexts(c, &pol);
@@ -804,8 +1082,9 @@ out:
 
 const struct stage stage_selinux = {
 	.name = "selinux",
-	.summary = N_("SELinux booleans persistently and at runtime (libsemanage, as setsebool -P); default "
-		   "file contexts of the files mailstage wrote; skipped when SELinux is disabled"),
+	.summary = N_("SELinux booleans persistently and at runtime (libsemanage, as setsebool -P); the OpenDKIM "
+		   "milters' TCP ports as milter_port_t (as semanage port -a); default file contexts of the files "
+		   "mailstage wrote; skipped when SELinux is disabled"),
 	.check = check,
 };
 STAGE_REGISTER(stage_selinux);

@@ -52,6 +52,7 @@ extern const struct stage stage_dns;
 extern const struct stage stage_selinux;
 extern const struct stage stage_repos;
 extern const struct action_type action_selinux_boolean;
+extern const struct action_type action_selinux_port;
 extern const struct action_type action_selinux_context;
 extern const struct stage stage_provider;
 extern const struct action_type action_sakura_ptr;
@@ -138,5 +139,7 @@ char *opendkim_ed25519_conf(const struct profile *p);
 char *opendkim_ed25519_keytable(const struct config *cfg, const struct profile *p);
 char *opendkim_ed25519_signingtable(const struct config *cfg);
 char *opendkim_ed25519_unit(const struct profile *p);
+/* The TCP ports the OpenDKIM milters listen on (8891, and 8892 with Ed25519): how many. */
+size_t opendkim_milter_ports(const struct config *cfg, int ports[2]);
 
 #endif

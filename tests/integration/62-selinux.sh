@@ -5,7 +5,11 @@
 # (`semanage boolean -l -C`, run in a private mount namespace with the copies
 # bind-mounted over /etc/selinux and /var/lib/selinux), the labels of the
 # written files are the policy's (cross-checked with matchpathcon), and a
-# rollback restores the old boolean value and labels.
+# rollback restores the old boolean value and labels.  OpenDKIM's milter port
+# 8891/tcp: refpolicy declares milter_port_t with no port (8891 is
+# unreserved_port_t, which dkim_milter_t may not bind: opendkim fails to start
+# under enforcing, seen in the VM tier), so the stage adds the local port
+# record, read back with `semanage port -l -C`, and the rollback removes it.
 # NOT covered here: this machine's kernel has no SELinux, so the runtime half
 # (semanage_bool_set_active, selinux_restorecon) cannot run; the stage reports
 # it and sets the persistent value only.  The optional qemu tier covers it.
@@ -30,6 +34,10 @@ se_local() {	# local customisations of the copied store
 	unshare -m --propagation private bash -c 'mount --bind "$1/etc/selinux" /etc/selinux &&
 		mount --bind "$1/var/lib/selinux" /var/lib/selinux && semanage boolean -l -C' -- "$R"
 }
+se_ports() {	# local port customisations of the copied store
+	unshare -m --propagation private bash -c 'mount --bind "$1/etc/selinux" /etc/selinux &&
+		mount --bind "$1/var/lib/selinux" /var/lib/selinux && semanage port -l -C' -- "$R"
+}
 label() { getfattr --only-values -n security.selinux "$R$1" 2>/dev/null | tr -d '\0'; }
 
 se_local >"$T/local0"
@@ -47,12 +55,19 @@ grep -q "SELinux is not active on the --root target" "$T/plan" || die "plan: no 
 keywant=$(matchpathcon -f "$fc" $key | awk '{print $2}')
 echo "Debian refpolicy: $key -> $keywant"
 grep -q "label $key $keywant" "$T/plan" || die "plan: key label (matchpathcon: $keywant)"
+grep -q "label TCP port 8891 milter_port_t, persistently (now unreserved_port_t)" "$T/plan" || die "plan: milter port"
+grep -q "port 8892" "$T/plan" && die "plan: port 8892 without Ed25519"
+se_ports | grep -q 8891 && die "the copied store already customises port 8891"
 
 ms --root "$R" --only selinux apply
 se_local >"$T/local1"
 cat "$T/local1"
 grep -Eq '^httpd_can_sendmail +\(on +, +on\)' "$T/local1" || die "semanage does not read httpd_can_sendmail on"
 ok "boolean set persistently: semanage boolean -l -C reads httpd_can_sendmail (on, on)"
+se_ports >"$T/ports1"
+cat "$T/ports1"
+grep -Eq '^milter_port_t +tcp +8891$' "$T/ports1" || die "semanage port -l -C does not list milter_port_t tcp 8891"
+ok "milter port: semanage port -l -C lists milter_port_t tcp 8891 (refpolicy gives it no port)"
 
 [ "$(label $key)" = "$keywant" ] || die "key label: $(label $key), matchpathcon says $keywant"
 for f in $key /etc/postfix/main.cf /etc/opendkim/keys /etc/ssl/private/mail.example.com.key; do
@@ -67,10 +82,11 @@ ok "second plan: converged"
 ms --root "$R" rollback
 se_local >"$T/local2"
 grep -q httpd_can_sendmail "$T/local2" && die "rollback left the httpd_can_sendmail customisation"
+se_ports | grep -q 8891 && die "rollback left the port 8891 customisation"
 [ -z "$(label $key)" ] || die "rollback: key still labelled $(label $key)"
 snapshot "$R/etc" | grep -v '^/selinux/' >"$T/etc-after" || true
 diff -u "$T/etc-before" "$T/etc-after" || die "rollback: files or labels differ"
-ok "rollback: no customisation left (boolean back to the policy's off), labels as before"
+ok "rollback: no customisation left (boolean back to the policy's off, port 8891 back to unreserved_port_t), labels as before"
 
 # A boolean the policy does not have is a configuration error found by check.
 printf 'selinux_booleans = no_such_boolean=on\n' >>"$R/etc/mailstage/mailstage.conf"
