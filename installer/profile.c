@@ -95,40 +95,59 @@ static const struct profile el9 = {
 	.dkim_ed25519 = 1, .openssl_version = "OpenSSL 3.0",	/* EPEL's OpenDKIM 2.11 */
 	.repo_enable_crb = 1,
 };
+#define DEBIAN12_COMMON \
+	.name = "debian12", .description = "Debian 12 (bookworm)", \
+	.pkg_tool = PKG_APT, .packages = pkgs_debian12, .postfix_version = 307, \
+	.preseed = preseed_debian12, \
+	.postfix_dir = "/etc/postfix", \
+	.postfix_main_template = "/usr/share/postfix/main.cf.debian", \
+	.aliases = "/etc/aliases", \
+	.mail_spool = "/var/mail", \
+	.opendkim_conf = "/etc/opendkim.conf", \
+	.opendkim_dir = "/etc/opendkim", \
+	.opendkim_keydir = "/etc/opendkim/keys", \
+	.tls_cert_dir = "/etc/ssl/certs", \
+	.tls_key_dir = "/etc/ssl/private", \
+	.sasl_smtpd_conf = "/etc/postfix/sasl/smtpd.conf", \
+	.saslauthd_defaults = "/etc/default/saslauthd", \
+	.postfix_chroot = "/var/spool/postfix", \
+	.saslauthd_mech_var = "MECHANISMS", \
+	.saslauthd_start_var = "START", \
+	.sasl_package = "sasl2-bin", \
+	.sasl_group = "sasl", \
+	.opendkim_userid = "opendkim", \
+	.opendkim_defaults = "/etc/default/opendkim", \
+	.opendkim_unit_override = "/etc/systemd/system/opendkim.service.d/override.conf", \
+	.opendkim_user = "opendkim", \
+	.opendkim_group = "opendkim", \
+	.tls_key_group = "root", \
+	.selinux_store_root = "/var/lib/selinux", \
+	.svc_postfix = "postfix", \
+	.svc_opendkim = "opendkim", \
+	.svc_sasl = "saslauthd", \
+	/* OpenDKIM 2.11.0~beta2 on OpenSSL 3.0 lists ed25519-sha256 (opendkim -V) */ \
+	.dkim_ed25519 = 1, .openssl_version = "OpenSSL 3.0",
+
+static const struct profile debian12_selinux;
 static const struct profile debian12 = {
-	.name = "debian12", .description = "Debian 12 (bookworm)",
-	.pkg_tool = PKG_APT, .packages = pkgs_debian12, .postfix_version = 307,
-	.preseed = preseed_debian12,
-	.postfix_dir = "/etc/postfix",
-	.postfix_main_template = "/usr/share/postfix/main.cf.debian",
-	.aliases = "/etc/aliases",
-	.mail_spool = "/var/mail",
-	.opendkim_conf = "/etc/opendkim.conf",
-	.opendkim_dir = "/etc/opendkim",
-	.opendkim_keydir = "/etc/opendkim/keys",
-	.tls_cert_dir = "/etc/ssl/certs",
-	.tls_key_dir = "/etc/ssl/private",
-	.sasl_smtpd_conf = "/etc/postfix/sasl/smtpd.conf",
-	.saslauthd_defaults = "/etc/default/saslauthd",
-	.postfix_chroot = "/var/spool/postfix",
-	.saslauthd_mech_var = "MECHANISMS",
-	.saslauthd_start_var = "START",
+	DEBIAN12_COMMON
 	/* smtpd runs chrooted in /var/spool/postfix: the socket must be inside it */
 	.saslauthd_options = "-c -m /var/spool/postfix/var/run/saslauthd",
-	.sasl_package = "sasl2-bin",
-	.sasl_group = "sasl",
-	.opendkim_userid = "opendkim",
-	.opendkim_defaults = "/etc/default/opendkim",
-	.opendkim_unit_override = "/etc/systemd/system/opendkim.service.d/override.conf",
-	.opendkim_user = "opendkim",
-	.opendkim_group = "opendkim",
-	.tls_key_group = "root",
-	.selinux_store_root = "/var/lib/selinux",
-	.svc_postfix = "postfix",
-	.svc_opendkim = "opendkim",
-	.svc_sasl = "saslauthd",
-	/* OpenDKIM 2.11.0~beta2 on OpenSSL 3.0 lists ed25519-sha256 (opendkim -V) */
-	.dkim_ed25519 = 1, .openssl_version = "OpenSSL 3.0",
+	.selinux_variant = &debian12_selinux,
+};
+/*
+ * Debian 12 where SELinux is on: the reference policy lets saslauthd_t
+ * create its socket only in saslauthd_runtime_t (/run/saslauthd), and not
+ * even search var_spool_t, so the socket inside Postfix's chroot cannot be
+ * made (the VM: `denied { search } ... saslauthd_t ... var_spool_t`).  The
+ * socket stays at the package's /var/run/saslauthd, and submission and
+ * smtps, the only services with AUTH, run unchrooted to reach it
+ * (postfix_smtpd_t may connect to saslauthd_t there), as on EL.
+ */
+static const struct profile debian12_selinux = {
+	DEBIAN12_COMMON
+	.saslauthd_options = "-c -m /var/run/saslauthd",
+	.sasl_unchrooted = 1,
 };
 
 static const struct profile *const all[] = { &el7, &el8, &el9, &debian12, NULL };
@@ -136,6 +155,11 @@ static const struct profile *const all[] = { &el7, &el8, &el9, &debian12, NULL }
 const struct profile *const *profile_all(void)
 {
 	return all;
+}
+
+const struct profile *profile_for_selinux(const struct profile *p, int selinux_on)
+{
+	return selinux_on && p && p->selinux_variant ? p->selinux_variant : p;
 }
 
 const struct profile *profile_by_name(const char *name)

@@ -53,6 +53,8 @@ struct profile {
 	const char *saslauthd_mech_var;
 	const char *saslauthd_start_var;
 	const char *saslauthd_options;
+	/* submission and smtps run outside postfix_chroot: the SASL socket is outside it */
+	int sasl_unchrooted;
 	const char *sasl_package;	/* package of saslauthd: cyrus-sasl | sasl2-bin */
 	const char *sasl_group;		/* group that may reach saslauthd's socket (postfix joins it), or NULL */
 	const char *opendkim_userid;	/* opendkim.conf UserID: opendkim:opendkim | opendkim */
@@ -89,9 +91,14 @@ struct profile {
 	int dkim_ed25519;
 	/* the OpenSSL the packaged OpenDKIM uses, for the message when it cannot ("OpenSSL 1.0.2k") */
 	const char *openssl_version;
+	/* The same platform where SELinux is on in the target, when its policy needs other facts
+	 * (Debian's reference policy: saslauthd may not reach into Postfix's spool), or NULL. */
+	const struct profile *selinux_variant;
 };
 
 const struct profile *profile_by_name(const char *name);
+/* P's SELinux variant when selinux_on and P has one, else P. */
+const struct profile *profile_for_selinux(const struct profile *p, int selinux_on);
 /* All profiles, NULL-terminated. */
 const struct profile *const *profile_all(void);
 

@@ -7,6 +7,7 @@
 #include "fpcache.h"
 #include "i18n.h"
 #include "msg.h"
+#include "lazyse.h"	/* is_selinux_enabled without libselinux where SELinux cannot be on */
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,36 @@ void run_free(struct run *r)
 	state_close(&r->st);
 	config_free(&r->cfg);
 	root_free(&r->root);
+}
+
+/*
+ * Is SELinux on where the stages will work?  This host: the kernel's word
+ * (is_selinux_enabled; the library is loaded only where selinuxfs exists).
+ * A --root target: SELINUX=enforcing or permissive in its
+ * /etc/selinux/config, read inside the root.  The profile's SELinux variant
+ * follows from it (profile_for_selinux).
+ */
+static int target_selinux_on(struct root *root)
+{
+	char *text = NULL, *why = NULL, *line, *save = NULL;
+	int on = 0;
+
+	if (root->is_host)
+		return lazy_selinux_enabled() == 1;
+	if (root_read(root, "/etc/selinux/config", 64 * 1024, &text, NULL, &why) < 0)
+		goto out;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t");
+		if (strncmp(line, "SELINUX=", 8) == 0) {
+			char *v = line + 8;
+			v[strcspn(v, " \t\r#")] = '\0';
+			on = strcmp(v, "enforcing") == 0 || strcmp(v, "permissive") == 0;
+		}
+	}
+out:
+	free(text);
+	free(why);
+	return on;
 }
 
 /*
@@ -109,6 +140,7 @@ int run_setup(struct run *r, const struct run_opts *o, const char *cmd, int need
 			goto out;
 		}
 	}
+	r->prof = profile_for_selinux(r->prof, target_selinux_on(&r->root));
 	/* Configuration: -c FILE as given, else inside the root. */
 	/* (a symlink given with -c is the caller's own choice; the root's is followed inside the root only) */
 	if (o->config)

@@ -343,7 +343,7 @@ static void client_fields(const struct mastercf *mf, const struct profile *p, co
 	found = pick < n && mastercf_find(mf, t[pick].name, t[pick].type, &s) == 0;
 	fields[0] = xstrdup("n");
 	fields[1] = xstrdup(found ? s.field[MASTERCF_UNPRIV] : "-");
-	fields[2] = xstrdup(found ? s.field[MASTERCF_CHROOT] : p->postfix_chroot ? "y" : "n");
+	fields[2] = xstrdup(p->sasl_unchrooted ? "n" : found ? s.field[MASTERCF_CHROOT] : p->postfix_chroot ? "y" : "n");
 	fields[3] = xstrdup("-");
 	fields[4] = xstrdup(found ? s.field[MASTERCF_MAXPROC] : "-");
 }
@@ -353,7 +353,7 @@ static void client_fields(const struct mastercf *mf, const struct profile *p, co
  * address or not) gets the options; only when there is none is a wildcard
  * entry added (a second one on a bound port would not start).
  */
-static int ensure_client_service(struct mastercf *mf, int port, char *const fields[5],
+static int ensure_client_service(struct mastercf *mf, const struct profile *p, int port, char *const fields[5],
 				 const char *const *extra, char **err)
 {
 	const char *svc = port_words[port][0], *opts[16];
@@ -379,6 +379,9 @@ static int ensure_client_service(struct mastercf *mf, int port, char *const fiel
 		}
 		for (j = 0; opts[j] && r == 0; j++)
 			r = ensure_option(mf, ls.v[i].name, "inet", opts[j], err);
+		/* the SASL socket outside the chroot (the profile's SELinux variant): so is this smtpd */
+		if (r == 0 && p->sasl_unchrooted && (r = mastercf_set_field(mf, ls.v[i].name, "inet", MASTERCF_CHROOT, "n")) < 0)
+			*err = xasprintf(_("cannot repair the `%s inet` service: %s"), ls.v[i].name, strerror(-r));
 	}
 	if (r == 0 && !found) {
 		struct mastercf_new_service ns;
@@ -464,9 +467,9 @@ int postfix_master_edit(const struct config *cfg, const struct profile *p, const
 	if (r < 0)
 		goto out;
 	client_fields(mf, p, t, nt, fields);
-	r = ensure_client_service(mf, PORT_SUBMISSION, fields, NULL, err);
+	r = ensure_client_service(mf, p, PORT_SUBMISSION, fields, NULL, err);
 	if (r == 0)
-		r = ensure_client_service(mf, PORT_SMTPS, fields, smtps_extra, err);
+		r = ensure_client_service(mf, p, PORT_SMTPS, fields, smtps_extra, err);
 	if (r == 0)
 		*out = mastercf_render(mf, outlen);
 out:

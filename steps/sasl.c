@@ -12,6 +12,10 @@
  *     without it) and OPTIONS with -m /var/spool/postfix/var/run/saslauthd,
  *     because smtpd runs chrooted in /var/spool/postfix and looks for the
  *     socket at /var/run/saslauthd/mux inside it;
+ *     where SELinux is on in the target, the profile's SELinux variant keeps
+ *     the package's /var/run/saslauthd instead (Debian's policy lets
+ *     saslauthd make its socket there only) and postfix-master runs
+ *     submission and smtps, the services with AUTH, unchrooted;
  *   - Debian's init script makes that directory root:sasl 0710, so the
  *     postfix user joins the sasl group: /etc/group (and /etc/gshadow, as
  *     usermod -aG does) edited through the primitives, so rollback undoes it.

@@ -970,6 +970,14 @@ static void written_files(struct ctx *c, struct strv *v)
 	free(s);
 	add_path(c, v, p->sasl_smtpd_conf);
 	add_path(c, v, p->saslauthd_defaults);
+	/*
+	 * Postfix's queue directory (the same on every profile) and its entries,
+	 * one level deep: package scripts make some of them outside the
+	 * policy's rules (the VM: /var/spool/postfix/restart var_spool_t, and
+	 * postfix-script's `ls` of it denied to postfix_master_t).  The queues'
+	 * messages below are Postfix's own, made in its domains.
+	 */
+	add_tree(c, v, "/var/spool/postfix", 3);
 	for (i = 0; i < stage_changed_paths(c)->n; i++)
 		add_path(c, v, stage_changed_paths(c)->v[i]);
 }

@@ -244,6 +244,39 @@ static void test_master(void **state)
 	mastercf_free(mf);
 	free(out);
 	free(in);
+	/* Debian with SELinux on (the profile's variant): submission and smtps unchrooted, new or
+	 * already there (a chrooted 465 the admin wrote), port 25 still chrooted; saslauthd's socket
+	 * where the policy lets it make one */
+	{
+		const struct profile *dse = profile_for_selinux(deb, 1);
+		char *d = NULL;
+		size_t dl = 0;
+		assert_true(dse != deb);
+		assert_ptr_equal(profile_for_selinux(deb, 0), deb);
+		assert_ptr_equal(profile_for_selinux(el7, 1), el7);
+		assert_string_equal(dse->name, "debian12");
+		in = tu_read_file("tests/data/debian12/master.cf", &len);
+		in = xrealloc(in, len + 100);
+		strcpy(in + len, "smtps     inet  n       -       y       -       -       smtpd\n");
+		len = strlen(in);
+		out = edit_ok(postfix_master_edit, &cfg, dse, in, len, &ol);
+		assert_int_equal(mastercf_parse(out, ol, &mf, &err), 0);
+		assert_int_equal(mastercf_find(mf, "smtp", "inet", &sv), 0);
+		assert_string_equal(sv.field[MASTERCF_CHROOT], "y");
+		assert_int_equal(mastercf_find(mf, "submission", "inet", &sv), 0);
+		assert_string_equal(sv.field[MASTERCF_CHROOT], "n");
+		assert_int_equal(mastercf_find(mf, "smtps", "inet", &sv), 0);
+		assert_string_equal(sv.field[MASTERCF_CHROOT], "n");
+		mastercf_free(mf);
+		free(out);
+		free(in);
+		assert_int_equal(sasl_defaults_edit(dse, "OPTIONS=\"-c -m /var/run/saslauthd\"\n", 35, &d, &dl, &err), 0);
+		assert_non_null(strstr(d, "OPTIONS=\"-c -m /var/run/saslauthd\""));
+		free(d);
+		assert_int_equal(sasl_defaults_edit(deb, "OPTIONS=\"-c -m /var/run/saslauthd\"\n", 35, &d, &dl, &err), 0);
+		assert_non_null(strstr(d, "/var/spool/postfix/var/run/saslauthd"));
+		free(d);
+	}
 	/* unparsable: an error with the line, no output */
 	assert_int_equal(postfix_master_edit(&cfg, el7, "smtp inet n - n - smtpd\n", 24, &out, &ol, &err), -EINVAL);
 	assert_null(out);
