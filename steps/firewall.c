@@ -41,6 +41,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,24 @@ int firewalld_word_in(const char *list, const char *w)
 		if ((p == list || p[-1] == ' ' || p[-1] == '\n') && (p[wl] == 0 || p[wl] == ' ' || p[wl] == '\n'))
 			return 1;
 		p += wl;
+	}
+	return 0;
+}
+
+int firewalld_port_in(const char *ports, unsigned port, const char *proto)
+{
+	const char *p = ports + strspn(ports, " ");
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		unsigned lo = 0, hi = 0;
+		char pr[8] = "", *w = xstrndup(p, n);
+		if (sscanf(w, "%u-%u/%7s", &lo, &hi, pr) != 3 && sscanf(w, "%u/%7s", &lo, pr) == 2)
+			hi = lo;
+		free(w);
+		if (strcmp(pr, proto) == 0 && lo <= port && port <= hi)
+			return 1;
+		p += n;
+		p += strspn(p, " ");
 	}
 	return 0;
 }

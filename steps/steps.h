@@ -87,6 +87,8 @@ char *firewalld_zone(struct ctx *c);
 int firewalld_query(const char *zone, const char *what, int reply_ms, int *running, char **words, char **why);
 /* Is w one of the words of list? */
 int firewalld_word_in(const char *list, const char *w);
+/* Does a port list ("80/tcp 8000-8100/tcp 53/udp") open port/proto? */
+int firewalld_port_in(const char *ports, unsigned port, const char *proto);
 /* Add (with a timeout in seconds, 0: none) or remove a service at runtime only; firewalld not running is 0. */
 int firewalld_runtime_service(const char *zone, const char *service, int add, unsigned timeout_s, char **why);
 /* A firewalld zone or service name (never an option). */

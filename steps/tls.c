@@ -182,6 +182,8 @@ static int produce_acme_key(struct ctx *c, struct change *ch)
 	size_t al = 0;
 	int r;
 
+	if (acme_run.kept)	/* firewalld refused the window: a failed renewal, no order */
+		return 1;
 	memset(&o, 0, sizeof(o));
 	if ((r = crypto_rsa_generate(2048, &ch->data, &ch->len)) < 0)
 		return r;
@@ -259,24 +261,6 @@ static char *window_error(const char *why)
 			   "for the order (`firewall-cmd --add-service=%s`)"), why, WINDOW_SERVICE);
 }
 
-/* Is 80/tcp in a runtime port list ("80/tcp 8000-8100/tcp")? */
-static int port80_open(const char *ports)
-{
-	const char *p = ports;
-	while (*p) {
-		size_t n = strcspn(p, " ");
-		unsigned lo = 0, hi = 0;
-		char proto[8] = "";
-		if (sscanf(p, "%u-%u/%7[a-z]", &lo, &hi, proto) == 3 || (sscanf(p, "%u/%7[a-z]", &lo, proto) == 2 &&
-									(hi = lo)))
-			if (strcmp(proto, "tcp") == 0 && lo <= 80 && 80 <= hi)
-				return 1;
-		p += n;
-		p += strspn(p, " ");
-	}
-	return 0;
-}
-
 /*
  * Must the order open port 80 in firewalld?  0 with *zone = the zone (the
  * window is needed) or NULL (it is not: not the running host, no firewalld,
@@ -311,7 +295,7 @@ static int window_needed(struct ctx *c, char **zone)
 		free(msg);
 		goto out;
 	}
-	if (!running || firewalld_word_in(svc, WINDOW_SERVICE) || port80_open(ports ? ports : "")) {
+	if (!running || firewalld_word_in(svc, WINDOW_SERVICE) || firewalld_port_in(ports ? ports : "", 80, "tcp")) {
 		free(*zone);
 		*zone = NULL;
 	}

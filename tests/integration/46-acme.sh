@@ -30,7 +30,8 @@
 #     order only, the certificate is issued, http is closed after (runtime
 #     and permanent lists as before), how long it stayed open is measured
 #     (mailstage's own figure, and nft polled from outside); rollback of
-#     that run closes nothing that is open; with http or 80/tcp open by
+#     that run closes nothing that is open; a crash (SIGKILL) inside the
+#     window leaves http open until rollback closes it; with http or 80/tcp open by
 #     hand nothing is opened or closed; finalize 500 (acme-fault.py) leaves
 #     http closed and the pair byte-identical; firewalld stopped with
 #     SIGSTOP: a renewal that can wait keeps the pair and warns, an urgent
@@ -319,9 +320,9 @@ watch_stop() {	# prints the ms tcp/80 was seen open (first to last sighting), or
 	rm -f "$T/watch.log"
 }
 watch_start
-msh -v apply >"$T/fw-apply.out" 2>&1 || { watch_stop; cat "$T/fw-apply.out"; tail -20 "$T/pebble.log"; die "apply with the window failed"; }
+MAILSTAGE_HOOK_LOG=$T/hooks.log msh apply >"$T/fw-apply.out" 2>&1 ||
+	{ watch_stop; cat "$T/fw-apply.out"; tail -20 "$T/pebble.log"; die "apply with the window failed"; }
 seen=$(watch_stop)
-sed -n '/tls/,$p' "$T/fw-apply.out" | head -12
 mn_in srv openssl verify -CAfile "$T/root.pem" -untrusted "$FWC" "$FWC" >/dev/null 2>&1 || die "the certificate from the window does not verify"
 has_http && die "http is still open after the order"
 [ "$(rt_services)" = "$rt0" ] && [ "$(pm_services)" = "$pm0" ] || die "services after apply: runtime [$(rt_services)] permanent [$(pm_services)]"
@@ -336,6 +337,18 @@ mn_in srv "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" --root / rollback >"$T/fw-rb.out"
 mn_in srv test ! -e "$FWC" || die "rollback kept the certificate"
 has_http && die "rollback opened http"
 ok "rollback of the run: certificate removed, http still closed"
+
+# a crash with the window open (SIGKILL at the key's write, after the order): rollback closes it
+n=$(awk -v k="$FWK" '$3 == k {print $1; exit}' "$T/hooks.log")
+[ -n "$n" ] || { cat "$T/hooks.log"; die "no mutation point for $FWK"; }
+rc=0
+MAILSTAGE_CRASH_AT=$n msh apply >"$T/fw-crash.out" 2>&1 || rc=$?
+[ $rc -eq 137 ] || { cat "$T/fw-crash.out"; die "MAILSTAGE_CRASH_AT=$n exited $rc, expected 137"; }
+has_http || die "the crash at point $n did not happen inside the window"
+mn_in srv "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" --root / rollback >"$T/fw-rb2.out" 2>&1 || { cat "$T/fw-rb2.out"; die "rollback of the crashed run failed"; }
+has_http && die "rollback of the crashed run left http open"
+mn_in srv test ! -e "$FWC" || die "rollback of the crashed run kept a certificate"
+ok "crash inside the window (point $n): http open until \`mailstage rollback\`, which closes it"
 msh apply >"$T/fw-apply2.out" 2>&1 || { cat "$T/fw-apply2.out"; die "apply after rollback failed"; }
 has_http && die "http is still open after the second order"
 ok "again: $(grep -o 'firewalld service http was open for [0-9]* ms' "$T/fw-apply2.out")"
@@ -363,13 +376,15 @@ sed -i "s|^acme_directory = .*|acme_directory = https://$ACME4:14001/dir|" "$T/f
 fbefore=$(fsha)
 : >"$T/fault.log"
 rc=0
+watch_start
 msh apply >"$T/fw-fault.out" 2>&1 || rc=$?
+seen=$(watch_stop)
 [ $rc -eq 3 ] || { cat "$T/fw-fault.out"; die "finalize 500 with the window exited $rc, expected 3"; }
 grep -q "POST /finalize-order/" "$T/fault.log" || die "the order never reached finalize (the challenge did not validate)"
 [ "$(fsha)" = "$fbefore" ] || die "a failed order changed the pair"
 has_http && die "http still open after the failed order"
 [ "$(rt_services)" = "$rt0" ] || die "runtime services after the failed order: [$(rt_services)]"
-ok "finalize 500: exit $rc, challenge validated through the window, http closed, pair byte-identical"
+ok "finalize 500: exit $rc, challenge validated through the window (nft saw tcp/80 accepted for $seen), closed by the rollback, pair byte-identical"
 sed -i "s|^acme_directory = .*|acme_directory = $DIR_URL|" "$T/fw.conf"
 
 # firewalld not answering (SIGSTOP): a renewal that can wait keeps the pair and warns; an urgent one fails
