@@ -31,6 +31,8 @@
  *
  * firewalld belongs to the running host: with --root other than "/" the
  * stage only reports.  The zone is DefaultZone= of firewalld.conf ("public").
+ * The tls stage asks the same zone, with the same query (firewalld_query),
+ * whether the ACME http-01 challenge needs port 80 opened (steps/tls.c).
  */
 #include "i18n.h"
 #include "steps.h"
@@ -151,7 +153,7 @@ int firewall_services_known(struct ctx *c, char **why)
 }
 
 /* DefaultZone= of firewalld.conf, or "public". */
-static char *default_zone(struct ctx *c)
+char *firewalld_zone(struct ctx *c)
 {
 	char *text = NULL, *zone = NULL, *p;
 	size_t len;
@@ -173,7 +175,7 @@ static char *default_zone(struct ctx *c)
 	return zone;
 }
 
-static int word_in(const char *list, const char *w)
+int firewalld_word_in(const char *list, const char *w)
 {
 	size_t wl = strlen(w);
 	const char *p = list;
@@ -181,6 +183,24 @@ static int word_in(const char *list, const char *w)
 		if ((p == list || p[-1] == ' ' || p[-1] == '\n') && (p[wl] == 0 || p[wl] == ' ' || p[wl] == '\n'))
 			return 1;
 		p += wl;
+	}
+	return 0;
+}
+
+int firewalld_port_in(const char *ports, unsigned port, const char *proto)
+{
+	const char *p = ports + strspn(ports, " ");
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		unsigned lo = 0, hi = 0;
+		char pr[8] = "", *w = xstrndup(p, n);
+		if (sscanf(w, "%u-%u/%7s", &lo, &hi, pr) != 3 && sscanf(w, "%u/%7s", &lo, pr) == 2)
+			hi = lo;
+		free(w);
+		if (strcmp(pr, proto) == 0 && lo <= port && port <= hi)
+			return 1;
+		p += n;
+		p += strspn(p, " ");
 	}
 	return 0;
 }
@@ -303,59 +323,79 @@ int firewalld_unanswerable(struct ctx *c)
 extern const struct action_type action_firewalld_service;
 
 /*
- * The runtime services of ZONE into rt->out (words), *running = 1; or
- * *running = 0 when firewalld is not running.  One program: dbus-send, or
- * firewall-cmd without it.
+ * One runtime list of ZONE (firewalld_query: "services" or "ports") into
+ * *words (space-separated; ports as "80/tcp"), *running = 1; or *running = 0
+ * when firewalld is not running.  One program: dbus-send (the reply waited
+ * for reply_ms), or firewall-cmd without it.  -errno with *why when firewalld
+ * does not answer or a program cannot run.
  */
-static int runtime_services(struct ctx *c, const char *zone, int *running, struct exec_result *rt)
+int firewalld_query(const char *zone, const char *what, int reply_ms, int *running, char **words, char **why)
 {
-	char *zs = xasprintf("string:%s", zone), *zarg = xasprintf("--zone=%s", zone), *out;
-	char *ds[] = { "dbus-send", "--system", "--print-reply", "--reply-timeout=60000",
-		       "--dest=org.fedoraproject.FirewallD1", "/org/fedoraproject/FirewallD1",
-		       "org.fedoraproject.FirewallD1.zone.getServices", zs, NULL };
-	char *fc[] = { "firewall-cmd", zarg, "--list-services", NULL };
+	int ports = strcmp(what, "ports") == 0;
+	char *zs = xasprintf("string:%s", zone), *zarg = xasprintf("--zone=%s", zone);
+	char *rt = xasprintf("--reply-timeout=%d", reply_ms), *list = xasprintf("--list-%s", what);
+	char *method = xasprintf("org.fedoraproject.FirewallD1.zone.%s", ports ? "getPorts" : "getServices");
+	char *ds[] = { "dbus-send", "--system", "--print-reply", rt, "--dest=org.fedoraproject.FirewallD1",
+		       "/org/fedoraproject/FirewallD1", method, zs, NULL };
+	char *fc[] = { "firewall-cmd", zarg, list, NULL };
+	struct exec_result res = { 0 };
+	struct buf b = { 0 };
+	const char *out;
 	int r;
 
 	*running = 0;
-	r = fw(ds, rt);
+	*words = NULL;
+	*why = NULL;
+	r = fw(ds, &res);
 	if (r == 0) {
-		struct buf words = { 0 };
 		const char *p;
-		out = rt->out.data ? rt->out.data : "";
-		if (rt->exit_code == 0) {
-			/* method return ...\n   array [\n      string "ssh"\n ...   ] */
-			for (p = out; (p = strstr(p, "string \"")); p += 8)
-				buf_printf(&words, "%s%.*s", words.len ? " " : "", (int)strcspn(p + 8, "\""), p + 8);
-			buf_free(&rt->out);
-			rt->out = words;
+		int n = 0;
+		out = res.out.data ? res.out.data : "";
+		if (res.exit_code == 0) {
+			/* method return ...\n   array [\n      string "ssh"\n ...   ]
+			 * (getPorts: array [ array [ string "80" string "tcp" ] ... ]) */
+			for (p = out; (p = strstr(p, "string \"")); p += 8, n++)
+				buf_printf(&b, "%s%.*s", !b.len ? "" : ports && n % 2 ? "/" : " ",
+					   (int)strcspn(p + 8, "\""), p + 8);
 			*running = 1;
 		} else if (strstr(out, "org.freedesktop.DBus.Error.ServiceUnknown") ||
 			   strstr(out, "org.freedesktop.DBus.Error.NameHasNoOwner") ||
 			   strstr(out, "Failed to open connection")) {
 			/* nothing owns firewalld's bus name (or there is no system bus) */
 		} else {
-			r = stage_fail(c, _("asking firewalld for the services of zone %s failed (dbus-send exit %d): %s"),
-				       zone, rt->exit_code, strip(out));
+			char *s = strip(res.out.data ? res.out.data : "");
+			*why = xasprintf(_("asking firewalld for the %s of zone %s failed (dbus-send exit %d): %s"),
+					 what, zone, res.exit_code, s);
+			r = -EIO;
 		}
 		goto out;
 	}
 	if (r != -ENOENT) {
-		r = stage_fail(c, _("cannot run dbus-send: %s"), strerror(-r));
+		*why = xasprintf(_("cannot run dbus-send: %s"), strerror(-r));
 		goto out;
 	}
-	buf_free(&rt->out);
-	r = fw(fc, rt);
+	buf_free(&res.out);
+	r = fw(fc, &res);
 	if (r < 0) {
-		r = stage_fail(c, _("cannot run firewall-cmd: %s"), strerror(-r));
-	} else if (rt->exit_code == 0) {
+		*why = xasprintf(_("cannot run firewall-cmd: %s"), strerror(-r));
+	} else if (res.exit_code == 0) {
 		*running = 1;
-	} else if (rt->exit_code != 252) {
-		r = stage_fail(c, _("`firewall-cmd %s --list-services` failed (exit %d): %s"), zarg, rt->exit_code,
-			       strip(rt->out.data ? rt->out.data : ""));
+		buf_printf(&b, "%s", strip(res.out.data ? res.out.data : ""));
+	} else if (res.exit_code != 252) {
+		*why = xasprintf(_("`firewall-cmd %s %s` failed (exit %d): %s"), zarg, list, res.exit_code,
+				 strip(res.out.data ? res.out.data : ""));
+		r = -EIO;
 	}
 out:
+	if (r == 0)
+		*words = b.data ? buf_steal(&b) : xstrdup("");
+	buf_free(&b);
+	buf_free(&res.out);
 	free(zs);
 	free(zarg);
+	free(rt);
+	free(list);
+	free(method);
 	return r;
 }
 
@@ -408,9 +448,9 @@ out:
 static int check(struct ctx *c)
 {
 	const struct strv *want = &c->cfg->firewall_services;
-	struct exec_result rt = { 0 }, pm = { 0 };
+	struct exec_result pm = { 0 };
 	struct strv opened = { 0 };
-	char *zone = NULL, *why = NULL;
+	char *zone = NULL, *why = NULL, *rt = NULL;
 	int r = 0, running, offline = 0;
 	size_t i;
 
@@ -432,16 +472,18 @@ static int check(struct ctx *c)
 	/* preflight refuses this already; asked again for a run that skipped preflight (--only firewall) */
 	if ((r = firewalld_unanswerable(c)) < 0)
 		goto out;
-	zone = default_zone(c);
-	if ((r = runtime_services(c, zone, &running, &rt)) < 0)
+	zone = firewalld_zone(c);
+	if ((r = firewalld_query(zone, "services", 60000, &running, &rt, &why)) < 0) {
+		r = stage_fail(c, "%s", why);
 		goto out;
+	}
 	offline = !running;
 	if ((r = permanent_services(c, zone, &pm.out)) < 0)
 		goto out;
 	for (i = 0; i < want->n; i++) {
 		const char *s = want->v[i];
-		int need_rt = running && !word_in(rt.out.data ? rt.out.data : "", s);
-		int need_pm = !word_in(pm.out.data ? pm.out.data : "", s);
+		int need_rt = running && !firewalld_word_in(rt, s);
+		int need_pm = !firewalld_word_in(pm.out.data ? pm.out.data : "", s);
 		char *arg, *what;
 		const char *how;
 		if (!need_rt && !need_pm)
@@ -470,7 +512,7 @@ static int check(struct ctx *c)
 		free(ports);
 	}
 out:
-	buf_free(&rt.out);
+	free(rt);
 	buf_free(&pm.out);
 	strv_free(&opened);
 	free(zone);
@@ -532,6 +574,18 @@ static int fw_do(char *const argv[], int ok_not_running, char **why)
 	}
 	buf_free(&res.out);
 	return r < 0 ? r : -EIO;
+}
+
+int firewalld_runtime_service(const char *zone, const char *service, int add, unsigned timeout_s, char **why)
+{
+	char *z = xasprintf("--zone=%s", zone), *s = xasprintf("--%s-service=%s", add ? "add" : "remove", service);
+	char *t = timeout_s ? xasprintf("--timeout=%u", timeout_s) : NULL;
+	char *argv[] = { "firewall-cmd", z, s, t, NULL };
+	int r = fw_do(argv, 1, why);
+	free(z);
+	free(s);
+	free(t);
+	return r;
 }
 
 static int fw_prepare(struct ctx *c, const char *arg, char **undo)
@@ -622,7 +676,7 @@ static int fw_undo(struct root *root, const char *undo, char **why)
 }
 
 /* A firewalld zone or service name: letters, digits, _ + . - and never an option. */
-static int fw_name_ok(const char *s)
+int firewalld_name_ok(const char *s)
 {
 	return *s && *s != '-' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+.-") ==
 	    strlen(s);
@@ -637,7 +691,7 @@ static int fw_undo_check(const struct root *root, const char *undo, char **why)
 		*why = xstrdup(_("a firewalld-service undo is \"ZONE SERVICE runtime|permanent [offline]\""));
 		return -EINVAL;
 	}
-	if (!fw_name_ok(a.zone) || !fw_name_ok(a.service)) {
+	if (!firewalld_name_ok(a.zone) || !firewalld_name_ok(a.service)) {
 		*why = xasprintf(_("\"%s\" or \"%s\" is not a firewalld zone or service name"), a.zone, a.service);
 		return -EINVAL;
 	}

@@ -9,6 +9,8 @@
 ACTION_REGISTER(action_packages)
 ACTION_REGISTER(action_service)
 ACTION_REGISTER(action_firewalld_service)
+ACTION_REGISTER(action_acme_window_open)
+ACTION_REGISTER(action_acme_window_close)
 ACTION_REGISTER(action_selinux_boolean)
 ACTION_REGISTER(action_selinux_port)
 ACTION_REGISTER(action_selinux_context)

@@ -48,6 +48,8 @@ int packages_installed(const struct profile *p, const struct root *root, const c
 extern const struct stage stage_preflight;
 extern const struct stage stage_firewall;
 extern const struct action_type action_firewalld_service;
+extern const struct action_type action_acme_window_open;
+extern const struct action_type action_acme_window_close;
 extern const struct stage stage_dns;
 extern const struct stage stage_selinux;
 extern const struct stage stage_repos;
@@ -79,6 +81,22 @@ long firewalld_pid(void);
 /* Exit 78 (stage_refuse) when enforcing SELinux forbids the running firewalld to answer us; else 0. */
 int firewalld_unanswerable(struct ctx *c);
 int firewall_services_known(struct ctx *c, char **why);
+/* firewall.c: the zone the firewall stage opens services in (DefaultZone= of firewalld.conf, else "public"). */
+char *firewalld_zone(struct ctx *c);
+/*
+ * A runtime list of the zone, what = "services" or "ports" ("80/tcp"), as
+ * words in *words; *running = 0 when firewalld is not running; -errno with
+ * *why when it does not answer within reply_ms.
+ */
+int firewalld_query(const char *zone, const char *what, int reply_ms, int *running, char **words, char **why);
+/* Is w one of the words of list? */
+int firewalld_word_in(const char *list, const char *w);
+/* Does a port list ("80/tcp 8000-8100/tcp 53/udp") open port/proto? */
+int firewalld_port_in(const char *ports, unsigned port, const char *proto);
+/* Add (with a timeout in seconds, 0: none) or remove a service at runtime only; firewalld not running is 0. */
+int firewalld_runtime_service(const char *zone, const char *service, int add, unsigned timeout_s, char **why);
+/* A firewalld zone or service name (never an option). */
+int firewalld_name_ok(const char *s);
 
 /* TLS certificate and key paths: configured, or the profile's default for the hostname. */
 char *tls_cert_path(const struct config *cfg, const struct profile *p);

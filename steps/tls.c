@@ -15,15 +15,31 @@
  * journal: a failed apply puts the previous pair back byte for byte).  A
  * failed renewal keeps the old pair and warns, and fails the run only within
  * 7 days of expiry.  Test builds take "now" from MAILSTAGE_TEST_NOW.
+ *
+ * The http-01 window: the CA fetches the challenge from port 80 of this
+ * host, where mailstage answers it for the duration of the order.  On the
+ * running host (--root /) with firewalld running, when the zone the firewall
+ * stage uses has neither the http service nor 80/tcp open at runtime, the
+ * order is framed by two typed actions: "acme-window-open" opens http in the
+ * runtime configuration only (with a firewalld timeout of WINDOW_TIMEOUT_S,
+ * so that firewalld closes it by itself should mailstage die), journaled
+ * with the undo that closes it, before the key whose producer runs the
+ * order; "acme-window-close" closes it after the certificate is written.  An
+ * order that fails stops the apply, whose rollback closes it (the open's
+ * undo); a rollback of a successful run closes what is closed already.
+ * firewalld that does not answer is a failed renewal (kept, a warning) or a
+ * failure, with its fix.
  */
 #include "i18n.h"
 #include "steps.h"
 #include "crypto.h"
 #include "fpcache.h"
 #include "acme.h"
+#include "msg.h"
 #include "root.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,6 +52,9 @@
 #define ACME_ACCOUNT_KEY ACME_DIR "/account.key"
 #define ACME_TIMEOUT_S 30
 #define ACME_MAX_WAIT_S 120
+#define WINDOW_SERVICE "http"
+#define WINDOW_TIMEOUT_S 600	/* longer than an order can take (ACME_MAX_WAIT_S per object) */
+#define WINDOW_REPLY_MS 10000	/* firewalld answers in milliseconds; a stopped one must not hold the run */
 
 static time_t tls_now(void)
 {
@@ -140,6 +159,8 @@ static struct {
 	int issued;		/* this run wrote a certificate from the CA: it is current */
 	int renewing;		/* check(): a usable certificate is there, not yet urgent */
 	time_t not_after;	/* its expiry */
+	int window;		/* this apply opened the http-01 window */
+	struct timespec opened;	/* when */
 } acme_run;
 
 static int produce_account_key(struct ctx *c, struct change *ch)
@@ -161,6 +182,8 @@ static int produce_acme_key(struct ctx *c, struct change *ch)
 	size_t al = 0;
 	int r;
 
+	if (acme_run.kept)	/* firewalld refused the window: a failed renewal, no order */
+		return 1;
 	memset(&o, 0, sizeof(o));
 	if ((r = crypto_rsa_generate(2048, &ch->data, &ch->len)) < 0)
 		return r;
@@ -228,9 +251,181 @@ static int produce_acme_cert(struct ctx *c, struct change *ch)
 	return 0;
 }
 
+/* ---- the http-01 window in firewalld ---- */
+
+/* "firewalld does not answer" with its fix, for a note or the run's failure. */
+static char *window_error(const char *why)
+{
+	return xasprintf(_("firewalld does not answer (%s), so port 80 cannot be opened for the ACME http-01 "
+			   "challenge: restart it (`systemctl restart firewalld`) and run again, or open it yourself "
+			   "for the order (`firewall-cmd --add-service=%s`)"), why, WINDOW_SERVICE);
+}
+
+/*
+ * Must the order open port 80 in firewalld?  0 with *zone = the zone (the
+ * window is needed) or NULL (it is not: not the running host, no firewalld,
+ * firewalld stopped, http or 80/tcp open already).  firewalld that does not
+ * answer: a renewal that can wait keeps the pair (a note, acme_run.kept,
+ * 1 with *zone NULL); otherwise the check fails with the fix.
+ */
+static int window_needed(struct ctx *c, char **zone)
+{
+	char *svc = NULL, *ports = NULL, *why = NULL, *msg;
+	int running = 0, r;
+
+	*zone = NULL;
+	if (!c->root->is_host || !firewalld_installed(c))
+		return 0;
+	*zone = firewalld_zone(c);
+	r = firewalld_query(*zone, "services", WINDOW_REPLY_MS, &running, &svc, &why);
+	if (r == 0 && running && !firewalld_word_in(svc, WINDOW_SERVICE))
+		r = firewalld_query(*zone, "ports", WINDOW_REPLY_MS, &running, &ports, &why);
+	if (r < 0) {
+		free(*zone);
+		*zone = NULL;
+		msg = window_error(why);
+		if (acme_run.renewing) {
+			stage_note(c, _("renewing the certificate for %s waits, the current one is kept: %s"),
+				   c->cfg->hostname, msg);
+			acme_run.kept = 1;
+			r = 1;
+		} else {
+			r = stage_fail(c, _("no certificate for %s: %s"), c->cfg->hostname, msg);
+		}
+		free(msg);
+		goto out;
+	}
+	if (!running || firewalld_word_in(svc, WINDOW_SERVICE) || firewalld_port_in(ports ? ports : "", 80, "tcp")) {
+		free(*zone);
+		*zone = NULL;
+	}
+out:
+	free(svc);
+	free(ports);
+	free(why);
+	return r;
+}
+
+/* "ZONE SERVICE", both firewalld names. */
+static int window_arg(const char *arg, char zone[128], char service[128])
+{
+	char extra;
+	if (strlen(arg) >= 200 || sscanf(arg, "%127s %127s %c", zone, service, &extra) != 2 ||
+	    !firewalld_name_ok(zone) || !firewalld_name_ok(service))
+		return -EINVAL;
+	return 0;
+}
+
+static int window_prepare(struct ctx *c, const char *arg, char **undo)
+{
+	char z[128], s[128];
+	(void)c;
+	if (window_arg(arg, z, s) < 0)
+		return -EINVAL;
+	/* The check found it closed: undoing the window closes it. */
+	*undo = xstrdup(arg);
+	return 0;
+}
+
+static int window_open(struct ctx *c, const char *arg)
+{
+	char z[128], s[128], *why = NULL, *msg;
+	int r = window_arg(arg, z, s);
+	if (r < 0)
+		return r;
+	r = firewalld_runtime_service(z, s, 1, WINDOW_TIMEOUT_S, &why);
+	if (r == 0) {
+		acme_run.window = 1;
+		clock_gettime(CLOCK_MONOTONIC, &acme_run.opened);
+	} else if (acme_run.renewing) {
+		/* A failed renewal: the old pair stays, the order is not attempted. */
+		msg = window_error(why);
+		stage_note(c, _("renewing the certificate for %s waits, the current one is kept: %s"),
+			   c->cfg->hostname, msg);
+		free(msg);
+		acme_run.kept = 1;
+		r = 0;
+	} else {
+		msg = window_error(why);
+		stage_set_error(c, xasprintf(_("no certificate for %s: %s"), c->cfg->hostname, msg));
+		free(msg);
+	}
+	free(why);
+	return r;
+}
+
+static int window_close(struct ctx *c, const char *arg)
+{
+	char z[128], s[128], *why = NULL;
+	struct timespec now;
+	int r = window_arg(arg, z, s);
+	if (r < 0 || !acme_run.window)
+		return r;
+	r = firewalld_runtime_service(z, s, 0, 0, &why);
+	if (r < 0) {
+		stage_set_error(c, xasprintf(_("closing firewalld service %s after the ACME order: %s; close it with "
+					       "`firewall-cmd --zone=%s --remove-service=%s`"), s, why, z, s));
+		free(why);
+		return r;
+	}
+	acme_run.window = 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	msg_info(_("tls: firewalld service %s was open for %ld ms for the ACME http-01 challenge"), s,
+		 (long)((now.tv_sec - acme_run.opened.tv_sec) * 1000 + (now.tv_nsec - acme_run.opened.tv_nsec) / 1000000));
+	return 0;
+}
+
+/* Undo of the open: close it (already closed after a successful order: firewalld only warns NOT_ENABLED). */
+static int window_undo_open(struct root *root, const char *undo, char **why)
+{
+	char z[128], s[128];
+	(void)root;
+	if (window_arg(undo, z, s) < 0) {
+		*why = xasprintf(_("bad undo record \"%s\""), undo);
+		return -EINVAL;
+	}
+	return firewalld_runtime_service(z, s, 0, 0, why);
+}
+
+/* Undo of the close: nothing to put back, the window stays shut (the open's undo closes it again). */
+static int window_undo_close(struct root *root, const char *undo, char **why)
+{
+	(void)root;
+	(void)undo;
+	(void)why;
+	return 0;
+}
+
+static int window_undo_check(const struct root *root, const char *undo, char **why)
+{
+	char z[128], s[128];
+	(void)root;
+	if (window_arg(undo, z, s) < 0) {
+		*why = xstrdup(_("an acme-window undo is \"ZONE SERVICE\", firewalld names"));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct action_type action_acme_window_open = {
+	.name = "acme-window-open",
+	.prepare = window_prepare,
+	.apply = window_open,
+	.undo = window_undo_open,
+	.undo_check = window_undo_check,
+};
+
+const struct action_type action_acme_window_close = {
+	.name = "acme-window-close",
+	.prepare = window_prepare,
+	.apply = window_close,
+	.undo = window_undo_close,
+	.undo_check = window_undo_check,
+};
+
 static int check_acme(struct ctx *c, const char *cp, const char *kp)
 {
-	char *acct = NULL, *key = NULL, *cert = NULL, *why = NULL, *what = NULL;
+	char *acct = NULL, *key = NULL, *cert = NULL, *why = NULL, *what = NULL, *zone = NULL;
 	size_t al = 0, kl = 0, cl = 0;
 	time_t na = 0, now = tls_now();
 	int r, usable = 0, fresh = 0;
@@ -270,12 +465,37 @@ static int check_acme(struct ctx *c, const char *cp, const char *kp)
 	}
 	acme_run.renewing = usable && na >= now + URGENT_DAYS * 86400;
 	acme_run.not_after = na;
+	if ((r = window_needed(c, &zone)) < 0)
+		goto out;
+	if (r == 1 && !zone) {	/* firewalld does not answer, a renewal that can wait: the pair is kept */
+		r = want_attr(c, kp, "root", "root", 0600);
+		if (r == 0)
+			r = want_attr(c, cp, "root", "root", 0644);
+		goto out;
+	}
 	what = xasprintf(usable ? _("renew certificate for %s from %s") : _("obtain certificate for %s from %s"),
 			 c->cfg->hostname, acme_directory(c->cfg));
-	r = want_new_file(c, kp, produce_acme_key, _("new RSA-2048 key for the ACME certificate"), 1, "root", "root",
-			  0600);
+	if (zone) {
+		char *w = xasprintf(_("open firewalld service %s in zone %s (runtime) for the ACME http-01 challenge, "
+				      "closed after the order"), WINDOW_SERVICE, zone);
+		char *arg = xasprintf("%s %s", zone, WINDOW_SERVICE);
+		r = want_action(c, w, &action_acme_window_open, arg);
+		free(w);
+		free(arg);
+	}
+	if (r == 0)
+		r = want_new_file(c, kp, produce_acme_key, _("new RSA-2048 key for the ACME certificate"), 1, "root",
+				  "root", 0600);
 	if (r == 0)
 		r = want_new_file(c, cp, produce_acme_cert, what, 0, "root", "root", 0644);
+	if (r == 0 && zone) {
+		char *w = xasprintf(_("close firewalld service %s in zone %s (runtime): the http-01 challenge is over"),
+				    WINDOW_SERVICE, zone);
+		char *arg = xasprintf("%s %s", zone, WINDOW_SERVICE);
+		r = want_action(c, w, &action_acme_window_close, arg);
+		free(w);
+		free(arg);
+	}
 out:
 	if (acct)
 		crypto_free_secret(acct, al);
@@ -284,6 +504,7 @@ out:
 	free(cert);
 	free(why);
 	free(what);
+	free(zone);
 	return r;
 }
 

@@ -22,11 +22,25 @@
 #     answers finalize with 500 serverInternal): the run fails and rolls
 #     back, key, certificate and account key byte-identical, the server's
 #     error shown;
+#   - the http-01 window in firewalld: a real firewalld (its nftables rules)
+#     on a private D-Bus inside srv's namespaces, its zone without http.
+#     With --root R (no window: not the running host) pebble's validation
+#     fails; `mailstage --root / --only tls` (srv's private /etc overlay, a
+#     private /var/lib/mailstage) plans and opens http at runtime for the
+#     order only, the certificate is issued, http is closed after (runtime
+#     and permanent lists as before), how long it stayed open is measured
+#     (mailstage's own figure, and nft polled from outside); rollback of
+#     that run closes nothing that is open; a crash (SIGKILL) inside the
+#     window leaves http open until rollback closes it; with http or 80/tcp open by
+#     hand nothing is opened or closed; finalize 500 (acme-fault.py) leaves
+#     http closed and the pair byte-identical; firewalld stopped with
+#     SIGSTOP: a renewal that can wait keeps the pair and warns, an urgent
+#     one fails, both naming the fix;
 #   - the ACME server down: the run fails, the pair byte-identical.
-# Requires: pebble, nsd, openssl, curl, postfix (tests/deps test).
+# Requires: pebble, nsd, openssl, curl, postfix, firewalld, dbus-daemon, nft (tests/deps test).
 . "$(dirname "$0")/lib.sh"
 . "$MAILSTAGE_SRC/tests/lib/mailnet.sh"
-for p in pebble nsd openssl curl; do
+for p in pebble nsd openssl curl firewalld firewall-cmd dbus-daemon nft; do
 	PATH=$PATH:/usr/sbin command -v "$p" >/dev/null || die "missing $p (tests/deps test)"
 done
 
@@ -219,6 +233,178 @@ grep -q "serverInternal: injected fault" "$T/apply6.out" || { cat "$T/apply6.out
 grep -q "POST /finalize-order/" "$T/fault.log" || die "the order never reached finalize"
 ok "server error at finalize: exit $rc, pair byte-identical: $(grep -o 'no certificate.*' "$T/apply6.out" | head -1)"
 sed -i "s|^acme_directory = .*|acme_directory = $DIR_URL|" "$R/etc/mailstage/mailstage.conf"
+
+# ---- the http-01 window in firewalld ----
+saved_na=$na saved_now=$MAILSTAGE_TEST_NOW
+# firewalld and its D-Bus run inside srv's network and mount namespaces
+# (private /run, /etc an overlay: the host's firewalld, bus and nftables are
+# never touched); mailstage's state for --root / is a private directory.
+made_state=""
+[ -d /var/lib/mailstage ] || { mkdir -p /var/lib/mailstage; made_state=1; }
+prev_trap=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
+# shellcheck disable=SC2064
+trap "$prev_trap; [ -z \"$made_state\" ] || rmdir /var/lib/mailstage 2>/dev/null || true" EXIT
+mkdir -p "$T/fwstate"
+mn_in srv mount --bind "$T/fwstate" /var/lib/mailstage
+mn_in srv mkdir -p /run/dbus /run/firewalld
+# the system bus without its user switch and with an open policy: srv's
+# /etc/passwd is the scratch root's (mn_mail_start), which has no messagebus
+cat >"$T/bus.conf" <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/run/dbus/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/> <allow own="*"/> <allow send_destination="*"/> <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOF
+mn_in srv dbus-daemon --config-file="$T/bus.conf" --fork --nopidfile
+mn_bg srv "$T/firewalld.out" firewalld --nofork --nopid --log-target file --log-file "$T/firewalld.log"
+for _ in $(seq 1 300); do
+	[ "$(mn_in srv firewall-cmd --state 2>/dev/null)" = running ] && break
+	sleep 0.1
+done
+[ "$(mn_in srv firewall-cmd --state 2>/dev/null)" = running ] || { tail "$T/firewalld.log" "$T/firewalld.out"; die "firewalld does not run in srv"; }
+fw_pid=$(for p in $(ip netns pids "$MN_ID-srv"); do [ "$(cat /proc/$p/comm)" = firewalld ] && echo "$p"; done)
+rt_services() { mn_in srv firewall-cmd --list-services; }
+pm_services() { mn_in srv firewall-cmd --permanent --list-services; }
+has_http() { rt_services | tr ' ' '\n' | grep -qx http; }
+zone_of=$(mn_in srv firewall-cmd --get-default-zone)
+rt0=$(rt_services) pm0=$(pm_services)
+has_http && die "srv's firewalld zone $zone_of already has http"
+mn_in srv nft list table inet firewalld >/dev/null || die "firewalld's nftables table is not in srv's namespace"
+ok "firewalld in srv: zone $zone_of, runtime [$rt0], nftables table inet firewalld"
+
+# without the window (--root R: not the running host, firewalld untouched) the CA cannot reach port 80
+rc=0
+msa apply >"$T/fw-noroot.out" 2>&1 || rc=$?
+[ $rc -ne 0 ] || { cat "$T/fw-noroot.out"; die "with firewalld closing port 80 the order succeeded"; }
+[ "$(sha)" = "$before" ] || die "a failed order changed the pair"
+grep -q "no certificate for $HOST" "$T/fw-noroot.out" || { cat "$T/fw-noroot.out"; die "no message for the blocked challenge"; }
+grep -q "open firewalld service" "$T/fw-noroot.out" && die "--root R opened the host's firewalld"
+ok "no window (--root R): pebble's validation fails: $(grep -o 'no certificate.*' "$T/fw-noroot.out" | head -1 | cut -c1-300)"
+unset MAILSTAGE_TEST_NOW
+
+# --root / inside srv: its /etc overlay, the certificate under /etc/ssl (the
+# scratch root's, mounted there for Postfix above, is taken away first)
+mn_in srv umount /etc/ssl
+mn_in srv test ! -e "/etc/ssl/certs/$HOST.crt" || die "srv's /etc/ssl already has a certificate for $HOST"
+sed -e '/^acme_ca_file/d' -e "s|^acme_directory = .*|acme_directory = $DIR_URL|" "$R/etc/mailstage/mailstage.conf" >"$T/fw.conf"
+echo "acme_ca_file = $R/etc/mailstage/pebble-ca.pem" >>"$T/fw.conf"
+FWC=/etc/ssl/certs/$HOST.crt FWK=/etc/ssl/private/$HOST.key
+msh() { mn_in srv "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" --root / -c "$T/fw.conf" --only tls "$@"; }
+fsha() { mn_in srv sha256sum "$FWC" "$FWK" 2>/dev/null | awk '{print $1}' | paste -sd' '; }
+rc=0
+msh plan >"$T/fw-plan.out" 2>&1 || rc=$?
+[ $rc -eq 2 ] || { cat "$T/fw-plan.out"; die "plan exited $rc, expected 2"; }
+grep -q "open firewalld service http in zone $zone_of (runtime) for the ACME http-01 challenge, closed after the order" "$T/fw-plan.out" ||
+	{ cat "$T/fw-plan.out"; die "plan does not show the window"; }
+grep -q "close firewalld service http in zone $zone_of (runtime)" "$T/fw-plan.out" || { cat "$T/fw-plan.out"; die "plan does not show the close"; }
+has_http && die "plan opened http"
+ok "plan: $(grep -o 'open firewalld service.*' "$T/fw-plan.out")"
+
+# the window, watched from outside: is tcp dport 80 accepted in nftables? (one line per poll)
+watch_start() {
+	rm -f "$T/watch.stop"
+	mn_bg srv "$T/watch.log" /bin/bash -c 'while [ ! -e "$1" ]; do
+		if nft list table inet firewalld | grep -q "tcp dport 80 "; then s=1; else s=0; fi
+		echo "$(date +%s%N) $s"; done' watch "$T/watch.stop"
+}
+watch_stop() {	# prints the ms tcp/80 was seen open (first to last sighting), or "never"
+	touch "$T/watch.stop"
+	sleep 0.3
+	awk '$2 == 1 { if (!f) f = $1; l = $1 } END { if (f) printf "%d ms (%d polls)", (l - f) / 1000000, NR; else print "never" }' "$T/watch.log"
+	rm -f "$T/watch.log"
+}
+watch_start
+MAILSTAGE_HOOK_LOG=$T/hooks.log msh apply >"$T/fw-apply.out" 2>&1 ||
+	{ watch_stop; cat "$T/fw-apply.out"; tail -20 "$T/pebble.log"; die "apply with the window failed"; }
+seen=$(watch_stop)
+mn_in srv openssl verify -CAfile "$T/root.pem" -untrusted "$FWC" "$FWC" >/dev/null 2>&1 || die "the certificate from the window does not verify"
+has_http && die "http is still open after the order"
+[ "$(rt_services)" = "$rt0" ] && [ "$(pm_services)" = "$pm0" ] || die "services after apply: runtime [$(rt_services)] permanent [$(pm_services)]"
+grep -q "firewalld service http was open for [0-9]* ms" "$T/fw-apply.out" || { cat "$T/fw-apply.out"; die "no window figure"; }
+[ "$seen" != never ] || die "nftables never accepted port 80 during the order"
+ok "window: certificate issued, http closed after (runtime [$(rt_services)]); $(grep -o 'firewalld service http was open for [0-9]* ms' "$T/fw-apply.out"); nft saw tcp/80 accepted for $seen"
+expect_rc 0 msh plan
+ok "converged: plan has nothing to do"
+
+# rollback of that run: the pair goes (there was none), the window stays shut
+mn_in srv "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" --root / rollback >"$T/fw-rb.out" 2>&1 || { cat "$T/fw-rb.out"; die "rollback failed"; }
+mn_in srv test ! -e "$FWC" || die "rollback kept the certificate"
+has_http && die "rollback opened http"
+ok "rollback of the run: certificate removed, http still closed"
+
+# a crash with the window open (SIGKILL at the key's write, after the order): rollback closes it
+n=$(awk -v k="$FWK" '$3 == k {print $1; exit}' "$T/hooks.log")
+[ -n "$n" ] || { cat "$T/hooks.log"; die "no mutation point for $FWK"; }
+rc=0
+MAILSTAGE_CRASH_AT=$n msh apply >"$T/fw-crash.out" 2>&1 || rc=$?
+[ $rc -eq 137 ] || { cat "$T/fw-crash.out"; die "MAILSTAGE_CRASH_AT=$n exited $rc, expected 137"; }
+has_http || die "the crash at point $n did not happen inside the window"
+mn_in srv "${MS_WRAP[@]}" "$MAILSTAGE_TESTBIN" --root / rollback >"$T/fw-rb2.out" 2>&1 || { cat "$T/fw-rb2.out"; die "rollback of the crashed run failed"; }
+has_http && die "rollback of the crashed run left http open"
+mn_in srv test ! -e "$FWC" || die "rollback of the crashed run kept a certificate"
+ok "crash inside the window (point $n): http open until \`mailstage rollback\`, which closes it"
+msh apply >"$T/fw-apply2.out" 2>&1 || { cat "$T/fw-apply2.out"; die "apply after rollback failed"; }
+has_http && die "http is still open after the second order"
+ok "again: $(grep -o 'firewalld service http was open for [0-9]* ms' "$T/fw-apply2.out")"
+
+# http (or 80/tcp) open already: nothing opened or closed
+na=$(date -d "$(mn_in srv openssl x509 -in "$FWC" -noout -enddate | cut -d= -f2)" +%s)
+export MAILSTAGE_TEST_NOW=$((na - 20 * 86400))
+mn_in srv firewall-cmd -q --add-port=80/tcp
+rc=0
+msh plan >"$T/fw-plan2.out" 2>&1 || rc=$?
+[ $rc -eq 2 ] && grep -q "renew certificate" "$T/fw-plan2.out" || { cat "$T/fw-plan2.out"; die "no renewal planned"; }
+grep -q "firewalld service" "$T/fw-plan2.out" && { cat "$T/fw-plan2.out"; die "80/tcp open, and still a window"; }
+mn_in srv firewall-cmd -q --remove-port=80/tcp
+mn_in srv firewall-cmd -q --add-service=http
+msh apply >"$T/fw-open.out" 2>&1 || { cat "$T/fw-open.out"; die "renewal with http open failed"; }
+grep -q "firewalld service" "$T/fw-open.out" && { cat "$T/fw-open.out"; die "http open, and still a window"; }
+has_http || die "the run closed the http that was open before it"
+mn_in srv firewall-cmd -q --remove-service=http
+ok "http or 80/tcp open already: renewal without a window, http left open"
+
+# finalize 500 mid-order: the run fails and rolls back, http closed, pair byte-identical
+na=$(date -d "$(mn_in srv openssl x509 -in "$FWC" -noout -enddate | cut -d= -f2)" +%s)
+export MAILSTAGE_TEST_NOW=$((na - 3 * 86400))
+sed -i "s|^acme_directory = .*|acme_directory = https://$ACME4:14001/dir|" "$T/fw.conf"
+fbefore=$(fsha)
+: >"$T/fault.log"
+rc=0
+watch_start
+msh apply >"$T/fw-fault.out" 2>&1 || rc=$?
+seen=$(watch_stop)
+[ $rc -eq 3 ] || { cat "$T/fw-fault.out"; die "finalize 500 with the window exited $rc, expected 3"; }
+grep -q "POST /finalize-order/" "$T/fault.log" || die "the order never reached finalize (the challenge did not validate)"
+[ "$(fsha)" = "$fbefore" ] || die "a failed order changed the pair"
+has_http && die "http still open after the failed order"
+[ "$(rt_services)" = "$rt0" ] || die "runtime services after the failed order: [$(rt_services)]"
+ok "finalize 500: exit $rc, challenge validated through the window (nft saw tcp/80 accepted for $seen), closed by the rollback, pair byte-identical"
+sed -i "s|^acme_directory = .*|acme_directory = $DIR_URL|" "$T/fw.conf"
+
+# firewalld not answering (SIGSTOP): a renewal that can wait keeps the pair and warns; an urgent one fails
+kill -STOP "$fw_pid"
+export MAILSTAGE_TEST_NOW=$((na - 20 * 86400))
+rc=0
+msh apply >"$T/fw-stop1.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { kill -CONT "$fw_pid"; cat "$T/fw-stop1.out"; die "firewalld stopped, 20 days left: exit $rc"; }
+grep -q "firewalld does not answer.*systemctl restart firewalld" "$T/fw-stop1.out" || { kill -CONT "$fw_pid"; cat "$T/fw-stop1.out"; die "no warning naming the fix"; }
+export MAILSTAGE_TEST_NOW=$((na - 3 * 86400))
+rc=0
+msh apply >"$T/fw-stop2.out" 2>&1 || rc=$?
+kill -CONT "$fw_pid"
+[ $rc -ne 0 ] || { cat "$T/fw-stop2.out"; die "firewalld stopped, 3 days left: the run succeeded"; }
+grep -q "firewalld does not answer.*systemctl restart firewalld" "$T/fw-stop2.out" || { cat "$T/fw-stop2.out"; die "no message naming the fix"; }
+[ "$(fsha)" = "$fbefore" ] || die "firewalld not answering changed the pair"
+has_http && die "http open after firewalld did not answer"
+ok "firewalld not answering: 20 days left kept and warned, 3 days left exit $rc; $(grep -o 'firewalld does not answer.*' "$T/fw-stop2.out" | head -1 | cut -c1-300)"
+na=$saved_na
+export MAILSTAGE_TEST_NOW=$saved_now
 
 # ---- the ACME server down ----
 pebble_stop

@@ -8,7 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 if [ -z "${FWNS_DIR:-}" ]; then
 	command -v firewalld >/dev/null || die "firewalld is not installed (apt-get install firewalld)"
-	exec "$MAILSTAGE_SRC/tests/lib/fw-netns" run "$T/fw" "$0"
+	# not exec: this shell's EXIT trap (lib.sh) removes $T and fw-netns's work directory in it
+	rc=0
+	"$MAILSTAGE_SRC/tests/lib/fw-netns" run "$T/fw" "$0" || rc=$?
+	exit $rc
 fi
 fwns() { "$MAILSTAGE_SRC/tests/lib/fw-netns" "$@"; }
 words() { tr ' ' '\n' | grep . | sort | tr '\n' ' '; }
