@@ -10,6 +10,9 @@
  * object's own deadline.  The http-01 answer is served by a child process
  * bound to the port before the challenge is told to go, killed by pid and
  * reaped when the authorization is settled, whatever the outcome.
+ * Renewal information (RFC 9773) is an unauthenticated GET of
+ * {renewalInfo}/{CertID}, the CertID made from the certificate's AKI and
+ * serial (crypto_cert_ari_parts), each request within the caller's timeout.
  */
 #include "acme.h"
 #include "crypto.h"

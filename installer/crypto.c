@@ -883,18 +883,23 @@ out:
 	return r;
 }
 
+/* The first certificate of a PEM, or NULL (libcrypto is loaded). */
+static X509 *read_cert(const char *cert_pem, size_t len)
+{
+	BIO *bio = mem_bio(cert_pem, len);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
+	BIO_free(bio);
+	return x;
+}
+
 int crypto_cert_self_issued(const char *cert_pem, size_t len)
 {
-	BIO *bio;
-	X509 *x = NULL;
+	X509 *x;
 	int r = -EINVAL;
 
 	if (load_crypto(NULL) < 0)
 		return -ENOENT;
-	bio = mem_bio(cert_pem, len);
-	if (bio)
-		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
+	x = read_cert(cert_pem, len);
 	if (x)
 		r = X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) == 0;
 	X509_free(x);
@@ -941,8 +946,7 @@ static int der_take_content(const unsigned char *der, size_t len, unsigned char 
 int crypto_cert_ari_parts(const char *cert_pem, size_t len, unsigned char **aki, size_t *aki_len,
 			  unsigned char **serial, size_t *serial_len)
 {
-	BIO *bio;
-	X509 *x = NULL;
+	X509 *x;
 	AUTHORITY_KEYID *akid = NULL;
 	ASN1_INTEGER *sn;
 	unsigned char *der = NULL, *p;
@@ -952,10 +956,7 @@ int crypto_cert_ari_parts(const char *cert_pem, size_t len, unsigned char **aki,
 	*aki_len = *serial_len = 0;
 	if (load_crypto(NULL) < 0)
 		return -ENOENT;
-	bio = mem_bio(cert_pem, len);
-	if (bio)
-		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
+	x = read_cert(cert_pem, len);
 	if (!x)
 		goto out;
 	akid = X509_get_ext_d2i(x, NID_authority_key_identifier, NULL, NULL);

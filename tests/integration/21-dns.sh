@@ -147,6 +147,7 @@ ok "dns stage: the file is the command's zone, converges, repairs a hand edit, f
 # nsd on 127.0.0.1 (a free port) serves the zone `dns --format zone` prints,
 # with the CAA records of each case instead of mailstage's; `dns --check
 # --resolver` reads them (type 257, RDATA parsed by installer/dnsq.c).
+. "$MAILSTAGE_SRC/tests/lib/mailnet.sh"	# mn_nsd_conf only: no namespaces here
 R=$T/caa
 mkroot "$R" debian12
 printf 'hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\ntls_acme = yes\nacme_email = postmaster@example.com\n' \
@@ -164,27 +165,9 @@ caa_check() {
 	# the reverse zone too, so that the PTR check is answered rather than timed out
 	printf '$TTL 300\n@ IN SOA ns.example.com. hostmaster.example.com. 1 3600 900 1209600 300\n@ IN NS ns.example.com.\n10 IN PTR mail.example.com.\n' \
 		>"$d/rev.zone"
-	cat >"$d/nsd.conf" <<-EOF
-	server:
-	    ip-address: 127.0.0.1@$port
-	    username: ""
-	    chroot: ""
-	    zonesdir: "$d"
-	    database: ""
-	    zonelistfile: "$d/zone.list"
-	    xfrdfile: "$d/xfrd.state"
-	    pidfile: "$d/nsd.pid"
-	    logfile: "$d/nsd.log"
-	    server-count: 1
-	remote-control:
-	    control-enable: no
-	zone:
-	    name: "example.com"
-	    zonefile: "example.com.zone"
-	zone:
-	    name: "2.0.192.in-addr.arpa"
-	    zonefile: "rev.zone"
-	EOF
+	{ mn_nsd_conf "$d" 127.0.0.1 "$port"
+	  printf 'zone:\n    name: "example.com"\n    zonefile: "example.com.zone"\n'
+	  printf 'zone:\n    name: "2.0.192.in-addr.arpa"\n    zonefile: "rev.zone"\n'; } >"$d/nsd.conf"
 	nsd -d -c "$d/nsd.conf" >"$d/nsd.out" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 100); do
