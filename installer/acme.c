@@ -10,6 +10,9 @@
  * object's own deadline.  The http-01 answer is served by a child process
  * bound to the port before the challenge is told to go, killed by pid and
  * reaped when the authorization is settled, whatever the outcome.
+ * Renewal information (RFC 9773) is an unauthenticated GET of
+ * {renewalInfo}/{CertID}, the CertID made from the certificate's AKI and
+ * serial (crypto_cert_ari_parts), each request within the caller's timeout.
  */
 #include "acme.h"
 #include "crypto.h"
@@ -211,6 +214,140 @@ int acme_directory_parse(const char *body, size_t n, char **new_nonce, char **ne
 	return -EPROTO;
 }
 
+char *acme_directory_renewal_info(const char *body, size_t n)
+{
+	char *u;
+	if (!body || json_valid(body, n) < 1)
+		return NULL;
+	u = jstr(body, n, "renewalInfo");
+	if (u && strncmp(u, "https://", 8) != 0) {
+		free(u);
+		u = NULL;
+	}
+	return u;
+}
+
+char *acme_cert_id(const unsigned char *aki, size_t aki_len, const unsigned char *serial, size_t serial_len)
+{
+	char *a = acme_b64url(aki, aki_len), *b = acme_b64url(serial, serial_len);
+	char *id = xasprintf("%s.%s", a, b);
+	free(a);
+	free(b);
+	return id;
+}
+
+int acme_cert_id_of(const char *cert_pem, size_t len, char **id)
+{
+	unsigned char *aki = NULL, *sn = NULL;
+	size_t al = 0, sl = 0;
+	int r = crypto_cert_ari_parts(cert_pem, len, &aki, &al, &sn, &sl);
+
+	*id = NULL;
+	if (r == 0)
+		*id = acme_cert_id(aki, al, sn, sl);
+	free(aki);
+	free(sn);
+	return r;
+}
+
+/* n decimal digits at s into *v: 0 or -EINVAL. */
+static int digits(const char *s, int n, int *v)
+{
+	int i;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+int acme_rfc3339(const char *s, time_t *t)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	struct tm tm;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	const char *p;
+	time_t v;
+
+	if (!s || strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -EINVAL;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+			return -EINVAL;
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec == 60 ? 59 : sec;	/* a leap second: the second before it */
+	v = timegm(&tm);
+	if (v == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
+		return -EINVAL;
+	*t = v - sign * (time_t)(oh * 3600 + om * 60);
+	return 0;
+}
+
+int acme_renewal_info_parse(const char *body, size_t n, time_t *start, time_t *end, char **explanation)
+{
+	char *a = NULL, *b = NULL;
+	int r = -EPROTO;
+
+	*explanation = NULL;
+	if (!body || json_valid(body, n) < 1)
+		return -EPROTO;
+	a = jstr(body, n, "suggestedWindow.start");
+	b = jstr(body, n, "suggestedWindow.end");
+	if (a && b && acme_rfc3339(a, start) == 0 && acme_rfc3339(b, end) == 0 && *end > *start) {
+		*explanation = jstr(body, n, "explanationURL");
+		tame(*explanation);
+		r = 0;
+	}
+	free(a);
+	free(b);
+	return r;
+}
+
+time_t acme_ari_point(const char *cert_id, time_t start, time_t end)
+{
+	unsigned char md[32];
+	unsigned long long h = 0, span;
+	int i;
+
+	if (end <= start)
+		return start;
+	span = (unsigned long long)(end - start);
+	if (crypto_sha256(cert_id, strlen(cert_id), md) < 0)
+		return start;	/* no libcrypto: the window's start, still inside it */
+	for (i = 0; i < 8; i++)
+		h = (h << 8) | md[i];
+	return start + (time_t)(h % span);
+}
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 struct answer {
@@ -364,16 +501,22 @@ static int refused(struct answer *a, const char *what, const char *hostname, cha
 	return -EPROTO;
 }
 
-static int is_bad_nonce(struct answer *a)
+/* Is the answer the ACME problem urn:ietf:params:acme:error:TYPE? */
+static int is_problem(struct answer *a, const char *type)
 {
 	char *t;
 	int r;
-	if (a->status != 400 || json_valid(a->body.data, a->body.len) < 1)
+	if (a->status < 400 || json_valid(a->body.data, a->body.len) < 1)
 		return 0;
 	t = jstr(a->body.data, a->body.len, "type");
-	r = t && strcmp(t, ERR_PREFIX "badNonce") == 0;
+	r = t && strncmp(t, ERR_PREFIX, strlen(ERR_PREFIX)) == 0 && strcmp(t + strlen(ERR_PREFIX), type) == 0;
 	free(t);
 	return r;
+}
+
+static int is_bad_nonce(struct answer *a)
+{
+	return a->status == 400 && is_problem(a, "badNonce");
 }
 
 static int fresh_nonce(struct client *cl, char **why)
@@ -739,6 +882,73 @@ static int account(struct client *cl, char **why)
 	return r;
 }
 
+/* ---- renewal information (RFC 9773) ------------------------------------------ */
+
+void acme_ari_free(struct acme_ari *ari)
+{
+	free(ari->explanation);
+	memset(ari, 0, sizeof(*ari));
+}
+
+int acme_renewal_info(const struct acme_opts *o, const char *cert_id, struct acme_ari *ari, char **why)
+{
+	struct client cl;
+	struct answer a;
+	char *base = NULL, *url = NULL, *e = NULL;
+	size_t bl;
+	int r;
+
+	memset(ari, 0, sizeof(*ari));
+	memset(&cl, 0, sizeof(cl));
+	memset(&a, 0, sizeof(a));
+	*why = NULL;
+	cl.o = o;
+	if ((r = lazy_curl(&e)) < 0) {
+		*why = e;
+		return r;
+	}
+	if ((r = http(&cl, o->directory, NULL, 0, NULL, &a, why)) < 0)
+		goto out;
+	if (a.status != 200 || json_valid(a.body.data, a.body.len) < 1) {
+		r = -EPROTO;
+		*why = xasprintf(_("ACME: %s is not an ACME directory (answer %ld); check acme_directory"),
+				 o->directory, a.status);
+		goto out;
+	}
+	base = acme_directory_renewal_info(a.body.data, a.body.len);
+	answer_free(&a);
+	if (!base) {
+		r = -ENOTSUP;
+		goto out;
+	}
+	bl = strlen(base);
+	url = xasprintf("%s%s%s", base, bl && base[bl - 1] == '/' ? "" : "/", cert_id);
+	if ((r = http(&cl, url, NULL, 0, NULL, &a, why)) < 0)
+		goto out;
+	if (a.status != 200) {
+		r = refused(&a, _("renewal information"), o->hostname ? o->hostname : "", why);
+		goto out;
+	}
+	if (acme_renewal_info_parse(a.body.data, a.body.len, &ari->start, &ari->end, &ari->explanation) < 0) {
+		r = -EPROTO;
+		*why = xasprintf(_("ACME: %s is not a renewal window (suggestedWindow with start before end)"), url);
+		goto out;
+	}
+	ari->point = acme_ari_point(cert_id, ari->start, ari->end);
+	ari->retry_after = acme_retry_after(a.retry_after, 86400);
+	if (ari->retry_after >= 0 && ari->retry_after < 60)
+		ari->retry_after = 60;	/* RFC 9773 4.3: limits of one minute and one day */
+	r = 0;
+out:
+	if (r < 0)
+		acme_ari_free(ari);
+	answer_free(&a);
+	free(cl.nonce);
+	free(base);
+	free(url);
+	return r;
+}
+
 int acme_obtain(const struct acme_opts *o, char **chain, size_t *len, char **why)
 {
 	struct client cl;
@@ -747,7 +957,7 @@ int acme_obtain(const struct acme_opts *o, char **chain, size_t *len, char **why
 	unsigned char x[32], y[32], *csr = NULL;
 	size_t csrlen = 0, pos = 0;
 	char *e = NULL, *hq = NULL, *payload = NULL, *order_url = NULL, *finalize = NULL, *cert_url = NULL;
-	char *b = NULL;
+	char *b = NULL, *ari = NULL;
 	int r;
 
 	*chain = NULL;
@@ -781,14 +991,30 @@ int acme_obtain(const struct acme_opts *o, char **chain, size_t *len, char **why
 				 o->directory, a.status);
 		goto out;
 	}
+	ari = acme_directory_renewal_info(a.body.data, a.body.len);
 	answer_free(&a);
 	if ((r = account(&cl, why)) < 0)
 		goto out;
 	/* the order */
 	hq = json_quote(o->hostname);
-	payload = xasprintf("{\"identifiers\":[{\"type\":\"dns\",\"value\":%s}]}", hq);
-	if ((r = post(&cl, cl.new_order, payload, NULL, &a, why)) < 0)
-		goto out;
+	if (ari && o->replaces && *o->replaces) {	/* RFC 9773 5: the certificate this order replaces */
+		char *rq = json_quote(o->replaces);
+		payload = xasprintf("{\"identifiers\":[{\"type\":\"dns\",\"value\":%s}],\"replaces\":%s}", hq, rq);
+		free(rq);
+		if ((r = post(&cl, cl.new_order, payload, NULL, &a, why)) < 0)
+			goto out;
+		if (a.status != 201 && is_problem(&a, "alreadyReplaced")) {
+			msg_verbose("ACME: %s was replaced before; ordering without \"replaces\"", o->replaces);
+			answer_free(&a);
+			free(payload);
+			payload = NULL;
+		}
+	}
+	if (!payload) {
+		payload = xasprintf("{\"identifiers\":[{\"type\":\"dns\",\"value\":%s}]}", hq);
+		if ((r = post(&cl, cl.new_order, payload, NULL, &a, why)) < 0)
+			goto out;
+	}
 	if (a.status != 201 || !a.location) {
 		r = refused(&a, _("new order"), o->hostname, why);
 		goto out;
@@ -882,5 +1108,6 @@ out:
 	free(cert_url);
 	free(csr);
 	free(b);
+	free(ari);
 	return r;
 }

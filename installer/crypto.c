@@ -883,20 +883,115 @@ out:
 	return r;
 }
 
+/* The first certificate of a PEM, or NULL (libcrypto is loaded). */
+static X509 *read_cert(const char *cert_pem, size_t len)
+{
+	BIO *bio = mem_bio(cert_pem, len);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
+	BIO_free(bio);
+	return x;
+}
+
 int crypto_cert_self_issued(const char *cert_pem, size_t len)
 {
-	BIO *bio;
-	X509 *x = NULL;
+	X509 *x;
 	int r = -EINVAL;
 
 	if (load_crypto(NULL) < 0)
 		return -ENOENT;
-	bio = mem_bio(cert_pem, len);
-	if (bio)
-		x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
+	x = read_cert(cert_pem, len);
 	if (x)
 		r = X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) == 0;
+	X509_free(x);
+	ERR_clear_error();
+	return r;
+}
+
+int crypto_der_content(const unsigned char *der, size_t n, size_t *off, size_t *clen)
+{
+	size_t i, l = 0, nb;
+
+	if (!der || n < 2 || (der[0] & 0x1f) == 0x1f)	/* high tag numbers: not in what we read */
+		return -EINVAL;
+	if (der[1] < 0x80) {
+		l = der[1];
+		i = 2;
+	} else {
+		nb = der[1] & 0x7f;
+		if (nb == 0 || nb > 4 || n < 2 + nb)	/* indefinite or absurd */
+			return -EINVAL;
+		for (i = 0; i < nb; i++)
+			l = (l << 8) | der[2 + i];
+		i = 2 + nb;
+	}
+	if (l > n - i)
+		return -EINVAL;
+	*off = i;
+	*clen = l;
+	return 0;
+}
+
+/* The content octets of a DER encoding made by i2d (len bytes at der) into a fresh buffer. */
+static int der_take_content(const unsigned char *der, size_t len, unsigned char **out, size_t *outlen)
+{
+	size_t off, cl;
+	if (crypto_der_content(der, len, &off, &cl) < 0 || cl == 0)
+		return -EINVAL;
+	*out = xmalloc(cl);
+	memcpy(*out, der + off, cl);
+	*outlen = cl;
+	return 0;
+}
+
+int crypto_cert_ari_parts(const char *cert_pem, size_t len, unsigned char **aki, size_t *aki_len,
+			  unsigned char **serial, size_t *serial_len)
+{
+	X509 *x;
+	AUTHORITY_KEYID *akid = NULL;
+	ASN1_INTEGER *sn;
+	unsigned char *der = NULL, *p;
+	int n, r = -EINVAL;
+
+	*aki = *serial = NULL;
+	*aki_len = *serial_len = 0;
+	if (load_crypto(NULL) < 0)
+		return -ENOENT;
+	x = read_cert(cert_pem, len);
+	if (!x)
+		goto out;
+	akid = X509_get_ext_d2i(x, NID_authority_key_identifier, NULL, NULL);
+	if (!akid || !akid->keyid) {
+		r = -ENOENT;
+		goto out;
+	}
+	/* both through i2d (the DER) rather than the structures' data: one code path for 1.0.2 and 3.0 */
+	n = i2d_ASN1_OCTET_STRING(akid->keyid, NULL);
+	if (n <= 0)
+		goto out;
+	der = xmalloc((size_t)n);
+	p = der;
+	if (i2d_ASN1_OCTET_STRING(akid->keyid, &p) != n || der_take_content(der, (size_t)n, aki, aki_len) < 0)
+		goto out;
+	free(der);
+	der = NULL;
+	sn = X509_get_serialNumber(x);
+	n = sn ? i2d_ASN1_INTEGER(sn, NULL) : -1;
+	if (n <= 0)
+		goto out;
+	der = xmalloc((size_t)n);
+	p = der;
+	if (i2d_ASN1_INTEGER(sn, &p) != n || der_take_content(der, (size_t)n, serial, serial_len) < 0)
+		goto out;
+	r = 0;
+out:
+	if (r < 0) {
+		free(*aki);
+		free(*serial);
+		*aki = *serial = NULL;
+		*aki_len = *serial_len = 0;
+	}
+	free(der);
+	AUTHORITY_KEYID_free(akid);
 	X509_free(x);
 	ERR_clear_error();
 	return r;

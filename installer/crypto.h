@@ -66,5 +66,16 @@ int crypto_sha256(const void *data, size_t n, unsigned char md[32]);
 int crypto_csr(const char *key_pem, size_t keylen, const char *hostname, unsigned char **der, size_t *len);
 /* Is the (first) certificate of a PEM self-issued (issuer == subject)?  1, 0, or -EINVAL. */
 int crypto_cert_self_issued(const char *cert_pem, size_t len);
+/*
+ * What names the (first) certificate of a PEM for ACME Renewal Information
+ * (RFC 9773 4.1): the keyIdentifier of its Authority Key Identifier and the
+ * content octets of its serial number's DER INTEGER (a leading 0 kept).  0
+ * with both (caller frees); -ENOENT when it has no AKI keyIdentifier,
+ * -EINVAL when it is not a certificate.
+ */
+int crypto_cert_ari_parts(const char *cert_pem, size_t len, unsigned char **aki, size_t *aki_len,
+			  unsigned char **serial, size_t *serial_len);
+/* The content octets of one DER TLV (definite length): 0 with *off and *clen, -EINVAL. */
+int crypto_der_content(const unsigned char *der, size_t n, size_t *off, size_t *clen);
 
 #endif

@@ -206,6 +206,82 @@ char *dnsq_reverse_name(const char *addr)
 	return buf_steal(&o);
 }
 
+int dnsq_caa_rdata(const unsigned char *rd, size_t n, char **out)
+{
+	struct buf b = { 0 };
+	size_t tl, i;
+
+	*out = NULL;
+	if (!rd || n < 2)
+		return -EINVAL;
+	tl = rd[1];
+	if (tl < 1 || tl > 15 || 2 + tl > n)
+		return -EINVAL;
+	for (i = 0; i < tl; i++) {
+		unsigned char ch = rd[2 + i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+			return -EINVAL;
+	}
+	buf_printf(&b, "%u %.*s \"", rd[0], (int)tl, (const char *)rd + 2);
+	for (i = 2 + tl; i < n; i++) {
+		unsigned char ch = rd[i];
+		if (ch == '"' || ch == '\\')
+			buf_printf(&b, "\\%c", ch);
+		else if (ch < 0x20 || ch > 0x7e)
+			buf_printf(&b, "\\%03u", ch);
+		else
+			buf_append(&b, &rd[i], 1);
+	}
+	buf_puts(&b, "\"");
+	*out = buf_steal(&b);
+	return 0;
+}
+
+static int hexval(int ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+	       ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+int dnsq_generic_rdata(const char *s, unsigned char **rd, size_t *n)
+{
+	unsigned char *v;
+	char *end;
+	long len;
+	size_t k = 0;
+
+	*rd = NULL;
+	*n = 0;
+	if (strncmp(s, "\\# ", 3) != 0)
+		return -EINVAL;
+	len = strtol(s + 3, &end, 10);
+	if (end == s + 3 || len < 0 || len > 65535)
+		return -EINVAL;
+	v = xmalloc((size_t)len + 1);
+	for (s = end; *s; ) {
+		int h, l;
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		h = hexval(s[0]);
+		l = h < 0 ? -1 : hexval(s[1]);
+		if (l < 0 || k == (size_t)len) {
+			free(v);
+			return -EINVAL;
+		}
+		v[k++] = (unsigned char)(h << 4 | l);
+		s += 2;
+	}
+	if (k != (size_t)len) {
+		free(v);
+		return -EINVAL;
+	}
+	*rd = v;
+	*n = k;
+	return 0;
+}
+
 static int parse_answer(const unsigned char *ans, int len, enum dnsq_type type, struct strv *out, char **why)
 {
 	ns_msg msg;
@@ -258,6 +334,13 @@ static int parse_answer(const unsigned char *ans, int len, enum dnsq_type type, 
 				buf_append(&t, "", 0);
 			strv_push(out, t.data);
 			buf_free(&t);
+			break;
+		}
+		case DNSQ_CAA: {
+			char *c = NULL;
+			if (dnsq_caa_rdata(rd, ns_rr_rdlen(rr), &c) == 0)
+				strv_push(out, c);
+			free(c);
 			break;
 		}
 		}
@@ -450,6 +533,17 @@ static void doh_answers(const char *json, int type, struct strv *out)
 					buf_append(&j, "", 0);
 				strv_push(out, j.data);
 				buf_free(&j);
+			} else if (type == DNSQ_CAA) {
+				/* presentation form as it is, or RFC 3597's generic form made into it */
+				unsigned char *rd = NULL;
+				size_t rl = 0;
+				char *c = NULL;
+				if (strncmp(b.data, "\\# ", 3) != 0)
+					strv_push(out, b.data);
+				else if (dnsq_generic_rdata(b.data, &rd, &rl) == 0 && dnsq_caa_rdata(rd, rl, &c) == 0)
+					strv_push(out, c);
+				free(rd);
+				free(c);
 			} else {
 				size_t l = b.len;
 				if (l && b.data[l - 1] == '.')

@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-enum dnsq_type { DNSQ_A = 1, DNSQ_NS = 2, DNSQ_PTR = 12, DNSQ_MX = 15, DNSQ_TXT = 16, DNSQ_AAAA = 28 };
+enum dnsq_type { DNSQ_A = 1, DNSQ_NS = 2, DNSQ_PTR = 12, DNSQ_MX = 15, DNSQ_TXT = 16, DNSQ_AAAA = 28, DNSQ_CAA = 257 };
 
 struct addrinfo;
 
@@ -33,10 +33,20 @@ struct dnsq {
 /*
  * Look up name/type.  0 with one string per answer in *out (A/AAAA: the
  * address; MX: "PREF HOST"; TXT: the character-strings joined; PTR, NS: the
- * name, no trailing dot); -ENOENT for NXDOMAIN or no answer of that type;
+ * name, no trailing dot; CAA: as dnsq_caa_rdata() prints it, from DoH too);
+ * -ENOENT for NXDOMAIN or no answer of that type;
  * -ETIMEDOUT, -EIO with *why (caller frees) otherwise.
  */
 int dnsq_lookup(struct dnsq *q, const char *name, enum dnsq_type type, struct strv *out, char **why);
+/*
+ * A CAA RDATA (RFC 8659 4.1: flags, tag length, tag, value) in its
+ * presentation form: FLAGS TAG "VALUE", with " and \ escaped and other
+ * bytes outside printable ASCII as \DDD.  0 with *out (caller frees),
+ * -EINVAL when it is not one (a tag of 1-15 letters and digits).
+ */
+int dnsq_caa_rdata(const unsigned char *rd, size_t n, char **out);
+/* RFC 3597's generic form "\# LEN HEX..." (DoH servers give unknown types so) as bytes: 0 or -EINVAL. */
+int dnsq_generic_rdata(const char *s, unsigned char **rd, size_t *n);
 /* "10.2.0.192.in-addr.arpa" or the ip6.arpa name of an address. */
 char *dnsq_reverse_name(const char *addr);
 /* Parse "ADDR:PORT" ("127.0.0.1:5353"); 0 or -EINVAL. */

@@ -48,7 +48,7 @@ int lazy_crypto(char **why);
 	X(EVP_PKEY_CTX_new) X(EVP_PKEY_sign_init) X(EVP_PKEY_sign) X(EVP_Digest) X(X509_REQ_new) \
 	X(X509_REQ_free) X(X509_REQ_set_version) X(X509_REQ_get_subject_name) X(X509_REQ_set_pubkey) \
 	X(X509_REQ_add_extensions) X(X509_REQ_sign) X(i2d_X509_REQ) X(X509V3_EXT_i2d) X(X509_EXTENSION_free) \
-	X(X509_get_issuer_name) X(X509_NAME_cmp)
+	X(X509_get_issuer_name) X(X509_NAME_cmp) X(AUTHORITY_KEYID_free) X(i2d_ASN1_INTEGER) X(i2d_ASN1_OCTET_STRING)
 
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 #define LAZY_CRYPTO_VERSIONED(X) \
@@ -162,6 +162,9 @@ LAZY_CRYPTO_FUNCS(LAZY_DECLARE)
 #define X509_EXTENSION_free (*lazy_X509_EXTENSION_free)
 #define X509_get_issuer_name (*lazy_X509_get_issuer_name)
 #define X509_NAME_cmp (*lazy_X509_NAME_cmp)
+#define AUTHORITY_KEYID_free (*lazy_AUTHORITY_KEYID_free)
+#define i2d_ASN1_INTEGER (*lazy_i2d_ASN1_INTEGER)
+#define i2d_ASN1_OCTET_STRING (*lazy_i2d_ASN1_OCTET_STRING)
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 #define EVP_PKEY_CTX_set_rsa_keygen_bits (*lazy_EVP_PKEY_CTX_set_rsa_keygen_bits)
 #define EVP_PKEY_get_base_id (*lazy_EVP_PKEY_get_base_id)

@@ -24,6 +24,15 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v);
 int spf_authorises(const char *record, const char *addr, const char *const *a_addrs, char **why);
 /* The p= value of a DKIM TXT record (or of SELECTOR.txt zone text); NULL when absent. */
 char *dkim_p_of(const char *text);
+/* A CAA record as dnsq prints it (FLAGS TAG "VALUE"): 0 with *flags, *tag and *value unquoted (caller frees), -EINVAL. */
+int caa_parse(const char *rec, int *flags, char **tag, char **value);
+/*
+ * May the CA whose CAA domain is ca issue for a name (not a wildcard) by
+ * http-01 under this CAA RRset, the first non-empty one from the name up
+ * (RFC 8659 3)?  1 yes; 2 yes, but only to the ACME account an accounturi
+ * names (RFC 8657); 0 no, with *why (caller frees): the record that forbids.
+ */
+int caa_allows(const char *const *set, size_t n, const char *ca, char **why);
 
 /* verify_senders.c's rules.  The status (ST_OK/WARN/FAIL) of a 7-day DMARC pass rate (0..1). */
 int dmarc_rate_status(double rate);

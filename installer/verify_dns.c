@@ -3,11 +3,13 @@
  * dns --check`) against the live DNS: the host's A/AAAA, MX, SPF
  * authorising every address, the DKIM record against the local key,
  * DMARC, the forward-confirmed PTR of each address, a DKIM record too long
- * for Sakura's DNS (steps/provider.c has the facts); and the SPF and
- * DKIM record helpers they use (unit-tested).
+ * for Sakura's DNS (steps/provider.c has the facts), the CAA that lets the
+ * ACME CA issue (tls_acme); and the SPF, DKIM and CAA record helpers they
+ * use (unit-tested).
  */
 #include "verify.h"
 #include "verify_check.h"
+#include "dns.h"
 #include "dnsq.h"
 #include "i18n.h"
 #include "steps.h"
@@ -122,6 +124,126 @@ char *dkim_p_of(const char *text)
 		*w = 0;
 	}
 	return v;
+}
+
+int caa_parse(const char *rec, int *flags, char **tag, char **value)
+{
+	struct buf v = { 0 };
+	const char *p = rec, *t;
+	char *end;
+	long f;
+
+	*tag = *value = NULL;
+	f = strtol(p, &end, 10);
+	if (end == p || f < 0 || f > 255 || *end != ' ')
+		return -EINVAL;
+	t = end + 1;
+	for (p = t; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'); p++)
+		;
+	if (p == t || p - t > 15 || *p != ' ' || p[1] != '"')
+		return -EINVAL;
+	for (p += 2; *p && *p != '"'; p++) {
+		if (*p == '\\' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' &&
+		    p[3] <= '9') {
+			char ch = (char)((p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0'));
+			buf_append(&v, &ch, 1);
+			p += 3;
+			continue;
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		buf_append(&v, p, 1);
+	}
+	if (*p != '"' || p[1]) {
+		buf_free(&v);
+		return -EINVAL;
+	}
+	buf_append(&v, "", 1);
+	*flags = (int)f;
+	*tag = xstrndup(t, (size_t)(strchr(t, ' ') - t));
+	*value = buf_steal(&v);
+	return 0;
+}
+
+/* The trimmed span [s, e) of a CAA value part. */
+static void caa_trim(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+}
+
+/* One issue value (RFC 8659 4.2): 1 it names ca (2: with an accounturi), 0 it does not or forbids http-01. */
+static int caa_issue_allows(const char *value, const char *ca)
+{
+	const char *s = value, *e = strchr(value, ';'), *p;
+	int r, acct = 0;
+
+	if (!e)
+		e = value + strlen(value);
+	caa_trim(&s, &e);
+	r = (size_t)(e - s) == strlen(ca) && strncasecmp(s, ca, (size_t)(e - s)) == 0;
+	for (p = *e ? e + 1 : e; r && *p; ) {	/* parameters: tag=value, ";"-separated */
+		const char *ps = p, *pe = strchr(p, ';');
+		if (!pe)
+			pe = p + strlen(p);
+		caa_trim(&ps, &pe);
+		if (pe - ps > 18 && strncasecmp(ps, "validationmethods=", 18) == 0) {
+			const char *m = ps + 18;
+			int http = 0;
+			while (m < pe) {
+				const char *me = m;
+				while (me < pe && *me != ',')
+					me++;
+				http |= me - m == 7 && strncasecmp(m, "http-01", 7) == 0;
+				m = me + 1;
+			}
+			r = http;
+		} else if (pe - ps > 11 && strncasecmp(ps, "accounturi=", 11) == 0) {
+			acct = 1;
+		}
+		p = *pe ? pe + 1 : pe;
+	}
+	return r && acct ? 2 : r;
+}
+
+int caa_allows(const char *const *set, size_t n, const char *ca, char **why)
+{
+	static const char *const known[] = { "issue", "issuewild", "iodef", "contactemail", "contactphone",
+					     "issuevmc", "issuemail" };
+	size_t i, k;
+	int issues = 0, best = 0;
+
+	*why = NULL;
+	for (i = 0; i < n; i++) {
+		char *tag = NULL, *value = NULL;
+		int flags = 0, a;
+		if (caa_parse(set[i], &flags, &tag, &value) < 0)
+			continue;	/* not a CAA record: dnsq made every one it got */
+		for (k = 0; k < sizeof(known) / sizeof(known[0]) && strcasecmp(tag, known[k]) != 0; k++)
+			;
+		if ((flags & 128) && k == sizeof(known) / sizeof(known[0])) {
+			free(*why);
+			*why = xasprintf(_("%s: a critical property no CA may ignore (RFC 8659 4.1)"), set[i]);
+			free(tag);
+			free(value);
+			return 0;
+		}
+		if (strcasecmp(tag, "issue") == 0) {
+			issues++;
+			a = caa_issue_allows(value, ca);
+			if (a == 1 || (a == 2 && best == 0))
+				best = a;
+		}
+		free(tag);
+		free(value);
+	}
+	if (!issues)
+		return 1;	/* no issue property: any CA may issue */
+	if (!best)
+		*why = xasprintf(_("no issue property names %s (or it excludes http-01)"), ca);
+	return best;
 }
 
 /* ---- the checks ---- */
@@ -426,6 +548,66 @@ static void check_sakura_dns(struct vctx *vc)
 			   vc->cfg->dkim_selector, vc->cfg->domain);
 }
 
+/*
+ * CAA (tls_acme = yes): the first non-empty CAA RRset from the hostname up
+ * (RFC 8659 3, the TLD not asked) must let the CA issue.  None at all is a
+ * warning: CAA is optional, any CA may issue.
+ */
+static void check_caa(struct vctx *vc)
+{
+	const char *ca = config_tls_acme(vc->cfg) ? dns_caa_domain(vc->cfg->acme_directory) : NULL;
+	const char *at;
+	char *want = NULL, *fix = NULL, *why = NULL, *j = NULL;
+	struct strv got = { 0 };
+	int rc = -ENOENT, a;
+
+	if (!ca)
+		return;
+	want = xasprintf("%s CAA 0 issue \"%s\"", vc->cfg->hostname, ca);
+	for (at = vc->cfg->hostname; at && strchr(at, '.'); at = strchr(at, '.') + 1) {
+		free(why);
+		why = NULL;
+		rc = dnsq_lookup(vc->q, at, DNSQ_CAA, &got, &why);
+		if (rc != -ENOENT)
+			break;
+	}
+	if (rc == -ENOENT) {
+		fix = xasprintf(_("to allow only this CA, publish %s (mailstage dns shows it)"), want);
+		verify_add(vc, ST_WARN, "CAA", want, fix, _("no CAA record on %s or its parent domains: any CA may "
+							    "issue (CAA is optional)"), vc->cfg->hostname);
+		goto out;
+	}
+	fix = xasprintf(_("publish %s (mailstage dns shows it): a CAA record on the hostname takes the place of "
+			  "the domain's"), want);
+	if (rc < 0) {
+		dns_fail(vc, "CAA", want, fix, rc, why);
+		goto out;
+	}
+	free(why);
+	why = NULL;
+	j = verify_strv_join(&got, ", ");
+	a = caa_allows((const char *const *)got.v, got.n, ca, &why);
+	if (a == 0) {
+		if (strcasecmp(at, vc->cfg->hostname) == 0) {
+			free(fix);
+			fix = xasprintf(_("add %s to the CAA records of %s (or remove the one that forbids)"), want, at);
+		}
+		verify_add(vc, ST_FAIL, "CAA", want, fix, _("the CAA records of %s do not allow %s: %s (%s)"), at, ca, j,
+			   why);
+	} else {
+		verify_add(vc, a == 2 ? ST_WARN : ST_OK, "CAA", want,
+			   a == 2 ? _("check that the accounturi is mailstage's ACME account, or publish the record "
+				      "without it") : NULL,
+			   a == 2 ? _("%s allows %s for one ACME account only: %s") : _("%s allows %s: %s"), at, ca, j);
+	}
+out:
+	strv_free(&got);
+	free(want);
+	free(fix);
+	free(why);
+	free(j);
+}
+
 const struct verify_check verify_dns[] = {
 	{ "dns", "A/AAAA", check_addrs, VC_ALWAYS },
 	{ "dns", "MX", check_mx, VC_ALWAYS },
@@ -435,5 +617,6 @@ const struct verify_check verify_dns[] = {
 	{ "dns", "DMARC record", check_dmarc, VC_ALWAYS },
 	{ "dns", "PTR", check_ptrs, VC_ALWAYS },
 	{ "dns", "DKIM record on Sakura's DNS", check_sakura_dns, VC_ALWAYS },
+	{ "dns", "CAA", check_caa, VC_ALWAYS },
 	{ NULL, NULL, NULL, 0 },
 };

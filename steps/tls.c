@@ -10,11 +10,20 @@
  * With tls_acme = yes the certificate comes from an ACME CA instead
  * (installer/acme.c): an ES256 account key is kept 0600 in
  * /var/lib/mailstage/acme, and when the certificate is missing, self-issued,
- * not for the key or hostname, or has fewer than 30 days left, apply makes
- * a new RSA-2048 key and obtains its certificate (both written through the
- * journal: a failed apply puts the previous pair back byte for byte).  A
- * failed renewal keeps the old pair and warns, and fails the run only within
- * 7 days of expiry.  Test builds take "now" from MAILSTAGE_TEST_NOW.
+ * not for the key or hostname, or due for renewal, apply makes a new
+ * RSA-2048 key and obtains its certificate (both written through the
+ * journal: a failed apply puts the previous pair back byte for byte).  Due:
+ * when the CA's directory offers renewalInfo (RFC 9773), once the point of
+ * its suggested window chosen for this certificate (acme_ari_point) has
+ * come, the new order saying which certificate it replaces; otherwise, or
+ * when that answer cannot be had (with a note), when fewer than 30 days are
+ * left; in any case within 7 days of expiry, without asking.  The renewal
+ * information is asked for only then: tls_acme = yes, a certificate from
+ * the CA that is valid for the key and hostname, not renewed by this run;
+ * each request within ARI_TIMEOUT_S (check() runs in plan too), and once a
+ * process per certificate (the CA's Retry-After is at least a minute).  A
+ * failed renewal keeps the old pair and warns, and fails the run only
+ * within 7 days of expiry.  Test builds take "now" from MAILSTAGE_TEST_NOW.
  *
  * The http-01 window: the CA fetches the challenge from port 80 of this
  * host, where mailstage answers it for the duration of the order.  On the
@@ -55,6 +64,7 @@
 #define WINDOW_SERVICE "http"
 #define WINDOW_TIMEOUT_S 600	/* longer than an order can take (ACME_MAX_WAIT_S per object) */
 #define WINDOW_REPLY_MS 10000	/* firewalld answers in milliseconds; a stopped one must not hold the run */
+#define ARI_TIMEOUT_S 10
 
 static time_t tls_now(void)
 {
@@ -161,7 +171,16 @@ static struct {
 	time_t not_after;	/* its expiry */
 	int window;		/* this apply opened the http-01 window */
 	struct timespec opened;	/* when */
+	char *replaces;		/* its ARI CertID, for the new order */
 } acme_run;
+
+/* The renewal information of this process, per certificate (asked once). */
+static struct {
+	char *cert_id;
+	int rc;
+	struct acme_ari ari;
+	char *why;
+} ari_seen;
 
 static int produce_account_key(struct ctx *c, struct change *ch)
 {
@@ -205,6 +224,7 @@ static int produce_acme_key(struct ctx *c, struct change *ch)
 	o.http_port = 80;
 	o.timeout_s = ACME_TIMEOUT_S;
 	o.max_wait_s = ACME_MAX_WAIT_S;
+	o.replaces = acme_run.renewing ? acme_run.replaces : NULL;
 	free(why);
 	why = NULL;
 	r = acme_obtain(&o, &acme_run.chain, &acme_run.len, &why);
@@ -423,9 +443,100 @@ const struct action_type action_acme_window_close = {
 	.undo_check = window_undo_check,
 };
 
+static void day_of(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* The CA's renewal information for cert_id: 0 with *ari (kept by ari_seen), or negative with *why. */
+static int renewal_info(struct ctx *c, const char *cert_id, const struct acme_ari **ari, const char **why)
+{
+	struct acme_opts o;
+	char *ca = NULL, *w = NULL;
+
+	if (!ari_seen.cert_id || strcmp(ari_seen.cert_id, cert_id) != 0) {
+		free(ari_seen.cert_id);
+		free(ari_seen.why);
+		acme_ari_free(&ari_seen.ari);
+		ari_seen.why = NULL;
+		ari_seen.cert_id = xstrdup(cert_id);
+		memset(&o, 0, sizeof(o));
+		if (c->cfg->acme_ca_file && root_resolve(c->root, c->cfg->acme_ca_file, &ca, &w) < 0) {
+			ari_seen.rc = -ENOENT;
+			ari_seen.why = xasprintf(_("acme_ca_file %s: %s"), c->cfg->acme_ca_file, w);
+		} else {
+			o.directory = acme_directory(c->cfg);
+			o.ca_file = ca;
+			o.hostname = c->cfg->hostname;
+			o.timeout_s = ARI_TIMEOUT_S;
+			ari_seen.rc = acme_renewal_info(&o, cert_id, &ari_seen.ari, &ari_seen.why);
+		}
+		free(ca);
+		free(w);
+	}
+	*ari = &ari_seen.ari;
+	*why = ari_seen.why;
+	return ari_seen.rc;
+}
+
+/*
+ * Is the CA's certificate cert (valid until na) due for renewal?  1 with
+ * *reason (caller frees), 0, never an error: what cannot be learnt falls
+ * back to the 30-day rule.
+ */
+static int renewal_due(struct ctx *c, const char *cert, size_t cl, time_t na, time_t now, char **reason)
+{
+	const struct acme_ari *ari = NULL;
+	const char *why = NULL;
+	char *id = NULL, a[32], b[32], p[32];
+	int r, left30 = na < now + RENEW_DAYS * 86400, due;
+
+	*reason = NULL;
+	if (na < now + URGENT_DAYS * 86400) {
+		*reason = xasprintf(_("it expires within %d days"), URGENT_DAYS);
+		return 1;
+	}
+	r = acme_cert_id_of(cert, cl, &id);
+	if (r == 0)
+		r = renewal_info(c, id, &ari, &why);
+	else
+		stage_note(c, _("the certificate has no Authority Key Identifier, so the CA cannot be asked when to "
+				"renew it (RFC 9773): renewal when fewer than %d days remain"), RENEW_DAYS);
+	free(acme_run.replaces);
+	acme_run.replaces = id;
+	if (r == -ENOTSUP || (r < 0 && !why)) {
+		due = left30;	/* the CA has no renewal information: the usual rule */
+	} else if (r < 0) {
+		stage_note(c, _("the renewal information of %s could not be read (%s): renewal when fewer than %d "
+				"days remain"), acme_directory(c->cfg), why, RENEW_DAYS);
+		due = left30;
+	} else {
+		day_of(ari->start, a);
+		day_of(ari->end, b);
+		day_of(ari->point, p);
+		if (now >= ari->point) {
+			*reason = ari->explanation
+					  ? xasprintf(_("the CA's renewal window (ARI) opened: %s to %s, this certificate's "
+							"time %s; the CA explains: %s"), a, b, p, ari->explanation)
+					  : xasprintf(_("the CA's renewal window (ARI) opened: %s to %s, this certificate's "
+							"time %s"), a, b, p);
+			return 1;
+		}
+		if (left30)
+			stage_note(c, _("the certificate has fewer than %d days left, but the CA's renewal window (ARI) is "
+					"%s to %s: it is renewed from %s"), RENEW_DAYS, a, b, p);
+		return 0;
+	}
+	if (due)
+		*reason = xasprintf(_("fewer than %d days left"), RENEW_DAYS);
+	return due;
+}
+
 static int check_acme(struct ctx *c, const char *cp, const char *kp)
 {
-	char *acct = NULL, *key = NULL, *cert = NULL, *why = NULL, *what = NULL, *zone = NULL;
+	char *acct = NULL, *key = NULL, *cert = NULL, *why = NULL, *what = NULL, *zone = NULL, *reason = NULL;
 	size_t al = 0, kl = 0, cl = 0;
 	time_t na = 0, now = tls_now();
 	int r, usable = 0, fresh = 0;
@@ -453,10 +564,11 @@ static int check_acme(struct ctx *c, const char *cp, const char *kp)
 	/* the pair */
 	if (read_target(c, kp, &key, &kl) == 0 && read_target(c, cp, &cert, &cl) == 0 &&
 	    fp_cert_check(c->root, cp, cert, cl, kp, key, kl, c->cfg->hostname, &na, &why) == 0 && na > now &&
-	    crypto_cert_self_issued(cert, cl) == 0) {
+	    crypto_cert_self_issued(cert, cl) == 0)
 		usable = 1;
-		fresh = na >= now + RENEW_DAYS * 86400;
-	}
+	/* this run's own certificate, or its failed renewal's kept one: no question to the CA */
+	if (usable && !acme_run.issued && !(acme_run.kept && na >= now + URGENT_DAYS * 86400))
+		fresh = !renewal_due(c, cert, cl, na, now, &reason);
 	if (fresh || (usable && acme_run.issued) || (usable && acme_run.kept && na >= now + URGENT_DAYS * 86400)) {
 		r = want_attr(c, kp, "root", "root", 0600);
 		if (r == 0)
@@ -473,8 +585,11 @@ static int check_acme(struct ctx *c, const char *cp, const char *kp)
 			r = want_attr(c, cp, "root", "root", 0644);
 		goto out;
 	}
-	what = xasprintf(usable ? _("renew certificate for %s from %s") : _("obtain certificate for %s from %s"),
-			 c->cfg->hostname, acme_directory(c->cfg));
+	if (usable)
+		what = xasprintf(_("renew certificate for %s from %s: %s"), c->cfg->hostname, acme_directory(c->cfg),
+				 reason);
+	else
+		what = xasprintf(_("obtain certificate for %s from %s"), c->cfg->hostname, acme_directory(c->cfg));
 	if (zone) {
 		char *w = xasprintf(_("open firewalld service %s in zone %s (runtime) for the ACME http-01 challenge, "
 				      "closed after the order"), WINDOW_SERVICE, zone);
@@ -505,6 +620,7 @@ out:
 	free(why);
 	free(what);
 	free(zone);
+	free(reason);
 	return r;
 }
 

@@ -12,7 +12,10 @@
 # record, read back from named-checkzone's canonical dump, joins to the
 # key's own p= with no string over 255 bytes; the stage writes exactly what
 # `dns --format zone` prints, a second apply leaves it alone, a new key
-# changes it, and rollback removes it.
+# changes it, and rollback removes it.  `dns --check` reads CAA from a real
+# nsd (tls_acme = yes): the hostname's own record ok, none a warning, the
+# domain's naming another CA a failure with the fix, the hostname's taking
+# the place of the domain's, "issue ;" on the hostname a failure.
 . "$(dirname "$0")/lib.sh"
 cd "$MAILSTAGE_SRC"
 command -v nsd-checkzone >/dev/null || PATH=$PATH:/usr/sbin
@@ -139,3 +142,64 @@ done
 grep -q '^nothing to roll back' "$T/rb.out" || die "rollback did not come to an end after 5 runs"
 [ ! -e "$zf" ] && [ ! -e "$R/var/lib/mailstage/dns" ] || die "rollback left $zf behind"
 ok "dns stage: the file is the command's zone, converges, repairs a hand edit, follows a new key, rolls back"
+
+# ---- dns --check: CAA against a real authoritative server ----
+# nsd on 127.0.0.1 (a free port) serves the zone `dns --format zone` prints,
+# with the CAA records of each case instead of mailstage's; `dns --check
+# --resolver` reads them (type 257, RDATA parsed by installer/dnsq.c).
+. "$MAILSTAGE_SRC/tests/lib/mailnet.sh"	# mn_nsd_conf only: no namespaces here
+R=$T/caa
+mkroot "$R" debian12
+printf 'hostname = mail.example.com\ndomain = example.com\nipv4 = 192.0.2.10\ntls_acme = yes\nacme_email = postmaster@example.com\n' \
+	>"$R/etc/mailstage/mailstage.conf"
+ms --root "$R" dns --format zone | grep -v '	CAA	' >"$T/caa-base.zone"
+grep -q 'mail.example.com.*IN	A	192.0.2.10' "$T/caa-base.zone" || die "no A record in the zone of the CAA root"
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# caa_check NAME "OWNER CAA RDATA"...: serve the zone with these CAA records, run dns --check into $T/caa-NAME.out
+caa_check() {
+	local name=$1 d=$T/nsd-$1 pid
+	shift
+	mkdir -p "$d"
+	{ cat "$T/caa-base.zone"; for rr in "$@"; do printf '%s\n' "$rr"; done; } >"$d/example.com.zone"
+	nsd-checkzone example.com "$d/example.com.zone" >/dev/null || die "case $name: the zone does not load"
+	# the reverse zone too, so that the PTR check is answered rather than timed out
+	printf '$TTL 300\n@ IN SOA ns.example.com. hostmaster.example.com. 1 3600 900 1209600 300\n@ IN NS ns.example.com.\n10 IN PTR mail.example.com.\n' \
+		>"$d/rev.zone"
+	{ mn_nsd_conf "$d" 127.0.0.1 "$port"
+	  printf 'zone:\n    name: "example.com"\n    zonefile: "example.com.zone"\n'
+	  printf 'zone:\n    name: "2.0.192.in-addr.arpa"\n    zonefile: "rev.zone"\n'; } >"$d/nsd.conf"
+	nsd -d -c "$d/nsd.conf" >"$d/nsd.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do
+		dig +short +time=1 +tries=1 -p "$port" @127.0.0.1 mail.example.com A 2>/dev/null | grep -q 192.0.2.10 && break
+		sleep 0.05
+	done
+	ms --root "$R" dns --check --resolver "127.0.0.1:$port" >"$T/caa-$name.out" 2>&1 || true
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	grep -q 'ok  *A mail.example.com' "$T/caa-$name.out" ||
+		die "case $name: dns --check did not read the zone from nsd: $(cat "$T/caa-$name.out" "$d/nsd.out")"
+}
+caa_line() { grep -A2 -E '^ *[a-zA-Z]+ +CAA' "$T/caa-$1.out" | paste -sd' ' | sed 's/  */ /g'; }
+caa_check host 'mail.example.com. 300 IN CAA 0 issue "letsencrypt.org"'
+grep -Eq '^ *ok +CAA' "$T/caa-host.out" || die "the hostname's own CAA is not ok: $(cat "$T/caa-host.out")"
+ok "CAA on the hostname: $(caa_line host)"
+caa_check none
+grep -Eq '^ *WARN +CAA' "$T/caa-none.out" && grep -q 'any CA may issue' "$T/caa-none.out" ||
+	die "no CAA at all is not a warning: $(cat "$T/caa-none.out")"
+ok "no CAA: $(caa_line none)"
+caa_check domain-other 'example.com. 300 IN CAA 0 issue "sectigo.com"' 'example.com. 300 IN CAA 0 iodef "mailto:sec@example.com"'
+grep -Eq '^ *FAIL +CAA' "$T/caa-domain-other.out" &&
+	grep -q 'publish mail.example.com CAA 0 issue "letsencrypt.org"' "$T/caa-domain-other.out" ||
+	die "a domain CAA for another CA is not a failure with the fix: $(cat "$T/caa-domain-other.out")"
+ok "the domain's CAA names another CA: $(caa_line domain-other)"
+caa_check override 'example.com. 300 IN CAA 0 issue "sectigo.com"' 'mail.example.com. 300 IN CAA 0 issue "letsencrypt.org"'
+grep -Eq '^ *ok +CAA' "$T/caa-override.out" || die "the hostname's CAA does not override the domain's: $(cat "$T/caa-override.out")"
+caa_check domain-ours 'example.com. 300 IN CAA 0 issue "letsencrypt.org; validationmethods=http-01"'
+grep -Eq '^ *ok +CAA' "$T/caa-domain-ours.out" && grep -q 'example.com allows letsencrypt.org' "$T/caa-domain-ours.out" ||
+	die "the domain's CAA allowing the CA is not ok: $(cat "$T/caa-domain-ours.out")"
+caa_check host-forbids 'mail.example.com. 300 IN CAA 0 issue ";"'
+grep -Eq '^ *FAIL +CAA' "$T/caa-host-forbids.out" &&
+	grep -q 'to the CAA records of mail.example.com (or remove the one that forbids)' "$T/caa-host-forbids.out" ||
+	die "a hostname CAA forbidding every CA is not a failure with its fix: $(cat "$T/caa-host-forbids.out")"
+ok "the hostname's CAA overrides the domain's; the domain's may allow the CA; \"issue ;\" on the hostname: $(caa_line host-forbids)"

@@ -36,6 +36,15 @@
 #     http closed and the pair byte-identical; firewalld stopped with
 #     SIGSTOP: a renewal that can wait keeps the pair and warns, an urgent
 #     one fails, both naming the fix;
+#   - ACME Renewal Information (RFC 9773; Debian 12's pebble 2.4.0 has none,
+#     so tests/lib/acme-fault.py --ari adds renewalInfo to pebble's directory
+#     and serves a window the test writes): mailstage asks for the CertID
+#     computed here from openssl's output; a window 5 days ahead with 20
+#     days left: no renewal, a note; a window already open with 50 days
+#     left: plan says "the CA's renewal window (ARI) opened", apply renews
+#     and the newOrder carries replaces=CERTID; renewalInfo answering 500:
+#     the 30-day rule with a note; 3 days before expiry: renewal without
+#     asking;
 #   - the ACME server down: the run fails, the pair byte-identical.
 # Requires: pebble, nsd, openssl, curl, postfix, firewalld, dbus-daemon, nft (tests/deps test).
 . "$(dirname "$0")/lib.sh"
@@ -220,7 +229,7 @@ set_a $SRV4 3
 # and challenge are real; 3 days left, so the failure fails the run)
 export MAILSTAGE_TEST_NOW=$((na - 3 * 86400))
 mn_bg acme "$T/fault.log" "$MN_PY" "$MAILSTAGE_SRC/tests/lib/acme-fault.py" $ACME4 14001 "$T/pebble.crt" \
-	"$T/pebble.key" https://$ACME4:14000 "$T/pebble.crt"
+	"$T/pebble.key" https://$ACME4:14000 "$T/pebble.crt" --fail-finalize
 mn_wait_port acme 14001
 sed -i "s|^acme_directory = .*|acme_directory = https://$ACME4:14001/dir|" "$R/etc/mailstage/mailstage.conf"
 acct_before=$(sha256sum "$ACCT")
@@ -405,6 +414,85 @@ has_http && die "http open after firewalld did not answer"
 ok "firewalld not answering: 20 days left kept and warned, 3 days left exit $rc; $(grep -o 'firewalld does not answer.*' "$T/fw-stop2.out" | head -1 | cut -c1-300)"
 na=$saved_na
 export MAILSTAGE_TEST_NOW=$saved_now
+
+# ---- ACME Renewal Information (RFC 9773) ----
+# Debian 12's pebble (2.4.0) has no renewalInfo: tests/lib/acme-fault.py --ari
+# in front of it adds renewalInfo to the directory and serves the window this
+# test writes to $T/ari.json; orders, challenges and certificates stay pebble's.
+mn_bg acme "$T/ari.log" "$MN_PY" "$MAILSTAGE_SRC/tests/lib/acme-fault.py" $ACME4 14002 "$T/pebble.crt" \
+	"$T/pebble.key" https://$ACME4:14000 "$T/pebble.crt" --ari "$T/ari.json"
+mn_wait_port acme 14002
+ARI_URL=https://$ACME4:14002/dir
+sed -i "s|^acme_directory = .*|acme_directory = $ARI_URL|" "$R/etc/mailstage/mailstage.conf"
+# The CertID of $CRT computed here, from openssl's text (not mailstage's code):
+# base64url(AKI keyIdentifier) "." base64url(the serial's DER INTEGER content)
+certid() {
+	"$MN_PY" - "$(openssl x509 -in "$CRT" -noout -ext authorityKeyIdentifier | sed -n 2p)" \
+		"$(openssl x509 -in "$CRT" -noout -serial)" <<-'EOF'
+	import base64, sys
+	aki = bytes.fromhex(sys.argv[1].strip().replace("keyid:", "").replace(":", ""))
+	n = int(sys.argv[2].split("=", 1)[1], 16)
+	b = n.to_bytes((n.bit_length() + 8) // 8, "big")  # minimal, a leading 0 when the high bit is set
+	e = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+	print(e(aki) + "." + e(b))
+	EOF
+}
+window() {	# START END (epoch seconds) into $T/ari.json
+	printf '{"suggestedWindow":{"start":"%s","end":"%s"}}\n' "$(date -u -d @"$1" +%FT%TZ)" \
+		"$(date -u -d @"$2" +%FT%TZ)" >"$T/ari.json"
+}
+na=$(date -d "$(openssl x509 -in "$CRT" -noout -enddate | cut -d= -f2)" +%s)
+id=$(certid)
+[ -n "$id" ] || die "no CertID for $CRT (no Authority Key Identifier?)"
+# the window later than the 30-day rule: 20 days left, the window opens in 5 days: nothing to do
+export MAILSTAGE_TEST_NOW=$((na - 20 * 86400))
+window $((MAILSTAGE_TEST_NOW + 5 * 86400)) $((MAILSTAGE_TEST_NOW + 6 * 86400))
+rc=0
+msa --only tls plan >"$T/ari1.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { cat "$T/ari1.out" "$T/ari.log"; die "ARI window in 5 days, 20 days left: plan exited $rc, expected 0"; }
+grep -q "ari: GET $id\$" "$T/ari.log" || { cat "$T/ari.log"; die "mailstage did not ask for renewalInfo/$id"; }
+grep -q "renewal window (ARI) is" "$T/ari1.out" || { cat "$T/ari1.out"; die "plan does not say that ARI postpones the renewal"; }
+ok "ARI window in 5 days, 20 days left: no renewal (CertID $id): $(grep -o 'the certificate has fewer.*' "$T/ari1.out")"
+# the window open while more than 30 days are left: renewal, the order replaces the certificate
+export MAILSTAGE_TEST_NOW=$((na - 50 * 86400))
+window $((MAILSTAGE_TEST_NOW - 2 * 86400)) $((MAILSTAGE_TEST_NOW - 86400))
+rc=0
+msa --only tls plan >"$T/ari2.out" 2>&1 || rc=$?
+[ $rc -eq 2 ] || { cat "$T/ari2.out"; die "ARI window open, 50 days left: plan exited $rc, expected 2"; }
+grep -q "renew certificate for $HOST from $ARI_URL: the CA's renewal window (ARI) opened" "$T/ari2.out" ||
+	{ cat "$T/ari2.out"; die "plan does not say the ARI window opened"; }
+old_serial=$(openssl x509 -in "$CRT" -noout -serial)
+msa apply >"$T/ari3.out" 2>&1 || { cat "$T/ari3.out" "$T/ari.log"; die "ARI renewal apply failed"; }
+[ "$(openssl x509 -in "$CRT" -noout -serial)" != "$old_serial" ] || die "the ARI renewal kept the old certificate"
+grep -q "ari: newOrder replaces=$id\$" "$T/ari.log" || { cat "$T/ari.log"; die "the new order does not say it replaces $id"; }
+openssl verify -CAfile "$T/root.pem" -untrusted "$CRT" "$CRT" >/dev/null 2>&1 || die "the ARI-renewed chain does not verify"
+ok "ARI window open, 50 days left: renewed, newOrder replaces=$id: $(grep -o 'renew certificate for [^;]*' "$T/ari2.out" | head -1 | cut -c1-200)"
+# renewalInfo failing: the 30-day rule, with a note
+na=$(date -d "$(openssl x509 -in "$CRT" -noout -enddate | cut -d= -f2)" +%s)
+echo 500 >"$T/ari.json"
+export MAILSTAGE_TEST_NOW=$((na - 50 * 86400))
+rc=0
+msa --only tls plan >"$T/ari4.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { cat "$T/ari4.out"; die "renewalInfo failing, 50 days left: plan exited $rc, expected 0"; }
+grep -q "renewal information of $ARI_URL could not be read" "$T/ari4.out" || { cat "$T/ari4.out"; die "no note for the failed renewalInfo"; }
+export MAILSTAGE_TEST_NOW=$((na - 20 * 86400))
+rc=0
+msa --only tls plan >"$T/ari5.out" 2>&1 || rc=$?
+[ $rc -eq 2 ] && grep -q "renew certificate for $HOST from $ARI_URL: fewer than 30 days left" "$T/ari5.out" ||
+	{ cat "$T/ari5.out"; die "renewalInfo failing, 20 days left: plan exited $rc, no renewal by the 30-day rule"; }
+ok "renewalInfo answering 500: the 30-day rule (50 days: nothing; 20 days: renewal): $(grep -o 'the renewal information.*' "$T/ari5.out" | head -1 | cut -c1-200)"
+# within 7 days of expiry the CA is not asked
+window $((na + 86400)) $((na + 2 * 86400))
+asked=$(grep -c "^ari: GET" "$T/ari.log")
+export MAILSTAGE_TEST_NOW=$((na - 3 * 86400))
+rc=0
+msa --only tls plan >"$T/ari6.out" 2>&1 || rc=$?
+[ $rc -eq 2 ] && grep -q "renew certificate for $HOST from $ARI_URL: it expires within 7 days" "$T/ari6.out" ||
+	{ cat "$T/ari6.out"; die "3 days left: plan exited $rc, no urgent renewal"; }
+[ "$(grep -c "^ari: GET" "$T/ari.log")" = "$asked" ] || die "3 days before expiry mailstage still asked for renewalInfo"
+ok "3 days left: renewal without asking renewalInfo"
+sed -i "s|^acme_directory = .*|acme_directory = $DIR_URL|" "$R/etc/mailstage/mailstage.conf"
+before=$(sha)
 
 # ---- the ACME server down ----
 pebble_stop

@@ -176,6 +176,29 @@ mn_wait_port() {
 	return 1
 }
 
+# mn_nsd_conf DIR ADDR PORT: the server and remote-control sections of an
+# nsd.conf for an unprivileged nsd in the foreground with its files in DIR
+# (zone: sections follow; also used without the network, by 21-dns).
+mn_nsd_conf() {
+	cat <<-EOF
+	server:
+	    ip-address: $2
+	    port: $3
+	    username: ""
+	    chroot: ""
+	    zonesdir: "$1"
+	    database: ""
+	    zonelistfile: "$1/zone.list"
+	    xfrdfile: "$1/xfrd.state"
+	    pidfile: "$1/nsd.pid"
+	    logfile: "$1/nsd.log"
+	    server-count: 1
+	    verbosity: 1
+	remote-control:
+	    control-enable: no
+	EOF
+}
+
 # mn_dns_start NAME ADDR ZONE=FILE...: an authoritative nsd on ADDR:53 in host
 # NAME serving each zone from its file (checked with nsd-checkzone first);
 # every host's resolv.conf then points to ADDR.
@@ -183,23 +206,7 @@ mn_dns_start() {
 	local name=$1 addr=$2 d=$MN_DIR/$1/nsd z zone file
 	shift 2
 	mkdir -p "$d"
-	cat >"$d/nsd.conf" <<-EOF
-	server:
-	    ip-address: $addr
-	    port: 53
-	    username: ""
-	    chroot: ""
-	    zonesdir: "$d"
-	    database: ""
-	    zonelistfile: "$d/zone.list"
-	    xfrdfile: "$d/xfrd.state"
-	    pidfile: "$d/nsd.pid"
-	    logfile: "$d/nsd.log"
-	    server-count: 1
-	    verbosity: 1
-	remote-control:
-	    control-enable: no
-	EOF
+	mn_nsd_conf "$d" "$addr" 53 >"$d/nsd.conf"
 	for z in "$@"; do
 		zone=${z%%=*} file=${z#*=}
 		cp "$file" "$d/$zone.zone"

@@ -3,7 +3,9 @@
  * crypto (installer/crypto.h): base64url, the JWK and its RFC 7638
  * thumbprint, ES256 signatures as r||s (checked with libcrypto itself), the
  * DER-to-raw conversion, CSRs, problem documents with their fixes,
- * Retry-After and the directory.  The protocol itself is tested against a
+ * Retry-After and the directory; ACME Renewal Information (RFC 9773): the
+ * CertID of the RFC's own example certificate (appendix A), DER lengths,
+ * RFC 3339 dates, the RenewalInfo object and the point in its window.  The protocol itself is tested against a
  * real server (pebble) in tests/integration/46-acme.sh.
  */
 #include <stdarg.h>
@@ -12,8 +14,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -253,6 +257,163 @@ static void test_directory(void **state)
 	assert_int_equal(acme_directory_parse("not json", 8, &n, &a, &o), -EPROTO);
 }
 
+/* RFC 9773 appendix A: AKI 69:88:5B:..., serial 0x87654321 (DER content 00 87 65 43 21). */
+static const char rfc9773_cert[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBQzCB66ADAgECAgUAh2VDITAKBggqhkjOPQQDAjAVMRMwEQYDVQQDEwpFeGFt\n"
+	"cGxlIENBMCIYDzAwMDEwMTAxMDAwMDAwWhgPMDAwMTAxMDEwMDAwMDBaMBYxFDAS\n"
+	"BgNVBAMTC2V4YW1wbGUuY29tMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEeBZu\n"
+	"7cbpAYNXZLbbh8rNIzuOoqOOtmxA1v7cRm//AwyMwWxyHz4zfwmBhcSrf47NUAFf\n"
+	"qzLQ2PPQxdTXREYEnKMjMCEwHwYDVR0jBBgwFoAUaYhba4dGQEHhs3uEe6CuLN4B\n"
+	"yNQwCgYIKoZIzj0EAwIDRwAwRAIge09+S5TZAlw5tgtiVvuERV6cT4mfutXIlwTb\n"
+	"+FYN/8oCIClDsqBklhB9KAelFiYt9+6FDj3z4KGVelYM5MdsO3pK\n"
+	"-----END CERTIFICATE-----\n";
+
+static void test_cert_id(void **state)
+{
+	static const unsigned char aki[] = { 0x69, 0x88, 0x5b, 0x6b, 0x87, 0x46, 0x40, 0x41, 0xe1, 0xb3,
+					     0x7b, 0x84, 0x7b, 0xa0, 0xae, 0x2c, 0xde, 0x01, 0xc8, 0xd4 };
+	static const unsigned char sn[] = { 0x00, 0x87, 0x65, 0x43, 0x21 };
+	unsigned char *a = NULL, *s = NULL;
+	size_t al = 0, sl = 0, kl = 0, cl = 0;
+	char *id = NULL, *key = NULL, *cert = NULL;
+	(void)state;
+
+	id = acme_cert_id(aki, sizeof(aki), sn, sizeof(sn));
+	assert_string_equal(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	free(id);
+	/* from the certificate itself: the serial keeps its leading 0 (the high bit of 0x87 is set) */
+	assert_int_equal(crypto_cert_ari_parts(rfc9773_cert, strlen(rfc9773_cert), &a, &al, &s, &sl), 0);
+	assert_int_equal(al, sizeof(aki));
+	assert_memory_equal(a, aki, sizeof(aki));
+	assert_int_equal(sl, sizeof(sn));
+	assert_memory_equal(s, sn, sizeof(sn));
+	free(a);
+	free(s);
+	assert_int_equal(acme_cert_id_of(rfc9773_cert, strlen(rfc9773_cert), &id), 0);
+	assert_string_equal(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	free(id);
+	/* mailstage's own self-signed certificate has no AKI: no CertID */
+	assert_int_equal(crypto_rsa_generate(2048, &key, &kl), 0);
+	assert_int_equal(crypto_selfsigned_cert(key, kl, "mail.example.com", 30, &cert, &cl), 0);
+	assert_int_equal(acme_cert_id_of(cert, cl, &id), -ENOENT);
+	assert_null(id);
+	crypto_free_secret(key, kl);
+	free(cert);
+	assert_int_equal(acme_cert_id_of("not a certificate", 17, &id), -EINVAL);
+	assert_null(id);
+}
+
+static void test_der_content(void **state)
+{
+	static const unsigned char shortf[] = { 0x02, 0x03, 1, 2, 3 };
+	static const unsigned char longf[] = { 0x04, 0x81, 0x02, 9, 9 };
+	static const unsigned char trunc[] = { 0x04, 0x05, 1, 2 };
+	static const unsigned char indef[] = { 0x30, 0x80, 0, 0 };
+	static const unsigned char hightag[] = { 0x1f, 0x01, 0x00 };
+	size_t off = 0, cl = 0;
+	(void)state;
+	assert_int_equal(crypto_der_content(shortf, sizeof(shortf), &off, &cl), 0);
+	assert_int_equal(off, 2);
+	assert_int_equal(cl, 3);
+	assert_int_equal(crypto_der_content(longf, sizeof(longf), &off, &cl), 0);
+	assert_int_equal(off, 3);
+	assert_int_equal(cl, 2);
+	assert_int_equal(crypto_der_content(trunc, sizeof(trunc), &off, &cl), -EINVAL);
+	assert_int_equal(crypto_der_content(indef, sizeof(indef), &off, &cl), -EINVAL);
+	assert_int_equal(crypto_der_content(hightag, sizeof(hightag), &off, &cl), -EINVAL);
+	assert_int_equal(crypto_der_content(shortf, 1, &off, &cl), -EINVAL);
+}
+
+static void test_rfc3339(void **state)
+{
+	time_t t = 0;
+	(void)state;
+	assert_int_equal(acme_rfc3339("2025-01-02T04:00:00Z", &t), 0);
+	assert_int_equal((long long)t, 1735790400LL);
+	assert_int_equal(acme_rfc3339("2025-01-02T04:00:00.123456Z", &t), 0);
+	assert_int_equal((long long)t, 1735790400LL);
+	assert_int_equal(acme_rfc3339("2025-01-02t13:00:00+09:00", &t), 0);	/* the same instant in Tokyo */
+	assert_int_equal((long long)t, 1735790400LL);
+	assert_int_equal(acme_rfc3339("2025-01-01T23:30:00-04:30", &t), 0);
+	assert_int_equal((long long)t, 1735790400LL);
+	assert_int_equal(acme_rfc3339("2024-02-29T23:59:59z", &t), 0);
+	assert_int_equal((long long)t, 1709251199LL);
+	assert_int_equal(acme_rfc3339("2025-02-29T00:00:00Z", &t), -EINVAL);	/* not a leap year */
+	assert_int_equal(acme_rfc3339("2025-13-01T00:00:00Z", &t), -EINVAL);
+	assert_int_equal(acme_rfc3339("2025-01-02T24:00:00Z", &t), -EINVAL);
+	assert_int_equal(acme_rfc3339("2025-01-02T04:00:00", &t), -EINVAL);	/* no offset */
+	assert_int_equal(acme_rfc3339("2025-01-02T04:00:00Zjunk", &t), -EINVAL);
+	assert_int_equal(acme_rfc3339("2025-01-02T04:00:00.Z", &t), -EINVAL);
+	assert_int_equal(acme_rfc3339("2025-01-02T04:00:00+0900", &t), -EINVAL);
+	assert_int_equal(acme_rfc3339("", &t), -EINVAL);
+	assert_int_equal(acme_rfc3339(NULL, &t), -EINVAL);
+}
+
+static void test_renewal_info(void **state)
+{
+	/* the example of RFC 9773 4.2 */
+	const char *ok = "{\"suggestedWindow\":{\"start\":\"2025-01-02T04:00:00Z\",\"end\":\"2025-01-03T04:00:00Z\"},"
+			 "\"explanationURL\":\"https://acme.example.com/docs/ari\"}";
+	const char *same = "{\"suggestedWindow\":{\"start\":\"2025-01-02T04:00:00Z\",\"end\":\"2025-01-02T04:00:00Z\"}}";
+	const char *backw = "{\"suggestedWindow\":{\"start\":\"2025-01-03T04:00:00Z\",\"end\":\"2025-01-02T04:00:00Z\"}}";
+	const char *bad = "{\"suggestedWindow\":{\"start\":\"tomorrow\",\"end\":\"2025-01-02T04:00:00Z\"}}";
+	time_t a = 0, b = 0;
+	char *e = NULL;
+	(void)state;
+	assert_int_equal(acme_renewal_info_parse(ok, strlen(ok), &a, &b, &e), 0);
+	assert_int_equal((long long)a, 1735790400LL);
+	assert_int_equal((long long)b, 1735876800LL);
+	assert_string_equal(e, "https://acme.example.com/docs/ari");
+	free(e);
+	ok = "{\"suggestedWindow\":{\"end\":\"2025-01-03T04:00:00Z\",\"start\":\"2025-01-02T04:00:00Z\"}}";
+	assert_int_equal(acme_renewal_info_parse(ok, strlen(ok), &a, &b, &e), 0);
+	assert_null(e);
+	assert_int_equal(acme_renewal_info_parse(same, strlen(same), &a, &b, &e), -EPROTO);
+	assert_int_equal(acme_renewal_info_parse(backw, strlen(backw), &a, &b, &e), -EPROTO);
+	assert_int_equal(acme_renewal_info_parse(bad, strlen(bad), &a, &b, &e), -EPROTO);
+	assert_int_equal(acme_renewal_info_parse("{}", 2, &a, &b, &e), -EPROTO);
+	assert_int_equal(acme_renewal_info_parse("{\"suggestedWindow\":", 19, &a, &b, &e), -EPROTO);
+	assert_null(e);
+}
+
+static void test_ari_point(void **state)
+{
+	const time_t s = 1735790400, e = 1735876800;
+	time_t p1, p2;
+	int i, differ = 0;
+	(void)state;
+	p1 = acme_ari_point("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", s, e);
+	assert_true(p1 >= s && p1 < e);
+	assert_int_equal((long long)acme_ari_point("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", s, e), (long long)p1);
+	/* other certificates: other points of the same window, all inside it */
+	for (i = 0; i < 20; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "aYhba4dGQEHhs3uEe6CuLN4ByNQ.%02d", i);
+		p2 = acme_ari_point(id, s, e);
+		assert_true(p2 >= s && p2 < e);
+		differ += p2 != p1;
+	}
+	assert_true(differ >= 19);
+	assert_int_equal((long long)acme_ari_point("x", s, s), (long long)s);
+	assert_int_equal((long long)acme_ari_point("x", e, s), (long long)e);
+	assert_int_equal((long long)acme_ari_point("x", s, s + 1), (long long)s);
+}
+
+static void test_directory_renewal_info(void **state)
+{
+	const char *d = "{\"newNonce\":\"https://a/n\",\"renewalInfo\":\"https://a/renewal-info\"}";
+	const char *plain = "{\"renewalInfo\":\"http://a/renewal-info\"}";
+	char *u;
+	(void)state;
+	u = acme_directory_renewal_info(d, strlen(d));
+	assert_string_equal(u, "https://a/renewal-info");
+	free(u);
+	assert_null(acme_directory_renewal_info(plain, strlen(plain)));
+	assert_null(acme_directory_renewal_info("{\"newNonce\":\"https://a/n\"}", 26));
+	assert_null(acme_directory_renewal_info("not json", 8));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +425,12 @@ int main(void)
 		cmocka_unit_test(test_problem),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_cert_id),
+		cmocka_unit_test(test_der_content),
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_renewal_info),
+		cmocka_unit_test(test_ari_point),
+		cmocka_unit_test(test_directory_renewal_info),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

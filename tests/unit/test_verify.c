@@ -309,6 +309,88 @@ static void test_dns_check_ptr_both_addresses(void **state)
 	}
 }
 
+/* CAA: the RDATA as dnsq prints it (RFC 8659 4.1), the generic form of DoH, the policy. */
+static void test_caa(void **state)
+{
+	static const unsigned char le[] = { 0, 5, 'i', 's', 's', 'u', 'e', 'l', 'e', 't', 's', 'e', 'n', 'c', 'r',
+					    'y', 'p', 't', '.', 'o', 'r', 'g' };
+	static const unsigned char odd[] = { 128, 3, 't', 'b', 's', 'a', '"', '\\', 0x01 };
+	static const unsigned char badtag[] = { 0, 2, 'i', '-', 'x' };
+	static const unsigned char longtag[] = { 0, 20, 'a' };
+	unsigned char *rd = NULL;
+	size_t n = 0;
+	char *s = NULL, *tag = NULL, *value = NULL, *why = NULL;
+	int flags = -1;
+	(void)state;
+
+	assert_int_equal(dnsq_caa_rdata(le, sizeof(le), &s), 0);
+	assert_string_equal(s, "0 issue \"letsencrypt.org\"");
+	free(s);
+	assert_int_equal(dnsq_caa_rdata(odd, sizeof(odd), &s), 0);
+	assert_string_equal(s, "128 tbs \"a\\\"\\\\\\001\"");
+	assert_int_equal(caa_parse(s, &flags, &tag, &value), 0);	/* and back */
+	assert_int_equal(flags, 128);
+	assert_string_equal(tag, "tbs");
+	assert_string_equal(value, "a\"\\\001");
+	free(s), free(tag), free(value);
+	assert_int_equal(dnsq_caa_rdata(badtag, sizeof(badtag), &s), -EINVAL);
+	assert_int_equal(dnsq_caa_rdata(longtag, sizeof(longtag), &s), -EINVAL);
+	assert_int_equal(dnsq_caa_rdata(le, 1, &s), -EINVAL);
+	assert_int_equal(dnsq_caa_rdata(le, 6, &s), -EINVAL);	/* tag cut short */
+	assert_null(s);
+	/* an empty value is a CAA record too ("issue ;" and "issue \"\"" forbid every CA) */
+	assert_int_equal(dnsq_caa_rdata(le, 7, &s), 0);
+	assert_string_equal(s, "0 issue \"\"");
+	free(s);
+
+	assert_int_equal(dnsq_generic_rdata("\\# 22 000569737375656c657473656e63727970742e6f7267", &rd, &n), 0);
+	assert_int_equal(n, sizeof(le));
+	assert_memory_equal(rd, le, sizeof(le));
+	free(rd);
+	assert_int_equal(dnsq_generic_rdata("\\# 3 00 05 69", &rd, &n), 0);	/* spaces between octets */
+	assert_int_equal(n, 3);
+	free(rd);
+	assert_int_equal(dnsq_generic_rdata("\\# 4 000569", &rd, &n), -EINVAL);	/* fewer than it says */
+	assert_int_equal(dnsq_generic_rdata("\\# 1 0005", &rd, &n), -EINVAL);	/* more */
+	assert_int_equal(dnsq_generic_rdata("\\# 1 0g", &rd, &n), -EINVAL);
+	assert_int_equal(dnsq_generic_rdata("0 issue \"x\"", &rd, &n), -EINVAL);
+	assert_null(rd);
+
+	assert_int_equal(caa_parse("0 issue", &flags, &tag, &value), -EINVAL);
+	assert_int_equal(caa_parse("0 issue \"x", &flags, &tag, &value), -EINVAL);
+	assert_int_equal(caa_parse("256 issue \"x\"", &flags, &tag, &value), -EINVAL);
+	assert_int_equal(caa_parse("0 issue \"x\" junk", &flags, &tag, &value), -EINVAL);
+	assert_null(tag);
+
+	{
+		const char *ours[] = { "0 issue \"letsencrypt.org\"" };
+		const char *two[] = { "0 issue \"sectigo.com\"", "0 issue \"LetsEncrypt.org; validationmethods=http-01\"" };
+		const char *other[] = { "0 issue \"sectigo.com\"", "0 iodef \"mailto:sec@example.com\"" };
+		const char *none[] = { "0 issue \";\"" };
+		const char *dns01[] = { "0 issue \"letsencrypt.org; validationmethods=dns-01,tls-alpn-01\"" };
+		const char *acct[] = { "0 issue \"letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/1\"" };
+		const char *wild[] = { "0 issuewild \"sectigo.com\"", "0 iodef \"mailto:x@example.com\"" };
+		const char *crit[] = { "0 issue \"letsencrypt.org\"", "128 tbs \"x\"" };
+		const char *critknown[] = { "128 issue \"letsencrypt.org\"" };
+		assert_int_equal(caa_allows(ours, 1, "letsencrypt.org", &why), 1);
+		assert_int_equal(caa_allows(two, 2, "letsencrypt.org", &why), 1);
+		assert_null(why);
+		assert_int_equal(caa_allows(other, 2, "letsencrypt.org", &why), 0);
+		assert_non_null(strstr(why, "letsencrypt.org"));
+		free(why);
+		assert_int_equal(caa_allows(none, 1, "letsencrypt.org", &why), 0);
+		free(why);
+		assert_int_equal(caa_allows(dns01, 1, "letsencrypt.org", &why), 0);	/* mailstage answers http-01 */
+		free(why);
+		assert_int_equal(caa_allows(acct, 1, "letsencrypt.org", &why), 2);
+		assert_int_equal(caa_allows(wild, 2, "letsencrypt.org", &why), 1);	/* no issue property: any CA */
+		assert_int_equal(caa_allows(crit, 2, "letsencrypt.org", &why), 0);
+		assert_non_null(strstr(why, "128 tbs"));
+		free(why);
+		assert_int_equal(caa_allows(critknown, 1, "letsencrypt.org", &why), 1);
+	}
+}
+
 /* verify_senders.c's rules. */
 static void test_dmarc_rate(void **state)
 {
@@ -400,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_dkim_key_bits),
 		cmocka_unit_test(test_dmarc_sender),
 		cmocka_unit_test(test_tls_helo_summary),
+		cmocka_unit_test(test_caa),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
