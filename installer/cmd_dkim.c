@@ -6,8 +6,9 @@
  *   retiring           the previous key, its record kept dkim_retire_days
  *   retired            past dkim_retire_days: its record is to be removed, then
  *                      the next apply deletes the key
- * with the dates, whether live DNS (the resolver verify uses, or --resolver)
- * serves each record, and the Ed25519 key (dkim_algorithms).  Text or --json.
+ * for each algorithm's keys (RSA, and Ed25519 with dkim_algorithms: each
+ * rotates on its own), with the dates and whether live DNS (the resolver
+ * verify uses, or --resolver) serves each record.  Text or --json.
  * It reads; it changes nothing.
  */
 #include "cmd_dkim.h"
@@ -58,12 +59,12 @@ int cmd_dkim(const struct run_opts *o, const char *resolver, char **args, size_t
 {
 	struct run r;
 	struct dkim_rotation st;
-	struct sel_row rows[4];
+	struct sel_row rows[3 * DKIM_NALG];
 	struct dnsq q;
-	char *why = NULL, *ed = NULL, d1[16], d2[16];
+	char *why = NULL, d1[16], d2[16];
 	long long now = dkim_now();
 	size_t n = 0, i;
-	int rc;
+	int rc, alg;
 
 	if (nargs != 1 || strcmp(args[0], "status") != 0) {
 		msg_error(_("dkim takes one word: status (e.g. mailstage dkim status --json)"));
@@ -79,17 +80,20 @@ int cmd_dkim(const struct run_opts *o, const char *resolver, char **args, size_t
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	rows[n++] = (struct sel_row){ st.active, "rsa-sha256", "active", st.active_at, 0, NULL };
-	if (*st.next)
-		rows[n++] = (struct sel_row){ st.next, "rsa-sha256", "published-pending", st.next_at, 0, NULL };
-	if (*st.retiring) {
-		long long end = st.retiring_at + r.cfg.dkim_retire_days * 86400LL;
-		rows[n++] = (struct sel_row){ st.retiring, "rsa-sha256", now >= end ? "retired" : "retiring",
-					      st.retiring_at, end, NULL };
-	}
-	if (config_dkim_ed25519(&r.cfg)) {
-		ed = dkim_ed25519_selector(r.cfg.dkim_selector);
-		rows[n++] = (struct sel_row){ ed, "ed25519-sha256", "active", 0, 0, NULL };
+	for (alg = 0; alg < DKIM_NALG; alg++) {
+		const struct dkim_keyrot *k = &st.k[alg];
+		const char *name = dkim_alg_name(alg);
+		long long end = k->retiring_at + r.cfg.dkim_retire_days * 86400LL;
+		if (alg == DKIM_ED25519 && !config_dkim_ed25519(&r.cfg))
+			continue;
+		/* an Ed25519 key the rotation has not seen yet: no date */
+		rows[n++] = (struct sel_row){ k->active, name, "active", k->present || alg == DKIM_RSA ? k->active_at : 0,
+					      0, NULL };
+		if (*k->next)
+			rows[n++] = (struct sel_row){ k->next, name, "published-pending", k->next_at, 0, NULL };
+		if (*k->retiring)
+			rows[n++] = (struct sel_row){ k->retiring, name, now >= end ? "retired" : "retiring",
+						      k->retiring_at, end, NULL };
 	}
 	for (i = 0; i < n; i++)
 		rows[i].dns = served(&q, rows[i].selector, r.cfg.domain);
@@ -122,12 +126,17 @@ int cmd_dkim(const struct run_opts *o, const char *resolver, char **args, size_t
 		if (!st.present)
 			printf(_("rotation: %s (dkim_rotate_days = %ld)\n"),
 			       r.cfg.dkim_rotate_days ? _("starts with the next apply") : _("off"), r.cfg.dkim_rotate_days);
-		else if (*st.next)
-			printf(_("next: %s is signed with once DNS serves its record (`mailstage dns` shows it), at an apply\n"),
-			       st.next);
-		else if (*st.retiring && now >= st.retiring_at + r.cfg.dkim_retire_days * 86400LL)
-			printf(_("to remove: the record %s._domainkey.%s; the apply after it is gone deletes its key\n"),
-			       st.retiring, r.cfg.domain);
+		for (alg = 0; st.present && alg < DKIM_NALG; alg++) {
+			const struct dkim_keyrot *k = &st.k[alg];
+			if (alg == DKIM_ED25519 && !config_dkim_ed25519(&r.cfg))
+				continue;
+			if (*k->next)
+				printf(_("next: %s is signed with once DNS serves its record (`mailstage dns` shows it), "
+					 "at an apply\n"), k->next);
+			else if (*k->retiring && now >= k->retiring_at + r.cfg.dkim_retire_days * 86400LL)
+				printf(_("to remove: the record %s._domainkey.%s; the apply after it is gone deletes its "
+					 "key\n"), k->retiring, r.cfg.domain);
+		}
 	}
 	if (fflush(stdout) != 0)
 		rc = EXIT_IOERR;
@@ -136,6 +145,5 @@ out:
 	dnsq_free(&q);
 	run_free(&r);
 	free(why);
-	free(ed);
 	return rc;
 }

@@ -79,7 +79,7 @@ X(dkim_algorithms, "list", "rsa-sha256", "rsa-sha256, ed25519-sha256", "DKIM", \
   "Signing algorithms: rsa-sha256, or rsa-sha256, ed25519-sha256 for a second signature with an Ed25519 key (RFC 8463) under SELECTOR-ed25519.", \
   K_DKIM_ALGS, 0, 0, NULL) \
 X(dkim_rotate_days, "int", "0", "180", "DKIM", \
-  "Age in days after which apply makes the next DKIM key under a date-based selector (sYYYYMMDD) and signs with it once DNS serves its record; 0: never.", \
+  "Age in days after which apply makes the next DKIM key under a date-based selector (sYYYYMMDD; sYYYYMMDD-ed25519 for the Ed25519 key, which rotates on its own) and signs with it once DNS serves its record; 0: never.", \
   K_INT, 0, 3650, NULL) \
 X(dkim_retire_days, "int", "7", "7", "DKIM", \
   "Days the previous DKIM record stays published after a rotation, before it is listed to remove.", \

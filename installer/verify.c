@@ -45,7 +45,7 @@ int cmd_verify(const struct run_opts *o, const struct verify_opts *v)
 		goto out;
 	/* the DKIM checks look at the key mail is signed with: the rotation's active one */
 	vcfg = r.cfg;
-	active = dkim_active_selector(&r.root, &r.cfg, r.prof);
+	active = dkim_active_selector(&r.root, &r.cfg, r.prof, DKIM_RSA);
 	vcfg.dkim_selector = active;
 	vc.cfg = &vcfg;
 	vc.prof = r.prof;

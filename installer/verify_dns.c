@@ -388,26 +388,21 @@ out:
 	free(fix);
 }
 
-/* The DKIM rotation's retired key: its record should be gone once dkim_retire_days passed. */
-static void check_dkim_retired(struct vctx *vc)
+/* One algorithm's retired key (the DKIM rotation): its record should be gone once dkim_retire_days passed. */
+static void check_retired_key(struct vctx *vc, const struct dkim_keyrot *k)
 {
-	struct dkim_rotation st;
 	struct strv txt = { 0 };
 	char *why = NULL, *name = NULL, *fix = NULL;
 	char day[16];
 	time_t at;
 	int rc;
 
-	if (dkim_rotation_load(vc->root, vc->cfg, vc->prof, &st, &why) < 0) {
-		verify_add(vc, ST_WARN, _("DKIM rotation"), _("a valid rotation state"), _("see the message"), "%s", why);
-		goto out;
-	}
-	if (!*st.retiring)
-		goto out;
-	at = (time_t)st.retiring_at;
+	if (!*k->retiring)
+		return;
+	at = (time_t)k->retiring_at;
 	strftime(day, sizeof(day), "%Y-%m-%d", gmtime(&at));
-	name = xasprintf("%s._domainkey.%s", st.retiring, vc->cfg->domain);
-	if (dkim_now() - st.retiring_at < vc->cfg->dkim_retire_days * 86400LL) {
+	name = xasprintf("%s._domainkey.%s", k->retiring, vc->cfg->domain);
+	if (dkim_now() - k->retiring_at < vc->cfg->dkim_retire_days * 86400LL) {
 		verify_add(vc, ST_OK, _("DKIM retired record"), _("published until dkim_retire_days"), NULL,
 			   _("%s: the previous key, retired on %s, stays published %ld days"), name, day,
 			   vc->cfg->dkim_retire_days);
@@ -427,6 +422,22 @@ out:
 	free(why);
 	free(name);
 	free(fix);
+}
+
+/* The DKIM rotation's retired keys, RSA and Ed25519. */
+static void check_dkim_retired(struct vctx *vc)
+{
+	struct dkim_rotation st;
+	char *why = NULL;
+	int alg;
+
+	if (dkim_rotation_load(vc->root, vc->cfg, vc->prof, &st, &why) < 0) {
+		verify_add(vc, ST_WARN, _("DKIM rotation"), _("a valid rotation state"), _("see the message"), "%s", why);
+		free(why);
+		return;
+	}
+	for (alg = 0; alg < DKIM_NALG; alg++)
+		check_retired_key(vc, &st.k[alg]);
 }
 
 static void check_dmarc(struct vctx *vc)

@@ -1,5 +1,5 @@
 /*
- * dkim_keys.c - stage "dkim-keys": the DKIM signing key and its DNS record.
+ * dkim_keys.c - stage "dkim-keys": the DKIM signing keys and their DNS records.
  *
  * Check: /etc/opendkim/keys/DOMAIN/SELECTOR.private is a readable RSA key,
  * owned by opendkim with mode 0600 (opendkim re-reads it on reload after
@@ -8,6 +8,8 @@
  * made anew with libcrypto.  With dkim_algorithms = rsa-sha256, ed25519-sha256
  * a second key, Ed25519 (RFC 8463), lives beside it under the selector
  * SELECTOR-ed25519, with its own record (k=ed25519, 44 characters of p=).
+ * With dkim_rotate_days each algorithm's key rotates on its own, gated by
+ * what live DNS serves (dkim_rotation_step; the state is rotation.state).
  */
 #include "i18n.h"
 #include "steps.h"
@@ -94,9 +96,11 @@ struct dkim_alg {
 	const char *k;				/* the record's k=: "rsa", "ed25519" */
 	const char *new_key;			/* the change's description */
 	const char *not_key;			/* why an unreadable key is replaced */
+	const char *next_key;			/* the rotation's next key, the change's description */
 	int (*produce_key)(struct ctx *c, struct change *ch);
 	int (*produce_record)(struct ctx *c, struct change *ch);
 	int (*valid)(struct ctx *c, const char *kp, const char *key, size_t kl, char **p, char **why);
+	int (*public_of)(const char *key, size_t kl, char **p);	/* the record's p=, 0 or -errno */
 };
 
 static int produce_rsa_key(struct ctx *c, struct change *ch)
@@ -129,15 +133,20 @@ static int ed25519_public(struct ctx *c, const char *kp, const char *key, size_t
 	return crypto_ed25519_public(key, kl, p, why);
 }
 
+static int ed25519_public_of(const char *key, size_t kl, char **p)
+{
+	return crypto_ed25519_public(key, kl, p, NULL);
+}
+
 static int produce_rsa_record(struct ctx *c, struct change *ch);
 static int produce_ed25519_record(struct ctx *c, struct change *ch);
 
-static const struct dkim_alg alg_rsa = {
-	"rsa", N_("new DKIM RSA key"), N_("not an RSA key"), produce_rsa_key, produce_rsa_record, rsa_public,
-};
-static const struct dkim_alg alg_ed25519 = {
-	"ed25519", N_("new DKIM Ed25519 key"), N_("not an Ed25519 key"), produce_ed25519_key, produce_ed25519_record,
-	ed25519_public,
+/* indexed by DKIM_RSA, DKIM_ED25519 */
+static const struct dkim_alg algs[DKIM_NALG] = {
+	{ "rsa", N_("new DKIM RSA key"), N_("not an RSA key"), N_("next DKIM RSA key (rotation)"), produce_rsa_key,
+	  produce_rsa_record, rsa_public, crypto_dkim_public },
+	{ "ed25519", N_("new DKIM Ed25519 key"), N_("not an Ed25519 key"), N_("next DKIM Ed25519 key (rotation)"),
+	  produce_ed25519_key, produce_ed25519_record, ed25519_public, ed25519_public_of },
 };
 
 /* The record of the key now on disk (written by the change before this one): SEL.txt beside SEL.private. */
@@ -150,7 +159,7 @@ static int produce_record(struct ctx *c, struct change *ch, const struct dkim_al
 	size_t kl = 0;
 	int r = read_target(c, kp, &key, &kl);
 	if (r == 0)
-		r = a == &alg_rsa ? crypto_dkim_public(key, kl, &p) : crypto_ed25519_public(key, kl, &p, NULL);
+		r = a->public_of(key, kl, &p);
 	if (r == 0) {
 		ch->data = dkim_record_text_k(sel, c->cfg->domain, a->k, p);
 		ch->len = strlen(ch->data);
@@ -165,12 +174,12 @@ static int produce_record(struct ctx *c, struct change *ch, const struct dkim_al
 
 static int produce_rsa_record(struct ctx *c, struct change *ch)
 {
-	return produce_record(c, ch, &alg_rsa);
+	return produce_record(c, ch, &algs[DKIM_RSA]);
 }
 
 static int produce_ed25519_record(struct ctx *c, struct change *ch)
 {
-	return produce_record(c, ch, &alg_ed25519);
+	return produce_record(c, ch, &algs[DKIM_ED25519]);
 }
 
 /* The key directories (root:opendkim 0750 and opendkim's), once before the keys. */
@@ -237,6 +246,11 @@ long long dkim_now(void)
 	return (long long)time(NULL);
 }
 
+const char *dkim_alg_name(int alg)
+{
+	return alg == DKIM_ED25519 ? "ed25519-sha256" : "rsa-sha256";
+}
+
 void dkim_rotation_selector(long long t, char out[16])
 {
 	time_t tt = (time_t)t;
@@ -244,6 +258,13 @@ void dkim_rotation_selector(long long t, char out[16])
 	gmtime_r(&tt, &tm);
 	if (strftime(out, 16, "s%Y%m%d", &tm) == 0)
 		snprintf(out, 16, "s0");
+}
+
+void dkim_rotation_selector_alg(int alg, long long t, char out[64])
+{
+	char d[16];
+	dkim_rotation_selector(t, d);
+	snprintf(out, 64, alg == DKIM_ED25519 ? "%s-ed25519" : "%s", d);
 }
 
 static int selector_ok(const char *s, size_t n)
@@ -257,9 +278,38 @@ static int selector_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* The state file's words: the RSA key's, then the Ed25519 key's ("ed25519-" before them). */
+static const char *const kinds[] = { "active", "next", "retiring" };
+#define ED_PREFIX "ed25519-"
+
+static void slot_of(struct dkim_keyrot *k, size_t kind, char **sel, long long **at)
+{
+	*sel = kind == 0 ? k->active : kind == 1 ? k->next : k->retiring;
+	*at = kind == 0 ? &k->active_at : kind == 1 ? &k->next_at : &k->retiring_at;
+}
+
+/* Which algorithm and slot the word w (n bytes) names; -1 when none. */
+static int word_kind(const char *w, size_t n, int *alg)
+{
+	size_t i, pl = strlen(ED_PREFIX);
+
+	*alg = DKIM_RSA;
+	if (n > pl && !memcmp(w, ED_PREFIX, pl)) {
+		*alg = DKIM_ED25519;
+		w += pl;
+		n -= pl;
+	}
+	for (i = 0; i < 3; i++)
+		if (n == strlen(kinds[i]) && !memcmp(w, kinds[i], n))
+			return (int)i;
+	return -1;
+}
+
 int dkim_rotation_parse(const char *text, size_t len, struct dkim_rotation *st, char **why)
 {
-	size_t off = 0, line = 0;
+	const char *sels[DKIM_NALG * 3];
+	size_t off = 0, line = 0, i, j, ns = 0;
+	int a;
 
 	memset(st, 0, sizeof(*st));
 	*why = NULL;
@@ -270,9 +320,10 @@ int dkim_rotation_parse(const char *text, size_t len, struct dkim_rotation *st, 
 	}
 	while (off < len) {
 		const char *l = text + off, *nl = memchr(l, '\n', len - off), *w2, *w3;
-		size_t ll = nl ? (size_t)(nl - l) : len - off, n1, n2, n3, i;
+		size_t ll = nl ? (size_t)(nl - l) : len - off, n2, n3;
 		char *slot;
 		long long *at, v = 0;
+		int kind;
 
 		off += ll + (nl ? 1 : 0);
 		line++;
@@ -280,19 +331,11 @@ int dkim_rotation_parse(const char *text, size_t len, struct dkim_rotation *st, 
 			continue;
 		w2 = memchr(l, ' ', ll);
 		w3 = w2 ? memchr(w2 + 1, ' ', ll - (size_t)(w2 + 1 - l)) : NULL;
-		if (!w2 || !w3)
+		if (!w2 || !w3 || (kind = word_kind(l, (size_t)(w2 - l), &a)) < 0)
 			goto bad;
-		n1 = (size_t)(w2 - l);
 		n2 = (size_t)(w3 - w2 - 1);
 		n3 = ll - (size_t)(w3 + 1 - l);
-		if (n1 == 6 && !memcmp(l, "active", 6))
-			slot = st->active, at = &st->active_at;
-		else if (n1 == 4 && !memcmp(l, "next", 4))
-			slot = st->next, at = &st->next_at;
-		else if (n1 == 8 && !memcmp(l, "retiring", 8))
-			slot = st->retiring, at = &st->retiring_at;
-		else
-			goto bad;
+		slot_of(&st->k[a], (size_t)kind, &slot, &at);
 		if (*slot || !selector_ok(w2 + 1, n2) || n3 == 0 || n3 > 12)
 			goto bad;
 		for (i = 0; i < n3; i++) {
@@ -303,32 +346,54 @@ int dkim_rotation_parse(const char *text, size_t len, struct dkim_rotation *st, 
 		memcpy(slot, w2 + 1, n2);
 		slot[n2] = 0;
 		*at = v;
+		st->k[a].present = 1;
 		continue;
 bad:
-		*why = xasprintf(_("line %zu is not \"active|next|retiring SELECTOR SECONDS\" (once each)"), line);
+		*why = xasprintf(_("line %zu is not \"[ed25519-]active|next|retiring SELECTOR SECONDS\" (once each)"), line);
 		return -EINVAL;
 	}
-	if (!*st->active) {
+	if (!*st->k[DKIM_RSA].active) {
 		*why = xstrdup(_("it names no active key"));
 		return -EINVAL;
 	}
-	if ((*st->next && (!strcmp(st->next, st->active) || !strcmp(st->next, st->retiring))) ||
-	    (*st->retiring && !strcmp(st->retiring, st->active))) {
-		*why = xstrdup(_("it names one selector twice"));
+	if (st->k[DKIM_ED25519].present && !*st->k[DKIM_ED25519].active) {
+		*why = xstrdup(_("it names no ed25519-active key"));
 		return -EINVAL;
 	}
+	for (a = 0; a < DKIM_NALG; a++) {
+		const char *s3[3] = { st->k[a].active, st->k[a].next, st->k[a].retiring };
+		for (i = 0; i < 3; i++)
+			if (*s3[i])
+				sels[ns++] = s3[i];
+	}
+	for (i = 0; i < ns; i++)
+		for (j = i + 1; j < ns; j++)
+			if (!strcmp(sels[i], sels[j])) {
+				*why = xstrdup(_("it names one selector twice"));
+				return -EINVAL;
+			}
 	return 0;
 }
 
 char *dkim_rotation_format(const struct dkim_rotation *st)
 {
 	struct buf b = { 0 };
+	int a;
+	size_t i;
+
 	buf_puts(&b, "# DKIM key rotation, kept by mailstage apply (dkim_rotate_days): do not edit\n");
-	buf_printf(&b, "active %s %lld\n", st->active, st->active_at);
-	if (*st->next)
-		buf_printf(&b, "next %s %lld\n", st->next, st->next_at);
-	if (*st->retiring)
-		buf_printf(&b, "retiring %s %lld\n", st->retiring, st->retiring_at);
+	for (a = 0; a < DKIM_NALG; a++) {
+		struct dkim_keyrot k = st->k[a];
+		if (a != DKIM_RSA && !k.present)
+			continue;
+		for (i = 0; i < 3; i++) {
+			char *sel;
+			long long *at;
+			slot_of(&k, i, &sel, &at);
+			if (*sel)
+				buf_printf(&b, "%s%s %s %lld\n", a == DKIM_ED25519 ? ED_PREFIX : "", kinds[i], sel, *at);
+		}
+	}
 	return buf_steal(&b);
 }
 
@@ -340,14 +405,14 @@ static char *rotation_path(const struct config *cfg, const struct profile *p)
 int dkim_rotation_load(struct root *root, const struct config *cfg, const struct profile *p,
 		       struct dkim_rotation *st, char **why)
 {
-	char *path = rotation_path(cfg, p), *data = NULL, *w = NULL;
+	char *path = rotation_path(cfg, p), *data = NULL, *w = NULL, *ed;
 	size_t len = 0;
 	int r = root_read(root, path, 4096, &data, &len, &w);
 
 	*why = NULL;
 	if (r == -ENOENT) {
 		memset(st, 0, sizeof(*st));
-		snprintf(st->active, sizeof(st->active), "%s", cfg->dkim_selector);
+		snprintf(st->k[DKIM_RSA].active, sizeof(st->k[DKIM_RSA].active), "%s", cfg->dkim_selector);
 		r = 0;
 	} else if (r < 0) {
 		*why = xasprintf(_("cannot read %s: %s"), path, w ? w : strerror(-r));
@@ -355,21 +420,71 @@ int dkim_rotation_load(struct root *root, const struct config *cfg, const struct
 		*why = xasprintf(_("%s is not a DKIM rotation state: %s; move it away (the keys beside it stay) "
 				   "and run again"), path, w);
 	}
+	if (r == 0 && !st->k[DKIM_ED25519].present) {
+		ed = dkim_ed25519_selector(cfg->dkim_selector);
+		snprintf(st->k[DKIM_ED25519].active, sizeof(st->k[DKIM_ED25519].active), "%s", ed);
+		free(ed);
+	}
 	free(w);
 	free(data);
 	free(path);
 	return r;
 }
 
-char *dkim_active_selector(struct root *root, const struct config *cfg, const struct profile *p)
+char *dkim_active_selector(struct root *root, const struct config *cfg, const struct profile *p, int alg)
 {
 	struct dkim_rotation st;
 	char *why = NULL;
 	if (dkim_rotation_load(root, cfg, p, &st, &why) < 0) {
 		free(why);
-		return xstrdup(cfg->dkim_selector);
+		return alg == DKIM_ED25519 ? dkim_ed25519_selector(cfg->dkim_selector) : xstrdup(cfg->dkim_selector);
 	}
-	return xstrdup(st.active);
+	return xstrdup(st.k[alg].active);
+}
+
+int dkim_rotation_step(int alg, const struct dkim_keyrot *st, long long now, long rotate_days, long retire_days,
+		       dkim_live_fn live, void *arg, struct dkim_keyrot *want)
+{
+	long long day = 86400;
+	int flags = 0, l;
+
+	*want = *st;
+	want->present = 1;
+	if (!st->present)
+		want->active_at = now;	/* the age of a key counts from when rotation began to watch it */
+	if (*st->retiring && now - st->retiring_at >= retire_days * day) {
+		if (live(arg, st->retiring, 0) == 0) {
+			flags |= DKIM_STEP_DELETE;
+			want->retiring[0] = 0;
+			want->retiring_at = 0;
+		} else {
+			flags |= DKIM_STEP_TO_REMOVE;
+		}
+	}
+	if (*st->next) {
+		if ((l = live(arg, st->next, 1)) == -2) {
+			flags |= DKIM_STEP_NOKEY;
+		} else if (l == 1 && !*want->retiring) {
+			flags |= DKIM_STEP_SWITCH;
+			snprintf(want->retiring, sizeof(want->retiring), "%s", st->active);
+			want->retiring_at = now;
+			snprintf(want->active, sizeof(want->active), "%s", st->next);
+			want->active_at = now;
+			want->next[0] = 0;
+			want->next_at = 0;
+		} else {
+			flags |= l == 1 ? DKIM_STEP_HELD : DKIM_STEP_WAIT;
+		}
+	} else if (rotate_days > 0 && !*st->retiring && now - want->active_at >= rotate_days * day) {
+		char sel[64];
+		dkim_rotation_selector_alg(alg, now, sel);
+		if (strcmp(sel, st->active) != 0) {
+			flags |= DKIM_STEP_NEW;
+			snprintf(want->next, sizeof(want->next), "%s", sel);
+			want->next_at = now;
+		}
+	}
+	return flags;
 }
 
 /* The p= of a record's text ("v=DKIM1; k=rsa; p=..."), blanks removed; NULL when none. */
@@ -389,19 +504,35 @@ static char *txt_p(const char *txt)
 	return b.data;
 }
 
-/*
- * What live DNS (the resolver verify uses, or --resolver) says of SEL's record:
- * 1 it is served with p= equal to want_p (any record when want_p is NULL),
- * 0 no such record, -1 another key or no answer (a lookup failure is never "gone").
- */
-static int live_record(struct ctx *c, const char *sel, const char *want_p)
+/* What the stage's DNS gate asks (dkim_live_fn): the stage and the algorithm of the keys. */
+struct live_arg {
+	struct ctx *c;
+	const struct dkim_alg *a;
+};
+
+/* SEL's record in live DNS (the resolver verify uses, or --resolver), against SEL's key when key. */
+static int live_record(void *arg, const char *sel, int key)
 {
+	struct live_arg *la = arg;
+	struct ctx *c = la->c;
 	struct dnsq q;
 	struct strv out = { 0 };
-	char *name = xasprintf("%s._domainkey.%s", sel, c->cfg->domain), *why = NULL;
-	size_t i;
+	char *name = NULL, *why = NULL, *kp = NULL, *data = NULL, *want_p = NULL;
+	size_t i, kl = 0;
 	int r, res = -1;
 
+	if (key) {
+		kp = dkim_sel_key_path(c->cfg, c->prof, sel);
+		r = read_target(c, kp, &data, &kl);
+		if (r == 0)
+			r = la->a->public_of(data, kl, &want_p);
+		if (data)
+			crypto_free_secret(data, kl);
+		free(kp);
+		if (r < 0)
+			return -2;
+	}
+	name = xasprintf("%s._domainkey.%s", sel, c->cfg->domain);
 	memset(&q, 0, sizeof(q));
 	q.server = (char *)stage_resolver(c);
 	q.timeout_s = 3;
@@ -420,21 +551,8 @@ static int live_record(struct ctx *c, const char *sel, const char *want_p)
 	strv_free(&out);
 	free(name);
 	free(why);
+	free(want_p);
 	return res;
-}
-
-static int key_public(struct ctx *c, const char *sel, char **p)
-{
-	char *kp = dkim_sel_key_path(c->cfg, c->prof, sel), *key = NULL;
-	size_t kl = 0;
-	int r = read_target(c, kp, &key, &kl);
-	*p = NULL;
-	if (r == 0)
-		r = crypto_dkim_public(key, kl, p);
-	if (key)
-		crypto_free_secret(key, kl);
-	free(kp);
-	return r;
 }
 
 static void fmt_day(long long t, char out[16])
@@ -446,93 +564,67 @@ static void fmt_day(long long t, char out[16])
 }
 
 /*
- * One step of the rotation per apply, each a change the runner journals:
- *   1. the active key older than dkim_rotate_days: the next key under sYYYYMMDD
- *      (want_new_file), its record; signing unchanged;
- *   2. live DNS serves the next key's record: the state says it is active (the
- *      opendkim stage then writes the tables for it, services restarts opendkim);
- *      the old one is retiring;
- *   3. retiring for dkim_retire_days and its record gone from DNS: its private
- *      key and record file removed (want_removed: backed up, rollback restores).
+ * One step of algorithm alg's rotation per apply (dkim_rotation_step decides),
+ * each a change the runner journals:
+ *   NEW: the next key under sYYYYMMDD[-ed25519] (want_new_file), its record;
+ *        signing unchanged;
+ *   SWITCH: the state says the next key is active (the opendkim stage then
+ *        writes that algorithm's tables for it, services restarts its
+ *        OpenDKIM); the old one is retiring;
+ *   DELETE: the retired key and its record file removed (want_removed:
+ *        backed up, rollback restores).
+ * The state file itself is written once by check(), for both algorithms.
  */
-static int check_rotation(struct ctx *c, struct dkim_rotation *st)
+static int check_rotation(struct ctx *c, int alg, struct dkim_keyrot *st)
 {
+	const struct dkim_alg *a = &algs[alg];
 	const char *user = c->prof->opendkim_user, *group = c->prof->opendkim_group;
-	struct dkim_rotation want = *st;
-	long long now = dkim_now(), day = 86400;
-	char *path = NULL, *text = NULL, *p = NULL, *what = NULL, d[16];
-	int r = 0, live;
+	struct live_arg la = { c, a };
+	struct dkim_keyrot want;
+	char *path = NULL, *what = NULL, d[16];
+	int r = 0, f;
 
-	want.present = 1;
-	if (!st->present)
-		want.active_at = now;	/* the age of a key counts from when rotation began to watch it */
-	if (*st->retiring && now - st->retiring_at >= c->cfg->dkim_retire_days * day) {
-		live = live_record(c, st->retiring, NULL);
-		fmt_day(st->retiring_at, d);
-		if (live == 0) {
-			path = dkim_sel_key_path(c->cfg, c->prof, st->retiring);
-			if ((r = want_removed(c, path, _("retired DKIM key, its record is gone from DNS"))) < 0)
-				goto out;
-			free(path);
-			path = dkim_sel_record_path(c->cfg, c->prof, st->retiring);
-			if ((r = want_removed(c, path, _("record of the retired DKIM key"))) < 0)
-				goto out;
-			want.retiring[0] = 0;
-			want.retiring_at = 0;
-		} else {
-			stage_note(c, _("DKIM selector %s retired on %s: remove its record %s._domainkey.%s from DNS; "
-				   "its key is deleted by the apply after that"), st->retiring, d, st->retiring,
-				   c->cfg->domain);
-		}
-	}
-	if (*st->next) {
-		if ((r = check_key(c, &alg_rsa, st->next)) < 0)
+	/* the next key, made in an earlier run: kept when valid, made again when missing */
+	if (*st->next && (r = check_key(c, a, st->next)) < 0)
+		return r;
+	f = dkim_rotation_step(alg, st, dkim_now(), c->cfg->dkim_rotate_days, c->cfg->dkim_retire_days, live_record,
+			       &la, &want);
+	fmt_day(st->retiring_at, d);
+	if (f & DKIM_STEP_DELETE) {
+		path = dkim_sel_key_path(c->cfg, c->prof, st->retiring);
+		if ((r = want_removed(c, path, _("retired DKIM key, its record is gone from DNS"))) < 0)
 			goto out;
-		if (key_public(c, st->next, &p) < 0) {
-			stage_note(c, _("DKIM selector %s: its key is made in this run; its record is checked in DNS "
-				   "by the next apply"), st->next);
-		} else if ((live = live_record(c, st->next, p)) == 1 && !*want.retiring) {
-			snprintf(want.retiring, sizeof(want.retiring), "%s", st->active);
-			want.retiring_at = now;
-			snprintf(want.active, sizeof(want.active), "%s", st->next);
-			want.active_at = now;
-			want.next[0] = 0;
-			want.next_at = 0;
-		} else if (live == 1) {
-			stage_note(c, _("DKIM selector %s is in DNS; mail is signed with it once %s is retired"),
-				   st->next, st->retiring);
-		} else {
-			stage_note(c, _("DKIM selector %s waits for its record in DNS (`mailstage dns` shows it): "
-				   "mail is signed with %s until DNS serves it"), st->next, st->active);
-		}
-	} else if (c->cfg->dkim_rotate_days > 0 && !*st->retiring &&
-		   now - want.active_at >= c->cfg->dkim_rotate_days * day) {
-		char sel[16];
-		dkim_rotation_selector(now, sel);
-		if (strcmp(sel, st->active) != 0) {
-			path = dkim_sel_key_path(c->cfg, c->prof, sel);
-			r = want_new_file(c, path, produce_rsa_key, _("next DKIM RSA key (rotation)"), 1, user, group, 0600);
-			if (r == 0) {
-				free(path);
-				path = dkim_sel_record_path(c->cfg, c->prof, sel);
-				what = xasprintf(_("DNS record of the next key, selector %s: publish it"), sel);
-				r = want_new_file(c, path, produce_rsa_record, what, 0, user, group, 0644);
-			}
-			if (r < 0)
-				goto out;
-			snprintf(want.next, sizeof(want.next), "%s", sel);
-			want.next_at = now;
-		}
+		free(path);
+		path = dkim_sel_record_path(c->cfg, c->prof, st->retiring);
+		if ((r = want_removed(c, path, _("record of the retired DKIM key"))) < 0)
+			goto out;
 	}
-	free(path);
-	path = rotation_path(c->cfg, c->prof);
-	text = dkim_rotation_format(&want);
-	r = want_file(c, path, text, strlen(text), user, group, 0644);
+	if (f & DKIM_STEP_TO_REMOVE)
+		stage_note(c, _("DKIM selector %s retired on %s: remove its record %s._domainkey.%s from DNS; "
+			   "its key is deleted by the apply after that"), st->retiring, d, st->retiring, c->cfg->domain);
+	if (f & DKIM_STEP_NOKEY)
+		stage_note(c, _("DKIM selector %s: its key is made in this run; its record is checked in DNS "
+			   "by the next apply"), st->next);
+	if (f & DKIM_STEP_HELD)
+		stage_note(c, _("DKIM selector %s is in DNS; mail is signed with it once %s is retired"), st->next,
+			   st->retiring);
+	if (f & DKIM_STEP_WAIT)
+		stage_note(c, _("DKIM selector %s waits for its record in DNS (`mailstage dns` shows it): "
+			   "mail is signed with %s until DNS serves it"), st->next, st->active);
+	if (f & DKIM_STEP_NEW) {
+		free(path);
+		path = dkim_sel_key_path(c->cfg, c->prof, want.next);
+		if ((r = want_new_file(c, path, a->produce_key, _(a->next_key), 1, user, group, 0600)) < 0)
+			goto out;
+		free(path);
+		path = dkim_sel_record_path(c->cfg, c->prof, want.next);
+		what = xasprintf(_("DNS record of the next key, selector %s: publish it"), want.next);
+		if ((r = want_new_file(c, path, a->produce_record, what, 0, user, group, 0644)) < 0)
+			goto out;
+	}
 	*st = want;
 out:
 	free(path);
-	free(text);
-	free(p);
 	free(what);
 	return r;
 }
@@ -540,31 +632,43 @@ out:
 static int check(struct ctx *c)
 {
 	struct dkim_rotation st;
-	char *why = NULL;
-	int r = dkim_rotation_load(c->root, c->cfg, c->prof, &st, &why);
+	char *why = NULL, *path = NULL, *text = NULL;
+	int r = dkim_rotation_load(c->root, c->cfg, c->prof, &st, &why), alg;
+	int rotating = st.present || c->cfg->dkim_rotate_days > 0;
 
 	if (r < 0) {
 		r = stage_fail(c, "%s", why);
 		free(why);
 		return r;
 	}
-	/* the directories, then each configured algorithm's key: RSA always (with its rotation), Ed25519 beside */
+	/* the directories, then each configured algorithm's active key and its rotation: RSA, Ed25519 beside */
 	if ((r = check_dirs(c)) < 0)
 		return r;
-	r = check_key(c, &alg_rsa, st.active);
-	if (r == 0 && (st.present || c->cfg->dkim_rotate_days > 0))
-		r = check_rotation(c, &st);
-	if (r == 0 && config_dkim_ed25519(c->cfg)) {
-		char *sel = dkim_ed25519_selector(c->cfg->dkim_selector);
-		r = check_key(c, &alg_ed25519, sel);
-		free(sel);
+	for (alg = 0; alg < DKIM_NALG; alg++) {
+		struct dkim_keyrot *k = &st.k[alg];
+		if (alg == DKIM_ED25519 && !config_dkim_ed25519(c->cfg))
+			continue;	/* its lines, if any, are kept as they are */
+		if ((r = check_key(c, &algs[alg], k->active)) < 0)
+			goto out;
+		if (rotating && (alg == DKIM_RSA || k->present || c->cfg->dkim_rotate_days > 0) &&
+		    (r = check_rotation(c, alg, k)) < 0)
+			goto out;
 	}
+	if (rotating) {
+		path = rotation_path(c->cfg, c->prof);
+		text = dkim_rotation_format(&st);
+		r = want_file(c, path, text, strlen(text), c->prof->opendkim_user, c->prof->opendkim_group, 0644);
+	}
+out:
+	free(path);
+	free(text);
 	return r;
 }
 
 const struct stage stage_dkim_keys = {
 	.name = "dkim-keys",
-	.summary = N_("DKIM RSA key for the domain and selector (opendkim, 0600) and its DNS record text"),
+	.summary = N_("DKIM keys for the domain and selector, RSA and Ed25519 (opendkim, 0600), their rotation and "
+		   "their DNS record text"),
 	.check = check,
 };
 STAGE_REGISTER(stage_dkim_keys);

@@ -593,31 +593,76 @@ static void insert_dkim(struct dns_zone *z, const char *owner, const char *dom, 
 	z->rr[at] = rr;
 }
 
-int dns_add_dkim_extra(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z)
+/* One key of algorithm alg, selector sel, as a DKIM record after the others: 1 added, 0 not (*missing), -errno. */
+static int add_key(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z,
+		   int alg, const char *sel, const char *purpose, char **missing)
 {
-	char *sel, *p = NULL, *missing = NULL, *owner, *dom;
-	int r;
+	char *p = NULL, *owner, *dom;
+	int r = dkim_public_sel(root, cfg, prof, sel, alg == DKIM_ED25519, &p, missing);
 
-	if (!config_dkim_ed25519(cfg))
-		return 0;
-	sel = dkim_ed25519_selector(cfg->dkim_selector);
-	r = dkim_public_sel(root, cfg, prof, sel, 1, &p, &missing);
-	if (r == 0 && p) {
-		dom = lower_dup(cfg->domain);
-		owner = xasprintf("%s._domainkey.%s", sel, dom);
-		insert_dkim(z, owner, dom, dkim_txt_value_k("ed25519", p), "DKIM: the Ed25519 key of the second "
-			    "signature (RFC 8463)");
+	if (r < 0 || !p)
+		return r;
+	dom = lower_dup(cfg->domain);
+	owner = xasprintf("%s._domainkey.%s", sel, dom);
+	insert_dkim(z, owner, dom, dkim_txt_value_k(alg == DKIM_ED25519 ? "ed25519" : "rsa", p), purpose);
+	free(owner);
+	free(dom);
+	free(p);
+	return 1;
+}
+
+/*
+ * The records of algorithm alg's rotation beside its active key's: the next
+ * key to publish; the retiring one kept until dkim_retire_days, then marked
+ * remove, with a note.  A key that cannot be read has no record here.
+ */
+static void add_rotation(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z,
+			 int alg, const struct dkim_keyrot *k)
+{
+	char *missing = NULL, *owner, *n;
+	int gone;
+	size_t i;
+
+	if (*k->next)
+		add_key(root, cfg, prof, z, alg, k->next, "DKIM: the next key (rotation): publish it now; mail is "
+			"signed with it once DNS serves it", &missing);
+	free(missing);
+	missing = NULL;
+	if (!*k->retiring)
+		return;
+	gone = dkim_now() - k->retiring_at >= cfg->dkim_retire_days * 86400LL;
+	if (add_key(root, cfg, prof, z, alg, k->retiring, gone ? "DKIM: TO REMOVE: the retired key (rotation): "
+		    "delete this record; the next apply then deletes its key" : "DKIM: the previous key (rotation): "
+		    "keep it published for dkim_retire_days", &missing) == 1 && gone) {
+		n = lower_dup(cfg->domain);
+		owner = xasprintf("%s._domainkey.%s", k->retiring, n);
+		free(n);
+		for (i = 0; i < z->n; i++)
+			if (!strncmp(z->rr[i].fqdn, owner, strlen(owner)) && !strcmp(z->rr[i].fqdn + strlen(owner), "."))
+				z->rr[i].remove = 1;
+		n = xasprintf("to remove: %s TXT, the retired DKIM key", owner);
+		strv_push(&z->notes, n);
+		free(n);
 		free(owner);
-		free(dom);
-	} else if (r == 0) {
-		char *n = xasprintf("no Ed25519 DKIM record: %s", missing);
+	}
+	free(missing);
+}
+
+/* The Ed25519 key's record (dkim_algorithms), selector sel, or a note when it does not exist yet. */
+static int add_ed25519(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z,
+		       const char *sel)
+{
+	char *missing = NULL, *n;
+	int r = add_key(root, cfg, prof, z, DKIM_ED25519, sel, "DKIM: the Ed25519 key of the second signature "
+			"(RFC 8463)", &missing);
+
+	if (r == 0) {
+		n = xasprintf("no Ed25519 DKIM record: %s", missing);
 		strv_push(&z->notes, n);
 		free(n);
 	}
-	free(sel);
-	free(p);
 	free(missing);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 char *dns_dkim_p_of(const struct dns_zone *z)
@@ -634,15 +679,14 @@ int dns_build_root(struct root *root, const struct config *cfg, const struct pro
 {
 	struct dkim_rotation st;
 	struct config c2 = *cfg;
-	char *p = NULL, *missing = NULL, *owner = NULL, *dom = NULL;
-	long long now = dkim_now();
+	char *p = NULL, *missing = NULL;
 	int r;
 
 	*err = NULL;
 	memset(z, 0, sizeof(*z));
 	if ((r = dkim_rotation_load(root, cfg, prof, &st, err)) < 0)
 		return r;
-	c2.dkim_selector = st.active;
+	c2.dkim_selector = st.k[DKIM_RSA].active;
 	if ((r = dns_dkim_public(root, &c2, prof, &p, &missing)) < 0) {
 		*err = missing;
 		missing = NULL;
@@ -650,49 +694,19 @@ int dns_build_root(struct root *root, const struct config *cfg, const struct pro
 	}
 	if ((r = dns_build(&c2, p, missing, z)) < 0)
 		goto out;
-	dom = lower_dup(cfg->domain);
-	if (*st.next) {
-		free(p);
-		free(missing);
-		p = missing = NULL;
-		if (dkim_public_sel(root, cfg, prof, st.next, 0, &p, &missing) == 0 && p) {
-			owner = xasprintf("%s._domainkey.%s", st.next, dom);
-			insert_dkim(z, owner, dom, dkim_txt_value(p), "DKIM: the next key (rotation): publish it now; "
-				    "mail is signed with it once DNS serves it");
-			free(owner);
-		}
-	}
-	if (*st.retiring) {
-		free(p);
-		free(missing);
-		p = missing = NULL;
-		if (dkim_public_sel(root, cfg, prof, st.retiring, 0, &p, &missing) == 0 && p) {
-			int gone = now - st.retiring_at >= cfg->dkim_retire_days * 86400LL;
-			owner = xasprintf("%s._domainkey.%s", st.retiring, dom);
-			insert_dkim(z, owner, dom, dkim_txt_value(p), gone ?
-				    "DKIM: TO REMOVE: the retired key (rotation): delete this record; the next apply "
-				    "then deletes its key" :
-				    "DKIM: the previous key (rotation): keep it published for dkim_retire_days");
-			if (gone) {
-				char *n = xasprintf("to remove: %s TXT, the retired DKIM key", owner);
-				size_t i;
-				for (i = 0; i < z->n; i++)
-					if (!strncmp(z->rr[i].fqdn, owner, strlen(owner)) && !strcmp(z->rr[i].fqdn + strlen(owner), "."))
-						z->rr[i].remove = 1;
-				strv_push(&z->notes, n);
-				free(n);
-			}
-			free(owner);
-		}
-	}
-	if ((r = dns_add_dkim_extra(root, cfg, prof, z)) < 0)
+	/* each algorithm's keys: the active one, the next to publish, the retiring one */
+	add_rotation(root, cfg, prof, z, DKIM_RSA, &st.k[DKIM_RSA]);
+	if (!config_dkim_ed25519(cfg))
+		goto out;
+	if ((r = add_ed25519(root, cfg, prof, z, st.k[DKIM_ED25519].active)) < 0)
 		*err = xasprintf("cannot read the Ed25519 DKIM key: %s", strerror(-r));
+	else
+		add_rotation(root, cfg, prof, z, DKIM_ED25519, &st.k[DKIM_ED25519]);
 out:
 	if (r < 0 && r != -EINVAL)
 		dns_zone_free(z);
 	free(p);
 	free(missing);
-	free(dom);
 	return r;
 }
 

@@ -81,14 +81,9 @@ char *dns_p_from_record(const char *text);
 int dns_dkim_public(struct root *root, const struct config *cfg, const struct profile *prof, char **p,
 		    char **missing);
 /*
- * The DKIM records beside the main key's, added to z after it: the Ed25519
- * key's (dkim_algorithms), or a note when it does not exist yet.  0 or -errno.
- */
-int dns_add_dkim_extra(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z);
-/*
- * Everything above for the root: the DKIM rotation's keys (the active one as
- * the DKIM record; the next one to publish; the retiring one kept until
- * dkim_retire_days, then marked remove), the Ed25519 key.  0; -EINVAL for a
+ * Everything above for the root: each algorithm's DKIM rotation keys (RSA,
+ * and Ed25519 with dkim_algorithms: the active one; the next one to publish;
+ * the retiring one kept until dkim_retire_days, then marked remove).  0; -EINVAL for a
  * configuration without the identity; another -errno with *err (caller frees).
  */
 int dns_build_root(struct root *root, const struct config *cfg, const struct profile *prof, struct dns_zone *z,

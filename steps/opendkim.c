@@ -89,23 +89,6 @@ char *opendkim_ed25519_conf_path(const struct profile *p)
 	return xasprintf("%s/ed25519.conf", p->opendkim_dir);
 }
 
-char *opendkim_ed25519_keytable(const struct config *cfg, const struct profile *p)
-{
-	char *sel = dkim_ed25519_selector(cfg->dkim_selector), *kp = dkim_sel_key_path(cfg, p, sel);
-	char *s = xasprintf("%s._domainkey.%s %s:%s:%s\n", sel, cfg->domain, cfg->domain, sel, kp);
-	free(kp);
-	free(sel);
-	return s;
-}
-
-char *opendkim_ed25519_signingtable(const struct config *cfg)
-{
-	char *sel = dkim_ed25519_selector(cfg->dkim_selector);
-	char *s = xasprintf("*@%s %s._domainkey.%s\n", cfg->domain, sel, cfg->domain);
-	free(sel);
-	return s;
-}
-
 /* The second instance's whole configuration: the first one's signing settings, Ed25519. */
 char *opendkim_ed25519_conf(const struct profile *p)
 {
@@ -274,6 +257,26 @@ static int check_unit_override(struct ctx *c)
 	return r;
 }
 
+/* KeyTable and SigningTable (each with suffix: "" or ".ed25519") naming selector sel, root:opendkim 0640. */
+static int want_tables(struct ctx *c, const char *suffix, const char *sel)
+{
+	const struct profile *p = c->prof;
+	char *path = xasprintf("%s/KeyTable%s", p->opendkim_dir, suffix);
+	char *data = opendkim_keytable_sel(c->cfg, p, sel);
+	int r = want_file(c, path, data, strlen(data), "root", p->opendkim_group, 0640);
+
+	free(path);
+	free(data);
+	if (r < 0)
+		return r;
+	path = xasprintf("%s/SigningTable%s", p->opendkim_dir, suffix);
+	data = opendkim_signingtable_sel(c->cfg, sel);
+	r = want_file(c, path, data, strlen(data), "root", p->opendkim_group, 0640);
+	free(path);
+	free(data);
+	return r;
+}
+
 static int check(struct ctx *c)
 {
 	const struct profile *p = c->prof;
@@ -292,19 +295,9 @@ static int check(struct ctx *c)
 	if ((r = want_dir_exists(c, p->opendkim_dir, "root", grp, 0750)) < 0)
 		goto out;
 	/* the rotation's active key (dkim-keys switches it only once DNS serves its record) */
-	sel = dkim_active_selector(c->root, c->cfg, p);
-	path = opendkim_keytable_path(p);
-	data = opendkim_keytable_sel(c->cfg, p, sel);
-	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
+	sel = dkim_active_selector(c->root, c->cfg, p, DKIM_RSA);
+	if ((r = want_tables(c, "", sel)) < 0)
 		goto out;
-	free(path);
-	free(data);
-	path = opendkim_signingtable_path(p);
-	data = opendkim_signingtable_sel(c->cfg, sel);
-	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
-		goto out;
-	free(path);
-	free(data);
 	path = opendkim_trustedhosts_path(p);
 	data = opendkim_trustedhosts(c->cfg);
 	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0 || !config_dkim_ed25519(c->cfg))
@@ -317,18 +310,12 @@ static int check(struct ctx *c)
 		goto out;
 	free(path);
 	free(data);
-	path = xasprintf("%s/KeyTable.ed25519", p->opendkim_dir);
-	data = opendkim_ed25519_keytable(c->cfg, p);
-	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
+	path = data = NULL;
+	/* the Ed25519 key rotates on its own: the second instance's tables name its active key */
+	free(sel);
+	sel = dkim_active_selector(c->root, c->cfg, p, DKIM_ED25519);
+	if ((r = want_tables(c, ".ed25519", sel)) < 0)
 		goto out;
-	free(path);
-	free(data);
-	path = xasprintf("%s/SigningTable.ed25519", p->opendkim_dir);
-	data = opendkim_ed25519_signingtable(c->cfg);
-	if ((r = want_file(c, path, data, strlen(data), "root", grp, 0640)) < 0)
-		goto out;
-	free(path);
-	free(data);
 	path = xstrdup("/etc/systemd/system/" OPENDKIM_ED25519_UNIT);
 	data = opendkim_ed25519_unit(p);
 	if ((r = want_dir_exists(c, "/etc/systemd", "root", "root", 0755)) < 0 ||

@@ -121,41 +121,81 @@ char *dkim_sel_record_path(const struct config *cfg, const struct profile *p, co
 
 /*
  * DKIM key rotation (dkim_rotate_days), a state machine carried by apply runs
- * (dkim_keys.c).  Its state is the file DKIM_ROTATION_FILE in the key
- * directory, one line per key:
+ * (dkim_keys.c), one per algorithm of dkim_algorithms: each key rotates
+ * under the same rules, its own next selector, DNS gate and retirement, so
+ * RSA and Ed25519 may switch in different runs.  Its state is the file
+ * DKIM_ROTATION_FILE in the key directory, one line per key:
  *     active SELECTOR EPOCH     signs now; EPOCH: when it became the key
  *     next SELECTOR EPOCH       made at EPOCH, waiting for its record in DNS
  *     retiring SELECTOR EPOCH   stopped signing at EPOCH; its record stays
  *                               published dkim_retire_days, then is removed
- * '#' lines are comments.  Untrusted input: parsed strictly (at most one
- * line of each kind, active required, selectors DNS labels, EPOCH digits).
+ * for the RSA key, and the same words prefixed "ed25519-" (ed25519-active,
+ * ...) for the Ed25519 key, whose lines appear once it rotates.  '#' lines
+ * are comments.  Untrusted input: parsed strictly (at most one line of each
+ * kind, an active line for each algorithm named, selectors DNS labels, no
+ * selector twice (the keys are files named after them), EPOCH digits).
  */
 #define DKIM_ROTATION_FILE "rotation.state"
-struct dkim_rotation {
-	int present;			/* the file exists */
+enum { DKIM_RSA, DKIM_ED25519, DKIM_NALG };
+/* "rsa-sha256", "ed25519-sha256" */
+const char *dkim_alg_name(int alg);
+struct dkim_keyrot {
+	int present;			/* the file has this algorithm's lines */
 	char active[64], next[64], retiring[64];	/* "" when none */
 	long long active_at, next_at, retiring_at;
+};
+struct dkim_rotation {
+	int present;			/* the file exists */
+	struct dkim_keyrot k[DKIM_NALG];
 };
 /* 0, or -EINVAL with *why (caller frees). */
 int dkim_rotation_parse(const char *text, size_t len, struct dkim_rotation *st, char **why);
 char *dkim_rotation_format(const struct dkim_rotation *st);
 /* The selector of a key made at t: "sYYYYMMDD" (UTC). */
 void dkim_rotation_selector(long long t, char out[16]);
-/* The state in the root; absent: active = cfg's selector.  0, or -errno/-EINVAL with *why. */
+/* The same for algorithm alg: sYYYYMMDD, sYYYYMMDD-ed25519 (dkim_ed25519_selector). */
+void dkim_rotation_selector_alg(int alg, long long t, char out[64]);
+/*
+ * The state in the root; absent (or an algorithm without lines): active =
+ * cfg's selector (SELECTOR-ed25519 for Ed25519).  0, or -errno/-EINVAL with *why.
+ */
 int dkim_rotation_load(struct root *root, const struct config *cfg, const struct profile *p,
 		       struct dkim_rotation *st, char **why);
-/* The selector mail is signed with now (the rotation's active key, else dkim_selector); caller frees. */
-char *dkim_active_selector(struct root *root, const struct config *cfg, const struct profile *p);
+/* The selector algorithm alg signs with now (the rotation's active key, else the configured one); caller frees. */
+char *dkim_active_selector(struct root *root, const struct config *cfg, const struct profile *p, int alg);
 /* Now, for the rotation (the test build honours MAILSTAGE_TEST_NOW, seconds since the epoch). */
 long long dkim_now(void);
+
+/*
+ * One apply's step of one algorithm's rotation, the pure part of the stage:
+ * from st, the clock and what live DNS serves, the state *want and what to
+ * do (DKIM_STEP_* flags).  live(arg, SEL, key) says whether DNS serves SEL's
+ * record: 1 served (with the p= of SEL's key on disk when key, any record
+ * else), 0 no such record, -1 another key or no answer (never "gone"),
+ * -2 (key) the key cannot be read yet (it is made in this run).
+ *   1. retiring past retire_days: its record gone (0): DELETE its key, else TO_REMOVE;
+ *   2. a next key: served with its key and nothing retiring: SWITCH (next is
+ *      active, the old one retiring); served but a key still retiring: HELD;
+ *      not served: WAIT; its key not readable yet: NOKEY;
+ *   3. no next, nothing retiring, the active key rotate_days old (counted from
+ *      when the rotation first saw it): NEW, want->next under the date's selector.
+ */
+#define DKIM_STEP_DELETE	0x01
+#define DKIM_STEP_TO_REMOVE	0x02
+#define DKIM_STEP_SWITCH	0x04
+#define DKIM_STEP_HELD		0x08
+#define DKIM_STEP_WAIT		0x10
+#define DKIM_STEP_NOKEY		0x20
+#define DKIM_STEP_NEW		0x40
+typedef int (*dkim_live_fn)(void *arg, const char *sel, int key);
+int dkim_rotation_step(int alg, const struct dkim_keyrot *st, long long now, long rotate_days, long retire_days,
+		       dkim_live_fn live, void *arg, struct dkim_keyrot *want);
 
 /* opendkim.c: the second OpenDKIM that signs with Ed25519 (dkim_algorithms), its unit and milter. */
 #define OPENDKIM_ED25519_UNIT "opendkim-ed25519.service"
 #define OPENDKIM_ED25519_MILTER "inet:127.0.0.1:8892"
 char *opendkim_ed25519_conf_path(const struct profile *p);
 char *opendkim_ed25519_conf(const struct profile *p);
-char *opendkim_ed25519_keytable(const struct config *cfg, const struct profile *p);
-char *opendkim_ed25519_signingtable(const struct config *cfg);
 char *opendkim_ed25519_unit(const struct profile *p);
 /* The TCP ports the OpenDKIM milters listen on (8891, and 8892 with Ed25519): how many. */
 size_t opendkim_milter_ports(const struct config *cfg, int ports[2]);

@@ -33,53 +33,9 @@ DAY=86400
 T0=$(date +%s)
 export MAILSTAGE_TEST_NOW=$T0
 e2e_up
-KD=$E2E_ROOT/etc/opendkim/keys/example.com
-ZONE=$MN_DIR/dns/nsd/example.com.zone
-skip=$("$E2E_MS" stages | awk '$2 == "packages" || $2 == "services" {print $2}' | paste -sd, -)
-
-apply_at() {	# apply_at EPOCH: one apply in the sender's namespace against nsd; log in $T/apply.out
-	mn_in srv env MAILSTAGE_TEST_NOW="$1" "$E2E_MS" --root "$E2E_ROOT" --skip "$skip" --resolver "$E2E_DNS4:53" \
-		apply >"$T/apply.out" 2>&1 || { cat "$T/apply.out"; die "apply at $1 failed"; }
-}
-state() { grep -v '^#' "$KD/rotation.state" | paste -sd' ' -; }
-reload_signer() {	# the services stage restarts opendkim when /etc/opendkim changed; here: SIGUSR1
-	mn_in srv /bin/sh -c 'kill -USR1 "$(cat /run/opendkim/opendkim.pid)"'
-	sleep 1
-}
-served() {	# served NAME: 0 when nsd answers a TXT record for NAME
-	mn_in srv "$MN_PY" -c 'import dns.resolver, sys
-r = dns.resolver.Resolver(configure=False); r.nameservers = [sys.argv[1]]
-try:
-    r.resolve(sys.argv[2], "TXT"); sys.exit(0)
-except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-    sys.exit(1)' "$E2E_DNS4" "$1" 2>/dev/null
-}
-zone_sync() {	# what `mailstage dns --format zone` prints now, served by nsd (SOA serial follows the records)
-	mn_in srv env MAILSTAGE_TEST_NOW="$1" "$E2E_MS" --root "$E2E_ROOT" dns --format zone >"$ZONE.new" ||
-		die "mailstage dns --format zone failed"
-	nsd-checkzone example.com "$ZONE.new" >/dev/null || die "the zone does not load: $(cat "$ZONE.new")"
-	mv "$ZONE.new" "$ZONE"
-	touch -d '+2 seconds' "$ZONE"
-	mn_in dns kill -HUP "$(cat "$MN_DIR/dns/nsd/nsd.pid")"
-}
-wait_served() {	# wait_served NAME yes|no
-	local i
-	for i in $(seq 1 100); do
-		if served "$1"; then [ "$2" = yes ] && return 0; else [ "$2" = no ] && return 0; fi
-		sleep 0.1
-	done
-	die "nsd: $1 served is not $2"
-}
-status_is() {	# status_is EPOCH "SEL:STATE:DNS ...": mailstage dkim status --json, each selector's state
-	local want=$2 got
-	mn_in srv env MAILSTAGE_TEST_NOW="$1" "$E2E_MS" --root "$E2E_ROOT" --json dkim status --resolver "$E2E_DNS4:53" \
-		>"$T/status.json" || die "dkim status failed"
-	got=$("$MN_PY" -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-print(" ".join("%s:%s:%s" % (s["selector"], s["state"], s["dns"]) for s in d["selectors"]))' "$T/status.json")
-	[ "$got" = "$want" ] || die "dkim status: $got, expected $want: $(cat "$T/status.json")"
-	mn_in srv env MAILSTAGE_TEST_NOW="$1" "$E2E_MS" --root "$E2E_ROOT" dkim status --resolver "$E2E_DNS4:53"
-}
+. "$MAILSTAGE_SRC/tests/lib/rotation.sh"
+rot_init
+ROT_STATUS_FMT=%s:%.0s%s:%s	# status_is words SEL:STATE:DNS (RSA only: no algorithm)
 n=0
 mail_judged() {	# mail_judged SELECTOR STEP: a message to mx4, its verdict asserted
 	n=$((n + 1))
@@ -134,7 +90,7 @@ grep -q "^$SEL._domainkey.example.com example.com:$SEL:/etc/opendkim/keys/exampl
 	"$E2E_ROOT/etc/opendkim/KeyTable" || die "step 3: KeyTable: $(cat "$E2E_ROOT/etc/opendkim/KeyTable")"
 grep -q "^\*@example.com $SEL._domainkey.example.com$" "$E2E_ROOT/etc/opendkim/SigningTable" || die "step 3: SigningTable"
 [ -f "$KD/default.private" ] || die "step 3: the old key is gone already"
-reload_signer
+reload_signers
 mail_judged "$SEL" 3
 status_is $T1 "$SEL:active:served default:retiring:served"
 served default._domainkey.example.com || die "step 3: the old record is not served any more"

@@ -371,6 +371,13 @@ static void test_rotation_state(void **state)
 		"active  default 1\n",			/* two blanks */
 		"active default 1 \n",
 		"active default 1234567890123\n",	/* more than 12 digits */
+		"ed25519-active default-ed25519 1\n",	/* no RSA key */
+		"active default 1\ned25519-next s2027-ed25519 2\n",	/* Ed25519 lines without its active one */
+		"active default 1\ned25519-active default 2\n",	/* one selector for both keys: one file */
+		"active default 1\ned25519-active e 2\ned25519-retiring default 3\n",
+		"active default 1\ned25519-active e 2\ned25519-active f 3\n",
+		"active default 1\ned25519- e 2\n",
+		"active default 1\nrsa-active e 2\n",
 		NULL,
 	};
 	size_t i;
@@ -379,19 +386,20 @@ static void test_rotation_state(void **state)
 	assert_int_equal(dkim_rotation_parse("# c\nactive default 100\nnext s20270601 200\nretiring old 50\n", 58, &st,
 					     &why), 0);
 	assert_null(why);
-	assert_string_equal(st.active, "default");
-	assert_int_equal(st.active_at, 100);
-	assert_string_equal(st.next, "s20270601");
-	assert_int_equal(st.next_at, 200);
-	assert_string_equal(st.retiring, "old");
-	assert_int_equal(st.retiring_at, 50);
+	assert_string_equal(st.k[DKIM_RSA].active, "default");
+	assert_int_equal(st.k[DKIM_RSA].active_at, 100);
+	assert_string_equal(st.k[DKIM_RSA].next, "s20270601");
+	assert_int_equal(st.k[DKIM_RSA].next_at, 200);
+	assert_string_equal(st.k[DKIM_RSA].retiring, "old");
+	assert_int_equal(st.k[DKIM_RSA].retiring_at, 50);
+	assert_int_equal(st.k[DKIM_ED25519].present, 0);
 	text = dkim_rotation_format(&st);
 	assert_string_equal(text, "# DKIM key rotation, kept by mailstage apply (dkim_rotate_days): do not edit\n"
 			    "active default 100\nnext s20270601 200\nretiring old 50\n");
 	/* what it writes it reads back */
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(dkim_rotation_parse(text, strlen(text), &st, &why), 0);
-	assert_string_equal(st.next, "s20270601");
+	assert_string_equal(st.k[DKIM_RSA].next, "s20270601");
 	free(text);
 	for (i = 0; bad[i]; i++) {
 		if (dkim_rotation_parse(bad[i], strlen(bad[i]), &st, &why) != -EINVAL)
@@ -402,6 +410,157 @@ static void test_rotation_state(void **state)
 	}
 	assert_int_equal(dkim_rotation_parse("active a\0 1\n", 11, &st, &why), -EINVAL);
 	free(why);
+	why = NULL;
+
+	/* the Ed25519 key's own lines: read, written back in the same order */
+	{
+		const char *ed = "# DKIM key rotation, kept by mailstage apply (dkim_rotate_days): do not edit\n"
+				 "active s20270601 300\nretiring default 300\n"
+				 "ed25519-active default-ed25519 100\ned25519-next s20270602-ed25519 400\n";
+		assert_int_equal(dkim_rotation_parse(ed, strlen(ed), &st, &why), 0);
+		assert_true(st.k[DKIM_ED25519].present);
+		assert_string_equal(st.k[DKIM_ED25519].active, "default-ed25519");
+		assert_int_equal(st.k[DKIM_ED25519].active_at, 100);
+		assert_string_equal(st.k[DKIM_ED25519].next, "s20270602-ed25519");
+		assert_int_equal(st.k[DKIM_ED25519].next_at, 400);
+		assert_string_equal(st.k[DKIM_ED25519].retiring, "");
+		assert_string_equal(st.k[DKIM_RSA].active, "s20270601");
+		text = dkim_rotation_format(&st);
+		assert_string_equal(text, ed);
+		free(text);
+	}
+}
+
+/* A fake live DNS for dkim_rotation_step: which selectors are served, and whether a key is readable. */
+struct fake_dns {
+	const char *served;	/* space-separated selectors served with their key */
+	const char *other;	/* served with another key */
+	const char *nokey;	/* whose key is not on disk yet */
+	int asked;
+};
+
+static int has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p;
+	for (p = list; p && (p = strstr(p, w)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	return 0;
+}
+
+static int fake_live(void *arg, const char *sel, int key)
+{
+	struct fake_dns *f = arg;
+	f->asked++;
+	if (key && has_word(f->nokey, sel))
+		return -2;
+	if (has_word(f->served, sel))
+		return 1;
+	if (has_word(f->other, sel))
+		return key ? -1 : 1;
+	return 0;
+}
+
+static void test_rotation_step(void **state)
+{
+	const long long D = 86400, T0 = 1796169600LL;	/* 2026-12-02 */
+	struct dkim_keyrot st, want;
+	struct fake_dns f = { 0 };
+	int a, fl;
+
+	(void)state;
+	for (a = 0; a < DKIM_NALG; a++) {
+		const char *act = a == DKIM_ED25519 ? "default-ed25519" : "default";
+		const char *nx = a == DKIM_ED25519 ? "s20270601-ed25519" : "s20270601";
+		char sel[64];
+
+		dkim_rotation_selector_alg(a, T0 + 181 * D, sel);
+		assert_string_equal(sel, nx);
+		/* first seen: the age counts from now, nothing made, DNS not asked */
+		memset(&st, 0, sizeof(st));
+		snprintf(st.active, sizeof(st.active), "%s", act);
+		memset(&f, 0, sizeof(f));
+		fl = dkim_rotation_step(a, &st, T0, 180, 7, fake_live, &f, &want);
+		assert_int_equal(fl, 0);
+		assert_true(want.present);
+		assert_int_equal(want.active_at, T0);
+		assert_int_equal(f.asked, 0);
+		st = want;
+		/* 179 days: nothing; 181 days: the next key under the date's selector of this algorithm */
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 179 * D, 180, 7, fake_live, &f, &want), 0);
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 181 * D, 0, 7, fake_live, &f, &want), 0);
+		fl = dkim_rotation_step(a, &st, T0 + 181 * D, 180, 7, fake_live, &f, &want);
+		assert_int_equal(fl, DKIM_STEP_NEW);
+		assert_string_equal(want.next, nx);
+		assert_int_equal(want.next_at, T0 + 181 * D);
+		assert_string_equal(want.active, act);
+		st = want;
+		/* the key not on disk yet (made in this run): no switch */
+		f.nokey = nx;
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 181 * D, 180, 7, fake_live, &f, &want), DKIM_STEP_NOKEY);
+		assert_string_equal(want.active, act);
+		f.nokey = NULL;
+		/* not served, or served with another key: it waits, signing unchanged */
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 182 * D, 180, 7, fake_live, &f, &want), DKIM_STEP_WAIT);
+		assert_string_equal(want.active, act);
+		assert_string_equal(want.next, nx);
+		f.other = nx;
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 182 * D, 180, 7, fake_live, &f, &want), DKIM_STEP_WAIT);
+		f.other = NULL;
+		/* served with its key: the switch */
+		f.served = a == DKIM_ED25519 ? "default-ed25519 s20270601-ed25519" : "default s20270601";
+		fl = dkim_rotation_step(a, &st, T0 + 182 * D, 180, 7, fake_live, &f, &want);
+		assert_int_equal(fl, DKIM_STEP_SWITCH);
+		assert_string_equal(want.active, nx);
+		assert_int_equal(want.active_at, T0 + 182 * D);
+		assert_string_equal(want.retiring, act);
+		assert_int_equal(want.retiring_at, T0 + 182 * D);
+		assert_string_equal(want.next, "");
+		st = want;
+		/* within dkim_retire_days: nothing, not even a rotation (the new key is young) */
+		f.asked = 0;
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 188 * D, 180, 7, fake_live, &f, &want), 0);
+		assert_int_equal(f.asked, 0);
+		/* past it, still served (or no answer): to remove, the key kept */
+		fl = dkim_rotation_step(a, &st, T0 + 190 * D, 180, 7, fake_live, &f, &want);
+		assert_int_equal(fl, DKIM_STEP_TO_REMOVE);
+		assert_string_equal(want.retiring, act);
+		f.served = nx;
+		f.other = act;
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 190 * D, 180, 7, fake_live, &f, &want),
+				 DKIM_STEP_TO_REMOVE);
+		f.other = NULL;
+		/* gone from DNS: deleted */
+		fl = dkim_rotation_step(a, &st, T0 + 190 * D, 180, 7, fake_live, &f, &want);
+		assert_int_equal(fl, DKIM_STEP_DELETE);
+		assert_string_equal(want.retiring, "");
+		assert_string_equal(want.active, nx);
+		st = want;
+		/* a rotation while a key is still retiring: the next one waits for it */
+		snprintf(st.retiring, sizeof(st.retiring), "%s", act);
+		st.retiring_at = T0 + 182 * D;
+		snprintf(st.next, sizeof(st.next), "%s", a == DKIM_ED25519 ? "s20280101-ed25519" : "s20280101");
+		f.served = a == DKIM_ED25519 ? "s20280101-ed25519 default-ed25519" : "s20280101 default";
+		fl = dkim_rotation_step(a, &st, T0 + 185 * D, 180, 7, fake_live, &f, &want);
+		assert_int_equal(fl, DKIM_STEP_HELD);
+		assert_string_equal(want.active, nx);
+		/* the retired record gone in the same run: deleted and switched at once */
+		f.served = a == DKIM_ED25519 ? "s20280101-ed25519" : "s20280101";
+		fl = dkim_rotation_step(a, &st, T0 + 190 * D, 180, 7, fake_live, &f, &want);
+		assert_int_equal(fl, DKIM_STEP_DELETE | DKIM_STEP_SWITCH);
+		assert_string_equal(want.retiring, nx);
+		/* rotate_days 0 never starts a rotation */
+		memset(&st, 0, sizeof(st));
+		snprintf(st.active, sizeof(st.active), "%s", act);
+		st.present = 1;
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 9999 * D, 0, 7, fake_live, &f, &want), 0);
+		/* the date's selector equal to the active one (rotated today already): nothing */
+		dkim_rotation_selector_alg(a, T0 + 400 * D, st.active);
+		assert_int_equal(dkim_rotation_step(a, &st, T0 + 400 * D, 180, 7, fake_live, &f, &want), 0);
+	}
+	assert_string_equal(dkim_alg_name(DKIM_RSA), "rsa-sha256");
+	assert_string_equal(dkim_alg_name(DKIM_ED25519), "ed25519-sha256");
 }
 
 static void test_formats(void **state)
@@ -502,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_ed25519_record),
 		cmocka_unit_test(test_rotation_selector),
 		cmocka_unit_test(test_rotation_state),
+		cmocka_unit_test(test_rotation_step),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_caa),
 		cmocka_unit_test(test_required),
