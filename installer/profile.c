@@ -142,11 +142,14 @@ static const struct profile debian12 = {
  * made (the VM: `denied { search } ... saslauthd_t ... var_spool_t`).  The
  * socket stays at the package's /var/run/saslauthd, and submission and
  * smtps, the only services with AUTH, run unchrooted to reach it
- * (postfix_smtpd_t may connect to saslauthd_t there), as on EL.
+ * (postfix_smtpd_t may connect to saslauthd_t there), as on EL.  Without
+ * -c: the credential cache is a file saslauthd maps, and the policy grants
+ * saslauthd_t no `map` on its runtime files (the VM: denied { map } on
+ * /run/saslauthd/cache.mmap, and saslauthd died).
  */
 static const struct profile debian12_selinux = {
 	DEBIAN12_COMMON
-	.saslauthd_options = "-c -m /var/run/saslauthd",
+	.saslauthd_options = "-m /var/run/saslauthd",
 	.sasl_unchrooted = 1,
 };
 

@@ -271,7 +271,7 @@ static void test_master(void **state)
 		free(out);
 		free(in);
 		assert_int_equal(sasl_defaults_edit(dse, "OPTIONS=\"-c -m /var/run/saslauthd\"\n", 35, &d, &dl, &err), 0);
-		assert_non_null(strstr(d, "OPTIONS=\"-c -m /var/run/saslauthd\""));
+		assert_non_null(strstr(d, "OPTIONS=\"-m /var/run/saslauthd\""));
 		free(d);
 		assert_int_equal(sasl_defaults_edit(deb, "OPTIONS=\"-c -m /var/run/saslauthd\"\n", 35, &d, &dl, &err), 0);
 		assert_non_null(strstr(d, "/var/spool/postfix/var/run/saslauthd"));
