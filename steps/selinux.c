@@ -479,6 +479,18 @@ static int word_of(const char *s, const char *set, size_t max)
 
 #define SE_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 
+/* An undo's STOREROOT must be the store this target has (sepolicy_find's choice), never another. */
+static int store_is_targets(const struct root *root, const char *store, char **why)
+{
+	const char *env = getenv("MAILSTAGE_SEMANAGE_ROOT");
+	const char *want = env && *env ? env : !root->is_host && *root->dir ? root->dir : "-";
+
+	if (strcmp(store, want) == 0)
+		return 0;
+	*why = xasprintf(_("the policy store %s is not this target's (%s)"), store, want);
+	return -EINVAL;
+}
+
 /*
  * The journal's undo string, strictly: "NAME LOCAL RUNTIME TYPE STOREROOT",
  * LOCAL and RUNTIME "-", 0 or 1, and STOREROOT the policy store this target
@@ -487,8 +499,6 @@ static int word_of(const char *s, const char *set, size_t max)
 static int bool_undo_check(const struct root *root, const char *undo, char **why)
 {
 	char name[257] = "", local[3] = "", active[3] = "", type[129] = "", *store = NULL, *again = NULL;
-	const char *env = getenv("MAILSTAGE_SEMANAGE_ROOT");
-	const char *want = env && *env ? env : !root->is_host && *root->dir ? root->dir : "-";
 	size_t sl;
 	int n;
 
@@ -502,8 +512,8 @@ static int bool_undo_check(const struct root *root, const char *undo, char **why
 	    !word_of(type, SE_NAME_CHARS "-", 127) || (strcmp(local, "-") && strcmp(local, "0") && strcmp(local, "1")) ||
 	    (strcmp(active, "-") && strcmp(active, "0") && strcmp(active, "1")))
 		*why = xstrdup(_("an selinux-boolean undo is \"NAME -|0|1 -|0|1 POLICYTYPE STORE\""));
-	else if (strcmp(store, want) != 0)
-		*why = xasprintf(_("the policy store %s is not this target's (%s)"), store, want);
+	else
+		store_is_targets(root, store, why);
 	free(store);
 	free(again);
 	return *why ? -EINVAL : 0;
@@ -728,8 +738,6 @@ static int port_undo_check(const struct root *root, const char *undo, char **why
 {
 	char port[8] = "", prev[130] = "", user[130] = "", role[130] = "", level[258] = "", type[130] = "";
 	char *store = NULL, *again = NULL;
-	const char *env = getenv("MAILSTAGE_SEMANAGE_ROOT");
-	const char *want = env && *env ? env : !root->is_host && *root->dir ? root->dir : "-";
 	int n, pn = 0;
 
 	store = xmalloc(strlen(undo) + 1);
@@ -744,8 +752,8 @@ static int port_undo_check(const struct root *root, const char *undo, char **why
 	    !word_of(user, SE_NAME_CHARS, 127) || !word_of(role, SE_NAME_CHARS, 127) ||
 	    (strcmp(level, "-") && !word_of(level, SE_LEVEL_CHARS, 255)) || !word_of(type, SE_NAME_CHARS "-", 127))
 		*why = xstrdup(_("an selinux-port undo is \"PORT TYPE|- USER ROLE LEVEL|- POLICYTYPE STORE\""));
-	else if (strcmp(store, want) != 0)
-		*why = xasprintf(_("the policy store %s is not this target's (%s)"), store, want);
+	else
+		store_is_targets(root, store, why);
 	free(store);
 	free(again);
 	return *why ? -EINVAL : 0;
