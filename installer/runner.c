@@ -239,6 +239,7 @@ static void ctx_free(struct ctx *c)
 	if (c->exit_code)
 		c->run->exit_code = c->exit_code;	/* stage_refuse() */
 	changes_free(c->changes, c->nchanges);
+	ctx_forget_seen(c);
 	strv_free(&c->notes);
 	c->changes = NULL;
 	c->nchanges = 0;
