@@ -142,7 +142,6 @@ void root_forget(const struct root *r)
 int root_init(struct root *r, const char *dir, char **why)
 {
 	char *canon;
-
 	struct stat st;
 
 	memset(r, 0, sizeof(*r));
