@@ -121,9 +121,10 @@ check-e2e: test-build
 check-vm: mailstage
 	tests/vm/run $(CURDIR)/mailstage
 
+# tests/bench runs tests/bench-host (the container) last and closes with
+# issue 11's three targets, met or missed, from that one run.
 bench: mailstage
 	tests/bench
-	tests/bench-host
 
 # The README's two commands.  Each installs what it needs with apt-get first
 # (tests/deps), then builds in a sub-make (pkg-config must see the libraries).

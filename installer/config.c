@@ -210,6 +210,7 @@ struct parser {
 	char *value[KI_COUNT];		/* raw value from the file, NULL when unset */
 	unsigned line[KI_COUNT];	/* where it was set */
 	int failed[KI_COUNT];		/* its value was rejected */
+	int text_clean;			/* every line passed text_problem() already */
 };
 
 static void add_error(struct parser *p, unsigned line, const char *fmt, ...) ATTR_PRINTF(3, 4);
@@ -1031,6 +1032,10 @@ static int text_problem(const char *s, size_t n, unsigned char *byte)
 		unsigned char c = (unsigned char)s[k];
 		size_t l;
 
+		if (c >= 0x20 && c < 0x7f) {
+			k++;	/* printable ASCII, nearly every byte */
+			continue;
+		}
 		*byte = c;
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return TEXT_CONTROL;
@@ -1093,7 +1098,12 @@ static void parse_line(struct parser *p, unsigned lineno, const char *s, size_t 
 		add_error(p, lineno, _("line is %zu bytes long, more than the %d allowed"), n, MAX_LINE);
 		return;
 	}
-	if (check_text(p, lineno, s, n) < 0)
+	if (!p->text_clean && check_text(p, lineno, s, n) < 0)
+		return;
+	/* A blank line or a comment (most of the file): nothing to copy. */
+	for (i = 0; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'); i++)
+		;
+	if (i == n || s[i] == '#')
 		return;
 
 	copy = xstrndup(s, n);
@@ -1262,6 +1272,7 @@ int config_parse(const char *text, size_t len, const char *display_name, struct 
 				first = l;
 			q = nl ? nl + 1 : end;
 		}
+		p.text_clean = bad == 0;
 		if (bad > BINARY_LINES) {
 			add_error(&p, first, _("this is not a text file: %u lines hold NUL, control or non-UTF-8 bytes, "
 					       "the first here (mailstage.conf is \"key = value\" lines, see "

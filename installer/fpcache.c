@@ -92,8 +92,43 @@ static struct entry cache[FP_ENTRIES];
 static size_t ncache;
 static int dirty;		/* something new to save */
 
+/*
+ * The SHA-256 of the last few files fingerprinted: a run reads the TLS key
+ * and the DKIM key in two stages each, and hashes each once.  Matched on
+ * the bytes themselves (a copy), so a file that changed is hashed again.
+ */
+#define SHA_MEMO 4
+static struct {
+	char *data;
+	size_t len;
+	char sha[65];
+} memo[SHA_MEMO];
+static unsigned memo_next;
+
+static void memo_sha256(const char *data, size_t len, char sha[65])
+{
+	unsigned i;
+	for (i = 0; i < SHA_MEMO; i++)
+		if (memo[i].data && memo[i].len == len && memcmp(memo[i].data, data, len) == 0) {
+			memcpy(sha, memo[i].sha, 65);
+			return;
+		}
+	sha256_hex(data, len, sha);
+	i = memo_next++ % SHA_MEMO;
+	free(memo[i].data);
+	memo[i].data = xmalloc(len + 1);
+	memcpy(memo[i].data, data, len);
+	memo[i].len = len;
+	memcpy(memo[i].sha, sha, 65);
+}
+
 void fpcache_reset(void)
 {
+	unsigned m;
+	for (m = 0; m < SHA_MEMO; m++) {
+		free(memo[m].data);
+		memo[m].data = NULL;
+	}
 	size_t i;
 
 	for (i = 0; i < ncache; i++) {
@@ -120,9 +155,18 @@ static void put(const char *key, const char *value)
 		if (strcmp(cache[i].key, key) == 0)
 			break;
 	if (i == ncache) {
-		if (ncache == FP_ENTRIES)
-			return;
-		cache[ncache++].key = xstrdup(key);
+		/* Full: the place of a record this run did not use, if any. */
+		if (ncache == FP_ENTRIES) {
+			for (i = 0; i < ncache && cache[i].used; i++)
+				;
+			if (i == ncache)
+				return;
+			free(cache[i].key);
+			free(cache[i].value);
+			cache[i].key = xstrdup(key);
+		} else {
+			cache[ncache++].key = xstrdup(key);
+		}
 	} else {
 		free(cache[i].value);
 	}
@@ -155,7 +199,7 @@ static char *fingerprint(const struct root *root, const char *path, const char *
 	if (!root || !path || root_resolve(root, path, &host, &why) < 0 || stat(host, &sb) < 0 ||
 	    !S_ISREG(sb.st_mode) || (size_t)sb.st_size != len)
 		goto out;
-	sha256_hex(data, len, sha);
+	memo_sha256(data, len, sha);
 	fp = xasprintf("%s %llu %llu %llu %lld.%09ld %lld.%09ld %s", path, (unsigned long long)sb.st_dev,
 		       (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
 		       sb.st_mtim.tv_nsec, (long long)sb.st_ctim.tv_sec, sb.st_ctim.tv_nsec, sha);
@@ -277,7 +321,7 @@ out:
 	free(text);
 }
 
-int fpcache_save(const char *state_dir)
+int fpcache_save(const char *state_dir, int prune)
 {
 	struct buf b = { 0 };
 	struct file_meta m;
@@ -286,11 +330,11 @@ int fpcache_save(const char *state_dir)
 	int r, unused = 0;
 
 	for (i = 0; i < ncache; i++)
-		unused += !cache[i].used;
+		unused += prune && !cache[i].used;
 	if (!state_dir || (!dirty && !unused))
 		return 0;	/* a no-op run writes nothing */
 	for (i = 0; i < ncache; i++)
-		if (cache[i].used)
+		if (cache[i].used || !prune)
 			buf_printf(&b, "%s\t%s\n", cache[i].key, cache[i].value);
 	path = xasprintf("%s/%s", state_dir, FP_FILE);
 	temp = atomic_tempname(path);

@@ -31,8 +31,12 @@ int fp_cert_check(const struct root *root, const char *cert_path, const char *ce
 
 /* Load the records of STATE_DIR/fingerprints (a missing or untrusted file: none). */
 void fpcache_load(const char *state_dir);
-/* Write what this run used, when it differs from what was loaded; 0 or -errno. */
-int fpcache_save(const char *state_dir);
+/*
+ * Write the records when they differ from what was loaded; 0 or -errno.
+ * prune (a run of every stage): only what this run used is kept; otherwise
+ * (--only, --skip) the records of the stages that did not run stay too.
+ */
+int fpcache_save(const char *state_dir, int prune);
 /* Forget everything (tests; a failed apply). */
 void fpcache_reset(void);
 

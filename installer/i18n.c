@@ -6,6 +6,7 @@
 
 #include <locale.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef MAILSTAGE_LOCALEDIR
 #define MAILSTAGE_LOCALEDIR "/usr/share/locale"
@@ -15,9 +16,19 @@ void i18n_init(void)
 {
 	const char *dir = getenv("MAILSTAGE_LOCALEDIR");
 
+	const char *msgs, *language = getenv("LANGUAGE");
+
 	/* LC_CTYPE: the output charset gettext converts to; LC_MESSAGES: the language. */
 	setlocale(LC_CTYPE, "");
-	setlocale(LC_MESSAGES, "");
+	msgs = setlocale(LC_MESSAGES, "");
+	/*
+	 * "C.UTF-8" (the default of containers and CI) or "POSIX" has no
+	 * catalogue, yet gettext would look for three of mailstage's and three of
+	 * libc's (strerror) on every run; as "C" it answers with the msgid at
+	 * once.  Not with LANGUAGE set: "C" would ignore it.
+	 */
+	if (msgs && (!language || !*language) && (strcmp(msgs, "POSIX") == 0 || strncmp(msgs, "C.", 2) == 0))
+		setlocale(LC_MESSAGES, "C");
 	bindtextdomain(MAILSTAGE_TEXTDOMAIN, dir && *dir ? dir : MAILSTAGE_LOCALEDIR);
 	textdomain(MAILSTAGE_TEXTDOMAIN);
 }

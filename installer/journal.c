@@ -1298,6 +1298,7 @@ static int undo_record(struct state *st, unsigned no, const struct jrec *rec)
 	if (r < 0 && rec->path)
 		msg_error(_("undo of %s failed: %s"), rec->path, strerror(-r));
 out:
+	root_forget(st->root);	/* the target changed: resolve afresh (root.c) */
 	free(host);
 	free(why);
 	return r;

@@ -289,6 +289,7 @@ int prim_write_file(struct prim *r, const char *path, const void *data, size_t l
 	}
 	file_done(r, seq, path);
 out:
+	root_forget(r->root);	/* the target changed: resolve afresh (root.c) */
 	xattrs_free(m.xattrs, m.nxattrs);
 	free(host);
 	free(temp);
@@ -362,6 +363,7 @@ int prim_mkdir(struct prim *r, const char *path, const char *owner, const char *
 	fsync_parent(host);
 	file_done(r, seq, path);
 out:
+	root_forget(r->root);	/* the target changed: resolve afresh (root.c) */
 	free(host);
 	free(ep);
 	return rc;
@@ -398,6 +400,7 @@ int prim_set_attr(struct prim *r, const char *path, const char *owner, const cha
 		goto out;
 	file_done(r, seq, path);
 out:
+	root_forget(r->root);	/* the target changed: resolve afresh (root.c) */
 	free(host);
 	free(ep);
 	return rc;
@@ -437,6 +440,7 @@ int prim_remove(struct prim *r, const char *path)
 	fsync_parent(host);
 	file_done(r, seq, path);
 out:
+	root_forget(r->root);	/* the target changed: resolve afresh (root.c) */
 	free(host);
 	free(ep);
 	return rc;
@@ -504,6 +508,7 @@ int prim_run(struct prim *r, char *const argv[], char *const touches[], int time
 	}
 	note_changed(r, NULL);
 out:
+	root_forget(r->root);	/* the target changed: resolve afresh (root.c) */
 	free(ea);
 	free(disp);
 	free(host);
@@ -546,6 +551,7 @@ int prim_action(struct prim *r, const char *type, const char *arg, const char *w
 	r->j.changes++;
 	msg_journal(LOG_NOTICE, r->run_id, r->stage, type, NULL, "%s", what);
 out:
+	root_forget(r->root);	/* the target changed: resolve afresh (root.c) */
 	free(host);
 	free(undo);
 	free(ea);

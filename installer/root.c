@@ -3,6 +3,38 @@
  *
  * Sanity check at the trust boundary: every path a stage names goes through
  * root_path() before any system call touches it.
+ *
+ * Verified directories are remembered for the run.  Resolving a path
+ * lstat()s each of its directories from the root down, so that a symlink
+ * on the way is followed inside the root (or refused); a no-op apply asks
+ * about /etc some seventy times.  When lstat() shows a real directory D
+ * whose parent P is the root or itself remembered, D is remembered by its
+ * host path, with whether D, like P, is owned by root (or the user running
+ * mailstage) and writable by neither group nor others (a POSIX ACL that
+ * lets anyone else write shows in the group bits).  Only below such a
+ * "safe" parent is a child remembered, so every remembered directory hangs
+ * from the root by a chain of safe directories.  A later path through D
+ * skips the lstat()s of D and its ancestors.  Why this is as safe as
+ * looking again:
+ *  - Replacing the entry D of P (by a symlink, the one thing that would
+ *    change the answer: a missing component, a directory and a file all
+ *    resolve to the same host path) needs write permission on P, and P is
+ *    safe: only root or the running user can, and both can already change
+ *    any file mailstage is about to read or write.  Even without the cache
+ *    the answer is a path that the caller opens afterwards, so such a swap
+ *    between the lstat() and the open() was always followed by the kernel:
+ *    the window grows from microseconds to the run, the set of who can use
+ *    it does not.
+ *  - Below a directory that someone else may write (an owner other than
+ *    root, or g+w/o+w: /tmp, a hostile tree), nothing is remembered, so
+ *    every resolution there looks again, exactly as before.
+ *  - mailstage itself never creates a symlink.  Still, every change it
+ *    makes to the target (each primitive, a new owner or mode included,
+ *    which can make a directory unsafe; each undo; every command it runs,
+ *    which may be a package manager) is followed by root_forget(), so the
+ *    resolution after it sees the tree as it now is.
+ * tests/unit/test_root.c shows all three (a directory replaced by a
+ * symlink between two resolutions).
  */
 #include "i18n.h"
 #include "root.h"
@@ -10,15 +42,107 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+struct root_dirs {
+	char **slot;		/* host paths, open addressing (NULL: empty) */
+	unsigned char *safe;	/* its entries can be replaced by root or us only */
+	size_t cap, n;
+	int root_safe;		/* the same, for the root directory itself */
+	uid_t euid;
+};
+
+static int owner_safe(const struct root_dirs *d, const struct stat *sb)
+{
+	return S_ISDIR(sb->st_mode) && (sb->st_uid == 0 || sb->st_uid == d->euid) && !(sb->st_mode & 022);
+}
+
+/* The slot holding path[0..len) or the empty slot where it would go. */
+static size_t dirs_slot(const struct root_dirs *d, const char *path, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)path[i]) * 16777619u;
+	for (i = h & (d->cap - 1); d->slot[i]; i = (i + 1) & (d->cap - 1))
+		if (strncmp(d->slot[i], path, len) == 0 && d->slot[i][len] == 0)
+			break;
+	return i;
+}
+
+/* Is path[0..len) remembered?  -1 no, else its safe flag. */
+static int dirs_find(const struct root_dirs *d, const char *path, size_t len)
+{
+	size_t i;
+	if (!d || !d->n)
+		return -1;
+	i = dirs_slot(d, path, len);
+	return d->slot[i] ? d->safe[i] : -1;
+}
+
+static void dirs_grow(struct root_dirs *d)
+{
+	struct root_dirs old = *d;
+	size_t i;
+	d->cap = old.cap ? old.cap * 2 : 64;
+	d->slot = xcalloc(d->cap, sizeof(*d->slot));
+	d->safe = xcalloc(d->cap, 1);
+	for (i = 0; i < old.cap; i++)
+		if (old.slot[i]) {
+			size_t j = dirs_slot(d, old.slot[i], strlen(old.slot[i]));
+			d->slot[j] = old.slot[i];
+			d->safe[j] = old.safe[i];
+		}
+	free(old.slot);
+	free(old.safe);
+}
+
+/* lstat() found host path probe (inside r->dir) to be sb: remember it when its parent is safe. */
+static void dirs_note(const struct root *r, const char *probe, const struct stat *sb)
+{
+	struct root_dirs *d = r->dirs;
+	const char *slash = strrchr(probe, '/');
+	size_t plen, i;
+	int parent;
+
+	if (!d || !S_ISDIR(sb->st_mode) || !slash)
+		return;
+	plen = (size_t)(slash - probe);
+	parent = plen == strlen(r->dir) ? d->root_safe : dirs_find(d, probe, plen);
+	if (parent != 1)
+		return;
+	if (2 * (d->n + 1) > d->cap)
+		dirs_grow(d);
+	i = dirs_slot(d, probe, strlen(probe));
+	if (!d->slot[i]) {
+		d->slot[i] = xstrdup(probe);
+		d->n++;
+	}
+	d->safe[i] = (unsigned char)owner_safe(d, sb);
+}
+
+void root_forget(const struct root *r)
+{
+	struct root_dirs *d = r->dirs;
+	size_t i;
+	if (!d || !d->n)
+		return;
+	for (i = 0; i < d->cap; i++) {
+		free(d->slot[i]);
+		d->slot[i] = NULL;
+	}
+	d->n = 0;
+}
+
 int root_init(struct root *r, const char *dir, char **why)
 {
 	char *canon;
+	struct stat st;
 
 	memset(r, 0, sizeof(*r));
 	canon = realpath(dir, NULL);
@@ -27,19 +151,21 @@ int root_init(struct root *r, const char *dir, char **why)
 		*why = xasprintf(_("--root %s: %s"), dir, strerror(e));
 		return -e;
 	}
+	if (stat(canon, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*why = xasprintf(_("--root %s: not a directory"), dir);
+		free(canon);
+		return -ENOTDIR;
+	}
 	if (strcmp(canon, "/") == 0) {
 		r->dir = xstrdup("");
 		r->is_host = 1;
 		free(canon);
 	} else {
-		struct stat st;
-		if (stat(canon, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			*why = xasprintf(_("--root %s: not a directory"), dir);
-			free(canon);
-			return -ENOTDIR;
-		}
 		r->dir = canon;
 	}
+	r->dirs = xcalloc(1, sizeof(*r->dirs));
+	r->dirs->euid = geteuid();
+	r->dirs->root_safe = owner_safe(r->dirs, &st);
 	return 0;
 }
 
@@ -48,6 +174,12 @@ void root_free(struct root *r)
 	free(r->dir);
 	free(r->passwd);
 	free(r->group);
+	if (r->dirs) {
+		root_forget(r);
+		free(r->dirs->slot);
+		free(r->dirs->safe);
+		free(r->dirs);
+	}
 	memset(r, 0, sizeof(*r));
 }
 
@@ -100,6 +232,21 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 		*why = xasprintf(_("path \"%s\" is not absolute"), path ? path : "");
 		return -EPERM;
 	}
+	/*
+	 * The common case at once: a path written the one way whose directory
+	 * was verified in this run.  A remembered directory's host path is its
+	 * resolved path, every ancestor a real directory, so the same string
+	 * inside the root walks through no symlink (see the top of this file).
+	 */
+	if (path_is_normal(path)) {
+		size_t dl = strlen(r->dir), pl = (size_t)(strrchr(path, '/') - path);
+		char *h = xasprintf("%s%s", r->dir, path);
+		if (pl == 0 || dirs_find(r->dirs, h, dl + pl) >= 0) {
+			*host = h;
+			return 0;
+		}
+		free(h);
+	}
 	if (push_components(&todo, path, 0) < 0) {
 		*why = xasprintf(_("path \"%s\" contains \"..\""), path);
 		rc = -EPERM;
@@ -117,9 +264,18 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 		strv_push(&done, comp);
 		free(comp);
 		probe = join_stack(r->dir, &done, done.n);
-		if (lstat(probe, &st) < 0 || !S_ISLNK(st.st_mode)) {
+		if (dirs_find(r->dirs, probe, strlen(probe)) >= 0) {
 			free(probe);
-			continue;	/* missing or a real directory: keep walking */
+			continue;	/* a directory verified in this run (see the top of this file) */
+		}
+		if (lstat(probe, &st) < 0) {
+			free(probe);
+			continue;	/* missing: keep walking */
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			dirs_note(r, probe, &st);
+			free(probe);
+			continue;	/* a real directory (or a file: the open fails later): keep walking */
 		}
 		tl = readlink(probe, target, sizeof(target) - 1);
 		free(probe);

@@ -8,11 +8,15 @@
 
 #include <sys/types.h>
 
+struct root_dirs;
+
 struct root {
 	char *dir;		/* canonical host directory, "" for "/" */
 	int is_host;		/* --root is "/" */
 	/* cached /etc/passwd and /etc/group of the target */
 	char *passwd, *group;
+	/* directories root_path() has verified in this run (root.c explains when) */
+	struct root_dirs *dirs;
 };
 
 int root_init(struct root *r, const char *dir, char **why);
@@ -26,6 +30,12 @@ void root_free(struct root *r);
  * the last component is never followed.
  */
 int root_path(const struct root *r, const char *path, char **host, char **why);
+/*
+ * Forget every directory root_path() remembered: called after each change
+ * mailstage makes to the target (a primitive, an undo, a command it ran),
+ * so the next resolution looks at the tree as it now is.
+ */
+void root_forget(const struct root *r);
 
 /*
  * For reading: root_path(), and a symlink as the last component is followed

@@ -271,6 +271,7 @@ static void ctx_free(struct ctx *c)
 	if (c->exit_code)
 		c->run->exit_code = c->exit_code;	/* stage_refuse() */
 	changes_free(c->changes, c->nchanges);
+	ctx_forget_seen(c);
 	strv_free(&c->notes);
 	c->changes = NULL;
 	c->nchanges = 0;
@@ -629,7 +630,8 @@ int cmd_apply(const struct run_opts *o)
 		}
 		if (r.p.jopen)
 			journal_end(&r.p.j, "ok");
-		(void)fpcache_save(r.st.dir);	/* a cache: when it cannot be written, the next run checks in full */
+		/* A cache: when it cannot be written, the next run checks in full.  --only/--skip keep the others' records. */
+		(void)fpcache_save(r.st.dir, !o->only.n && !o->skip.n);
 		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		char *st = xasprintf(ngettext("%zu of %zu stage changed", "%zu of %zu stages changed", total),
 				     nchanged, total);

@@ -197,20 +197,79 @@ int target_exists(struct ctx *c, const char *path)
 	return e;
 }
 
+/*
+ * A stage reads a file (read_target), edits what it read and says what it
+ * wants (want_file): the same file, read twice in a row.  The last file read
+ * is kept with its lstat(); want_file() compares against it instead of
+ * reading again when a new lstat() shows the same file unchanged (device,
+ * inode, size, mtime, ctime): any difference, and it reads.
+ */
+struct seen_file {
+	char *path, *data;
+	size_t len;
+	struct stat sb;
+};
+
+void ctx_forget_seen(struct ctx *c)
+{
+	if (!c->seen)
+		return;
+	free(c->seen->path);
+	free(c->seen->data);
+	free(c->seen);
+	c->seen = NULL;
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void remember_seen(struct ctx *c, const char *path, const struct stat *sb, const char *data, size_t len)
+{
+	ctx_forget_seen(c);
+	c->seen = xcalloc(1, sizeof(*c->seen));
+	c->seen->path = xstrdup(path);
+	c->seen->data = xmalloc(len + 1);
+	memcpy(c->seen->data, data, len);
+	c->seen->data[len] = 0;
+	c->seen->len = len;
+	c->seen->sb = *sb;
+}
+
+/* The content of path (whose lstat() is sb) as read_target() last read it: 0, or -ENOENT (read it). */
+static int seen_content(struct ctx *c, const char *path, const struct stat *sb, char **data, size_t *len)
+{
+	if (!c->seen || strcmp(c->seen->path, path) != 0 || !same_file(&c->seen->sb, sb))
+		return -ENOENT;
+	*data = xmalloc(c->seen->len + 1);
+	memcpy(*data, c->seen->data, c->seen->len + 1);
+	*len = c->seen->len;
+	return 0;
+}
+
 int read_target(struct ctx *c, const char *path, char **data, size_t *len)
 {
 	char *host = NULL;
 	struct stat sb;
-	int r = host_of(c, path, &host);
+	size_t n = 0;
+	int r = host_of(c, path, &host), st;
 	if (r < 0)
 		return r;
-	if (lstat(host, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+	st = lstat(host, &sb);
+	if (st == 0 && !S_ISREG(sb.st_mode)) {
 		free(host);
 		return stage_fail(c, _("%s is not a regular file"), path);
 	}
-	r = read_whole_file(host, data, len);
+	r = read_whole_file(host, data, &n);
 	if (r < 0 && r != -ENOENT)
 		stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
+	if (r == 0 && st == 0)
+		remember_seen(c, path, &sb, *data, n);
+	if (len)
+		*len = n;
 	free(host);
 	return r;
 }
@@ -292,7 +351,8 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 		r = stage_fail(c, _("%s exists but is not a regular file; move it away and run again"), path);
 		goto out;
 	}
-	r = read_whole_file(host, &old, &oldlen);
+	if (seen_content(c, path, &sb, &old, &oldlen) < 0)
+		r = read_whole_file(host, &old, &oldlen);
 	if (r < 0) {
 		r = stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
 		goto out;

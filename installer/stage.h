@@ -72,6 +72,7 @@ struct ctx {
 	size_t nchanges;
 	struct strv notes;		/* warnings and facts for the summary */
 	int exit_code;			/* set by stage_refuse() */
+	struct seen_file *seen;		/* the file read_target() read last (stage.c) */
 };
 
 struct stage {
@@ -158,6 +159,8 @@ size_t stages_registered(void);		/* how many registered themselves */
 /* ---- the runner's ---- */
 
 void changes_free(struct change *v, size_t n);
+/* What a ctx holds besides its changes (the file read_target() kept). */
+void ctx_forget_seen(struct ctx *c);
 /* Apply a stage's recorded changes through the primitives. */
 int apply_changes(struct ctx *c);
 

@@ -27,6 +27,8 @@ int tl_split(struct tlines *tl, const char *text, size_t len, const struct tl_wo
 		for (; i < len && text[i] != '\n'; i++) {
 			unsigned char c = (unsigned char)text[i];
 
+			if (c >= 0x20 && c != 0x7f)
+				continue;	/* printable (or UTF-8), nearly every byte */
 			if (c == 0) {
 				*err = xasprintf("line %zu: NUL byte%s", tl->n + 1, w->hint);
 				r = -EINVAL;

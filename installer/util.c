@@ -363,21 +363,23 @@ static int hexval(char c)
 
 char *field_unescape(const char *s)
 {
-	struct buf b = { 0 };
+	char *out, *o;
 	const char *p;
 
 	if (strcmp(s, "%") == 0)
 		return xstrdup("");
+	/* Never longer than the escaped form: one allocation, byte by byte into it. */
+	o = out = xmalloc(strlen(s) + 1);
 	for (p = s; *p; p++) {
 		if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			char c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-			buf_append(&b, &c, 1);
+			*o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
 			p += 2;
 		} else {
-			buf_append(&b, p, 1);
+			*o++ = *p;
 		}
 	}
-	return buf_steal(&b);
+	*o = 0;
+	return out;
 }
 
 int path_is_normal(const char *p)

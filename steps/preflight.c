@@ -40,6 +40,10 @@
 #include <sys/statvfs.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>	/* TCP_LISTEN */
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,54 +74,83 @@ int preflight_listen_inodes(const char *text, unsigned port, unsigned long *inod
 	return (int)n;
 }
 
+/* Does process pid (a /proc entry name) hold one of the socket inodes?  1 with *comm and *exe, else 0. */
+static int proc_holds(const char *pid, const unsigned long *inodes, size_t n, char **comm, char **exe)
+{
+	char path[300], link[300];
+	DIR *fds;
+	struct dirent *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	if (!(fds = opendir(path)))
+		return 0;
+	while (!found && (f = readdir(fds))) {
+		char fp[600];
+		ssize_t l;
+		unsigned long ino;
+		size_t i;
+		if (f->d_name[0] == '.')
+			continue;
+		snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
+		l = readlink(fp, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = 0;
+		if (sscanf(link, "socket:[%lu]", &ino) != 1)
+			continue;
+		for (i = 0; i < n && !found; i++)
+			found = inodes[i] == ino;
+	}
+	closedir(fds);
+	if (found) {
+		char *c = NULL;
+		ssize_t l;
+		snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+		*comm = xstrdup(read_whole_file(path, &c, NULL) == 0 ? strip(c) : "?");
+		free(c);
+		snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+		l = readlink(path, link, sizeof(link) - 1);
+		*exe = xstrdup(l > 0 ? (link[l] = 0, link) : "");
+	}
+	return found;
+}
+
+/*
+ * Postfix's master writes its pid here ($queue_directory/pid/master.pid;
+ * the queue directory is /var/spool/postfix on every supported platform).
+ * A re-run finds the listener there at once, without reading the
+ * descriptors of every process; anything else, and every process is looked at.
+ */
+#define POSTFIX_MASTER_PID "/var/spool/postfix/pid/master.pid"
+
 /* The program owning one of the socket inodes: 0 with *pid and *comm, -ENOENT when none. */
 static int socket_owner(const unsigned long *inodes, size_t n, pid_t *pid, char **comm, char **exe)
 {
-	DIR *proc = opendir("/proc");
+	DIR *proc;
 	struct dirent *d;
+	char *text = NULL;
 	int r = -ENOENT;
 
-	if (!proc)
+	if (read_whole_file(POSTFIX_MASTER_PID, &text, NULL) == 0) {
+		const char *p = strip(text);
+		if (*p && strspn(p, "0123456789") == strlen(p) && proc_holds(p, inodes, n, comm, exe)) {
+			*pid = (pid_t)atoi(p);
+			r = 0;
+		}
+	}
+	free(text);
+	if (r == 0)
+		return 0;
+	if (!(proc = opendir("/proc")))
 		return -errno;
 	while (r == -ENOENT && (d = readdir(proc))) {
-		char path[300], link[300];
-		DIR *fds;
-		struct dirent *f;
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", d->d_name);
-		if (!(fds = opendir(path)))
-			continue;
-		while (r == -ENOENT && (f = readdir(fds))) {
-			char fp[600];
-			ssize_t l;
-			unsigned long ino;
-			size_t i;
-			snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
-			l = readlink(fp, link, sizeof(link) - 1);
-			if (l <= 0)
-				continue;
-			link[l] = 0;
-			if (sscanf(link, "socket:[%lu]", &ino) != 1)
-				continue;
-			for (i = 0; i < n; i++)
-				if (inodes[i] == ino) {
-					char *c = NULL;
-					*pid = (pid_t)atoi(d->d_name);
-					snprintf(fp, sizeof(fp), "/proc/%s/comm", d->d_name);
-					if (read_whole_file(fp, &c, NULL) == 0)
-						*comm = xstrdup(strip(c));
-					else
-						*comm = xstrdup("?");
-					free(c);
-					snprintf(fp, sizeof(fp), "/proc/%s/exe", d->d_name);
-					l = readlink(fp, link, sizeof(link) - 1);
-					*exe = xstrdup(l > 0 ? (link[l] = 0, link) : "");
-					r = 0;
-					break;
-				}
+		if (proc_holds(d->d_name, inodes, n, comm, exe)) {
+			*pid = (pid_t)atoi(d->d_name);
+			r = 0;
 		}
-		closedir(fds);
 	}
 	closedir(proc);
 	return r;
@@ -129,18 +162,91 @@ static int is_postfix(const char *comm, const char *exe)
 	return strcmp(comm, "master") == 0 && (!*exe || strstr(exe, "postfix"));
 }
 
+/*
+ * The inodes of the TCP sockets of one family listening on port, asked of
+ * the kernel by NETLINK_SOCK_DIAG (inet_diag, Linux 3.3; what ss uses): it
+ * walks the listening sockets only, where /proc/net/tcp prints every
+ * connection of the host (milliseconds on a busy one).  How many were
+ * found, or -errno when the kernel does not answer (no inet_diag).
+ */
+static int diag_listeners(int family, unsigned port, unsigned long *inodes, size_t max)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct sockaddr_nl sa;
+	long buf[8192 / sizeof(long)];	/* aligned for the netlink headers */
+	int fd, r = 0, done = 0;
+	size_t n = 0;
+
+	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.req.sdiag_family = (unsigned char)family;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = 1u << TCP_LISTEN;
+	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	while (!done) {
+		ssize_t got = recv(fd, buf, sizeof(buf), 0);
+		int len = (int)got;
+		struct nlmsghdr *h;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r = got < 0 ? -errno : -EIO;
+			goto out;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				r = e->error < 0 ? e->error : -EIO;
+				goto out;
+			}
+			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+				const struct inet_diag_msg *m = NLMSG_DATA(h);
+				if (ntohs(m->id.idiag_sport) == port && m->idiag_inode && n < max)
+					inodes[n++] = m->idiag_inode;
+			}
+		}
+	}
+	r = (int)n;
+out:
+	close(fd);
+	return r;
+}
+
 static int check_port25(struct ctx *c)
 {
-	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	static const struct {
+		int family;
+		const char *file;	/* the same, when the kernel has no inet_diag */
+	} fams[] = { { AF_INET, "/proc/net/tcp" }, { AF_INET6, "/proc/net/tcp6" } };
 	unsigned long inodes[64];
 	size_t n = 0, i;
 	pid_t pid = 0;
 	char *comm = NULL, *exe = NULL;
 	int r = 0;
 
-	for (i = 0; i < ARRAY_SIZE(files); i++) {
+	for (i = 0; i < ARRAY_SIZE(fams); i++) {
 		char *text = NULL;
-		if (read_whole_file(files[i], &text, NULL) == 0)
+		int k = diag_listeners(fams[i].family, 25, inodes + n, ARRAY_SIZE(inodes) - n);
+		if (k >= 0)
+			n += (size_t)k;
+		else if (read_whole_file(fams[i].file, &text, NULL) == 0)
 			n += (size_t)preflight_listen_inodes(text, 25, inodes + n, ARRAY_SIZE(inodes) - n);
 		free(text);
 	}

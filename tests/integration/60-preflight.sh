@@ -3,7 +3,7 @@
 # The host checks (port 25 owner, outbound probe, DNS) run with --root / in a
 # private network namespace (loopback only) with real listening sockets: the
 # "other MTA" is a real process named exim4 bound to 127.0.0.1:25, found
-# through /proc/net/tcp and /proc/PID/fd like on a real host; the outbound
+# through NETLINK_SOCK_DIAG and /proc/PID/fd like on a real host; the outbound
 # probe connects to a loopback listener (never a real host).
 . "$(dirname "$0")/lib.sh"
 

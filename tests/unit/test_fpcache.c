@@ -120,7 +120,7 @@ static int forged_bits(struct fixture *f, mode_t mode)
 
 	fpcache_reset();
 	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
-	assert_int_equal(fpcache_save(f->dir), 0);
+	assert_int_equal(fpcache_save(f->dir, 1), 0);
 	rec = tu_read_file(p, &n);
 	line = strstr(rec, "key-info|");
 	assert_non_null(line);
@@ -156,12 +156,40 @@ static void noop_writes_nothing(void **state)
 	int bits = 0;
 
 	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
-	assert_int_equal(fpcache_save(f->dir), 0);
+	assert_int_equal(fpcache_save(f->dir, 1), 0);
 	fpcache_load(f->dir);
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
-	assert_int_equal(fpcache_save(f->dir), 0);
+	assert_int_equal(fpcache_save(f->dir, 1), 0);
 	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+}
+
+/*
+ * A run of some stages (--only, --skip) keeps the records of the others: the
+ * next full no-op still finds them (it would parse every key again).  A run
+ * of every stage keeps only what it used.
+ */
+static void partial_run_keeps_records(void **state)
+{
+	struct fixture *f = *state;
+	char *why = NULL, *rec, *p = host(f, "fingerprints");
+	int bits = 0;
+	size_t n;
+
+	fpcache_reset();
+	assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
+	assert_int_equal(fpcache_save(f->dir, 1), 0);
+	fpcache_load(f->dir);			/* the next run uses nothing ... */
+	assert_int_equal(fpcache_save(f->dir, 0), 0);	/* ... of only some stages */
+	rec = tu_read_file(p, &n);
+	assert_non_null(strstr(rec, "key-info|"));
+	free(rec);
+	fpcache_load(f->dir);
+	assert_int_equal(fpcache_save(f->dir, 1), 0);	/* every stage, and none used it */
+	rec = tu_read_file(p, &n);
+	assert_null(strstr(rec, "key-info|"));
+	free(rec);
 	free(p);
 }
 
@@ -173,6 +201,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(records_load_from_state_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(untrusted_records_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(noop_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(partial_run_keeps_records, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

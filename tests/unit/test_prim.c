@@ -187,6 +187,52 @@ static void test_injected_failure_leaves_target(void **state)
 	free(log);
 }
 
+static void expect_escape_refused(const char *path)
+{
+	char *host = NULL, *why = NULL;
+	assert_int_equal(root_path(&Root, path, &host, &why), -EPERM);
+	assert_non_null(strstr(why, "outside the root"));
+	free(why);
+}
+
+static void expect_inside(const char *path)
+{
+	char *host = NULL, *why = NULL;
+	assert_int_equal(root_path(&Root, path, &host, &why), 0);
+	assert_string_equal(host, P(path));
+	free(host);
+}
+
+/*
+ * root_path() remembers verified directories for the run (root.c); every
+ * change mailstage makes must make it look again: here a command (a package
+ * manager could do the same) replaces a directory by a symlink that climbs
+ * out, and a new mode lets others replace what is below a directory.
+ */
+static void test_changes_forget_verified_dirs(void **state)
+{
+	struct exec_result res;
+	char *sw = xasprintf("cd %s/etc/cmd && mv d d.old && ln -s ../../../../../../tmp d", dir);
+	char *swap[] = { "sh", "-c", sw, NULL };
+	(void)state;
+	assert_int_equal(mkdir(P("/etc/cmd"), 0755), 0);
+	assert_int_equal(mkdir(P("/etc/cmd/d"), 0755), 0);
+	expect_inside("/etc/cmd/d/f");
+	assert_int_equal(prim_run(&R, swap, NULL, 5000, &res), 0);
+	buf_free(&res.out);
+	expect_escape_refused("/etc/cmd/d/f");
+	free(sw);
+
+	assert_int_equal(mkdir(P("/etc/shared"), 0755), 0);
+	assert_int_equal(mkdir(P("/etc/shared/d"), 0755), 0);
+	expect_inside("/etc/shared/d/f");
+	assert_int_equal(prim_set_attr(&R, "/etc/shared", "root", "root", 01777), 0);
+	/* Now anyone may swap d, and does: the next resolution must see it. */
+	assert_int_equal(rename(P("/etc/shared/d"), P("/etc/shared/d.old")), 0);
+	assert_int_equal(symlink("../../../../../../tmp", P("/etc/shared/d")), 0);
+	expect_escape_refused("/etc/shared/d/f");
+}
+
 static void test_undo_everything(void **state)
 {
 	unsigned undone = 0, no = R.j.run_no;
@@ -215,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_dir_attr_remove),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_injected_failure_leaves_target),
+		cmocka_unit_test(test_changes_forget_verified_dirs),
 		cmocka_unit_test(test_undo_everything),
 	};
 	umask(022);

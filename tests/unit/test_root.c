@@ -127,6 +127,68 @@ static void test_escapes_refused(void **state)
 	expect_refused("/etc/loop1/x", -ELOOP, "symlinks");
 }
 
+/* Replace the directory rel by a symlink to target, as another process would between two resolutions. */
+static void swap_for_link(const char *rel, const char *target)
+{
+	char *p = xasprintf("%s%s", dir, rel), *old = xasprintf("%s%s.old", dir, rel);
+	assert_int_equal(rename(p, old), 0);
+	ln(target, rel);
+	free(p);
+	free(old);
+}
+
+/*
+ * root_path() remembers the directories it verified (root.c).  A directory
+ * replaced by a symlink between two resolutions of one run:
+ *  - below a directory that someone else may write (o+w here; another
+ *    owner too), nothing is remembered: the second resolution sees the
+ *    symlink, and one that climbs out is refused, as without the cache;
+ *  - after root_forget() (what every change mailstage makes is followed by)
+ *    it is seen wherever it is;
+ *  - below a root-owned directory nobody else may write, the verified
+ *    answer stands until then: only root (or the user running mailstage)
+ *    could have swapped it, and they could as well between root_path() and
+ *    the caller's open(), which the answer never protected against.
+ */
+static void test_dir_becomes_symlink(void **state)
+{
+	char *p;
+	(void)state;
+	/* Writable by others: looked at every time. */
+	mk("/etc/open");
+	mk("/etc/open/d");
+	p = xasprintf("%s/etc/open", dir);
+	assert_int_equal(chmod(p, 0777), 0);
+	free(p);
+	expect_path("/etc/open/d/f", "/etc/open/d/f");
+	expect_path("/etc/open/d/f", "/etc/open/d/f");
+	swap_for_link("/etc/open/d", "../../../../../../tmp");
+	expect_refused("/etc/open/d/f", -EPERM, "outside the root");
+	/* The same with another owner (only root can give a directory away). */
+	if (geteuid() == 0) {
+		mk("/etc/theirs");
+		mk("/etc/theirs/d");
+		p = xasprintf("%s/etc/theirs", dir);
+		assert_int_equal(chown(p, 65534, 65534), 0);
+		free(p);
+		expect_path("/etc/theirs/d/f", "/etc/theirs/d/f");
+		swap_for_link("/etc/theirs/d", "/usr/share/real");
+		expect_path("/etc/theirs/d/f", "/usr/share/real/f");
+	}
+	/* Safe: the verified answer until root_forget(), then the symlink. */
+	mk("/etc/safe");
+	mk("/etc/safe/d");
+	expect_path("/etc/safe/d/f", "/etc/safe/d/f");
+	swap_for_link("/etc/safe/d", "/usr/share/real");
+	expect_path("/etc/safe/d/f", "/etc/safe/d/f");
+	root_forget(&R);
+	expect_path("/etc/safe/d/f", "/usr/share/real/f");
+	/* And a symlink that climbs out, once seen, is refused. */
+	swap_for_link("/etc/safe", "../../../../../../tmp");
+	root_forget(&R);
+	expect_refused("/etc/safe/d/f", -EPERM, "outside the root");
+}
+
 static void test_host_root(void **state)
 {
 	struct root h;
@@ -171,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_plain_paths),
 		cmocka_unit_test(test_symlinks_inside),
 		cmocka_unit_test(test_escapes_refused),
+		cmocka_unit_test(test_dir_becomes_symlink),
 		cmocka_unit_test(test_host_root),
 		cmocka_unit_test(test_target_users),
 	};
