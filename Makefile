@@ -5,7 +5,7 @@
 #   make check SANITIZE=1  the same, built with AddressSanitizer + UBSan
 #   make check-vm        SELinux for real: a qemu VM, enforcing (root; tests/vm/run)
 #   make test            every tier (check, unit under ASan+UBSan, integration under
-#                        ASan+UBSan, valgrind, fuzz), hermetic (tests/tiers inside
+#                        ASan+UBSan, valgrind, fuzz, the SELinux VM), hermetic (tests/tiers inside
 #                        tests/hermetic); one closing line "N passed, N failed" over
 #                        all of them.  The sanitize-integration tier builds
 #                        `make SANITIZE=1 test-bins` (build/san/mailstage and
@@ -129,7 +129,7 @@ bench: mailstage
 # The README's two commands.  Each installs what it needs with apt-get first
 # (tests/deps), then builds in a sub-make (pkg-config must see the libraries).
 # `make test`: tests/tiers runs every tier (check, sanitize,
-# sanitize-integration, valgrind, fuzz),
+# sanitize-integration, valgrind, fuzz, vm),
 # each even after one failed, and closes with one "N passed, N failed" line
 # over all of them; tests/hermetic runs it where this machine's mail
 # configuration (/etc/postfix, /etc/aliases, ...) is masked.  The install
