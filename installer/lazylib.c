@@ -191,8 +191,13 @@ static int selinuxfs_at(const char *dir)
  */
 int lazy_selinux_enabled(void)
 {
+	static int answer = -2;	/* the kernel's answer does not change within a run: asked once */
 	char *fs = NULL, *why = NULL;
-	int maybe = selinuxfs_at("/sys/fs/selinux") || selinuxfs_at("/selinux");
+	int maybe;
+
+	if (answer != -2)
+		return answer;
+	maybe = selinuxfs_at("/sys/fs/selinux") || selinuxfs_at("/selinux");
 
 	if (!maybe && read_whole_file("/proc/filesystems", &fs, NULL) == 0)
 		maybe = strstr(fs, "selinuxfs") != NULL;
@@ -200,12 +205,12 @@ int lazy_selinux_enabled(void)
 		maybe = 1;	/* no /proc: ask the library */
 	free(fs);
 	if (!maybe)
-		return 0;
+		return answer = 0;
 	if (lazy_selinux(&why) < 0) {
 		free(why);
-		return -1;	/* as libselinux on an error: not enabled */
+		return answer = -1;	/* as libselinux on an error: not enabled */
 	}
-	return (*lazy_is_selinux_enabled)();
+	return answer = (*lazy_is_selinux_enabled)();
 }
 
 /* 1 when SELinux is on and enforcing (libselinux loaded to ask); 0 otherwise, errors included. */

@@ -39,22 +39,15 @@ void run_free(struct run *r)
  */
 static int target_selinux_on(struct root *root)
 {
-	char *text = NULL, *why = NULL, *line, *save = NULL;
-	int on = 0;
+	char *text = NULL, *why = NULL, *mode = NULL;
+	int on;
 
 	if (root->is_host)
 		return lazy_selinux_enabled() == 1;
-	if (root_read(root, "/etc/selinux/config", 64 * 1024, &text, NULL, &why) < 0)
-		goto out;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line += strspn(line, " \t");
-		if (strncmp(line, "SELINUX=", 8) == 0) {
-			char *v = line + 8;
-			v[strcspn(v, " \t\r#")] = '\0';
-			on = strcmp(v, "enforcing") == 0 || strcmp(v, "permissive") == 0;
-		}
-	}
-out:
+	if (root_read(root, "/etc/selinux/config", 64 * 1024, &text, NULL, &why) == 0)
+		mode = conf_value(text, "SELINUX");	/* as the selinux stage reads it */
+	on = mode && (strcmp(mode, "enforcing") == 0 || strcmp(mode, "permissive") == 0);
+	free(mode);
 	free(text);
 	free(why);
 	return on;

@@ -515,3 +515,20 @@ int base64_decode(const char *d, size_t len, struct buf *out, size_t *bad_at)
 	}
 	return 0;
 }
+
+char *conf_value(const char *text, const char *key)
+{
+	const char *p = text;
+	size_t kl = strlen(key);
+
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+			return xstrndup(p + kl + 1, strcspn(p + kl + 1, " \t\r\n#"));
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}

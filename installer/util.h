@@ -78,6 +78,9 @@ char *argv_display(char *const argv[]);
 
 /* Strip leading/trailing blanks in place; returns s. */
 char *strip(char *s);
+/* The value of the first KEY= line of a KEY=VALUE text (blanks before KEY allowed; the value ends at a
+ * blank, CR or #), or NULL; caller frees.  SELinux's config is read so (libselinux). */
+char *conf_value(const char *text, const char *key);
 int str_starts_with(const char *s, const char *prefix);
 /* Percent-escape bytes outside [A-Za-z0-9._/+:=,@-] (for journal fields). */
 char *field_escape(const char *s);

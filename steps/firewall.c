@@ -305,9 +305,12 @@ out:
 int firewalld_unanswerable(struct ctx *c)
 {
 	char *fw = NULL, *ours = NULL;
-	long pid = firewalld_pid();
+	long pid;
 	int r = 0;
 
+	if (!lazy_selinux_enforcing())
+		return 0;	/* before the walk of /proc: a converged run of the firewall stage pays nothing */
+	pid = firewalld_pid();
 	if (pid && firewalld_answers_us(pid, &fw, &ours) < 0)
 		r = stage_refuse(c, EXIT_CONFIG, _("SELinux: firewalld (%s) may not answer this process (%s) on "
 				 "D-Bus, so the firewall stage cannot open %s%s: the policy refuses the reply. Open the "

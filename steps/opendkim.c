@@ -34,13 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DKIM_SOCKET "inet:8891@localhost"	/* = smtpd_milters inet:127.0.0.1:8891 */
-#define DKIM_ED25519_SOCKET "inet:8892@localhost"	/* = the second of smtpd_milters */
+#define DKIM_SOCKET "inet:" OPENDKIM_PORT "@localhost"	/* = smtpd_milters inet:127.0.0.1:8891 */
+#define DKIM_ED25519_SOCKET "inet:" OPENDKIM_ED25519_PORT "@localhost"	/* = the second of smtpd_milters */
 
 size_t opendkim_milter_ports(const struct config *cfg, int ports[2])
 {
-	ports[0] = 8891;	/* DKIM_SOCKET */
-	ports[1] = 8892;	/* DKIM_ED25519_SOCKET */
+	ports[0] = atoi(OPENDKIM_PORT);
+	ports[1] = atoi(OPENDKIM_ED25519_PORT);
 	return config_dkim_ed25519(cfg) ? 2 : 1;
 }
 

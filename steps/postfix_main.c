@@ -41,7 +41,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#define MILTER "inet:127.0.0.1:8891"
+#define MILTER "inet:127.0.0.1:" OPENDKIM_PORT
 /* A new /etc/aliases: what postfix's postinst writes when there is none (RFC 5321 wants a postmaster) */
 #define ALIASES_NEW "# See man 5 aliases for format\npostmaster:    root\n"
 /* Every token known to 2.10 (TLSv1.2, TLSv1.3 or >=TLSv1.2 would disable its TLS). */

@@ -71,25 +71,6 @@ static void sepolicy_free(struct sepolicy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* KEY= of an selinux config file text, or NULL. */
-static char *config_value(const char *text, const char *key)
-{
-	const char *p = text;
-	size_t kl = strlen(key);
-	while (p && *p) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
-			size_t l = strcspn(p + kl + 1, " \t\r\n#");
-			return xstrndup(p + kl + 1, l);
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NULL;
-}
-
 /*
  * store-root= of a semanage.conf text, outside its [NAME] ... [end] blocks
  * (as libsemanage's conf-parse.y reads it), or NULL when it sets none.
@@ -154,8 +135,8 @@ static int sepolicy_find(const struct root *root, const struct profile *prof, st
 		*why = xasprintf(_("no %s"), cfgpath);
 		goto out;
 	}
-	mode = config_value(text, "SELINUX");
-	p->type = config_value(text, "SELINUXTYPE");
+	mode = conf_value(text, "SELINUX");
+	p->type = conf_value(text, "SELINUXTYPE");
 	if (!mode || strcmp(mode, "disabled") == 0) {
 		*why = xasprintf(_("SELINUX=%s in %s"), mode ? mode : "(unset)", cfgpath);
 		goto out;

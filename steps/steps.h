@@ -193,7 +193,10 @@ int dkim_rotation_step(int alg, const struct dkim_keyrot *st, long long now, lon
 
 /* opendkim.c: the second OpenDKIM that signs with Ed25519 (dkim_algorithms), its unit and milter. */
 #define OPENDKIM_ED25519_UNIT "opendkim-ed25519.service"
-#define OPENDKIM_ED25519_MILTER "inet:127.0.0.1:8892"
+/* The OpenDKIM milters' TCP ports: opendkim.conf's Socket, Postfix's smtpd_milters and the SELinux port label. */
+#define OPENDKIM_PORT "8891"
+#define OPENDKIM_ED25519_PORT "8892"
+#define OPENDKIM_ED25519_MILTER "inet:127.0.0.1:" OPENDKIM_ED25519_PORT
 char *opendkim_ed25519_conf_path(const struct profile *p);
 char *opendkim_ed25519_conf(const struct profile *p);
 char *opendkim_ed25519_unit(const struct profile *p);

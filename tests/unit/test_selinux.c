@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "util.h"
 #include "steps.h"
 
 static void want(const char *text, const char *root)
@@ -50,6 +51,23 @@ static void test_store_root(void **state)
 	want("store-root = /last", "/last");
 }
 
+/* /etc/selinux/config as both the runner (the profile's SELinux variant) and the stage read it. */
+static void test_config_value(void **state)
+{
+	const char *cfg = "# SELINUX=disabled\n  SELINUX=enforcing # on\nSELINUXTYPE=default\r\nSELINUX=disabled\n";
+	char *v;
+
+	(void)state;
+	v = conf_value(cfg, "SELINUX");
+	assert_string_equal(v, "enforcing");	/* the first line that sets it, as libselinux reads it */
+	free(v);
+	v = conf_value(cfg, "SELINUXTYPE");
+	assert_string_equal(v, "default");
+	free(v);
+	assert_null(conf_value(cfg, "SELINUXTYP"));
+	assert_null(conf_value("", "SELINUX"));
+}
+
 static void test_profile_defaults(void **state)
 {
 	(void)state;
@@ -63,6 +81,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_root),
+		cmocka_unit_test(test_config_value),
 		cmocka_unit_test(test_profile_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
