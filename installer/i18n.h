@@ -30,6 +30,8 @@
  * mailstage parses or writes depends on the locale.
  */
 void i18n_init(void);
+/* setlocale(LC_CTYPE, "") once (i18n_init() leaves it "C" when messages are English). */
+void i18n_ctype(void);
 /* From now on every message is the English original (--json runs). */
 void i18n_english(void);
 

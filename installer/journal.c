@@ -1078,7 +1078,9 @@ static char *journal_refusal(struct state *st, unsigned no, unsigned line, const
 }
 
 /* Read and strictly parse the journal of run `no`: 0, -EPERM with *why (untrusted or refused), -errno. */
-static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **why)
+static int run_closed(const char *text, size_t len);
+
+static int read_parsed_unless_closed(struct state *st, unsigned no, struct jparsed *p, int skip_closed, char **why)
 {
 	char *text = NULL, *reason = NULL;
 	size_t len = 0;
@@ -1088,6 +1090,10 @@ static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **
 	memset(p, 0, sizeof(*p));
 	if (r < 0)
 		return r;
+	if (skip_closed && run_closed(text, len)) {
+		free(text);
+		return 1;
+	}
 	r = journal_parse(text, len, no, st->root, st->actions, p, &line, &reason);
 	free(text);
 	if (r < 0) {
@@ -1096,6 +1102,11 @@ static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **
 		return -EPERM;
 	}
 	return 0;
+}
+
+static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **why)
+{
+	return read_parsed_unless_closed(st, no, p, 0, why);
 }
 
 /*
@@ -1153,7 +1164,52 @@ static int cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfinished);
+
+/*
+ * Does the journal text say its run is over: an end record whose status is
+ * not "interrupted", or a rolled-back record?  Only the first word of each
+ * complete line and the status= of end records are looked at; a run found
+ * closed is not acted on by apply, and what does act on a journal (resume,
+ * rollback, status) parses it strictly first.
+ */
+static int run_closed(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len, *nl;
+	int interrupted = 1, rolled_back = 0;
+
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+		size_t l = (size_t)(nl - p);
+		if (l >= 12 && memcmp(p, "rolled-back ", 12) == 0) {
+			rolled_back = 1;
+		} else if (l >= 4 && memcmp(p, "end ", 4) == 0) {
+			const char *t = p + 4, *te;
+			interrupted = 1;	/* an end record without its status: parsed strictly */
+			for (; t < nl; t = te + 1) {
+				te = memchr(t, ' ', (size_t)(nl - t));
+				if (!te)
+					te = nl;
+				if (te - t >= 7 && memcmp(t, "status=", 7) == 0) {
+					interrupted = te - t == 18 && memcmp(t + 7, "interrupted", 11) == 0;
+					break;
+				}
+			}
+		}
+	}
+	return rolled_back || !interrupted;
+}
+
 int state_runs(struct state *st, struct runinfo **v, size_t *n)
+{
+	return runs_read(st, v, n, 0);
+}
+
+int state_runs_unfinished(struct state *st, struct runinfo **v, size_t *n)
+{
+	return runs_read(st, v, n, 1);
+}
+
+static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfinished)
 {
 	char *runs = xasprintf("%s/runs", st->dir);
 	DIR *d = opendir(runs);
@@ -1182,8 +1238,10 @@ int state_runs(struct state *st, struct runinfo **v, size_t *n)
 		struct runinfo *ri = &(*v)[*n];
 		struct jparsed p;
 		char *why = NULL;
-		int rr = read_parsed(st, nos[i], &p, &why);
+		int rr = read_parsed_unless_closed(st, nos[i], &p, unfinished, &why);
 
+		if (rr == 1)
+			continue;	/* over: not parsed (unfinished only) */
 		if (rr == -EPERM || rr == -EFBIG) {
 			/* Untrusted, or refused by the strict parser: one message, and nothing is used. */
 			msg_error("%s", why);

@@ -94,6 +94,15 @@ struct runinfo {
 	struct strv checkpoints;
 };
 int state_runs(struct state *st, struct runinfo **v, size_t *n);
+/*
+ * As state_runs, but only the runs that are not over (no end record, or
+ * one with status=interrupted, and not rolled back): what apply looks for.
+ * A journal is still opened through the same trust checks; one that says
+ * it is over is not parsed (apply does not act on it; rollback and status,
+ * which do, parse it strictly).  The cost of a no-op apply then does not
+ * grow with the history.
+ */
+int state_runs_unfinished(struct state *st, struct runinfo **v, size_t *n);
 void runinfo_free(struct runinfo *v, size_t n);
 
 /* Start a new run directory (lazily, at its first mutation) or resume run `no`. */

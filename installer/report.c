@@ -1346,9 +1346,12 @@ static char *utc(long long t)
 /* Columns the text takes on a terminal (a translated header: 2 for each CJK character). */
 static int text_width(const char *s)
 {
-	size_t n = mbstowcs(NULL, s, 0);
+	size_t n;
 	wchar_t *w;
 	int cols;
+
+	i18n_ctype();
+	n = mbstowcs(NULL, s, 0);
 	if (n == (size_t)-1)
 		return (int)strlen(s);
 	w = xcalloc(n + 1, sizeof(*w));

@@ -462,7 +462,7 @@ static int find_interrupted(struct state *st, unsigned *no)
 	size_t n, i;
 	int r;
 	*no = 0;
-	r = state_runs(st, &v, &n);
+	r = state_runs_unfinished(st, &v, &n);
 	if (r == -EPERM)
 		return r;
 	if (r < 0)

@@ -564,8 +564,10 @@ static void test_undo_refuses_before_acting(void **state)
 	assert_int_equal(journal_undo(&st, 7, &undone), -EPERM);
 	assert_int_equal(undone, 0);
 	assert_int_equal(access(P("/etc/keep-me"), F_OK), 0);
-	/* status and apply see the same refusal */
+	/* status and apply see the same refusal (the run is not over: apply parses it too) */
 	assert_int_equal(state_runs(&st, &v, &n), -EPERM);
+	assert_null(v);
+	assert_int_equal(state_runs_unfinished(&st, &v, &n), -EPERM);
 	assert_null(v);
 	/* the journal itself is left as it was (no rolled-back record appended) */
 	{
@@ -605,6 +607,79 @@ static void test_resume_cuts_torn_tail(void **state)
 	state_close(&st);
 }
 
+static void journal_file(unsigned no, const char *text)
+{
+	char rel[64];
+	snprintf(rel, sizeof(rel), "/var/lib/mailstage/runs/%u", no);
+	mkdir(P(rel), 0700);
+	snprintf(rel, sizeof(rel), "/var/lib/mailstage/runs/%u/journal", no);
+	put(rel, text, 0600);
+}
+
+/*
+ * What apply looks for (state_runs_unfinished): only runs that are not over,
+ * parsed strictly; a run that says it is over is not parsed, so a record in
+ * it that mailstage never writes is refused by status and rollback only.
+ */
+static void test_unfinished_skips_closed(void **state)
+{
+	struct state st;
+	char *why = NULL;
+	struct runinfo *v;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(state_open(&st, &R, STATE_CREATE, &why), 0);
+	st.actions = action_types_all();
+	tu_rm_rf(P("/var/lib/mailstage/runs"));	/* the runs of the tests before */
+	mkdir(P("/var/lib/mailstage/runs"), 0700);
+	journal_file(3, "begin run=3 cmd=apply time=1 pid=1 profile=debian12\n"
+			"dir seq=1 path=/etc/d prior=absent\ndone seq=1\nend status=ok changes=1 time=2\n");
+	journal_file(4, "begin run=4 cmd=apply time=1 pid=1 profile=debian12\n"
+			"dir seq=1 path=/etc/d prior=absent\nend status=interrupted changes=1 time=2\n");
+	journal_file(5, "begin run=5 cmd=apply time=1 pid=1 profile=debian12\n"
+			"dir seq=1 path=/etc/d prior=absent\nend status=interrupted changes=1 time=2\n"
+			"rolled-back time=3\n");
+	journal_file(6, "begin run=6 cmd=apply time=1 pid=1 profile=debian12\n"
+			"dir seq=1 path=/etc/e prior=absent\n");
+	journal_file(9, "begin run=9 cmd=apply time=1 pid=1 profile=debian12\n"
+			"dir seq=1 path=/etc/d prior=absent\nend changes=1 time=2 status=failed\n");
+	assert_int_equal(state_runs_unfinished(&st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].no, 4);
+	assert_string_equal(v[0].status, "interrupted");
+	assert_int_equal(v[0].changes, 1);
+	assert_int_equal(v[1].no, 6);
+	assert_string_equal(v[1].status, "interrupted");
+	runinfo_free(v, n);
+	assert_int_equal(state_runs(&st, &v, &n), 0);
+	assert_int_equal(n, 5);
+	runinfo_free(v, n);
+
+	/* Over, with a planted record: apply does not act on it; status (and rollback) refuse it. */
+	journal_file(10, "begin run=10 cmd=apply time=1 pid=1 profile=debian12\n"
+			 "cmd seq=1 argv=/bin/true undo=/usr/bin/touch;/PWNED\nend status=ok changes=1 time=2\n");
+	assert_int_equal(state_runs_unfinished(&st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	runinfo_free(v, n);
+	assert_int_equal(state_runs(&st, &v, &n), -EPERM);
+	assert_null(v);
+	tu_rm_rf(P("/var/lib/mailstage/runs/10"));
+
+	/* An end record without its status is not taken for over: parsed, and refused. */
+	journal_file(11, "begin run=11 cmd=apply time=1 pid=1 profile=debian12\nend changes=0 time=2\n");
+	assert_int_equal(state_runs_unfinished(&st, &v, &n), -EPERM);
+	assert_null(v);
+	/* Nor is a journal still untrusted: the same checks as before it is read. */
+	tu_rm_rf(P("/var/lib/mailstage/runs/11"));
+	chmod(P("/var/lib/mailstage/runs/3/journal"), 0666);
+	assert_int_equal(state_runs_unfinished(&st, &v, &n), -EPERM);
+	assert_null(v);
+	tu_rm_rf(P("/var/lib/mailstage/runs"));
+	mkdir(P("/var/lib/mailstage/runs"), 0700);
+	state_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_undo_refuses_before_acting),
 		cmocka_unit_test(test_resume_cuts_torn_tail),
+		cmocka_unit_test(test_unfinished_skips_closed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
