@@ -48,7 +48,7 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE \
              -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -DMAILSTAGE_LOCALEDIR='"$(LOCALEDIR)"' \
              -Iinstaller -Isteps
-LDLIBS_ALL = $(PKG_LIBS) -lanl -lresolv -lpthread
+LDLIBS_ALL = $(PKG_LIBS) -lanl -lpthread
 
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

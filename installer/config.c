@@ -1340,6 +1340,10 @@ int config_load(const char *file, const char *display_name, struct config *cfg, 
 		goto out;
 	}
 	r = config_parse(data, len, display_name, cfg, errors);
+	/* Kept: everything the configuration says is a function of these bytes (fpcache's edit records). */
+	cfg->source = data;
+	cfg->source_len = len;
+	data = NULL;
 out:
 	free(data);
 	return r;
@@ -1365,6 +1369,7 @@ void config_free(struct config *cfg)
 		}
 	}
 	free(cfg->path);
+	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

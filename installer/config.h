@@ -15,6 +15,8 @@
 
 struct config {
 	char *path;			/* file it came from (for messages) */
+	char *source;			/* the bytes config_load() parsed (NULL from config_parse()) */
+	size_t source_len;
 
 	/* identity */
 	char *hostname;			/* FQDN, e.g. mail.example.com */

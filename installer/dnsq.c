@@ -432,6 +432,10 @@ static int lookup_res(const struct dnsq *q, const char *name, enum dnsq_type typ
 		*why = xasprintf(_("not asked: the %d s bound of this check was used up"), bound_s(q));
 		return -ETIMEDOUT;
 	}
+	if (lazy_resolv(why) < 0) {
+		free(j);
+		return -EIO;
+	}
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&j->cv, &ca);

@@ -8,6 +8,9 @@
  * one a converged apply last recorded: same device, inode, size, mtime,
  * ctime and SHA-256 of the bytes just read.  Anything different, a missing
  * or unreadable record, a certificate close to expiry: the full check runs.
+ * The same records say which mail configuration files an edit (steps/
+ * mailconf.c) left as they were, for the same configuration bytes, profile
+ * and build: such a file is not parsed and edited again.
  * Only successes are remembered, so every failure and its message come from
  * a real check.  The records live in the trusted state directory
  * (/var/lib/mailstage/fingerprints, 0600 root); the runner loads them when
@@ -29,6 +32,21 @@ int fp_cert_check(const struct root *root, const char *cert_path, const char *ce
 		  const char *key_path, const char *key, size_t kl, const char *hostname, time_t *not_after,
 		  char **why);
 
+/*
+ * The edits of the mail configuration files (steps/mailconf.c) are
+ * functions of the configuration, the profile, this build and the file's
+ * bytes, nothing else.  fp_edit_inputs() digests all but the file into out:
+ * 0, or -1 when no edit may be remembered (no configuration bytes, a
+ * program without a build ID, SHA-256 in software, where hashing costs
+ * about what it would save).  fp_edit_unchanged() with remember=0: 1 when a
+ * converged apply recorded that the edit, with these inputs, left this very
+ * file (same device, inode, size, mtime, ctime and SHA-256 of data) as it
+ * was; with remember=1 it records that (the caller found it so).
+ */
+int fp_edit_inputs(const char *source, size_t len, const char *profile, const char *variant, char out[65]);
+int fp_edit_unchanged(const struct root *root, const char *path, const char *data, size_t len, const char *inputs,
+		      int remember);
+
 /* Load the records of STATE_DIR/fingerprints (a missing or untrusted file: none). */
 void fpcache_load(const char *state_dir);
 /*
@@ -42,5 +60,10 @@ void fpcache_reset(void);
 
 /* SHA-256 of data as 64 lowercase hex digits and a NUL (out holds 65). */
 void sha256_hex(const void *data, size_t len, char out[65]);
+/* 1 when sha256_hex() uses the CPU's SHA instructions (x86-64 SHA-NI), else 0. */
+int sha256_accelerated(void);
+#ifdef MAILSTAGE_TEST_HOOKS
+extern int sha256_portable_only;	/* tests: the portable code even where SHA-NI is */
+#endif
 
 #endif

@@ -205,6 +205,7 @@ void state_close(struct state *st)
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);	/* releases the flock */
 	free(st->dir);
+	strv_free(&st->cp_names);
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;
 }
@@ -1467,10 +1468,35 @@ int checkpoint_write(struct state *st, const char *stage, unsigned run_no)
 	memset(&m, 0, sizeof(m));
 	m.mode = 0600;
 	r = atomic_replace(path, temp, text, strlen(text), &m, NULL, NULL);
+	if (r == 0 && st->cp_listed && !checkpoint_present(st, stage))
+		strv_push(&st->cp_names, stage);
 	free(path);
 	free(temp);
 	free(text);
 	return r;
+}
+
+int checkpoint_present(struct state *st, const char *stage)
+{
+	size_t i;
+
+	if (!st->cp_listed) {
+		char *path = xasprintf("%s/checkpoints", st->dir);
+		DIR *d = opendir(path);
+		struct dirent *de;
+
+		free(path);
+		st->cp_listed = 1;
+		while (d && (de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' && (de->d_type == DT_REG || de->d_type == DT_UNKNOWN))
+				strv_push(&st->cp_names, de->d_name);
+		if (d)
+			closedir(d);
+	}
+	for (i = 0; i < st->cp_names.n; i++)
+		if (strcmp(st->cp_names.v[i], stage) == 0)
+			return 1;
+	return 0;
 }
 
 int checkpoint_read(struct state *st, const char *stage, unsigned *run_no, long *when)

@@ -56,6 +56,9 @@ struct state {
 	 * NULL: every action record is refused as unknown.
 	 */
 	const struct action_type *const *actions;
+	/* the names in checkpoints/, listed once (checkpoint_present) */
+	struct strv cp_names;
+	int cp_listed;
 };
 
 struct journal {
@@ -127,6 +130,12 @@ int journal_undo(struct state *st, unsigned no, unsigned *undone);
 int checkpoint_write(struct state *st, const char *stage, unsigned run_no);
 /* 0 and the run number and time, or -ENOENT. */
 int checkpoint_read(struct state *st, const char *stage, unsigned *run_no, long *when);
+/*
+ * Has the stage a checkpoint file (what a converged apply needs to know)?
+ * checkpoints/ is listed once per state_open(): one directory read instead
+ * of a file read per stage; checkpoint_write() adds to the list.
+ */
+int checkpoint_present(struct state *st, const char *stage);
 
 /* Split a record line into its kind and fields; value of a field (unescaped) or NULL. */
 char *record_field(const char *line, const char *key);

@@ -28,6 +28,7 @@
 #include <sys/statfs.h>
 
 #define LAZY_DEFINE(f) __typeof__(f) *lazy_##f;
+LAZY_RESOLV_FUNCS(LAZY_DEFINE)
 LAZY_ARCHIVE_FUNCS(LAZY_DEFINE)
 LAZY_CURL_FUNCS(LAZY_DEFINE)
 LAZY_EXPAT_FUNCS(LAZY_DEFINE)
@@ -45,6 +46,9 @@ static const char *soname_of(const char *name)
 		return LAZY_ARCHIVE_SONAME;
 	if (strncmp(name, "XML_", 4) == 0)
 		return LAZY_EXPAT_SONAME;
+	if (strncmp(name, "ns_", 3) == 0 || strncmp(name, "res_", 4) == 0 || strncmp(name, "__res_", 6) == 0 ||
+	    strcmp(name, "dn_expand") == 0)
+		return LAZY_RESOLV_SONAME;
 	if (strncmp(name, "semanage", 8) == 0)
 		return "libsemanage";
 	if (strncmp(name, "sel", 3) == 0 || strncmp(name, "security_", 9) == 0 || strcmp(name, "freecon") == 0 ||
@@ -78,10 +82,45 @@ static int load(const char *soname, void **handle, char **why)
 				 : strncmp(soname, "libexpat", 8) == 0 ? "expat"
 				 : strncmp(soname, "libsemanage", 11) == 0 ? "libsemanage"
 				 : strncmp(soname, "libcrypto", 9) == 0 ? "OpenSSL (libcrypto)"
+				 : strncmp(soname, "libresolv", 9) == 0 ? "glibc (libresolv)"
 				 : "libselinux");
 		return -ENOENT;
 	}
 	return 0;
+}
+
+/* As resolve(), by name or by the __name glibc's headers link against (dlsym finds the default version). */
+static int resolve_either(void *h, const char *name, void **slot, char **why)
+{
+	char alt[64];
+	void *p = dlsym(h, name);
+
+	if (!p) {
+		snprintf(alt, sizeof(alt), "__%s", name);
+		p = dlsym(h, alt);
+	}
+	if (!p) {
+		*why = xasprintf(_("%s lacks %s"), soname_of(name), name);
+		return -ENOENT;
+	}
+	*slot = p;
+	return 0;
+}
+
+int lazy_resolv(char **why)
+{
+	static void *h;
+	static int done;
+	int r;
+
+	if (done)
+		return 0;
+	r = load(LAZY_RESOLV_SONAME, &h, why);
+#define LAZY_RESOLVE_EITHER(f) if (r == 0) r = resolve_either(h, #f, (void **)&lazy_##f, why);
+	LAZY_RESOLV_FUNCS(LAZY_RESOLVE_EITHER)
+#undef LAZY_RESOLVE_EITHER
+	done = r == 0;
+	return r;
 }
 
 int lazy_archive(char **why)

@@ -12,6 +12,10 @@
  * before the first use in a code path (cheap after the first time).
  * Expat (the XML parser of `mailstage report`, installer/report.c) is
  * loaded the same way, by lazy_expat(): <expat.h> comes through here too.
+ * So is libresolv (ns_initparse and ns_parserr; on EL7's glibc the
+ * resolver itself too), which only DNS checks use, by lazy_resolv():
+ * loading it cost every run, `--version` included, an open, four mmaps and
+ * its relocations.  <resolv.h> and <arpa/nameser.h> come through here.
  */
 #ifndef MAILSTAGE_LAZYLIB_H
 #define MAILSTAGE_LAZYLIB_H
@@ -21,15 +25,20 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <expat.h>
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
 
 #define LAZY_ARCHIVE_SONAME "libarchive.so.13"
 #define LAZY_CURL_SONAME "libcurl.so.4"
 #define LAZY_EXPAT_SONAME "libexpat.so.1"
+#define LAZY_RESOLV_SONAME "libresolv.so.2"
 
 /* 0 when loaded (now or before); -ENOENT with *why (caller frees) when the library is missing. */
 int lazy_archive(char **why);
 int lazy_curl(char **why);
 int lazy_expat(char **why);
+int lazy_resolv(char **why);
 
 #define LAZY_ARCHIVE_FUNCS(X) \
 	X(archive_error_string) X(archive_read_free) X(archive_read_next_header) \
@@ -57,7 +66,12 @@ int lazy_expat(char **why);
 	X(XML_SetParamEntityParsing) X(XML_Parse) X(XML_StopParser) X(XML_GetErrorCode) X(XML_ErrorString) \
 	X(XML_GetCurrentLineNumber)
 
+/* <resolv.h> renames res_ninit and res_nclose to __res_*: looked up by either name */
+#define LAZY_RESOLV_FUNCS(X) \
+	X(ns_initparse) X(ns_parserr) X(dn_expand) X(res_ninit) X(res_nclose) X(res_nquery)
+
 #define LAZY_DECLARE(f) extern __typeof__(f) *lazy_##f;
+LAZY_RESOLV_FUNCS(LAZY_DECLARE)
 LAZY_ARCHIVE_FUNCS(LAZY_DECLARE)
 LAZY_CURL_FUNCS(LAZY_DECLARE)
 LAZY_EXPAT_FUNCS(LAZY_DECLARE)
@@ -66,6 +80,16 @@ LAZY_EXPAT_FUNCS(LAZY_DECLARE)
 #ifndef LAZYLIB_IMPLEMENTATION
 #undef curl_easy_setopt		/* curl.h wraps these two in macros of its own */
 #undef curl_easy_getinfo
+#undef res_ninit
+#undef res_nclose
+#undef res_nquery
+#undef dn_expand
+#define ns_initparse (*lazy_ns_initparse)
+#define ns_parserr (*lazy_ns_parserr)
+#define dn_expand (*lazy_dn_expand)
+#define res_ninit (*lazy_res_ninit)
+#define res_nclose (*lazy_res_nclose)
+#define res_nquery (*lazy_res_nquery)
 #define archive_error_string (*lazy_archive_error_string)
 #define archive_read_free (*lazy_archive_read_free)
 #define archive_read_next_header (*lazy_archive_read_next_header)

@@ -151,6 +151,7 @@ static const struct profile debian12_selinux = {
 	DEBIAN12_COMMON
 	.saslauthd_options = "-m /var/run/saslauthd",
 	.sasl_unchrooted = 1,
+	.variant = "selinux",
 };
 
 static const struct profile *const all[] = { &el7, &el8, &el9, &debian12, NULL };

@@ -94,6 +94,9 @@ struct profile {
 	/* The same platform where SELinux is on in the target, when its policy needs other facts
 	 * (Debian's reference policy: saslauthd may not reach into Postfix's spool), or NULL. */
 	const struct profile *selinux_variant;
+	/* The name of this variant ("selinux"), NULL for the platform's own profile: with name,
+	 * what tells the two apart where facts are remembered (fpcache). */
+	const char *variant;
 };
 
 const struct profile *profile_by_name(const char *name);

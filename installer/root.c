@@ -55,6 +55,7 @@ struct root_dirs {
 	size_t cap, n;
 	int root_safe;		/* the same, for the root directory itself */
 	uid_t euid;
+	unsigned epoch;		/* root_forget() calls so far */
 };
 
 static int owner_safe(const struct root_dirs *d, const struct stat *sb)
@@ -130,6 +131,8 @@ void root_forget(const struct root *r)
 {
 	struct root_dirs *d = r->dirs;
 	size_t i;
+	if (d)
+		d->epoch++;
 	if (!d || !d->n)
 		return;
 	for (i = 0; i < d->cap; i++) {
@@ -137,6 +140,11 @@ void root_forget(const struct root *r)
 		d->slot[i] = NULL;
 	}
 	d->n = 0;
+}
+
+unsigned root_epoch(const struct root *r)
+{
+	return r && r->dirs ? r->dirs->epoch : 0;
 }
 
 int root_init(struct root *r, const char *dir, char **why)

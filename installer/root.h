@@ -36,6 +36,12 @@ int root_path(const struct root *r, const char *path, char **host, char **why);
  * so the next resolution looks at the tree as it now is.
  */
 void root_forget(const struct root *r);
+/*
+ * How many times root_forget() was called: what a caller read of the
+ * target while this number stays the same was read with nothing changed by
+ * mailstage in between (a memo within a run; r NULL: 0).
+ */
+unsigned root_epoch(const struct root *r);
 
 /*
  * For reading: root_path(), and a symlink as the last component is followed

@@ -509,8 +509,6 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 	struct ctx c, again;
 	int rc;
 	unsigned before = r->p.j.changes;
-	unsigned cp_run;
-	long cp_time;
 
 	r->p.stage = s->name;
 	ctx_init(&c, r, s);
@@ -522,7 +520,7 @@ static int apply_stage(struct run *r, const struct stage *s, size_t idx, size_t 
 		size_t i;
 		for (i = 0; i < c.notes.n; i++)
 			msg_warn("%s: %s", s->name, c.notes.v[i]);
-		if (checkpoint_read(&r->st, s->name, &cp_run, &cp_time) < 0)
+		if (!checkpoint_present(&r->st, s->name))
 			checkpoint_write(&r->st, s->name, r->p.jopen ? r->p.j.run_no : 0);
 		msg_info(_("[%zu/%zu] %s ... ok"), idx, total, s->name);
 		if (r->opts->json)

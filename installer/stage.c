@@ -8,6 +8,7 @@
 #include "prim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,9 +201,11 @@ int target_exists(struct ctx *c, const char *path)
 /*
  * A stage reads a file (read_target), edits what it read and says what it
  * wants (want_file): the same file, read twice in a row.  The last file read
- * is kept with its lstat(); want_file() compares against it instead of
- * reading again when a new lstat() shows the same file unchanged (device,
- * inode, size, mtime, ctime): any difference, and it reads.
+ * is kept with the fstat() of the descriptor it was read from, and stands
+ * for the file for the rest of the check: want_file() compares against it
+ * and target_lstat() answers with it.  Another lstat() a few microseconds
+ * later would prove nothing more (the file can change right after it just
+ * as well); what apply replaces is what it finds then (backed up, journaled).
  */
 struct seen_file {
 	char *path, *data;
@@ -250,24 +253,64 @@ static int seen_content(struct ctx *c, const char *path, const struct stat *sb, 
 	return 0;
 }
 
+static int seen_stat(struct ctx *c, const char *path, const char *host, struct stat *sb)
+{
+	if (c->seen && strcmp(c->seen->path, path) == 0) {
+		*sb = c->seen->sb;
+		return 0;
+	}
+	return lstat(host, sb) == 0 ? 0 : -errno;
+}
+
+int target_lstat(struct ctx *c, const char *path, struct stat *sb)
+{
+	char *host = NULL, *why = NULL;
+	int r = root_path(c->root, path, &host, &why);
+
+	if (r == 0)
+		r = seen_stat(c, path, host, sb);
+	free(host);
+	free(why);
+	return r;
+}
+
 int read_target(struct ctx *c, const char *path, char **data, size_t *len)
 {
 	char *host = NULL;
 	struct stat sb;
 	size_t n = 0;
-	int r = host_of(c, path, &host), st;
+	int r = host_of(c, path, &host), fd = -1;
+
+	*data = NULL;
 	if (r < 0)
 		return r;
-	st = lstat(host, &sb);
-	if (st == 0 && !S_ISREG(sb.st_mode)) {
-		free(host);
-		return stage_fail(c, _("%s is not a regular file"), path);
+	/* Never a symlink (ELOOP) nor anything but a regular file; a FIFO does not block the open. */
+	fd = open(host, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP)
+			r = stage_fail(c, _("%s is not a regular file"), path);
+		else if (r != -ENOENT)
+			stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
+		goto out;
 	}
-	r = read_whole_file(host, data, &n);
-	if (r < 0 && r != -ENOENT)
+	if (fstat(fd, &sb) < 0) {
+		r = -errno;
 		stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
-	if (r == 0 && st == 0)
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		r = stage_fail(c, _("%s is not a regular file"), path);
+		goto out;
+	}
+	r = read_fd_whole(fd, 0, data, &n);
+	if (r < 0)
+		stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
+	else
 		remember_seen(c, path, &sb, *data, n);
+out:
+	if (fd >= 0)
+		close(fd);
 	if (len)
 		*len = n;
 	free(host);
@@ -280,14 +323,14 @@ static char *attr_text(mode_t mode, const char *owner, const char *group)
 	return xasprintf("%04o %s:%s", (unsigned)(mode & 07777), owner, group);
 }
 
-/* Do owner/group/mode of sb differ from what is wanted? */
+/* Do owner/group/mode of sb differ from what is wanted?  *now: what they are (when they differ, or always). */
 static int attrs_differ(struct ctx *c, const struct stat *sb, const char *owner, const char *group,
-			mode_t mode, char **now)
+			mode_t mode, char **now, int always)
 {
 	uid_t uid;
 	gid_t gid, pg;
 	int differ = (sb->st_mode & 07777) != (mode & 07777);
-	char *u = root_user_name(c->root, sb->st_uid), *g = root_group_name(c->root, sb->st_gid);
+	char *u, *g;
 
 	/* Unprivileged --root runs cannot give files away: ownership is not compared. */
 	if (geteuid() == 0) {
@@ -296,6 +339,12 @@ static int attrs_differ(struct ctx *c, const struct stat *sb, const char *owner,
 		else if (uid != sb->st_uid || gid != sb->st_gid)
 			differ = 1;
 	}
+	/* The names of what is there, for the message: only when there is one to give. */
+	*now = NULL;
+	if (!differ && !always)
+		return 0;
+	u = root_user_name(c->root, sb->st_uid);
+	g = root_group_name(c->root, sb->st_gid);
 	*now = attr_text(sb->st_mode, u, g);
 	free(u);
 	free(g);
@@ -342,7 +391,7 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 
 	if (r < 0)
 		goto out;
-	if (lstat(host, &sb) < 0) {
+	if (seen_stat(c, path, host, &sb) < 0) {
 		ch = add_change(c, CH_FILE, path);
 		ch->what = xasprintf(_("create %s (%s, %zu lines)"), path, want, count_lines(data, len));
 		goto fill;
@@ -358,7 +407,7 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 		goto out;
 	}
 	if (oldlen == len && memcmp(old, data, len) == 0) {
-		if (attrs_differ(c, &sb, owner, group, mode, &now)) {
+		if (attrs_differ(c, &sb, owner, group, mode, &now, 0)) {
 			ch = add_change(c, CH_ATTR, path);
 			ch->what = xasprintf(_("set %s to %s (now %s)"), path, want, now);
 			set_attrs(ch, owner, group, mode);
@@ -366,7 +415,7 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 		goto out;
 	}
 	ch = add_change(c, CH_FILE, path);
-	attrs_differ(c, &sb, owner, group, mode, &now);
+	attrs_differ(c, &sb, owner, group, mode, &now, 1);
 	if (strcmp(now, want) != 0)
 		ch->what = xasprintf(_("update %s (now %s, will be %s)"), path, now, want);
 	else
@@ -416,7 +465,7 @@ int want_attr(struct ctx *c, const char *path, const char *owner, const char *gr
 		r = stage_fail(c, _("%s does not exist"), path);
 		goto out;
 	}
-	if (attrs_differ(c, &sb, owner, group, mode, &now)) {
+	if (attrs_differ(c, &sb, owner, group, mode, &now, 0)) {
 		struct change *ch = add_change(c, CH_ATTR, path);
 		ch->what = xasprintf(_("set %s to %s (now %s)"), path, want, now);
 		set_attrs(ch, owner, group, mode);
@@ -483,7 +532,7 @@ static int dir_common(struct ctx *c, const char *path, const char *owner, const 
 		r = stage_fail(c, _("%s exists but is not a directory; move it away and run again"), path);
 		goto out;
 	}
-	if (exact && attrs_differ(c, &sb, owner, group, mode, &now)) {
+	if (exact && attrs_differ(c, &sb, owner, group, mode, &now, 0)) {
 		struct change *ch = add_change(c, CH_ATTR, path);
 		ch->what = xasprintf(_("set directory %s to %s (now %s)"), path, want, now);
 		set_attrs(ch, owner, group, mode);

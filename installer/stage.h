@@ -12,6 +12,7 @@
 #define MAILSTAGE_STAGE_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include "config.h"
 #include "exitcode.h"
 #include "profile.h"
@@ -89,6 +90,8 @@ struct stage {
 int read_target(struct ctx *c, const char *path, char **data, size_t *len);
 /* Does a target path exist (lstat)? */
 int target_exists(struct ctx *c, const char *path);
+/* lstat() of a target path: 0 or -errno (a path refused by the root: -EPERM, no message). */
+int target_lstat(struct ctx *c, const char *path, struct stat *sb);
 
 /* Want this exact content, owner, group and mode. */
 int want_file(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,

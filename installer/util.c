@@ -167,11 +167,30 @@ void strv_free(struct strv *s)
 int read_fd_whole(int fd, size_t max, char **data, size_t *len)
 {
 	struct buf b = { 0 };
-	char chunk[65536];
+	struct stat sb;
+	size_t want, size = 0;
 	ssize_t n;
+	int regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0;
 
+	/*
+	 * Straight into the buffer, sized from fstat() for a regular file: one
+	 * read() of size + 1 that comes back short is its end (a file that
+	 * grew meanwhile is read on), instead of a 64 KiB bounce buffer on the
+	 * stack and a second read() for the end of file.
+	 */
+	if (regular)
+		size = (size_t)sb.st_size;
+	regular = size > 0;	/* /proc and /sys files say 0 and have more: read to read()'s 0 */
+	if (max && size > max)
+		return -EFBIG;
+	buf_grow(&b, (regular ? size : 4095) + 1);
 	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
+		want = b.cap - b.len - 1;
+		if (want == 0) {
+			buf_grow(&b, b.cap);
+			continue;
+		}
+		n = read(fd, b.data + b.len, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -180,12 +199,15 @@ int read_fd_whole(int fd, size_t max, char **data, size_t *len)
 		}
 		if (n == 0)
 			break;
-		if (max && b.len + (size_t)n > max) {
+		b.len += (size_t)n;
+		if (max && b.len > max) {
 			buf_free(&b);
 			return -EFBIG;
 		}
-		buf_append(&b, chunk, (size_t)n);
+		if (regular && (size_t)n < want && b.len >= size)
+			break;
 	}
+	b.data[b.len] = 0;
 	if (len)
 		*len = b.len;
 	*data = buf_steal(&b);

@@ -402,12 +402,45 @@ static char *rotation_path(const struct config *cfg, const struct profile *p)
 	return xasprintf("%s/%s/%s", p->opendkim_keydir, cfg->domain, DKIM_ROTATION_FILE);
 }
 
+/*
+ * root_read() of the rotation state, which three stages of a run read:
+ * the bytes (or the error) of the last read are used again while nothing
+ * in the target changed (root_epoch()).
+ */
+static int read_rotation(struct root *root, const char *path, char **data, size_t *len, char **w)
+{
+	static struct {
+		const struct root *root;
+		unsigned epoch;
+		char *path, *data, *w;
+		size_t len;
+		int r;
+	} m;
+	unsigned epoch = root_epoch(root);
+
+	if (!m.path || m.root != root || m.epoch != epoch || strcmp(m.path, path) != 0) {
+		free(m.path);
+		free(m.data);
+		free(m.w);
+		m.data = m.w = NULL;
+		m.len = 0;
+		m.r = root_read(root, path, 4096, &m.data, &m.len, &m.w);
+		m.root = root;
+		m.epoch = epoch;
+		m.path = xstrdup(path);
+	}
+	*data = m.data ? xstrndup(m.data, m.len) : NULL;
+	*len = m.len;
+	*w = m.w ? xstrdup(m.w) : NULL;
+	return m.r;
+}
+
 int dkim_rotation_load(struct root *root, const struct config *cfg, const struct profile *p,
 		       struct dkim_rotation *st, char **why)
 {
 	char *path = rotation_path(cfg, p), *data = NULL, *w = NULL, *ed;
 	size_t len = 0;
-	int r = root_read(root, path, 4096, &data, &len, &w);
+	int r = read_rotation(root, path, &data, &len, &w);
 
 	*why = NULL;
 	if (r == -ENOENT) {

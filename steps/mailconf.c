@@ -6,6 +6,7 @@
 #include "i18n.h"
 #include "mailconf.h"
 #include "atomic.h"
+#include "fpcache.h"
 #include "steps.h"
 
 #include <errno.h>
@@ -64,18 +65,28 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *tmpl, const ch
 int mc_check_packaged(struct ctx *c, const char *path, const char *tmpl, const char *package, mc_edit_fn edit,
 		      char **want, size_t *wantlen)
 {
-	char *old = NULL, *err = NULL;
+	char *old = NULL, *err = NULL, inputs[65];
 	size_t oldlen = 0;
-	int r = mc_read_packaged(c, path, tmpl, package, &old, &oldlen);
+	int r = mc_read_packaged(c, path, tmpl, package, &old, &oldlen), memo;
 
 	*want = NULL;
 	*wantlen = 0;
 	if (r != 0)
 		goto out;
-	r = edit(c->cfg, c->prof, old, oldlen, want, wantlen, &err);
-	if (r < 0) {
-		r = mc_parse_error(c, path, err);
-		goto out;
+	/* The file a converged apply found as the edit leaves it, unchanged since: not parsed again. */
+	memo = fp_edit_inputs(c->cfg->source, c->cfg->source_len, c->prof->name, c->prof->variant, inputs) == 0;
+	if (memo && fp_edit_unchanged(c->root, path, old, oldlen, inputs, 0)) {
+		*want = old;
+		*wantlen = oldlen;
+		old = NULL;
+	} else {
+		r = edit(c->cfg, c->prof, old, oldlen, want, wantlen, &err);
+		if (r < 0) {
+			r = mc_parse_error(c, path, err);
+			goto out;
+		}
+		if (memo && *wantlen == oldlen && memcmp(*want, old, oldlen) == 0)
+			(void)fp_edit_unchanged(c->root, path, old, oldlen, inputs, 1);
 	}
 	r = mc_want_edit(c, path, *want, *wantlen, "root", "root", 0644);
 out:
@@ -91,11 +102,11 @@ out:
 int mc_want_edit(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
 		 const char *group, mode_t mode)
 {
-	char *host = NULL, *why = NULL, *u = NULL, *g = NULL;
+	char *u = NULL, *g = NULL;
 	struct stat sb;
 	int r;
 
-	if (root_path(c->root, path, &host, &why) == 0 && lstat(host, &sb) == 0 && S_ISREG(sb.st_mode)) {
+	if (target_lstat(c, path, &sb) == 0 && S_ISREG(sb.st_mode)) {
 		u = root_user_name(c->root, sb.st_uid);
 		g = root_group_name(c->root, sb.st_gid);
 		owner = u;
@@ -110,8 +121,6 @@ int mc_want_edit(struct ctx *c, const char *path, const char *data, size_t len, 
 		r = want_not_writable_by_others(c, dir);
 		free(dir);
 	}
-	free(host);
-	free(why);
 	free(u);
 	free(g);
 	return r;

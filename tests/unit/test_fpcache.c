@@ -43,6 +43,41 @@ static void sha256_vectors(void **state)
 	free(big);
 }
 
+/*
+ * Both ways of computing it (the SHA-NI instructions where this CPU has
+ * them, and the portable code) against OpenSSL, for every length around the
+ * block and padding edges and one long buffer.  On a CPU without SHA-NI
+ * (or under valgrind, which does not report it) only the portable code runs;
+ * the test prints which.
+ */
+static void sha256_paths_agree(void **state)
+{
+	unsigned char *buf = xmalloc(70000), md[32];
+	char out[65], want[65];
+	size_t len, i;
+	int pass, accel;
+	(void)state;
+
+	for (i = 0; i < 70000; i++)
+		buf[i] = (unsigned char)(i * 2654435761u >> 13);
+	sha256_portable_only = 0;
+	accel = sha256_accelerated();
+	printf("sha256: %s\n", accel ? "SHA-NI and portable" : "portable only (no SHA-NI on this CPU)");
+	for (pass = 0; pass < 1 + accel; pass++) {
+		sha256_portable_only = pass == 1;
+		assert_int_equal(sha256_accelerated(), accel && pass == 0);
+		for (len = 0; len <= 70000; len = len < 300 ? len + 1 : len * 3 + 7) {
+			assert_int_equal(crypto_sha256(buf, len, md), 0);
+			for (i = 0; i < 32; i++)
+				snprintf(want + 2 * i, 3, "%02x", md[i]);
+			sha256_hex(buf, len, out);
+			assert_string_equal(out, want);
+		}
+	}
+	sha256_portable_only = 0;
+	free(buf);
+}
+
 struct fixture {
 	char dir[64];
 	struct root root;
@@ -108,6 +143,59 @@ static void changed_bytes_miss(void **state)
 	assert_non_null(why);
 	free(why);
 	free(bad);
+	free(p);
+}
+
+/*
+ * The edit records of the mail configuration stages: a hit only for the
+ * same file (bytes and status), the same configuration bytes, profile and
+ * variant; kept across save/load; never made where SHA-256 is in software.
+ */
+static void edit_records(void **state)
+{
+	struct fixture *f = *state;
+	const char *conf = "hostname = mail.example.com\n", *text = "smtp inet n - y - - smtpd\n";
+	const char *other = "smtp inet n - n - - smtpd\n";
+	char in1[65], in2[65], in3[65], *p = host(f, "master.cf");
+	struct stat sb;
+	struct timespec ts[2];
+
+	sha256_portable_only = 1;
+	assert_int_equal(fp_edit_inputs(conf, strlen(conf), "debian12", NULL, in1), -1);
+	sha256_portable_only = 0;
+	if (!sha256_accelerated()) {
+		printf("edit records: not made on this CPU (no SHA-NI): only that was checked\n");
+		free(p);
+		return;
+	}
+	assert_int_equal(fp_edit_inputs(NULL, 0, "debian12", NULL, in1), -1);
+	assert_int_equal(fp_edit_inputs(conf, strlen(conf), "debian12", NULL, in1), 0);
+	assert_int_equal(fp_edit_inputs("hostname = mail.example.org\n", strlen(conf), "debian12", NULL, in2), 0);
+	assert_int_equal(fp_edit_inputs(conf, strlen(conf), "debian12", "selinux", in3), 0);
+	assert_string_not_equal(in1, in2);
+	assert_string_not_equal(in1, in3);
+
+	tu_write_file(f->dir, "master.cf", text, strlen(text));
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 0), 0);
+	(void)fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 1);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 0), 1);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in2, 0), 0);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in3, 0), 0);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/main.cf", text, strlen(text), in1, 0), 0);
+
+	/* kept in the state directory */
+	assert_int_equal(fpcache_save(f->dir, 1), 0);
+	fpcache_load(f->dir);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 0), 1);
+
+	/* other bytes of the same length, mtime put back: no hit */
+	assert_int_equal(stat(p, &sb), 0);
+	tu_write_file(f->dir, "master.cf", other, strlen(other));
+	ts[0] = sb.st_atim;
+	ts[1] = sb.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	fpcache_load(f->dir);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", other, strlen(other), in1, 0), 0);
 	free(p);
 }
 
@@ -197,7 +285,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sha256_vectors),
+		cmocka_unit_test(sha256_paths_agree),
 		cmocka_unit_test_setup_teardown(changed_bytes_miss, setup, teardown),
+		cmocka_unit_test_setup_teardown(edit_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(records_load_from_state_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(untrusted_records_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(noop_writes_nothing, setup, teardown),
