@@ -1032,6 +1032,18 @@ static int text_problem(const char *s, size_t n, unsigned char *byte)
 		unsigned char c = (unsigned char)s[k];
 		size_t l;
 
+		/* Eight bytes at a time while all are printable ASCII (0x20..0x7e), as nearly all are. */
+		while (k + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + k, 8);
+			if (((w - 0x2020202020202020ULL) | (w + 0x0101010101010101ULL)) & 0x8080808080808080ULL)
+				break;
+			k += 8;
+		}
+		if (k >= n)
+			break;
+		c = (unsigned char)s[k];
+
 		if (c >= 0x20 && c < 0x7f) {
 			k++;	/* printable ASCII, nearly every byte */
 			continue;

@@ -204,6 +204,7 @@ struct entry {
 
 static struct entry cache[FP_ENTRIES];
 static size_t ncache;
+static char edit_inputs[65];	/* of this run (fp_edit_inputs): other edit records are stale */
 static int dirty;		/* something new to save */
 
 /*
@@ -271,6 +272,7 @@ void fpcache_reset(void)
 	memset(cache, 0, sizeof(cache));
 	ncache = 0;
 	dirty = 0;
+	*edit_inputs = '\0';
 }
 
 static int clean_text(const char *s)
@@ -355,12 +357,16 @@ static int stat_target(const struct root *root, const char *path, struct stat *s
 	return r;
 }
 
-static char *fingerprint(const struct root *root, const char *path, const char *data, size_t len)
+static char *fingerprint_stat(const struct root *root, const char *path, const struct stat *known,
+			      const char *data, size_t len)
 {
 	char *host = NULL, *why = NULL, *fp = NULL, sha[65];
 	struct stat sb;
 
-	if (!root || !path || stat_target(root, path, &sb) < 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size != len)
+	if (known)
+		sb = *known;
+	if (!root || !path || (!known && stat_target(root, path, &sb) < 0) || !S_ISREG(sb.st_mode) ||
+	    (size_t)sb.st_size != len)
 		goto out;
 	memo_sha256(data, len, sha);
 	fp = xasprintf("%s %llu %llu %llu %lld.%09ld %lld.%09ld %s", path, (unsigned long long)sb.st_dev,
@@ -370,6 +376,11 @@ out:
 	free(host);
 	free(why);
 	return fp;
+}
+
+static char *fingerprint(const struct root *root, const char *path, const char *data, size_t len)
+{
+	return fingerprint_stat(root, path, NULL, data, len);
 }
 
 int fp_key_info(const struct root *root, const char *path, const char *pem, size_t len, int *bits, char **why)
@@ -537,13 +548,14 @@ int fp_edit_inputs(const char *source, size_t len, const char *profile, const ch
 		last.variant = variant;
 	}
 	memcpy(out, last.sha, 65);
+	memcpy(edit_inputs, last.sha, 65);
 	return 0;
 }
 
-int fp_edit_unchanged(const struct root *root, const char *path, const char *data, size_t len, const char *inputs,
-		      int remember)
+int fp_edit_unchanged(const struct root *root, const char *path, const struct stat *sb, const char *data, size_t len,
+		      const char *inputs, int remember)
 {
-	char *fp = inputs ? fingerprint(root, path, data, len) : NULL;
+	char *fp = inputs ? fingerprint_stat(root, path, sb, data, len) : NULL;
 	char *key = fp ? xasprintf("edit|%s|%s", inputs, fp) : NULL;
 	int hit = 0;
 
@@ -590,6 +602,12 @@ out:
 	free(text);
 }
 
+/* An edit record made with other inputs than this run's (another configuration or build): never used again. */
+static int stale_edit(const struct entry *e)
+{
+	return *edit_inputs && strncmp(e->key, "edit|", 5) == 0 && strncmp(e->key + 5, edit_inputs, 64) != 0;
+}
+
 int fpcache_save(const char *state_dir, int prune)
 {
 	struct buf b = { 0 };
@@ -599,11 +617,11 @@ int fpcache_save(const char *state_dir, int prune)
 	int r, unused = 0;
 
 	for (i = 0; i < ncache; i++)
-		unused += prune && !cache[i].used;
+		unused += (prune && !cache[i].used) || stale_edit(&cache[i]);
 	if (!state_dir || (!dirty && !unused))
 		return 0;	/* a no-op run writes nothing */
 	for (i = 0; i < ncache; i++)
-		if (cache[i].used || !prune)
+		if ((cache[i].used || !prune) && !stale_edit(&cache[i]))
 			buf_printf(&b, "%s\t%s\n", cache[i].key, cache[i].value);
 	path = xasprintf("%s/%s", state_dir, FP_FILE);
 	temp = atomic_tempname(path);

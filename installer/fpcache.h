@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <sys/stat.h>
 #include "root.h"
 
 /* As crypto_key_info() for the key at path (inside root) whose bytes are pem/len. */
@@ -41,11 +42,12 @@ int fp_cert_check(const struct root *root, const char *cert_path, const char *ce
  * about what it would save).  fp_edit_unchanged() with remember=0: 1 when a
  * converged apply recorded that the edit, with these inputs, left this very
  * file (same device, inode, size, mtime, ctime and SHA-256 of data) as it
- * was; with remember=1 it records that (the caller found it so).
+ * was; with remember=1 it records that (the caller found it so).  sb: the
+ * fstat() of the descriptor data was read from, or NULL (stat() here).
  */
 int fp_edit_inputs(const char *source, size_t len, const char *profile, const char *variant, char out[65]);
-int fp_edit_unchanged(const struct root *root, const char *path, const char *data, size_t len, const char *inputs,
-		      int remember);
+int fp_edit_unchanged(const struct root *root, const char *path, const struct stat *sb, const char *data, size_t len,
+		      const char *inputs, int remember);
 
 /* Load the records of STATE_DIR/fingerprints (a missing or untrusted file: none). */
 void fpcache_load(const char *state_dir);

@@ -55,8 +55,11 @@ struct root_dirs {
 	size_t cap, n;
 	int root_safe;		/* the same, for the root directory itself */
 	uid_t euid;
-	unsigned epoch;		/* root_forget() calls so far */
+	unsigned epoch;		/* see root_epoch() */
 };
+
+/* Epochs are unique in the process: a root made where a freed one was never takes its numbers. */
+static unsigned epoch_counter;
 
 static int owner_safe(const struct root_dirs *d, const struct stat *sb)
 {
@@ -132,7 +135,7 @@ void root_forget(const struct root *r)
 	struct root_dirs *d = r->dirs;
 	size_t i;
 	if (d)
-		d->epoch++;
+		d->epoch = ++epoch_counter;
 	if (!d || !d->n)
 		return;
 	for (i = 0; i < d->cap; i++) {
@@ -174,6 +177,7 @@ int root_init(struct root *r, const char *dir, char **why)
 	r->dirs = xcalloc(1, sizeof(*r->dirs));
 	r->dirs->euid = geteuid();
 	r->dirs->root_safe = owner_safe(r->dirs, &st);
+	r->dirs->epoch = ++epoch_counter;
 	return 0;
 }
 

@@ -37,9 +37,10 @@ int root_path(const struct root *r, const char *path, char **host, char **why);
  */
 void root_forget(const struct root *r);
 /*
- * How many times root_forget() was called: what a caller read of the
- * target while this number stays the same was read with nothing changed by
- * mailstage in between (a memo within a run; r NULL: 0).
+ * A number that changes with every root_forget() (and differs from every
+ * other root's of the process): what a caller read of the target while it
+ * stays the same was read with nothing changed by mailstage in between (a
+ * memo within a run; r NULL: 0).
  */
 unsigned root_epoch(const struct root *r);
 

@@ -253,13 +253,45 @@ static int seen_content(struct ctx *c, const char *path, const struct stat *sb, 
 	return 0;
 }
 
+/*
+ * lstat() of a target path for a check: the status read_target() saw, else
+ * the one a check of this run took while mailstage has changed nothing in
+ * the target since (root_epoch(): every primitive and undo moves it on),
+ * else lstat().  Checks of several stages look at the same directories
+ * (/etc, /etc/postfix, the DKIM key directory) and keys.
+ */
+#define STAT_MEMO 16
+static struct {
+	const struct root *root;
+	unsigned epoch;
+	char *path;
+	struct stat sb;
+} stat_memo[STAT_MEMO];
+static unsigned stat_memo_next;
+
 static int seen_stat(struct ctx *c, const char *path, const char *host, struct stat *sb)
 {
+	unsigned epoch = root_epoch(c->root), i;
+
 	if (c->seen && strcmp(c->seen->path, path) == 0) {
 		*sb = c->seen->sb;
 		return 0;
 	}
-	return lstat(host, sb) == 0 ? 0 : -errno;
+	for (i = 0; i < STAT_MEMO; i++)
+		if (stat_memo[i].path && stat_memo[i].root == c->root && stat_memo[i].epoch == epoch &&
+		    strcmp(stat_memo[i].path, path) == 0) {
+			*sb = stat_memo[i].sb;
+			return 0;
+		}
+	if (lstat(host, sb) < 0)
+		return -errno;
+	i = stat_memo_next++ % STAT_MEMO;
+	free(stat_memo[i].path);
+	stat_memo[i].root = c->root;
+	stat_memo[i].epoch = epoch;
+	stat_memo[i].path = xstrdup(path);
+	stat_memo[i].sb = *sb;
+	return 0;
 }
 
 int target_lstat(struct ctx *c, const char *path, struct stat *sb)
@@ -461,7 +493,7 @@ int want_attr(struct ctx *c, const char *path, const char *owner, const char *gr
 
 	if (r < 0)
 		goto out;
-	if (lstat(host, &sb) < 0) {
+	if (seen_stat(c, path, host, &sb) < 0) {
 		r = stage_fail(c, _("%s does not exist"), path);
 		goto out;
 	}
@@ -498,7 +530,7 @@ int want_not_writable_by_others(struct ctx *c, const char *path)
 	size_t i;
 	int r = host_of(c, path, &host);
 
-	if (r < 0 || lstat(host, &sb) < 0 || S_ISLNK(sb.st_mode) || !(sb.st_mode & 022))
+	if (r < 0 || seen_stat(c, path, host, &sb) < 0 || S_ISLNK(sb.st_mode) || !(sb.st_mode & 022))
 		goto out;
 	for (i = 0; i < c->nchanges; i++)
 		if (c->changes[i].path && strcmp(c->changes[i].path, path) == 0)
@@ -522,7 +554,7 @@ static int dir_common(struct ctx *c, const char *path, const char *owner, const 
 
 	if (r < 0)
 		goto out;
-	if (lstat(host, &sb) < 0) {
+	if (seen_stat(c, path, host, &sb) < 0) {
 		struct change *ch = add_change(c, CH_DIR, path);
 		ch->what = xasprintf(_("create directory %s (%s)"), path, want);
 		set_attrs(ch, owner, group, mode);

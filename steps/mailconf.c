@@ -62,20 +62,39 @@ int mc_read_packaged(struct ctx *c, const char *path, const char *tmpl, const ch
 	return -ENOENT;
 }
 
+int mc_edit_known(struct ctx *c, const char *path, const char *old, size_t oldlen, char inputs[65])
+{
+	struct stat sb;
+
+	if (fp_edit_inputs(c->cfg->source, c->cfg->source_len, c->prof->name, c->prof->variant, inputs) < 0) {
+		*inputs = '\0';
+		return 0;
+	}
+	/* the status of what read_target() just read */
+	return target_lstat(c, path, &sb) == 0 && fp_edit_unchanged(c->root, path, &sb, old, oldlen, inputs, 0);
+}
+
+void mc_edit_note(struct ctx *c, const char *path, const char *old, size_t oldlen, const char *want, size_t wantlen,
+		  const char *inputs)
+{
+	struct stat sb;
+
+	if (*inputs && wantlen == oldlen && memcmp(want, old, oldlen) == 0 && target_lstat(c, path, &sb) == 0)
+		(void)fp_edit_unchanged(c->root, path, &sb, old, oldlen, inputs, 1);
+}
+
 int mc_check_packaged(struct ctx *c, const char *path, const char *tmpl, const char *package, mc_edit_fn edit,
 		      char **want, size_t *wantlen)
 {
 	char *old = NULL, *err = NULL, inputs[65];
 	size_t oldlen = 0;
-	int r = mc_read_packaged(c, path, tmpl, package, &old, &oldlen), memo;
+	int r = mc_read_packaged(c, path, tmpl, package, &old, &oldlen);
 
 	*want = NULL;
 	*wantlen = 0;
 	if (r != 0)
 		goto out;
-	/* The file a converged apply found as the edit leaves it, unchanged since: not parsed again. */
-	memo = fp_edit_inputs(c->cfg->source, c->cfg->source_len, c->prof->name, c->prof->variant, inputs) == 0;
-	if (memo && fp_edit_unchanged(c->root, path, old, oldlen, inputs, 0)) {
+	if (mc_edit_known(c, path, old, oldlen, inputs)) {
 		*want = old;
 		*wantlen = oldlen;
 		old = NULL;
@@ -85,8 +104,7 @@ int mc_check_packaged(struct ctx *c, const char *path, const char *tmpl, const c
 			r = mc_parse_error(c, path, err);
 			goto out;
 		}
-		if (memo && *wantlen == oldlen && memcmp(*want, old, oldlen) == 0)
-			(void)fp_edit_unchanged(c->root, path, old, oldlen, inputs, 1);
+		mc_edit_note(c, path, old, oldlen, *want, *wantlen, inputs);
 	}
 	r = mc_want_edit(c, path, *want, *wantlen, "root", "root", 0644);
 out:

@@ -38,6 +38,16 @@ typedef int (*mc_edit_fn)(const struct config *cfg, const struct profile *p, con
  * to compare yet, *want NULL); negative on failure (parse errors named
  * with file and line, nothing wanted).
  */
+/*
+ * The edit records (fpcache.h): mc_edit_known() is 1 when a converged apply
+ * found this very file as the edit leaves it, with this configuration,
+ * profile and build: the edit need not run, the file is what is wanted.
+ * inputs (65 bytes) is filled for mc_edit_note(), which records it when
+ * the edit just made left the file as it was.
+ */
+int mc_edit_known(struct ctx *c, const char *path, const char *old, size_t oldlen, char inputs[65]);
+void mc_edit_note(struct ctx *c, const char *path, const char *old, size_t oldlen, const char *want, size_t wantlen,
+		  const char *inputs);
 int mc_check_packaged(struct ctx *c, const char *path, const char *tmpl, const char *package, mc_edit_fn edit,
 		      char **want, size_t *wantlen);
 /* stage_fail() for an editor's parse error "line N: reason": "PATH:N: reason ..." */

@@ -173,10 +173,18 @@ static int check(struct ctx *c)
 	if (r < 0)
 		goto out;
 	if (r == 0) {
-		r = sasl_defaults_edit(p, old, oldlen, &want, &wantlen, &err);
-		if (r < 0) {
-			r = mc_parse_error(c, p->saslauthd_defaults, err);
-			goto out;
+		char inputs[65];
+		if (mc_edit_known(c, p->saslauthd_defaults, old, oldlen, inputs)) {
+			want = old;
+			wantlen = oldlen;
+			old = NULL;
+		} else {
+			r = sasl_defaults_edit(p, old, oldlen, &want, &wantlen, &err);
+			if (r < 0) {
+				r = mc_parse_error(c, p->saslauthd_defaults, err);
+				goto out;
+			}
+			mc_edit_note(c, p->saslauthd_defaults, old, oldlen, want, wantlen, inputs);
 		}
 		if ((r = mc_want_edit(c, p->saslauthd_defaults, want, wantlen, "root", "root", 0644)) < 0)
 			goto out;

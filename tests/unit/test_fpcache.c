@@ -176,17 +176,20 @@ static void edit_records(void **state)
 	assert_string_not_equal(in1, in3);
 
 	tu_write_file(f->dir, "master.cf", text, strlen(text));
-	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 0), 0);
-	(void)fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 1);
-	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 0), 1);
-	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in2, 0), 0);
-	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in3, 0), 0);
-	assert_int_equal(fp_edit_unchanged(&f->root, "/main.cf", text, strlen(text), in1, 0), 0);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in1, 0), 0);
+	(void)fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in1, 1);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in1, 0), 1);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in2, 0), 0);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in3, 0), 0);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/main.cf", NULL, text, strlen(text), in1, 0), 0);
 
-	/* kept in the state directory */
-	assert_int_equal(fpcache_save(f->dir, 1), 0);
+	/* kept in the state directory; one made with other inputs than the run's last is dropped */
+	(void)fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in2, 1);
+	assert_int_equal(fp_edit_inputs(conf, strlen(conf), "debian12", NULL, in1), 0);	/* this run's */
+	assert_int_equal(fpcache_save(f->dir, 0), 0);
 	fpcache_load(f->dir);
-	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", text, strlen(text), in1, 0), 1);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in1, 0), 1);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in2, 0), 0);
 
 	/* other bytes of the same length, mtime put back: no hit */
 	assert_int_equal(stat(p, &sb), 0);
@@ -195,7 +198,7 @@ static void edit_records(void **state)
 	ts[1] = sb.st_mtim;
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
 	fpcache_load(f->dir);
-	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", other, strlen(other), in1, 0), 0);
+	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, other, strlen(other), in1, 0), 0);
 	free(p);
 }
 
