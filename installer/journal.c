@@ -906,7 +906,6 @@ static void remove_stale_temp(struct state *st, const char *path, const char *te
 	free(why);
 }
 
-static int read_journal_text(struct state *st, unsigned no, char **text, size_t *len, char **why);
 static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **why);
 static int open_for_append(const char *path, int flags);
 
@@ -998,15 +997,24 @@ void journal_close(struct journal *j)
  * are as mailstage made them (root's, writable by no one else, no symlink,
  * a regular file of sane size).  -EPERM: *why says what is wrong.
  */
-static int read_journal_text(struct state *st, unsigned no, char **text, size_t *len, char **why)
+/*
+ * The journal of run no, through the trust checks, from the runs/
+ * directory open as runs_fd (-1: opened here).  tail: only its last
+ * JOURNAL_TAIL bytes, from the first line that starts in them (what says
+ * whether the run is over), not the whole file.
+ */
+#define JOURNAL_TAIL 4096
+static int read_journal_text_at(struct state *st, int runs_fd, unsigned no, int tail, char **text, size_t *len,
+				char **why)
 {
 	char *runs = xasprintf("%s/runs", st->dir), *name = xasprintf("%u", no);
 	char *shown = xasprintf("%s/%u", runs, no), *jshown = xasprintf("%s/journal", shown);
-	int rfd = -1, dfd = -1, fd = -1, r;
+	int rfd = runs_fd, dfd = -1, fd = -1, r;
 	struct stat sb;
 
 	*text = NULL;
-	rfd = open(runs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0)
+		rfd = open(runs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rfd < 0) {
 		r = -errno;
 		*why = xasprintf(_("cannot open %s: %s"), runs, strerror(errno));
@@ -1043,6 +1051,24 @@ static int read_journal_text(struct state *st, unsigned no, char **text, size_t 
 				 (unsigned long)sb.st_nlink);
 		goto out;
 	}
+	if (tail && sb.st_size > JOURNAL_TAIL) {
+		char *t = xmalloc(JOURNAL_TAIL + 1), *nl;
+		ssize_t n = pread(fd, t, JOURNAL_TAIL, sb.st_size - JOURNAL_TAIL);
+		if (n < 0) {
+			r = -errno;
+			free(t);
+			*why = xasprintf(_("cannot read %s: %s"), jshown, strerror(-r));
+			goto out;
+		}
+		t[n] = '\0';
+		nl = memchr(t, '\n', (size_t)n);	/* the line cut by the window is not one */
+		*len = nl ? (size_t)n - (size_t)(nl + 1 - t) : 0;
+		memmove(t, nl ? nl + 1 : t, *len);
+		t[*len] = '\0';
+		*text = t;
+		r = 0;
+		goto out;
+	}
 	r = read_fd_whole(fd, JOURNAL_MAX, text, len);
 	if (r < 0) {
 		*why = r == -EFBIG ? xasprintf(_("%s is larger than any run writes (%u MiB): the state "
@@ -1057,7 +1083,7 @@ out:
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
-	if (rfd >= 0)
+	if (rfd >= 0 && rfd != runs_fd)
 		close(rfd);
 	free(runs);
 	free(name);
@@ -1065,6 +1091,7 @@ out:
 	free(jshown);
 	return r;
 }
+
 
 /*
  * The message of a journal the strict parser refuses: the file, the line,
@@ -1081,20 +1108,30 @@ static char *journal_refusal(struct state *st, unsigned no, unsigned line, const
 /* Read and strictly parse the journal of run `no`: 0, -EPERM with *why (untrusted or refused), -errno. */
 static int run_closed(const char *text, size_t len);
 
-static int read_parsed_unless_closed(struct state *st, unsigned no, struct jparsed *p, int skip_closed, char **why)
+static int read_parsed_unless_closed(struct state *st, int runs_fd, unsigned no, struct jparsed *p,
+				     int skip_closed, char **why)
 {
 	char *text = NULL, *reason = NULL;
 	size_t len = 0;
 	unsigned line;
-	int r = read_journal_text(st, no, &text, &len, why);
+	int r;
 
 	memset(p, 0, sizeof(*p));
+	/* A run is over by its last records: the tail is read first, the whole journal when it is not. */
+	if (skip_closed) {
+		r = read_journal_text_at(st, runs_fd, no, 1, &text, &len, why);
+		if (r < 0)
+			return r;
+		if (run_closed(text, len)) {
+			free(text);
+			return 1;
+		}
+		free(text);
+		text = NULL;
+	}
+	r = read_journal_text_at(st, runs_fd, no, 0, &text, &len, why);
 	if (r < 0)
 		return r;
-	if (skip_closed && run_closed(text, len)) {
-		free(text);
-		return 1;
-	}
 	r = journal_parse(text, len, no, st->root, st->actions, p, &line, &reason);
 	free(text);
 	if (r < 0) {
@@ -1107,7 +1144,7 @@ static int read_parsed_unless_closed(struct state *st, unsigned no, struct jpars
 
 static int read_parsed(struct state *st, unsigned no, struct jparsed *p, char **why)
 {
-	return read_parsed_unless_closed(st, no, p, 0, why);
+	return read_parsed_unless_closed(st, -1, no, p, 0, why);
 }
 
 /*
@@ -1213,7 +1250,8 @@ int state_runs_unfinished(struct state *st, struct runinfo **v, size_t *n)
 static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfinished)
 {
 	char *runs = xasprintf("%s/runs", st->dir);
-	DIR *d = opendir(runs);
+	int rfd = open(runs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), e = errno;
+	DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;	/* each journal is opened from it */
 	struct dirent *de;
 	unsigned *nos = NULL;
 	size_t cnt = 0, i, k;
@@ -1221,8 +1259,13 @@ static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfini
 	*v = NULL;
 	*n = 0;
 	free(runs);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	if (!d) {
+		if (rfd >= 0) {
+			e = errno;
+			close(rfd);
+		}
+		return e == ENOENT ? 0 : -e;
+	}
 	while ((de = readdir(d)) != NULL) {
 		char *end;
 		unsigned long no = strtoul(de->d_name, &end, 10);
@@ -1231,7 +1274,6 @@ static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfini
 		nos = xrealloc(nos, (cnt + 1) * sizeof(*nos));
 		nos[cnt++] = (unsigned)no;
 	}
-	closedir(d);
 	if (cnt)	/* qsort(NULL, 0) is undefined behaviour */
 		qsort(nos, cnt, sizeof(*nos), cmp_uint);
 	*v = xcalloc(cnt ? cnt : 1, sizeof(**v));
@@ -1239,7 +1281,7 @@ static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfini
 		struct runinfo *ri = &(*v)[*n];
 		struct jparsed p;
 		char *why = NULL;
-		int rr = read_parsed_unless_closed(st, nos[i], &p, unfinished, &why);
+		int rr = read_parsed_unless_closed(st, dirfd(d), nos[i], &p, unfinished, &why);
 
 		if (rr == 1)
 			continue;	/* over: not parsed (unfinished only) */
@@ -1248,6 +1290,7 @@ static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfini
 			msg_error("%s", why);
 			free(why);
 			free(nos);
+			closedir(d);
 			runinfo_free(*v, *n);
 			*v = NULL;
 			*n = 0;
@@ -1280,6 +1323,7 @@ static int runs_read(struct state *st, struct runinfo **v, size_t *n, int unfini
 		jparsed_free(&p);
 	}
 	free(nos);
+	closedir(d);
 	return 0;
 }
 

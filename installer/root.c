@@ -252,7 +252,7 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 	 */
 	if (path_is_normal(path)) {
 		size_t dl = strlen(r->dir), pl = (size_t)(strrchr(path, '/') - path);
-		char *h = xasprintf("%s%s", r->dir, path);
+		char *h = xconcat(r->dir, path);
 		if (pl == 0 || dirs_find(r->dirs, h, dl + pl) >= 0) {
 			*host = h;
 			return 0;

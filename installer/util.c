@@ -65,6 +65,15 @@ char *xvasprintf(const char *fmt, va_list ap)
 	return p;
 }
 
+char *xconcat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = xmalloc(la + lb + 1);
+	memcpy(p, a, la);
+	memcpy(p + la, b, lb + 1);
+	return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;

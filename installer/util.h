@@ -20,6 +20,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* a and b end to end (no format: the paths of every lookup). */
+char *xconcat(const char *a, const char *b);
 char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
 

@@ -174,6 +174,13 @@ static void edit_records(void **state)
 	assert_int_equal(fp_edit_inputs(conf, strlen(conf), "debian12", "selinux", in3), 0);
 	assert_string_not_equal(in1, in2);
 	assert_string_not_equal(in1, in3);
+	{	/* comments and blank lines, which the configuration parser skips, do not count */
+		const char *commented = "# the host\n\n  # indented\nhostname = mail.example.com\n\t\n";
+		char in4[65];
+		assert_int_equal(fp_edit_inputs(commented, strlen(commented), "debian12", NULL, in4), 0);
+		assert_string_equal(in1, in4);
+		assert_int_equal(fp_edit_inputs(conf, strlen(conf), "debian12", NULL, in1), 0);
+	}
 
 	tu_write_file(f->dir, "master.cf", text, strlen(text));
 	assert_int_equal(fp_edit_unchanged(&f->root, "/master.cf", NULL, text, strlen(text), in1, 0), 0);

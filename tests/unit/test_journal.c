@@ -666,6 +666,36 @@ static void test_unfinished_skips_closed(void **state)
 	assert_null(v);
 	tu_rm_rf(P("/var/lib/mailstage/runs/10"));
 
+	/* A journal longer than the tail that is read first: judged by its tail, parsed whole when not over. */
+	{
+		struct buf b = { 0 };
+		unsigned k;
+		buf_puts(&b, "begin run=12 cmd=apply time=1 pid=1 profile=debian12\n"
+			     "cmd seq=1 argv=/bin/true undo=/usr/bin/touch;/PWNED\n");
+		for (k = 2; k < 300; k++)
+			buf_printf(&b, "dir seq=%u path=/etc/d%u prior=absent\n", k, k);
+		buf_puts(&b, "end status=ok changes=299 time=2\n");
+		journal_file(12, b.data);
+		assert_int_equal(state_runs_unfinished(&st, &v, &n), 0);	/* over: line 2 not looked at */
+		assert_int_equal(n, 2);
+		runinfo_free(v, n);
+		assert_int_equal(state_runs(&st, &v, &n), -EPERM);
+		tu_rm_rf(P("/var/lib/mailstage/runs/12"));
+		buf_free(&b);
+		buf_puts(&b, "begin run=13 cmd=apply time=1 pid=1 profile=debian12\n");
+		for (k = 1; k < 300; k++)
+			buf_printf(&b, "dir seq=%u path=/etc/d%u prior=absent\n", k, k);
+		buf_puts(&b, "end status=interrupted changes=299 time=2\n");
+		journal_file(13, b.data);
+		assert_int_equal(state_runs_unfinished(&st, &v, &n), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(v[2].no, 13);
+		assert_int_equal(v[2].changes, 299);
+		runinfo_free(v, n);
+		tu_rm_rf(P("/var/lib/mailstage/runs/13"));
+		buf_free(&b);
+	}
+
 	/* An end record without its status is not taken for over: parsed, and refused. */
 	journal_file(11, "begin run=11 cmd=apply time=1 pid=1 profile=debian12\nend changes=0 time=2\n");
 	assert_int_equal(state_runs_unfinished(&st, &v, &n), -EPERM);
