@@ -49,6 +49,9 @@ ALL_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE \
              -DMAILSTAGE_VERSION='"$(VERSION)"' -DMAILSTAGE_DATADIR='"$(DATADIR)"' -DMAILSTAGE_LOCALEDIR='"$(LOCALEDIR)"' \
              -Iinstaller -Isteps
 LDLIBS_ALL = $(PKG_LIBS) -lanl -lpthread
+# Full RELRO: every symbol bound at start (the GOT read-only after), no lazy
+# binding through a trampoline that saves the whole vector state per call.
+LDFLAGS   += -Wl,-z,relro,-z,now
 
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
