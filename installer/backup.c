@@ -135,7 +135,7 @@ int backup_add(struct archive *ar, int ar_fd, const char *host, unsigned seq, co
 		r = -EINVAL;
 		goto out;
 	}
-	r = read_fd_whole(fd, 0, &data, &len);
+	r = read_fd_known(fd, &sb, 0, &data, &len);
 	if (r < 0)
 		goto out;
 	r = xattrs_read(host, &x, &nx);

@@ -344,14 +344,20 @@ static const char *get(const char *key)
 }
 
 /*
- * "PATH dev ino size mtime ctime sha256" of the file at path in root, whose
- * bytes were just read into data; NULL when it cannot be taken (no caching).
- */
-/*
  * stat() of path inside root, asked again only when mailstage changed the
  * target since (root_epoch()): a run fingerprints the TLS key and the DKIM
- * key two or three times each.
+ * key two or three times each, right after a stage read them (fp_seen()).
  */
+void fp_seen(const struct root *root, const char *path, const struct stat *sb)
+{
+	unsigned i = stats_next++ % STAT_MEMO;
+
+	free(stats[i].path);
+	stats[i].root = root;
+	stats[i].epoch = root_epoch(root);
+	stats[i].path = xstrdup(path);
+	stats[i].sb = *sb;
+}
 
 static int stat_target(const struct root *root, const char *path, struct stat *sb)
 {
@@ -367,16 +373,15 @@ static int stat_target(const struct root *root, const char *path, struct stat *s
 	r = root_resolve(root, path, &host, &why) < 0 || stat(host, sb) < 0 ? -1 : 0;
 	free(host);
 	free(why);
-	if (r == 0) {
-		i = stats_next++ % STAT_MEMO;
-		free(stats[i].path);
-		stats[i].root = root;
-		stats[i].epoch = epoch;
-		stats[i].path = xstrdup(path);
-		stats[i].sb = *sb;
-	}
+	if (r == 0)
+		fp_seen(root, path, sb);
 	return r;
 }
+
+/*
+ * "PATH dev ino size mtime ctime sha256" of the file at path in root, whose
+ * bytes were just read into data; NULL when it cannot be taken (no caching).
+ */
 
 static char *fingerprint_stat(const struct root *root, const char *path, const struct stat *known,
 			      const char *data, size_t len)
@@ -624,7 +629,7 @@ void fpcache_load(const char *state_dir)
 		return;
 	/* Trusted only as the state directory is: a regular file of ours, for no one else. */
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) ||
-	    read_fd_whole(fd, FP_MAX, &text, NULL) < 0)
+	    read_fd_known(fd, &sb, FP_MAX, &text, NULL) < 0)
 		goto out;
 	for (line = strtok_r(text, "\n", &save); line && ncache < FP_ENTRIES; line = strtok_r(NULL, "\n", &save)) {
 		char *tab = strchr(line, '\t');

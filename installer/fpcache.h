@@ -24,6 +24,12 @@
 #include <sys/stat.h>
 #include "root.h"
 
+/*
+ * The status of path (inside root) as a stage just took it from the
+ * descriptor it read the file through: the fingerprints of this file ask no
+ * stat() again while root_epoch() stays the same.
+ */
+void fp_seen(const struct root *root, const char *path, const struct stat *sb);
 /* As crypto_key_info() for the key at path (inside root) whose bytes are pem/len. */
 int fp_key_info(const struct root *root, const char *path, const char *pem, size_t len, int *bits, char **why);
 /* As crypto_dkim_public(). */

@@ -1096,7 +1096,7 @@ static int read_journal_text_at(struct state *st, int runs_fd, unsigned no, int 
 		r = 0;
 		goto out;
 	}
-	r = read_fd_whole(fd, JOURNAL_MAX, text, len);
+	r = read_fd_known(fd, &sb, JOURNAL_MAX, text, len);
 	if (r < 0) {
 		*why = r == -EFBIG ? xasprintf(_("%s is larger than any run writes (%u MiB): the state "
 						 "directory has been tampered with; move it away and run again"),

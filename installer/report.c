@@ -977,7 +977,7 @@ static int read_capped(const char *host, int nofollow, char **data, size_t *len,
 		close(fd);
 		return -EFBIG;
 	}
-	r = read_fd_whole(fd, (size_t)REPORT_MAX_INPUT, data, len);
+	r = read_fd_known(fd, &sb, (size_t)REPORT_MAX_INPUT, data, len);
 	if (r < 0)
 		*why = xasprintf(_("cannot read it: %s"), strerror(-r));
 	close(fd);

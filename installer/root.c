@@ -52,6 +52,7 @@
 struct root_dirs {
 	char **slot;		/* host paths, open addressing (NULL: empty) */
 	unsigned char *safe;	/* its entries can be replaced by root or us only */
+	struct stat *st;	/* its lstat() */
 	size_t cap, n;
 	int root_safe;		/* the same, for the root directory itself */
 	uid_t euid;
@@ -96,14 +97,17 @@ static void dirs_grow(struct root_dirs *d)
 	d->cap = old.cap ? old.cap * 2 : 64;
 	d->slot = xcalloc(d->cap, sizeof(*d->slot));
 	d->safe = xcalloc(d->cap, 1);
+	d->st = xcalloc(d->cap, sizeof(*d->st));
 	for (i = 0; i < old.cap; i++)
 		if (old.slot[i]) {
 			size_t j = dirs_slot(d, old.slot[i], strlen(old.slot[i]));
 			d->slot[j] = old.slot[i];
 			d->safe[j] = old.safe[i];
+			d->st[j] = old.st[i];
 		}
 	free(old.slot);
 	free(old.safe);
+	free(old.st);
 }
 
 /* lstat() found host path probe (inside r->dir) to be sb: remember it when its parent is safe. */
@@ -128,6 +132,36 @@ static void dirs_note(const struct root *r, const char *probe, const struct stat
 		d->n++;
 	}
 	d->safe[i] = (unsigned char)owner_safe(d, sb);
+	d->st[i] = *sb;
+}
+
+int root_dir_stat(const struct root *r, const char *path, struct stat *sb)
+{
+	struct root_dirs *d = r->dirs;
+	size_t i, dl;
+	char *h;
+
+	if (!d || !d->n || !path || path[0] != '/' || !path_is_normal(path))
+		return -ENOENT;
+	dl = strlen(r->dir);
+	h = xconcat(r->dir, path);
+	i = dirs_slot(d, h, dl + strlen(path));
+	free(h);
+	if (!d->slot[i])
+		return -ENOENT;
+	*sb = d->st[i];
+	return 0;
+}
+
+void root_dir_seen(const struct root *r, const char *path, const struct stat *sb)
+{
+	char *h;
+
+	if (!r->dirs || !path || path[0] != '/' || !path_is_normal(path) || !S_ISDIR(sb->st_mode))
+		return;
+	h = xconcat(r->dir, path);
+	dirs_note(r, h, sb);
+	free(h);
 }
 
 void root_forget(const struct root *r)
@@ -148,6 +182,11 @@ void root_forget(const struct root *r)
 unsigned root_epoch(const struct root *r)
 {
 	return r && r->dirs ? r->dirs->epoch : 0;
+}
+
+uid_t root_euid(const struct root *r)
+{
+	return r && r->dirs ? r->dirs->euid : geteuid();
 }
 
 int root_init(struct root *r, const char *dir, char **why)
@@ -190,6 +229,7 @@ void root_free(struct root *r)
 		root_forget(r);
 		free(r->dirs->slot);
 		free(r->dirs->safe);
+		free(r->dirs->st);
 		free(r->dirs);
 	}
 	memset(r, 0, sizeof(*r));
@@ -236,7 +276,7 @@ static char *join_stack(const char *prefix, struct strv *stack, size_t n)
 int root_path(const struct root *r, const char *path, char **host, char **why)
 {
 	struct strv done = { 0 }, todo = { 0 };
-	int links = 0, rc = 0;
+	int links = 0, rc = 0, missing = 0;
 	size_t i;
 
 	*host = NULL;
@@ -264,7 +304,11 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 		rc = -EPERM;
 		goto out;
 	}
-	/* Walk every component but the last, following directory symlinks. */
+	/*
+	 * Walk every component but the last, following directory symlinks.
+	 * Below a missing component nothing can be there (nor be a symlink):
+	 * the rest is not asked.
+	 */
 	while (todo.n > 1) {
 		char *comp = xstrdup(todo.v[0]), *probe, target[PATH_MAX];
 		struct stat st;
@@ -276,12 +320,13 @@ int root_path(const struct root *r, const char *path, char **host, char **why)
 		strv_push(&done, comp);
 		free(comp);
 		probe = join_stack(r->dir, &done, done.n);
-		if (dirs_find(r->dirs, probe, strlen(probe)) >= 0) {
+		if (missing || dirs_find(r->dirs, probe, strlen(probe)) >= 0) {
 			free(probe);
 			continue;	/* a directory verified in this run (see the top of this file) */
 		}
 		if (lstat(probe, &st) < 0) {
 			free(probe);
+			missing = errno == ENOENT || errno == ENOTDIR;
 			continue;	/* missing: keep walking */
 		}
 		if (!S_ISLNK(st.st_mode)) {

@@ -7,6 +7,7 @@
 #define MAILSTAGE_ROOT_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 struct root_dirs;
 
@@ -43,6 +44,16 @@ void root_forget(const struct root *r);
  * memo within a run; r NULL: 0).
  */
 unsigned root_epoch(const struct root *r);
+/*
+ * The lstat() of the directory at path (absolute, written the one way) as a
+ * resolution of this run remembered it (see root.c): 0, else -ENOENT (not
+ * remembered: ask lstat()).  root_dir_seen(): a caller's own lstat() of a
+ * directory, remembered as root_path()'s would be (below a safe parent only).
+ */
+int root_dir_stat(const struct root *r, const char *path, struct stat *sb);
+void root_dir_seen(const struct root *r, const char *path, const struct stat *sb);
+/* The effective uid the root was opened with (asked once: a run does not change it). */
+uid_t root_euid(const struct root *r);
 
 /*
  * For reading: root_path(), and a symlink as the last component is followed

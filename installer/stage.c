@@ -6,6 +6,7 @@
 #include "i18n.h"
 #include "msg.h"
 #include "prim.h"
+#include "fpcache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -269,6 +270,17 @@ static struct {
 } stat_memo[STAT_MEMO];
 static unsigned stat_memo_next;
 
+static void memo_stat(struct ctx *c, const char *path, const struct stat *sb)
+{
+	unsigned i = stat_memo_next++ % STAT_MEMO;
+
+	free(stat_memo[i].path);
+	stat_memo[i].root = c->root;
+	stat_memo[i].epoch = root_epoch(c->root);
+	stat_memo[i].path = xstrdup(path);
+	stat_memo[i].sb = *sb;
+}
+
 static int seen_stat(struct ctx *c, const char *path, const char *host, struct stat *sb)
 {
 	unsigned epoch = root_epoch(c->root), i;
@@ -283,14 +295,12 @@ static int seen_stat(struct ctx *c, const char *path, const char *host, struct s
 			*sb = stat_memo[i].sb;
 			return 0;
 		}
+	if (root_dir_stat(c->root, path, sb) == 0)
+		return 0;
 	if (lstat(host, sb) < 0)
 		return -errno;
-	i = stat_memo_next++ % STAT_MEMO;
-	free(stat_memo[i].path);
-	stat_memo[i].root = c->root;
-	stat_memo[i].epoch = epoch;
-	stat_memo[i].path = xstrdup(path);
-	stat_memo[i].sb = *sb;
+	memo_stat(c, path, sb);
+	root_dir_seen(c->root, path, sb);
 	return 0;
 }
 
@@ -335,11 +345,14 @@ int read_target(struct ctx *c, const char *path, char **data, size_t *len)
 		r = stage_fail(c, _("%s is not a regular file"), path);
 		goto out;
 	}
-	r = read_fd_whole(fd, 0, data, &n);
+	r = read_fd_known(fd, &sb, 0, data, &n);
 	if (r < 0)
 		stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
-	else
+	else {
 		remember_seen(c, path, &sb, *data, n);
+		memo_stat(c, path, &sb);	/* not a symlink (O_NOFOLLOW): its lstat() */
+		fp_seen(c->root, path, &sb);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -365,7 +378,7 @@ static int attrs_differ(struct ctx *c, const struct stat *sb, const char *owner,
 	char *u, *g;
 
 	/* Unprivileged --root runs cannot give files away: ownership is not compared. */
-	if (geteuid() == 0) {
+	if (root_euid(c->root) == 0) {
 		if (root_user(c->root, owner, &uid, &pg) < 0 || root_group(c->root, group, &gid) < 0)
 			differ = 1;
 		else if (uid != sb->st_uid || gid != sb->st_gid)

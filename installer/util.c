@@ -175,11 +175,17 @@ void strv_free(struct strv *s)
 
 int read_fd_whole(int fd, size_t max, char **data, size_t *len)
 {
-	struct buf b = { 0 };
 	struct stat sb;
+
+	return read_fd_known(fd, fstat(fd, &sb) == 0 ? &sb : NULL, max, data, len);
+}
+
+int read_fd_known(int fd, const struct stat *sb, size_t max, char **data, size_t *len)
+{
+	struct buf b = { 0 };
 	size_t want, size = 0;
 	ssize_t n;
-	int regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0;
+	int regular = sb && S_ISREG(sb->st_mode) && sb->st_size >= 0;
 
 	/*
 	 * Straight into the buffer, sized from fstat() for a regular file: one
@@ -188,7 +194,7 @@ int read_fd_whole(int fd, size_t max, char **data, size_t *len)
 	 * stack and a second read() for the end of file.
 	 */
 	if (regular)
-		size = (size_t)sb.st_size;
+		size = (size_t)sb->st_size;
 	regular = size > 0;	/* /proc and /sys files say 0 and have more: read to read()'s 0 */
 	if (max && size > max)
 		return -EFBIG;
@@ -236,7 +242,7 @@ int read_regular_file(const char *path, size_t max, char **data, size_t *len)
 	else if (!S_ISREG(sb.st_mode))
 		r = -EINVAL;
 	else
-		r = read_fd_whole(fd, max, data, len);
+		r = read_fd_known(fd, &sb, max, data, len);
 	close(fd);
 	return r;
 }

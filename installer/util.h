@@ -66,6 +66,9 @@ int read_whole_file(const char *path, char **data, size_t *len);
 int read_regular_file(const char *path, size_t max, char **data, size_t *len);
 /* The rest of fd (at most max bytes when max != 0, else -EFBIG), NUL-terminated. */
 int read_fd_whole(int fd, size_t max, char **data, size_t *len);
+struct stat;
+/* The same for a descriptor whose fstat() the caller has (sb, or NULL: read to end of file). */
+int read_fd_known(int fd, const struct stat *sb, size_t max, char **data, size_t *len);
 /* Write all bytes to fd, retrying short writes and EINTR. 0 or -errno. */
 int write_all(int fd, const void *p, size_t n);
 /* Fill buf with n bytes from /dev/urandom (glibc 2.17 has no getrandom). */
