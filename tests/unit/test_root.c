@@ -189,6 +189,66 @@ static void test_dir_becomes_symlink(void **state)
 	expect_refused("/etc/safe/d/f", -EPERM, "outside the root");
 }
 
+/*
+ * root_dir_stat(): the lstat() of a directory a resolution walked through,
+ * until root_forget(); root_dir_seen(): a caller's own lstat(), remembered
+ * below a safe parent only (the stage checks and root_path() share them).
+ */
+static void expect_dir_stat(const char *rel, int want)
+{
+	struct stat sb, real;
+	char *p = xasprintf("%s%s", dir, rel);
+
+	assert_int_equal(root_dir_stat(&R, rel, &sb), want);
+	if (want == 0) {
+		assert_int_equal(lstat(p, &real), 0);
+		assert_true(sb.st_ino == real.st_ino && sb.st_dev == real.st_dev && sb.st_mode == real.st_mode);
+	}
+	free(p);
+}
+
+static void seen(const char *rel)
+{
+	struct stat sb;
+	char *p = xasprintf("%s%s", dir, rel);
+
+	assert_int_equal(lstat(p, &sb), 0);
+	root_dir_seen(&R, rel, &sb);
+	free(p);
+}
+
+static void test_dir_status_memo(void **state)
+{
+	char *p;
+	(void)state;
+	mk("/etc/memo");
+	mk("/etc/memo/d");
+	mk("/etc/memo/open");
+	mk("/etc/memo/open/d");
+	p = xasprintf("%s/etc/memo/open", dir);
+	assert_int_equal(chmod(p, 0777), 0);
+	free(p);
+	root_forget(&R);
+	expect_dir_stat("/etc/memo/d", -ENOENT);
+	expect_path("/etc/memo/d/f", "/etc/memo/d/f");
+	expect_dir_stat("/etc", 0);
+	expect_dir_stat("/etc/memo/d", 0);
+	expect_dir_stat("/etc/memo/d/f", -ENOENT);	/* the last component is not walked through */
+	expect_dir_stat("/etc//memo/d", -ENOENT);	/* only a path written the one way */
+	root_forget(&R);
+	expect_dir_stat("/etc/memo/d", -ENOENT);
+	seen("/etc");
+	seen("/etc/memo");
+	seen("/etc/memo/open");
+	seen("/etc/memo/open/d");
+	expect_dir_stat("/etc/memo", 0);
+	expect_dir_stat("/etc/memo/open", 0);	/* its parent is safe */
+	expect_dir_stat("/etc/memo/open/d", -ENOENT);	/* below one others may write: asked every time */
+	seen("/etc/passwd");			/* not a directory: nothing */
+	expect_dir_stat("/etc/passwd", -ENOENT);
+	root_forget(&R);
+}
+
 static void test_host_root(void **state)
 {
 	struct root h;
@@ -234,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_symlinks_inside),
 		cmocka_unit_test(test_escapes_refused),
 		cmocka_unit_test(test_dir_becomes_symlink),
+		cmocka_unit_test(test_dir_status_memo),
 		cmocka_unit_test(test_host_root),
 		cmocka_unit_test(test_target_users),
 	};
