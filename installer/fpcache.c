@@ -383,24 +383,72 @@ static int stat_target(const struct root *root, const char *path, struct stat *s
  * bytes were just read into data; NULL when it cannot be taken (no caching).
  */
 
+/* The decimal digits of v written backwards, ending at end: returns where they start. */
+static char *dec_back(char *end, unsigned long long v)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
+/* " V" at p: returns the end. */
+static char *put_u64(char *p, unsigned long long v)
+{
+	char num[24], *e = num + sizeof(num), *d = dec_back(e, v);
+
+	*p++ = ' ';
+	memcpy(p, d, (size_t)(e - d));
+	return p + (e - d);
+}
+
+/* " SEC.NNNNNNNNN" (a timestamp with its nine nanosecond digits) at p: returns the end. */
+static char *put_time(char *p, const struct timespec *t)
+{
+	char num[32], *e = num + sizeof(num), *d = e;
+	long long sec = (long long)t->tv_sec;
+	unsigned long ns = (unsigned long)t->tv_nsec;
+	int i;
+
+	for (i = 0; i < 9; i++, ns /= 10)
+		*--d = (char)('0' + ns % 10);
+	*--d = '.';
+	d = dec_back(d, sec < 0 ? 0ULL - (unsigned long long)sec : (unsigned long long)sec);
+	if (sec < 0)
+		*--d = '-';
+	*p++ = ' ';
+	memcpy(p, d, (size_t)(e - d));
+	return p + (e - d);
+}
+
+/*
+ * "PATH DEV INO SIZE MTIME CTIME SHA256", written out by hand: one is made
+ * for every file a no-op looks at, and printf's setup costs more than the
+ * digits.  test_fpcache checks it against the printf form.
+ */
 static char *fingerprint_stat(const struct root *root, const char *path, const struct stat *known,
 			      const char *data, size_t len)
 {
-	char *host = NULL, *why = NULL, *fp = NULL, sha[65];
+	char sha[65], *fp, *p;
 	struct stat sb;
+	size_t pl;
 
 	if (known)
 		sb = *known;
 	if (!root || !path || (!known && stat_target(root, path, &sb) < 0) || !S_ISREG(sb.st_mode) ||
 	    (size_t)sb.st_size != len)
-		goto out;
+		return NULL;
 	memo_sha256(data, len, sha);
-	fp = xasprintf("%s %llu %llu %llu %lld.%09ld %lld.%09ld %s", path, (unsigned long long)sb.st_dev,
-		       (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
-		       sb.st_mtim.tv_nsec, (long long)sb.st_ctim.tv_sec, sb.st_ctim.tv_nsec, sha);
-out:
-	free(host);
-	free(why);
+	pl = strlen(path);
+	p = fp = xmalloc(pl + 3 * 21 + 2 * 32 + 66);
+	memcpy(p, path, pl);
+	p = put_u64(p + pl, (unsigned long long)sb.st_dev);
+	p = put_u64(p, (unsigned long long)sb.st_ino);
+	p = put_u64(p, (unsigned long long)sb.st_size);
+	p = put_time(p, &sb.st_mtim);
+	p = put_time(p, &sb.st_ctim);
+	*p++ = ' ';
+	memcpy(p, sha, 65);
 	return fp;
 }
 
@@ -609,6 +657,36 @@ int fp_edit_unchanged(const struct root *root, const char *path, const struct st
 	free(fp);
 	free(key);
 	return hit;
+}
+
+/* "derived|KIND|BUILD|SHA256": a value computed from these bytes alone, by this build. */
+static char *derived_key(const char *kind, const char *data, size_t len)
+{
+	const char *id;
+	char sha[65];
+
+	if (!kind || !data || !sha256_accelerated() || !(id = build_id()) || !clean_text(kind) || strchr(kind, '|'))
+		return NULL;
+	memo_sha256(data, len, sha);
+	return xasprintf("derived|%s|%s|%s", kind, id, sha);
+}
+
+char *fp_derived_get(const char *kind, const char *data, size_t len)
+{
+	char *key = derived_key(kind, data, len);
+	const char *hit = key ? get(key) : NULL;
+
+	free(key);
+	return hit ? xstrdup(hit) : NULL;
+}
+
+void fp_derived_put(const char *kind, const char *data, size_t len, const char *value)
+{
+	char *key = derived_key(kind, data, len);
+
+	if (key)
+		put(key, value);
+	free(key);
 }
 
 /* ---- the file in the state directory ---- */

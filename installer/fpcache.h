@@ -55,6 +55,16 @@ int fp_edit_inputs(const char *source, size_t len, const char *profile, const ch
 int fp_edit_unchanged(const struct root *root, const char *path, const struct stat *sb, const char *data, size_t len,
 		      const char *inputs, int remember);
 
+/*
+ * A value derived from a file's bytes alone (kind names the derivation, e.g.
+ * "maincf:alias_database"): fp_derived_get() gives, malloc'd, what
+ * fp_derived_put() recorded for bytes with the same SHA-256 and this same
+ * build, or NULL (nothing recorded, SHA-256 in software).  A value with a
+ * tab or a newline is not recorded.
+ */
+char *fp_derived_get(const char *kind, const char *data, size_t len);
+void fp_derived_put(const char *kind, const char *data, size_t len, const char *value);
+
 /* Load the records of STATE_DIR/fingerprints (a missing or untrusted file: none). */
 void fpcache_load(const char *state_dir);
 /*

@@ -459,38 +459,51 @@ static int load_db(const struct root *r, const char *file, char **cache)
 	return rc == -ENOENT ? -ENXIO : rc;	/* the file itself is missing, not a name in it */
 }
 
-/* Find "name:" (or field 3 == id when name is NULL) in a colon database; returns the line. */
+/*
+ * Find "name:" (or field 3 == id when name is NULL) in a colon database;
+ * returns the line, its first nf (at most 4) fields copied into fields.
+ * Lines are split where they lie: only the matching one is copied.
+ */
 static const char *db_find(const char *db, const char *name, long id, char **fields, int nf)
 {
-	const char *p = db;
+	const char *p = db, *fs[4];
+	size_t fl[4], nl = name ? strlen(name) : 0;
+
+	if (nf > 4)
+		nf = 4;
 	while (p && *p) {
-		const char *eol = strchr(p, '\n');
-		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-		char *line = xstrndup(p, ll), *save = NULL, *f;
-		int k = 0;
-		for (f = line; k < nf; k++) {
-			char *colon = strchr(f, ':');
-			if (colon)
-				*colon = 0;
-			fields[k] = f;
-			if (!colon) {
-				k++;
+		const char *eol = strchr(p, '\n'), *end = eol ? eol : p + strlen(p), *f = p, *colon;
+		int k = 0, hit;
+
+		while (k < nf) {
+			colon = memchr(f, ':', (size_t)(end - f));
+			fs[k] = f;
+			fl[k++] = (size_t)((colon ? colon : end) - f);
+			if (!colon)
 				break;
-			}
 			f = colon + 1;
 		}
-		(void)save;
-		if (k >= 3 && ((name && strcmp(fields[0], name) == 0) ||
-			       (!name && fields[2][0] && strtol(fields[2], NULL, 10) == id))) {
+		if (k < 3)
+			hit = 0;
+		else if (name)
+			hit = fl[0] == nl && memcmp(fs[0], name, nl) == 0;
+		else {
+			char num[32];
+			hit = fl[2] > 0 && fl[2] < sizeof(num);
+			if (hit) {
+				memcpy(num, fs[2], fl[2]);
+				num[fl[2]] = 0;
+				hit = strtol(num, NULL, 10) == id;
+			}
+		}
+		if (hit) {
 			int j;
 			for (j = 0; j < k; j++)
-				fields[j] = xstrdup(fields[j]);
+				fields[j] = xstrndup(fs[j], fl[j]);
 			for (; j < nf; j++)
 				fields[j] = xstrdup("");
-			free(line);
 			return p;
 		}
-		free(line);
 		p = eol ? eol + 1 : NULL;
 	}
 	return NULL;

@@ -243,15 +243,13 @@ static void remember_seen(struct ctx *c, const char *path, const struct stat *sb
 	c->seen->sb = *sb;
 }
 
-/* The content of path (whose lstat() is sb) as read_target() last read it: 0, or -ENOENT (read it). */
-static int seen_content(struct ctx *c, const char *path, const struct stat *sb, char **data, size_t *len)
+/* The content of path (whose lstat() is sb) as read_target() last read it (borrowed), or NULL (read it). */
+static const char *seen_content(struct ctx *c, const char *path, const struct stat *sb, size_t *len)
 {
 	if (!c->seen || strcmp(c->seen->path, path) != 0 || !same_file(&c->seen->sb, sb))
-		return -ENOENT;
-	*data = xmalloc(c->seen->len + 1);
-	memcpy(*data, c->seen->data, c->seen->len + 1);
+		return NULL;
 	*len = c->seen->len;
-	return 0;
+	return c->seen->data;
 }
 
 /*
@@ -428,7 +426,8 @@ static int secret_path(const char *path)
 int want_file(struct ctx *c, const char *path, const char *data, size_t len, const char *owner,
 	      const char *group, mode_t mode)
 {
-	char *host = NULL, *old = NULL, *now = NULL, *want = attr_text(mode, owner, group);
+	char *host = NULL, *old = NULL, *now = NULL, *want = NULL;	/* attr_text(), for a message */
+	const char *cur;
 	size_t oldlen = 0;
 	struct stat sb;
 	struct change *ch;
@@ -438,6 +437,7 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 		goto out;
 	if (seen_stat(c, path, host, &sb) < 0) {
 		ch = add_change(c, CH_FILE, path);
+		want = attr_text(mode, owner, group);
 		ch->what = xasprintf(_("create %s (%s, %zu lines)"), path, want, count_lines(data, len));
 		goto fill;
 	}
@@ -445,15 +445,18 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 		r = stage_fail(c, _("%s exists but is not a regular file; move it away and run again"), path);
 		goto out;
 	}
-	if (seen_content(c, path, &sb, &old, &oldlen) < 0)
+	if (!(cur = seen_content(c, path, &sb, &oldlen))) {
 		r = read_whole_file(host, &old, &oldlen);
+		cur = old;
+	}
 	if (r < 0) {
 		r = stage_fail(c, _("cannot read %s: %s"), path, strerror(-r));
 		goto out;
 	}
-	if (oldlen == len && memcmp(old, data, len) == 0) {
+	if (oldlen == len && memcmp(cur, data, len) == 0) {
 		if (attrs_differ(c, &sb, owner, group, mode, &now, 0)) {
 			ch = add_change(c, CH_ATTR, path);
+			want = attr_text(mode, owner, group);
 			ch->what = xasprintf(_("set %s to %s (now %s)"), path, want, now);
 			set_attrs(ch, owner, group, mode);
 		}
@@ -461,10 +464,15 @@ int want_file(struct ctx *c, const char *path, const char *data, size_t len, con
 	}
 	ch = add_change(c, CH_FILE, path);
 	attrs_differ(c, &sb, owner, group, mode, &now, 1);
+	want = attr_text(mode, owner, group);
 	if (strcmp(now, want) != 0)
 		ch->what = xasprintf(_("update %s (now %s, will be %s)"), path, now, want);
 	else
 		ch->what = xasprintf(_("update %s"), path);
+	if (!old) {	/* a copy of what read_target() read, for the diff and the backup */
+		old = xmalloc(oldlen + 1);
+		memcpy(old, cur, oldlen + 1);
+	}
 	ch->old = old;
 	ch->oldlen = oldlen;
 	old = NULL;
@@ -500,7 +508,7 @@ int want_new_file(struct ctx *c, const char *path, int (*produce)(struct ctx *, 
 
 int want_attr(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode)
 {
-	char *host = NULL, *now = NULL, *want = attr_text(mode, owner, group);
+	char *host = NULL, *now = NULL, *want = NULL;
 	struct stat sb;
 	int r = host_of(c, path, &host);
 
@@ -512,6 +520,7 @@ int want_attr(struct ctx *c, const char *path, const char *owner, const char *gr
 	}
 	if (attrs_differ(c, &sb, owner, group, mode, &now, 0)) {
 		struct change *ch = add_change(c, CH_ATTR, path);
+		want = attr_text(mode, owner, group);
 		ch->what = xasprintf(_("set %s to %s (now %s)"), path, want, now);
 		set_attrs(ch, owner, group, mode);
 	}
@@ -561,7 +570,7 @@ out:
 static int dir_common(struct ctx *c, const char *path, const char *owner, const char *group, mode_t mode,
 		      int exact)
 {
-	char *host = NULL, *now = NULL, *want = attr_text(mode, owner, group);
+	char *host = NULL, *now = NULL, *want = NULL;
 	struct stat sb;
 	int r = host_of(c, path, &host);
 
@@ -569,6 +578,7 @@ static int dir_common(struct ctx *c, const char *path, const char *owner, const 
 		goto out;
 	if (seen_stat(c, path, host, &sb) < 0) {
 		struct change *ch = add_change(c, CH_DIR, path);
+		want = attr_text(mode, owner, group);
 		ch->what = xasprintf(_("create directory %s (%s)"), path, want);
 		set_attrs(ch, owner, group, mode);
 		goto out;
@@ -579,6 +589,7 @@ static int dir_common(struct ctx *c, const char *path, const char *owner, const 
 	}
 	if (exact && attrs_differ(c, &sb, owner, group, mode, &now, 0)) {
 		struct change *ch = add_change(c, CH_ATTR, path);
+		want = attr_text(mode, owner, group);
 		ch->what = xasprintf(_("set directory %s to %s (now %s)"), path, want, now);
 		set_attrs(ch, owner, group, mode);
 	}

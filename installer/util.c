@@ -198,7 +198,12 @@ int read_fd_known(int fd, const struct stat *sb, size_t max, char **data, size_t
 	regular = size > 0;	/* /proc and /sys files say 0 and have more: read to read()'s 0 */
 	if (max && size > max)
 		return -EFBIG;
-	buf_grow(&b, (regular ? size : 4095) + 1);
+	if (regular) {
+		b.cap = size + 2;	/* size + 1 to ask (a short read is the end) and the NUL: no slack */
+		b.data = xmalloc(b.cap);
+	} else {
+		buf_grow(&b, 4096);
+	}
 	for (;;) {
 		want = b.cap - b.len - 1;
 		if (want == 0) {

@@ -34,6 +34,7 @@
 #include "steps.h"
 #include "maincf.h"
 #include "kvfile.h"
+#include "fpcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -295,34 +296,55 @@ static char *db_file(const char *type, const char *path)
 	return NULL;
 }
 
-/* The alias_database entry for the profile's aliases file: its type, or NULL. */
-static char *alias_db_type(const char *maincf_text, size_t len, const char *aliases)
+/*
+ * alias_database as main.cf's text sets it: "=VALUE", or "-" when it does
+ * not (Postfix's default applies); NULL when the text does not parse.  A
+ * function of the bytes: remembered in the fingerprints, so an unchanged
+ * main.cf is not parsed again only for this.
+ */
+static char *alias_database_setting(const char *maincf_text, size_t len)
 {
+	static const char kind[] = "maincf:alias_database";
 	struct maincf *mc = NULL;
-	char *err = NULL, *type = NULL, *list;
-	const char *v, *w;
-	size_t wl;
+	char *err = NULL, *set = fp_derived_get(kind, maincf_text, len);
+	const char *v;
 
+	if (set)
+		return set;
 	if (maincf_parse(maincf_text, len, &mc, &err) < 0) {
 		free(err);
 		return NULL;
 	}
 	v = maincf_get(mc, "alias_database");
+	set = v ? xconcat("=", v) : xstrdup("-");
+	fp_derived_put(kind, maincf_text, len, set);
+	maincf_free(mc);
+	return set;
+}
+
+/* The alias_database entry for the profile's aliases file: its type, or NULL. */
+static char *alias_db_type(const char *maincf_text, size_t len, const char *aliases)
+{
+	char *set = alias_database_setting(maincf_text, len), *type = NULL;
+	const char *w;
+	size_t wl, al = strlen(aliases);
+
+	if (!set || (*set != '=' && *set != '-')) {
+		free(set);
+		return NULL;
+	}
 	/* Postfix's default: $default_database_type:/etc/aliases, hash on these platforms */
-	list = xstrdup(v ? v : "hash:/etc/aliases");
-	for (w = list; *w; w += wl) {
+	for (w = *set == '=' ? set + 1 : "hash:/etc/aliases"; *w; w += wl) {
 		const char *colon;
 		w += strspn(w, " \t,");
 		wl = strcspn(w, " \t,");
 		colon = memchr(w, ':', wl);
-		if (wl && colon && (size_t)(w + wl - colon - 1) == strlen(aliases) &&
-		    memcmp(colon + 1, aliases, strlen(aliases)) == 0) {
+		if (wl && colon && (size_t)(w + wl - colon - 1) == al && memcmp(colon + 1, aliases, al) == 0) {
 			type = xstrndup(w, (size_t)(colon - w));
 			break;
 		}
 	}
-	free(list);
-	maincf_free(mc);
+	free(set);
 	return type;
 }
 

@@ -291,6 +291,82 @@ static void partial_run_keeps_records(void **state)
 	free(p);
 }
 
+/*
+ * A record's fingerprint is "PATH DEV INO SIZE MTIME CTIME SHA256", the
+ * numbers written by hand (fingerprint_stat()): the same bytes as printf's
+ * "%llu" and "%lld.%09ld", for a time with leading zeros in its nanoseconds
+ * and one before 1970 where the file system keeps it.
+ */
+static void record_format_matches_printf(void **state)
+{
+	struct fixture *f = *state;
+	static const struct timespec times[] = { { 1796593292, 7 }, { 0, 999999999 }, { -86401, 120 } };
+	char *why = NULL, *rec, *want, *p = host(f, "k.pem"), *fp = host(f, "fingerprints"), sha[65];
+	struct timespec ts[2];
+	struct stat sb;
+	size_t n, i;
+	int bits;
+
+	sha256_hex(f->key, f->kl, sha);
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		ts[0] = ts[1] = times[i];
+		assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+		assert_int_equal(stat(p, &sb), 0);
+		fpcache_reset();
+		assert_int_equal(fp_key_info(&f->root, "/k.pem", f->key, f->kl, &bits, &why), 0);
+		assert_int_equal(fpcache_save(f->dir, 1), 0);
+		rec = tu_read_file(fp, &n);
+		want = xasprintf("key-info|/k.pem %llu %llu %llu %lld.%09ld %lld.%09ld %s\t2048\n",
+				 (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
+				 (unsigned long long)sb.st_size, (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec,
+				 (long long)sb.st_ctim.tv_sec, sb.st_ctim.tv_nsec, sha);
+		assert_non_null(strstr(rec, want));
+		free(rec);
+		free(want);
+	}
+	free(p);
+	free(fp);
+}
+
+/*
+ * A value derived from bytes alone: found again for the same bytes (after a
+ * save and load too), not for other bytes nor another kind; nothing is
+ * remembered with SHA-256 in software (as the edit records), nor a value
+ * with a tab.
+ */
+static void derived_values(void **state)
+{
+	struct fixture *f = *state;
+	static const char a[] = "alias_database = hash:/etc/aliases\n", b[] = "alias_database = lmdb:/etc/aliases\n";
+	char *v;
+
+	if (!sha256_accelerated()) {
+		fp_derived_put("k", a, sizeof(a) - 1, "=x");
+		assert_null(fp_derived_get("k", a, sizeof(a) - 1));
+		printf("derived values: SHA-256 in software, none remembered\n");
+		return;
+	}
+	assert_null(fp_derived_get("k", a, sizeof(a) - 1));
+	fp_derived_put("k", a, sizeof(a) - 1, "=hash:/etc/aliases");
+	fp_derived_put("k", b, sizeof(b) - 1, "=lmdb:/etc/aliases");
+	fp_derived_put("k", "t", 1, "a\tb");
+	assert_null(fp_derived_get("k", "t", 1));
+	assert_int_equal(fpcache_save(f->dir, 1), 0);
+	fpcache_reset();
+	fpcache_load(f->dir);
+	v = fp_derived_get("k", a, sizeof(a) - 1);
+	assert_string_equal(v, "=hash:/etc/aliases");
+	free(v);
+	v = fp_derived_get("k", b, sizeof(b) - 1);
+	assert_string_equal(v, "=lmdb:/etc/aliases");
+	free(v);
+	assert_null(fp_derived_get("other", a, sizeof(a) - 1));
+	assert_null(fp_derived_get("k", a, sizeof(a) - 2));
+	sha256_portable_only = 1;
+	assert_null(fp_derived_get("k", a, sizeof(a) - 1));
+	sha256_portable_only = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +378,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(untrusted_records_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(noop_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(partial_run_keeps_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(record_format_matches_printf, setup, teardown),
+		cmocka_unit_test_setup_teardown(derived_values, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

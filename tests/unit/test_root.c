@@ -287,6 +287,47 @@ static void test_target_users(void **state)
 	free(n);
 }
 
+/*
+ * root_read() takes a regular file in one read() of its size + 1 into a
+ * buffer of that size (util.c read_fd_known()): every byte and the NUL at
+ * its end, at sizes around the page and the old power-of-two buffer, the
+ * empty file, a limit just met and just passed; a /proc file that says
+ * size 0 is read to its end.
+ */
+static void test_read_sizes(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 4094, 4095, 4096, 4097, 8191, 11067, 16384, 70001 };
+	char *data = NULL, *why = NULL, *text, *p;
+	size_t i, j, len;
+	(void)state;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		text = xmalloc(sizes[i] + 1);
+		for (j = 0; j < sizes[i]; j++)
+			text[j] = (char)('a' + (i + j) % 26);
+		text[sizes[i]] = 0;
+		put("/etc/sized", text);
+		assert_int_equal(root_read(&R, "/etc/sized", 0, &data, &len, &why), 0);
+		assert_int_equal(len, sizes[i]);
+		assert_memory_equal(data, text, sizes[i]);
+		assert_int_equal(data[len], 0);
+		free(data);
+		assert_int_equal(root_read(&R, "/etc/sized", sizes[i], &data, &len, &why), 0);
+		free(data);
+		if (sizes[i] > 1) {	/* a limit of 0 is none */
+			assert_int_equal(root_read(&R, "/etc/sized", sizes[i] - 1, &data, &len, &why), -EFBIG);
+			free(why);
+			why = NULL;
+		}
+		free(text);
+	}
+	assert_int_equal(read_regular_file("/proc/self/status", 0, &data, &len), 0);
+	p = strstr(data, "VmPeak");	/* not in the first line: read past a 0 size */
+	assert_non_null(p);
+	assert_int_equal(strlen(data), len);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_dir_status_memo),
 		cmocka_unit_test(test_host_root),
 		cmocka_unit_test(test_target_users),
+		cmocka_unit_test(test_read_sizes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
