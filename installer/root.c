@@ -430,12 +430,30 @@ int root_resolve(const struct root *r, const char *path, char **host, char **why
 
 int root_read(const struct root *r, const char *path, size_t max, char **data, size_t *len, char **why)
 {
+	return root_read_stat(r, path, max, data, len, NULL, why);
+}
+
+int root_read_stat(const struct root *r, const char *path, size_t max, char **data, size_t *len, struct stat *sb,
+		   char **why)
+{
 	char *host = NULL;
-	int rc = root_resolve(r, path, &host, why);
+	/*
+	 * The common case at once: the last component is no symlink, and the
+	 * open (O_NOFOLLOW) says so without an lstat() first.  Refused as a
+	 * symlink or not a regular file (-EINVAL both): resolved, read again.
+	 */
+	int rc = root_path(r, path, &host, why);
 
 	if (rc < 0)
 		return rc;
-	rc = read_regular_file(host, max, data, len);
+	rc = read_regular_file_stat(host, max, data, len, sb);
+	if (rc == -EINVAL) {
+		free(host);
+		host = NULL;
+		if ((rc = root_resolve(r, path, &host, why)) < 0)
+			return rc;
+		rc = read_regular_file_stat(host, max, data, len, sb);
+	}
 	if (rc == -EINVAL)
 		*why = xasprintf(_("%s is not a regular file"), path);
 	else if (rc == -EFBIG)

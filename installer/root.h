@@ -67,6 +67,9 @@ int root_resolve(const struct root *r, const char *path, char **host, char **why
  * (-EFBIG).  *why says which, naming path.
  */
 int root_read(const struct root *r, const char *path, size_t max, char **data, size_t *len, char **why);
+/* The same, with the fstat() of what was read in *sb. */
+int root_read_stat(const struct root *r, const char *path, size_t max, char **data, size_t *len, struct stat *sb,
+		   char **why);
 
 /*
  * 0, -ENOENT (no such user/group in the target), -EBADMSG (its entry has an

@@ -124,15 +124,36 @@ void buf_puts(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
+/* Formatted straight into the buffer's room (grown and formatted again when it does not fit). */
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
+	int n;
+
+	buf_grow(b, 64);
 	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	buf_puts(b, s);
-	free(s);
+	if (n < 0)
+		oom();	/* as xvasprintf(): only a result over INT_MAX bytes fails */
+	if ((size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n);
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+void buf_cat(struct buf *b, ...)
+{
+	va_list ap;
+	const char *s;
+
+	va_start(ap, b);
+	while ((s = va_arg(ap, const char *)))
+		buf_append(b, s, strlen(s));
+	va_end(ap);
 }
 
 void buf_free(struct buf *b)
@@ -236,6 +257,11 @@ int read_fd_known(int fd, const struct stat *sb, size_t max, char **data, size_t
 
 int read_regular_file(const char *path, size_t max, char **data, size_t *len)
 {
+	return read_regular_file_stat(path, max, data, len, NULL);
+}
+
+int read_regular_file_stat(const char *path, size_t max, char **data, size_t *len, struct stat *st)
+{
 	struct stat sb;
 	int fd, r;
 
@@ -249,6 +275,8 @@ int read_regular_file(const char *path, size_t max, char **data, size_t *len)
 	else
 		r = read_fd_known(fd, &sb, max, data, len);
 	close(fd);
+	if (r == 0 && st)
+		*st = sb;
 	return r;
 }
 

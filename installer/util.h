@@ -45,6 +45,8 @@ struct buf_sink {
 size_t buf_sink_write(char *p, size_t sz, size_t nm, void *arg);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* The strings after b, up to a NULL, appended in order (no format to parse). */
+void buf_cat(struct buf *b, ...) __attribute__((sentinel));
 void buf_free(struct buf *b);
 char *buf_steal(struct buf *b);		/* returns data (never NULL), resets b */
 
@@ -64,6 +66,9 @@ int read_whole_file(const char *path, char **data, size_t *len);
  * (0: no cap) else -EFBIG.
  */
 int read_regular_file(const char *path, size_t max, char **data, size_t *len);
+struct stat;
+/* The same, with the fstat() of what was read in *sb. */
+int read_regular_file_stat(const char *path, size_t max, char **data, size_t *len, struct stat *sb);
 /* The rest of fd (at most max bytes when max != 0, else -EFBIG), NUL-terminated. */
 int read_fd_whole(int fd, size_t max, char **data, size_t *len);
 struct stat;

@@ -282,12 +282,20 @@ char *dns_txt_strings(const char *text, size_t max, const char *sep)
 		buf_puts(&b, "\"");
 		for (i = off; i < off + n; i++) {
 			unsigned char ch = (unsigned char)text[i];
-			if (ch == '"' || ch == '\\')
+			size_t run;
+			if (ch == '"' || ch == '\\') {
 				buf_printf(&b, "\\%c", ch);
-			else if (ch < 0x20 || ch >= 0x7f)
+			} else if (ch < 0x20 || ch >= 0x7f) {
 				buf_printf(&b, "\\%03u", ch);
-			else
-				buf_append(&b, &ch, 1);
+			} else {
+				/* the plain characters up to the next one to escape (a DKIM key: all of them), at once */
+				for (run = 1; i + run < off + n && text[i + run] != '"' && text[i + run] != '\\' &&
+					      (unsigned char)text[i + run] >= 0x20 && (unsigned char)text[i + run] < 0x7f;
+				     run++)
+					;
+				buf_append(&b, text + i, run);
+				i += run - 1;
+			}
 		}
 		buf_puts(&b, "\"");
 		off += n;
@@ -322,10 +330,10 @@ static void zone_records(struct buf *b, const struct dns_zone *z)
 		if (rr->provider)
 			continue;
 		if (rr->remove) {
-			buf_printf(b, "; TO REMOVE (not published any more): %s TXT, %s\n", rr->fqdn, rr->purpose);
+			buf_cat(b, "; TO REMOVE (not published any more): ", rr->fqdn, " TXT, ", rr->purpose, "\n", NULL);
 			continue;
 		}
-		buf_printf(b, "; %s\n", rr->purpose);
+		buf_cat(b, "; ", rr->purpose, "\n", NULL);
 		if (strcmp(rr->type, "TXT") == 0) {
 			data = dns_txt_strings(rr->value, DNS_TXT_MAX, "\n\t\t");
 			if (strchr(data, '\n')) {
@@ -336,8 +344,8 @@ static void zone_records(struct buf *b, const struct dns_zone *z)
 		} else {
 			data = xstrdup(rr->value);
 		}
-		buf_printf(b, "%s%s\t%d\tIN\t%s\t%s\n", rr->name ? "" : "; (in its own zone) ", rr->fqdn, DNS_TTL,
-			   rr->type, data);
+		buf_cat(b, rr->name ? "" : "; (in its own zone) ", rr->fqdn, "\t" DNS_TTL_TEXT "\tIN\t", rr->type, "\t",
+			data, "\n", NULL);
 		free(data);
 	}
 	for (i = 0; i < z->n; i++) {
@@ -516,13 +524,16 @@ static int dkim_public_sel(struct root *root, const struct config *cfg, const st
 {
 	char *kp = dkim_sel_key_path(cfg, prof, sel), *rp = dkim_sel_record_path(cfg, prof, sel);
 	char *host = NULL, *why = NULL, *data = NULL;
+	struct stat sb;
 	size_t len = 0;
 	int r;
 
 	*p = NULL;
 	*missing = NULL;
 	/* Inside the root only, a regular file only: a key linked to one elsewhere is not published. */
-	r = root_read(root, kp, KEY_FILE_MAX, &data, &len, &why);
+	r = root_read_stat(root, kp, KEY_FILE_MAX, &data, &len, &sb, &why);
+	if (r == 0)
+		fp_seen(root, kp, &sb);	/* its fingerprint asks no stat() again */
 	if (r == -EPERM || r == -EINVAL || r == -EFBIG) {
 		*missing = xasprintf("%s", why);
 		r = 0;

@@ -19,6 +19,9 @@ struct root;
 struct profile;
 
 #define DNS_TTL 3600
+#define DNS_STR_(x) #x
+#define DNS_STR(x) DNS_STR_(x)
+#define DNS_TTL_TEXT DNS_STR(DNS_TTL)	/* "3600", for text put together without printf */
 #define DNS_TXT_MAX 255		/* bytes in one TXT character-string (RFC 1035 3.3) */
 #define DNS_STATE_DIR "/var/lib/mailstage/dns"
 
