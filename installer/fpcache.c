@@ -378,11 +378,6 @@ static int stat_target(const struct root *root, const char *path, struct stat *s
 	return r;
 }
 
-/*
- * "PATH dev ino size mtime ctime sha256" of the file at path in root, whose
- * bytes were just read into data; NULL when it cannot be taken (no caching).
- */
-
 /* The decimal digits of v written backwards, ending at end: returns where they start. */
 static char *dec_back(char *end, unsigned long long v)
 {
@@ -422,9 +417,11 @@ static char *put_time(char *p, const struct timespec *t)
 }
 
 /*
- * "PATH DEV INO SIZE MTIME CTIME SHA256", written out by hand: one is made
- * for every file a no-op looks at, and printf's setup costs more than the
- * digits.  test_fpcache checks it against the printf form.
+ * "PATH DEV INO SIZE MTIME CTIME SHA256" of the file at path in root, whose
+ * bytes were just read into data; NULL when it cannot be taken (no caching).
+ * Written out by hand: one is made for every file a no-op looks at, and
+ * printf's setup costs more than the digits.  test_fpcache checks it against
+ * the printf form.
  */
 static char *fingerprint_stat(const struct root *root, const char *path, const struct stat *known,
 			      const char *data, size_t len)

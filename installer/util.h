@@ -71,7 +71,6 @@ struct stat;
 int read_regular_file_stat(const char *path, size_t max, char **data, size_t *len, struct stat *sb);
 /* The rest of fd (at most max bytes when max != 0, else -EFBIG), NUL-terminated. */
 int read_fd_whole(int fd, size_t max, char **data, size_t *len);
-struct stat;
 /* The same for a descriptor whose fstat() the caller has (sb, or NULL: read to end of file). */
 int read_fd_known(int fd, const struct stat *sb, size_t max, char **data, size_t *len);
 /* Write all bytes to fd, retrying short writes and EINTR. 0 or -errno. */

@@ -268,6 +268,12 @@ void dns_zone_free(struct dns_zone *z)
 
 /* ---- formatting ---- */
 
+/* A byte a TXT character-string holds as it is: printable ASCII but '"' and '\\'. */
+static int txt_plain(unsigned char ch)
+{
+	return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+}
+
 char *dns_txt_strings(const char *text, size_t max, const char *sep)
 {
 	struct buf b = { 0 };
@@ -283,18 +289,16 @@ char *dns_txt_strings(const char *text, size_t max, const char *sep)
 		for (i = off; i < off + n; i++) {
 			unsigned char ch = (unsigned char)text[i];
 			size_t run;
-			if (ch == '"' || ch == '\\') {
-				buf_printf(&b, "\\%c", ch);
-			} else if (ch < 0x20 || ch >= 0x7f) {
-				buf_printf(&b, "\\%03u", ch);
-			} else {
+			if (txt_plain(ch)) {
 				/* the plain characters up to the next one to escape (a DKIM key: all of them), at once */
-				for (run = 1; i + run < off + n && text[i + run] != '"' && text[i + run] != '\\' &&
-					      (unsigned char)text[i + run] >= 0x20 && (unsigned char)text[i + run] < 0x7f;
-				     run++)
+				for (run = 1; i + run < off + n && txt_plain((unsigned char)text[i + run]); run++)
 					;
 				buf_append(&b, text + i, run);
 				i += run - 1;
+			} else if (ch == '"' || ch == '\\') {
+				buf_printf(&b, "\\%c", ch);
+			} else {
+				buf_printf(&b, "\\%03u", ch);
 			}
 		}
 		buf_puts(&b, "\"");

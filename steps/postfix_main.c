@@ -300,7 +300,8 @@ static char *db_file(const char *type, const char *path)
  * alias_database as main.cf's text sets it: "=VALUE", or "-" when it does
  * not (Postfix's default applies); NULL when the text does not parse.  A
  * function of the bytes: remembered in the fingerprints, so an unchanged
- * main.cf is not parsed again only for this.
+ * main.cf is not parsed again only for this (a record of another shape is
+ * doubt: the text is parsed).
  */
 static char *alias_database_setting(const char *maincf_text, size_t len)
 {
@@ -309,8 +310,9 @@ static char *alias_database_setting(const char *maincf_text, size_t len)
 	char *err = NULL, *set = fp_derived_get(kind, maincf_text, len);
 	const char *v;
 
-	if (set)
+	if (set && (*set == '=' || strcmp(set, "-") == 0))
 		return set;
+	free(set);
 	if (maincf_parse(maincf_text, len, &mc, &err) < 0) {
 		free(err);
 		return NULL;
@@ -329,10 +331,8 @@ static char *alias_db_type(const char *maincf_text, size_t len, const char *alia
 	const char *w;
 	size_t wl, al = strlen(aliases);
 
-	if (!set || (*set != '=' && *set != '-')) {
-		free(set);
+	if (!set)
 		return NULL;
-	}
 	/* Postfix's default: $default_database_type:/etc/aliases, hash on these platforms */
 	for (w = *set == '=' ? set + 1 : "hash:/etc/aliases"; *w; w += wl) {
 		const char *colon;
